@@ -1,1 +1,144 @@
-export {}
+/**
+ * @packageDocumentation
+ *
+ * The typed event stream every natkit role emits. Apps print it either as human
+ * log lines or, with `--json`, as one JSON object per line on stdout:
+ *
+ * ```json
+ * {"ts":"2026-11-24T15:00:00.000Z","event":"listening","peerId":"12D3Koo...","addrs":["/ip4/..."]}
+ * ```
+ *
+ * The schema is documented in `docs/events.md` and is stable: the lab, the
+ * docker-compose checks and tests read it. Fields are only ever added.
+ */
+
+export type Direction = 'inbound' | 'outbound'
+export type ReachabilityStatus = 'reachable' | 'unreachable' | 'unknown'
+
+/** Why a hole punch failed, most specific first. */
+export type HolePunchFailureReason =
+  | 'no-public-addresses'
+  | 'remote-no-public-addresses'
+  | 'symmetric-nat-suspected'
+  | 'peer-unreachable'
+  | 'timeout'
+  | 'protocol-error'
+  | 'aborted'
+
+/** Event name → payload (without the common `ts`, `event`, `peerId` fields). */
+export interface NatkitEventMap {
+  /** The node's listen/announce addresses changed (first emitted at start). */
+  listening: { addrs: string[] }
+  'peer:connect': { remotePeer: string, remoteAddr: string, direction: Direction, limited: boolean }
+  'peer:disconnect': { remotePeer: string, remoteAddr?: string }
+  /** A relay reservation was made or renewed. `expires` is epoch milliseconds. */
+  reservation: { relay: string, addrs: string[], expires: number }
+  'reservation:failed': { relay: string, reason: string, retryInMs?: number }
+  /** Relay only: a peer made or renewed a reservation on this relay. */
+  'relay:reservation': { peer: string, expires: number }
+  /** Relay only: a circuit was opened between two peers. */
+  'relay:circuit': { src: string, dst: string }
+  /** Result of checking one of this node's addresses (AutoNAT v2). */
+  reachability: { addr: string, status: ReachabilityStatus, server?: string }
+  'holepunch:attempt': { remotePeer: string, attempt: number, maxAttempts: number, addrs: string[], rttMs?: number, role: 'initiator' | 'responder' }
+  'holepunch:success': { remotePeer: string, remoteAddr: string, ms: number, attempt: number }
+  'holepunch:failure': { remotePeer: string, reason: HolePunchFailureReason, message: string, attempts: number, ms: number }
+  /** Ping result over a connection. */
+  ping: { remotePeer: string, rttMs: number, limited: boolean, remoteAddr: string }
+  /** `natkit-peer dial`: the final outcome. */
+  'dial:result': { target: string, outcome: 'direct' | 'relayed' | 'failed', remoteAddr?: string, relayedRttMs?: number, directRttMs?: number, timeToRelayedMs?: number, timeToDirectMs?: number, reason?: string }
+  /** A human-facing informational message (startup lines, progress). */
+  info: { message: string }
+  warn: { message: string }
+  error: { message: string }
+}
+
+export type NatkitEventName = keyof NatkitEventMap
+
+/** One event as written to the JSON stream. */
+export type NatkitEvent<E extends NatkitEventName = NatkitEventName> = {
+  [K in E]: { ts: string, event: K, peerId: string } & NatkitEventMap[K]
+}[E]
+
+export type EventListener<E extends NatkitEventName> = (event: NatkitEvent<E>) => void
+
+/** Default upper bound of listeners per event name. */
+export const DEFAULT_MAX_LISTENERS = 64
+
+export class TooManyListenersError extends Error {
+  override name = 'TooManyListenersError'
+}
+
+/**
+ * A small typed, synchronous event bus. Listener exceptions are caught and
+ * reported once to stderr so one bad listener cannot break the role.
+ */
+export class NatkitEvents {
+  #peerId: string
+  readonly #listeners = new Map<string, Set<(e: any) => void>>()
+  readonly #any = new Set<(e: NatkitEvent) => void>()
+  readonly #maxListeners: number
+
+  constructor (peerId: string = '', maxListeners: number = DEFAULT_MAX_LISTENERS) {
+    this.#peerId = peerId
+    this.#maxListeners = maxListeners
+  }
+
+  get peerId (): string { return this.#peerId }
+  set peerId (id: string) { this.#peerId = id }
+
+  emit<E extends NatkitEventName>(event: E, payload: NatkitEventMap[E]): NatkitEvent<E> {
+    const full: any = { ts: new Date().toISOString(), event, peerId: this.#peerId, ...payload }
+    for (const fn of [...(this.#listeners.get(event) ?? []), ...this.#any]) {
+      try {
+        fn(full)
+      } catch (err) {
+        process.stderr.write(`natkit: event listener for ${event} threw: ${(err as Error).message}\n`)
+      }
+    }
+    return full
+  }
+
+  on<E extends NatkitEventName>(event: E, fn: EventListener<E>): () => void {
+    let set = this.#listeners.get(event)
+    if (set == null) {
+      set = new Set()
+      this.#listeners.set(event, set)
+    }
+    if (set.size >= this.#maxListeners) throw new TooManyListenersError(`more than ${this.#maxListeners} listeners for ${event}`)
+    set.add(fn)
+    return () => { set.delete(fn) }
+  }
+
+  onAny (fn: (e: NatkitEvent) => void): () => void {
+    if (this.#any.size >= this.#maxListeners) throw new TooManyListenersError(`more than ${this.#maxListeners} catch-all listeners`)
+    this.#any.add(fn)
+    return () => { this.#any.delete(fn) }
+  }
+
+  /**
+   * Resolves with the first event of that name matching `predicate`, or rejects
+   * after `timeoutMs` (or when `signal` aborts).
+   */
+  async waitFor<E extends NatkitEventName>(event: E, predicate: (e: NatkitEvent<E>) => boolean = () => true, timeoutMs = 30_000, signal?: AbortSignal): Promise<NatkitEvent<E>> {
+    const { promise, resolve, reject } = Promise.withResolvers<NatkitEvent<E>>()
+    const off = this.on(event, (e: NatkitEvent<E>) => { if (predicate(e)) resolve(e as NatkitEvent<E>) })
+    const timer = setTimeout(() => { reject(new EventTimeoutError(`no ${event} event within ${timeoutMs} ms`)) }, timeoutMs)
+    const onAbort = (): void => { reject(signal?.reason ?? new Error('aborted')) }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      return await promise
+    } finally {
+      off()
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+}
+
+export class EventTimeoutError extends Error {
+  override name = 'EventTimeoutError'
+}
+
+export { formatHuman, formatJson, createPrinter, type PrinterOptions } from './print.js'
+export { parseEventLine, parseEventStream, InvalidEventLineError } from './parse.js'

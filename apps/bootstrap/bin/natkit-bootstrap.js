@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// Committed shim: npm links it at install time; the code it runs is built by `npm run build` (run by `npm ci`).
+const major = Number(process.versions.node.split('.')[0])
+if (major < 22) {
+  console.error('natkit-bootstrap: Node.js ' + process.versions.node + ' is too old; natkit needs Node >= 22 (run it through npx/npm scripts after `npm ci`, which installs Node 24).')
+  process.exit(1)
+}
+try {
+  await import('../dist/cli.js')
+} catch (err) {
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('/dist/cli.js')) {
+    console.error('natkit-bootstrap: not built yet; run `npm run build` in the natkit checkout')
+    process.exit(1)
+  }
+  throw err
+}

@@ -1,0 +1,9 @@
+/**
+ * @packageDocumentation
+ *
+ * What every natkit app shares: commander flags generated from the option
+ * table of @natkit/config, a pure `parseRoleArgs`, user-error reporting
+ * without stack traces, and running a role until SIGINT/SIGTERM.
+ */
+export { addRoleOptions, parseRoleArgs, UsageError, HelpShown, type ParsedArgs, type ParseInit } from './args.js'
+export { runRole, reportFatal, EXIT_USAGE, type RunInit } from './run.js'

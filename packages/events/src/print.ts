@@ -1,0 +1,54 @@
+import type { NatkitEvent, NatkitEvents } from './index.js'
+
+/** One JSON object per line, keys in schema order: ts, event, peerId, payload. */
+export function formatJson (e: NatkitEvent): string {
+  return JSON.stringify(e)
+}
+
+const short = (id: string): string => id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id
+
+/** A readable single line for people watching a terminal. */
+export function formatHuman (e: NatkitEvent): string {
+  const time = e.ts.slice(11, 23)
+  let text: string
+  switch (e.event) {
+    case 'listening': text = `listening on ${e.addrs.length === 0 ? '(no addresses yet)' : e.addrs.join(', ')}`; break
+    case 'peer:connect': text = `connected ${e.direction} ${short(e.remotePeer)} via ${e.remoteAddr}${e.limited ? ' (relayed, limited)' : ' (direct)'}`; break
+    case 'peer:disconnect': text = `disconnected ${short(e.remotePeer)}`; break
+    case 'reservation': text = `reservation on relay ${short(e.relay)} until ${new Date(e.expires).toISOString()}`; break
+    case 'reservation:failed': text = `reservation on relay ${short(e.relay)} failed: ${e.reason}${e.retryInMs != null ? ` (retry in ${e.retryInMs} ms)` : ''}`; break
+    case 'relay:reservation': text = `reservation granted to ${short(e.peer)} until ${new Date(e.expires).toISOString()}`; break
+    case 'dial:result': text = `dial ${e.target}: ${e.outcome}${e.remoteAddr != null ? ` via ${e.remoteAddr}` : ''}${e.relayedRttMs != null ? `, relayed RTT ${e.relayedRttMs} ms` : ''}${e.directRttMs != null ? `, direct RTT ${e.directRttMs} ms` : ''}${e.timeToDirectMs != null ? `, direct after ${e.timeToDirectMs} ms` : ''}${e.reason != null ? ` (${e.reason})` : ''}`; break
+    case 'relay:circuit': text = `circuit ${short(e.src)} -> ${short(e.dst)}`; break
+    case 'reachability': text = `${e.addr} is ${e.status}${e.server != null ? ` (asked ${short(e.server)})` : ''}`; break
+    case 'holepunch:attempt': text = `hole punch attempt ${e.attempt}/${e.maxAttempts} with ${short(e.remotePeer)} as ${e.role}${e.rttMs != null ? `, relay RTT ${e.rttMs} ms` : ''} -> ${e.addrs.join(', ')}`; break
+    case 'holepunch:success': text = `hole punch succeeded with ${short(e.remotePeer)} via ${e.remoteAddr} in ${e.ms} ms (attempt ${e.attempt})`; break
+    case 'holepunch:failure': text = `hole punch failed with ${short(e.remotePeer)} after ${e.attempts} attempt(s): ${e.reason} - ${e.message}`; break
+    case 'ping': text = `ping ${short(e.remotePeer)} ${e.rttMs} ms over ${e.limited ? 'relay' : 'direct'} ${e.remoteAddr}`; break
+    case 'info': case 'warn': case 'error': text = e.message; break
+  }
+  const level = e.event === 'error' ? 'ERROR ' : e.event === 'warn' ? 'WARN ' : ''
+  return `${time} ${level}${text}`
+}
+
+export interface PrinterOptions {
+  /** Print JSON lines instead of human lines. @default false */
+  json?: boolean
+  /** Where lines go. @default process.stdout */
+  out?: { write: (s: string) => unknown }
+  /** Human mode only: drop these events (e.g. `ping`) to keep output readable. */
+  quiet?: string[]
+}
+
+/** Attaches a printer to an event bus; returns a function that detaches it. */
+export function createPrinter (events: NatkitEvents, opts: PrinterOptions = {}): () => void {
+  const out = opts.out ?? process.stdout
+  const quiet = new Set(opts.quiet ?? [])
+  return events.onAny((e) => {
+    if (opts.json === true) {
+      out.write(formatJson(e) + '\n')
+    } else if (!quiet.has(e.event)) {
+      out.write(formatHuman(e) + '\n')
+    }
+  })
+}

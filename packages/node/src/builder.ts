@@ -1,0 +1,115 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { autoNATv2 } from '@libp2p/autonat-v2'
+import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify, identifyPush } from '@libp2p/identify'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { holePunch } from '@natkit/holepunch'
+import { tcpReuse } from '@natkit/tcp-reuse'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { relayGater } from './relay-gater.js'
+import type { NatkitEvents } from '@natkit/events'
+import type { Role, RoleOptions, RelayOptions, PeerOptions, BootstrapOptions } from '@natkit/config'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+
+/** The libp2p identify agent string every natkit node announces. */
+export const NATKIT_VERSION = '0.1.0'
+export const NATKIT_AGENT = `natkit/${NATKIT_VERSION}`
+
+export interface BuildInit<R extends Role = Role> {
+  options: RoleOptions<R>
+  privateKey: PrivateKey
+  events: NatkitEvents
+}
+
+const str = (xs: ReadonlyArray<unknown> | undefined): string[] => (xs ?? []).map(x => String(x))
+
+/**
+ * Composes a libp2p node for a role. Every app goes through here; apps never
+ * call `createLibp2p` themselves. The node is created but not started.
+ */
+export async function buildNode<R extends Role> (init: BuildInit<R>): Promise<Libp2p<Record<string, any>>> {
+  const o = init.options as RoleOptions<Role>
+  const services: Record<string, any> = {
+    identify: identify(),
+    identifyPush: identifyPush(),
+    ping: ping()
+  }
+  const transports: any[] = []
+  const listen = str(o.listen)
+  let connectionGater: Libp2pOptions['connectionGater'] = {}
+
+  // Lab/local presets run on addresses js-libp2p would otherwise filter; only
+  // the public preset strips private addresses from DHT records.
+  const mapper = o.network === 'public' ? removePrivateAddressesMapper : passthroughMapper
+
+  switch (o.role) {
+    case 'bootstrap': {
+      const b = o as BootstrapOptions
+      transports.push(tcp(), webSockets())
+      services.dht = kadDHT({ clientMode: false, protocol: b.dhtProtocol, kBucketSize: b.kBucketSize, peerInfoMapper: mapper, allowQueryWithZeroPeers: true })
+      break
+    }
+    case 'relay': {
+      const r = o as RelayOptions
+      transports.push(tcp(), webSockets())
+      services.relay = circuitRelayServer({
+        hopTimeout: r.hopTimeout,
+        maxInboundHopStreams: r.maxInboundHopStreams,
+        maxOutboundStopStreams: r.maxOutboundStopStreams,
+        reservations: {
+          maxReservations: r.maxReservations,
+          reservationTtl: r.reservationTtl,
+          defaultDurationLimit: r.circuitDuration,
+          defaultDataLimit: BigInt(r.circuitData),
+          applyDefaultLimit: true
+        }
+      })
+      if (r.autonat) services.autonat = autoNATv2()
+      connectionGater = relayGater({ events: init.events, maxCircuitsPerPeer: r.maxCircuitsPerPeer, windowMs: r.circuitDuration, reservationTtl: r.reservationTtl })
+      break
+    }
+    case 'peer': {
+      const p = o as PeerOptions
+      transports.push(p.tcpReuse ? tcpReuse() : tcp(), webSockets(), circuitRelayTransport({ reservationCompletionTimeout: p.dialTimeout }))
+      if (p.webrtc) {
+        transports.push(webRTC({ rtcConfiguration: { iceServers: p.stun.length > 0 ? [{ urls: [...p.stun] }] : [] } }))
+        if (!listen.includes('/webrtc')) listen.push('/webrtc')
+      }
+      if (p.holepunch) {
+        services.holepunch = holePunch({ timeout: p.holepunchTimeout, attempts: p.holepunchAttempts, allowPrivateAddresses: p.allowPrivateAddresses })
+      }
+      services.autonat = autoNATv2()
+      if (p.dht) services.dht = kadDHT({ clientMode: true, protocol: p.dhtProtocol, peerInfoMapper: mapper })
+      break
+    }
+    case 'autonat': {
+      transports.push(tcp(), webSockets())
+      services.autonat = autoNATv2()
+      break
+    }
+  }
+
+  const bootstrapList = str(o.bootstrap)
+  const libp2p = await createLibp2p({
+    privateKey: init.privateKey,
+    start: false,
+    nodeInfo: { name: 'natkit', version: NATKIT_VERSION, userAgent: NATKIT_AGENT },
+    addresses: { listen, announce: str(o.announce) },
+    transports,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater,
+    connectionManager: { maxConnections: o.maxConnections, dialTimeout: o.dialTimeout },
+    peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList })] : [],
+    metrics: o.metrics != null ? prometheusMetrics({ collectDefaultMetrics: true }) : undefined,
+    services
+  })
+  return libp2p as Libp2p<Record<string, any>>
+}

@@ -1,0 +1,58 @@
+import { createServer, type Server } from 'node:http'
+import client from 'prom-client'
+import type { NatkitEvents } from '@natkit/events'
+
+/** Bound on one scrape response time. */
+export const DEFAULT_METRICS_REQUEST_TIMEOUT = 5_000
+
+export class MetricsListenError extends Error {
+  override name = 'MetricsListenError'
+}
+
+/**
+ * natkit's own counters, fed from the event stream, on the same registry the
+ * libp2p prometheus metrics use.
+ */
+export function registerRoleCounters (events: NatkitEvents): () => void {
+  const get = <T>(name: string, make: () => T): T => (client.register.getSingleMetric(name) as T | undefined) ?? make()
+  const reservations = get('natkit_reservations_total', () => new client.Counter({ name: 'natkit_reservations_total', help: 'Relay reservations made (peer) or granted (relay)', labelNames: ['side'] }))
+  const reservationFailures = get('natkit_reservation_failures_total', () => new client.Counter({ name: 'natkit_reservation_failures_total', help: 'Failed or lost relay reservations' }))
+  const circuits = get('natkit_relay_circuits_total', () => new client.Counter({ name: 'natkit_relay_circuits_total', help: 'Circuits opened through this relay' }))
+  const holepunch = get('natkit_holepunch_total', () => new client.Counter({ name: 'natkit_holepunch_total', help: 'Hole punch outcomes', labelNames: ['outcome', 'reason'] }))
+  const offs = [
+    events.on('reservation', () => { reservations.inc({ side: 'peer' }) }),
+    events.on('relay:reservation', () => { reservations.inc({ side: 'relay' }) }),
+    events.on('reservation:failed', () => { reservationFailures.inc() }),
+    events.on('relay:circuit', () => { circuits.inc() }),
+    events.on('holepunch:success', () => { holepunch.inc({ outcome: 'success', reason: '' }) }),
+    events.on('holepunch:failure', (e) => { holepunch.inc({ outcome: 'failure', reason: e.reason }) })
+  ]
+  return () => { offs.forEach(off => { off() }) }
+}
+
+/** Serves `GET /metrics` in Prometheus text format on host:port. */
+export async function startMetricsServer (host: string, port: number): Promise<{ server: Server, url: string, close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
+      res.writeHead(404).end('not found\n')
+      return
+    }
+    client.register.metrics().then((text) => {
+      res.writeHead(200, { 'content-type': client.register.contentType }).end(text)
+    }, (err: Error) => {
+      res.writeHead(500).end(`metrics error: ${err.message}\n`)
+    })
+  })
+  server.requestTimeout = DEFAULT_METRICS_REQUEST_TIMEOUT
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => { reject(new MetricsListenError(`cannot serve metrics on ${host}:${port}: ${err.message}`)) })
+    server.listen(port, host, () => { resolve() })
+  })
+  const addr = server.address()
+  const actualPort = typeof addr === 'object' && addr != null ? addr.port : port
+  return {
+    server,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}/metrics`,
+    close: async () => { await new Promise<void>((resolve) => { server.close(() => { resolve() }); server.closeAllConnections() }) }
+  }
+}

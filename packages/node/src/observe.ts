@@ -1,0 +1,45 @@
+import type { NatkitEvents } from '@natkit/events'
+import type { Connection, Libp2p } from '@libp2p/interface'
+
+/** True when a connection is relayed / carries relay limits. */
+export function isLimited (conn: Connection): boolean {
+  return conn.limits != null || conn.remoteAddr.toString().includes('/p2p-circuit')
+}
+
+/**
+ * Translates libp2p events into natkit events: connections, address changes,
+ * relay reservations granted (relay role) and hole-punch outcomes.
+ * Returns `off` (detaches every listener) and `refresh` (emits `listening`
+ * if the addresses changed since the last one).
+ */
+export function observeNode (node: Libp2p<Record<string, any>>, events: NatkitEvents): { off: () => void, refresh: () => void } {
+  const offs: Array<() => void> = []
+  const on = (target: EventTarget | undefined, name: string, fn: (evt: any) => void): void => {
+    if (target == null) return
+    target.addEventListener(name, fn)
+    offs.push(() => { target.removeEventListener(name, fn) })
+  }
+  let lastAddrs = ''
+  const emitAddrs = (): void => {
+    const addrs = node.getMultiaddrs().map(ma => ma.toString())
+    const key = addrs.join(' ')
+    if (key === lastAddrs) return
+    lastAddrs = key
+    events.emit('listening', { addrs })
+  }
+  on(node, 'self:peer:update', emitAddrs)
+  on(node, 'transport:listening', emitAddrs)
+  on(node, 'connection:open', (evt) => {
+    const c: Connection = evt.detail
+    events.emit('peer:connect', { remotePeer: c.remotePeer.toString(), remoteAddr: c.remoteAddr.toString(), direction: c.direction, limited: isLimited(c) })
+  })
+  on(node, 'connection:close', (evt) => {
+    const c: Connection = evt.detail
+    events.emit('peer:disconnect', { remotePeer: c.remotePeer.toString(), remoteAddr: c.remoteAddr.toString() })
+  })
+  const hp = node.services.holepunch as EventTarget | undefined
+  for (const name of ['holepunch:attempt', 'holepunch:success', 'holepunch:failure'] as const) {
+    on(hp, name, (evt) => { events.emit(name, evt.detail) })
+  }
+  return { off: () => { offs.forEach(off => { off() }) }, refresh: emitAddrs }
+}

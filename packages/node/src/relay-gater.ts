@@ -1,0 +1,55 @@
+import type { NatkitEvents } from '@natkit/events'
+import type { ConnectionGater, PeerId } from '@libp2p/interface'
+
+/** Upper bound on source peers tracked by the per-peer circuit cap. */
+export const DEFAULT_MAX_TRACKED_PEERS = 4096
+
+export interface RelayGaterInit {
+  events: NatkitEvents
+  /** Circuits one source peer may open within `windowMs`. */
+  maxCircuitsPerPeer: number
+  /**
+   * Window for the per-peer cap. Set to the circuit duration limit: every
+   * circuit ends within it, so the cap also bounds concurrent circuits per peer.
+   */
+  windowMs: number
+  /** Reservation lifetime granted by the relay, for the `relay:reservation` event. */
+  reservationTtl: number
+  maxTrackedPeers?: number
+  onCircuit?: (src: PeerId, dst: PeerId, allowed: boolean) => void
+}
+
+/**
+ * A connection gater for the relay: the circuit relay server asks
+ * `denyOutboundRelayedConnection(src, dst)` before every circuit, which is the
+ * one place to observe circuits (`relay:circuit` event) and to cap them per peer.
+ */
+export function relayGater (init: RelayGaterInit): ConnectionGater {
+  const maxTracked = init.maxTrackedPeers ?? DEFAULT_MAX_TRACKED_PEERS
+  const opened = new Map<string, number[]>()
+  return {
+    // the relay server asks this before granting every reservation
+    denyInboundRelayReservation: (peer: PeerId): boolean => {
+      init.events.emit('relay:reservation', { peer: peer.toString(), expires: Date.now() + init.reservationTtl })
+      return false
+    },
+    denyOutboundRelayedConnection: (src: PeerId, dst: PeerId): boolean => {
+      const now = Date.now()
+      const key = src.toString()
+      const times = (opened.get(key) ?? []).filter(t => now - t < init.windowMs)
+      const deny = times.length >= init.maxCircuitsPerPeer
+      if (!deny) times.push(now)
+      opened.delete(key)
+      opened.set(key, times)
+      // evict the least recently active peers beyond the bound
+      while (opened.size > maxTracked) opened.delete(opened.keys().next().value as string)
+      init.onCircuit?.(src, dst, !deny)
+      if (deny) {
+        init.events.emit('warn', { message: `circuit ${key} -> ${dst.toString()} denied: more than ${init.maxCircuitsPerPeer} circuits within ${init.windowMs} ms` })
+      } else {
+        init.events.emit('relay:circuit', { src: key, dst: dst.toString() })
+      }
+      return deny
+    }
+  }
+}

@@ -1,0 +1,255 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
+import { buildNode } from './builder.js'
+import { registerRoleCounters, startMetricsServer } from './metrics.js'
+import { isLimited, observeNode } from './observe.js'
+import { pingConnection } from './ping.js'
+import { ReservationKeeper } from './reservations.js'
+import { announceSelf, findPeerAddrs } from './discovery.js'
+import type { NatkitEvents } from '@natkit/events'
+import type { Role, RoleOptions, PeerOptions } from '@natkit/config'
+import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
+
+export class DialTargetError extends Error {
+  override name = 'DialTargetError'
+}
+
+/** Outcome of `NatkitRole.dialPeer`, also emitted as `dial:result`. */
+export interface DialResult {
+  target: string
+  outcome: 'direct' | 'relayed' | 'failed'
+  remotePeer?: string
+  remoteAddr?: string
+  relayedRttMs?: number
+  directRttMs?: number
+  timeToRelayedMs?: number
+  timeToDirectMs?: number
+  reason?: string
+}
+
+async function loadKey (o: RoleOptions<Role>): Promise<{ key: PrivateKey, note: string }> {
+  if (o.seed != null) return { key: await identityFromSeed(o.seed), note: 'identity derived from --seed (test only)' }
+  if (o.identity != null) {
+    const { privateKey, created } = await loadOrCreateIdentity(o.identity)
+    return { key: privateKey, note: `${created ? 'created new' : 'loaded'} identity ${o.identity}` }
+  }
+  return { key: await generateKeyPair('Ed25519'), note: 'no --identity given: using an ephemeral identity (the peer id changes on restart)' }
+}
+
+/**
+ * A running natkit role: identity, libp2p node, event translation, metrics,
+ * and (peer) relay reservations. Apps are thin CLIs around this class.
+ */
+export class NatkitRole<R extends Role = Role> {
+  readonly options: RoleOptions<R>
+  readonly events: NatkitEvents
+  readonly node: Libp2p<Record<string, any>>
+  #cleanups: Array<() => void | Promise<void>> = []
+  #keeper?: ReservationKeeper
+  #stopped = false
+
+  private constructor (options: RoleOptions<R>, events: NatkitEvents, node: Libp2p<Record<string, any>>) {
+    this.options = options
+    this.events = events
+    this.node = node
+  }
+
+  static async create<R extends Role>(options: RoleOptions<R>, events: NatkitEvents): Promise<NatkitRole<R>> {
+    const { key, note } = await loadKey(options as RoleOptions<Role>)
+    const node = await buildNode({ options, privateKey: key, events })
+    events.peerId = node.peerId.toString()
+    events.emit('info', { message: note })
+    return new NatkitRole(options, events, node)
+  }
+
+  get peerId (): string { return this.node.peerId.toString() }
+
+  async start (): Promise<void> {
+    const o = this.options as RoleOptions<Role>
+    this.events.emit('info', { message: `starting ${o.role} ${this.peerId} (network preset ${o.network})` })
+    const observer = observeNode(this.node, this.events)
+    this.#cleanups.push(observer.off)
+    this.#cleanups.push(registerRoleCounters(this.events))
+    await this.node.start()
+    observer.refresh()
+    if (o.metrics != null) {
+      const m = await startMetricsServer(o.metrics.host, o.metrics.port)
+      this.#cleanups.push(m.close)
+      this.events.emit('info', { message: `metrics on ${m.url}` })
+    }
+    if (o.role === 'peer') {
+      const p = o as PeerOptions
+      if (p.relay.length > 0) {
+        this.#keeper = new ReservationKeeper(this.node, { relays: p.relay.map(String), events: this.events, retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout })
+        this.#keeper.start()
+      }
+      if (p.pingInterval > 0) this.#startPingLoop(p.pingInterval)
+      if (p.dht && p.bootstrap.length > 0) this.#startAnnouncing()
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    await this.#keeper?.stop()
+    for (const c of this.#cleanups.reverse()) await c()
+    await this.node.stop()
+  }
+
+  /** Publishes this peer's DHT provider record at start and again whenever a reservation changes its addresses. */
+  #startAnnouncing (): void {
+    const controller = new AbortController()
+    let running: Promise<void> | undefined
+    let again = false
+    const announce = (): void => {
+      if (running != null) { again = true; return }
+      running = announceSelf(this.node, controller.signal).then(() => {
+        this.events.emit('info', { message: 'published this peer\'s addresses to the DHT' })
+      }, (err: Error) => {
+        if (!controller.signal.aborted) this.events.emit('warn', { message: `DHT announce failed: ${err.message}` })
+      }).finally(() => {
+        running = undefined
+        if (again && !controller.signal.aborted) { again = false; announce() }
+      })
+    }
+    const off = this.events.on('reservation', announce)
+    announce()
+    this.#cleanups.push(async () => { off(); controller.abort(); await running })
+  }
+
+  #startPingLoop (interval: number): void {
+    const timer = setInterval(() => {
+      for (const conn of this.node.getConnections()) {
+        pingConnection(conn, { signal: AbortSignal.timeout(Math.min(interval, 10_000)) }).then((rttMs) => {
+          this.events.emit('ping', { remotePeer: conn.remotePeer.toString(), rttMs, limited: isLimited(conn), remoteAddr: conn.remoteAddr.toString() })
+        }, () => {})
+      }
+    }, interval)
+    timer.unref()
+    this.#cleanups.push(() => { clearInterval(timer) })
+  }
+
+  /** Resolves a dial target: a multiaddr, or a peer id found via the DHT or through a configured relay. */
+  async resolveTarget (target: string, signal: AbortSignal): Promise<Multiaddr[]> {
+    if (target.startsWith('/')) {
+      try {
+        return [multiaddr(target)]
+      } catch (err) {
+        throw new DialTargetError(`invalid multiaddr "${target}": ${(err as Error).message}`)
+      }
+    }
+    let id
+    try {
+      id = peerIdFromString(target)
+    } catch {
+      throw new DialTargetError(`"${target}" is neither a multiaddr nor a peer id`)
+    }
+    const found: Multiaddr[] = []
+    if (this.node.services.dht != null) {
+      try {
+        const addrs = await findPeerAddrs(this.node, id, signal)
+        found.push(...addrs.map(ma => ma.getComponents().some(c => c.name === 'p2p' && c.value === target) ? ma : ma.encapsulate(`/p2p/${target}`)))
+        this.events.emit('info', { message: `DHT lookup of ${target}: ${addrs.length === 0 ? 'no addresses' : addrs.map(String).join(', ')}` })
+      } catch (err) {
+        this.events.emit('info', { message: `DHT lookup of ${target} failed: ${(err as Error).message}` })
+      }
+    }
+    const relays = (this.options as PeerOptions).relay ?? []
+    for (const r of relays) found.push(multiaddr(`${String(r)}/p2p-circuit/p2p/${target}`))
+    if (found.length === 0) throw new DialTargetError(`no addresses for peer ${target} (no DHT result and no --relay)`)
+    return found
+  }
+
+  /**
+   * Connects to a target, pings over the (usually relayed) connection, then
+   * waits up to `timeout` for a direct connection from hole punching.
+   */
+  async dialPeer (target: string, timeout: number): Promise<DialResult> {
+    const signal = AbortSignal.timeout(timeout)
+    const t0 = performance.now()
+    const ms = (t: number): number => Math.round(t * 10) / 10
+    const result: DialResult = { target, outcome: 'failed' }
+    const finish = (): DialResult => {
+      this.events.emit('dial:result', { ...result })
+      return result
+    }
+    let addrs: Multiaddr[]
+    try {
+      addrs = await this.resolveTarget(target, signal)
+    } catch (err) {
+      result.reason = (err as Error).message
+      return finish()
+    }
+    let direct: Connection | undefined
+    const directWaiter = Promise.withResolvers<Connection | undefined>()
+    let remotePeer: string | undefined
+    let relayedAt = 0
+    const maxAttempts = (this.options as PeerOptions).holepunchAttempts ?? 3
+    let lastFailure: string | undefined
+    const onOpen = (evt: any): void => {
+      const c: Connection = evt.detail
+      if (remotePeer != null && c.remotePeer.toString() === remotePeer && !isLimited(c)) directWaiter.resolve(c)
+    }
+    const offFailure = this.events.on('holepunch:failure', (e) => {
+      if (e.remotePeer !== remotePeer) return
+      lastFailure = `${e.reason}: ${e.message}`
+      if (e.attempts >= maxAttempts) directWaiter.resolve(undefined)
+    })
+    this.node.addEventListener('connection:open', onOpen)
+    try {
+      let conn: Connection
+      try {
+        conn = await this.node.dial(addrs, { signal })
+      } catch (err) {
+        result.reason = `not connected: ${(err as Error).message}`
+        return finish()
+      }
+      remotePeer = conn.remotePeer.toString()
+      result.remotePeer = remotePeer
+      result.timeToRelayedMs = ms(performance.now() - t0)
+      relayedAt = performance.now()
+      result.remoteAddr = conn.remoteAddr.toString()
+      try {
+        const rtt = await pingConnection(conn, { signal })
+        if (isLimited(conn)) result.relayedRttMs = rtt
+        else result.directRttMs = rtt
+        this.events.emit('ping', { remotePeer, rttMs: rtt, limited: isLimited(conn), remoteAddr: conn.remoteAddr.toString() })
+      } catch (err) {
+        this.events.emit('warn', { message: `ping over ${conn.remoteAddr.toString()} failed: ${(err as Error).message}` })
+      }
+      if (!isLimited(conn)) {
+        result.outcome = 'direct'
+        return finish()
+      }
+      result.outcome = 'relayed'
+      // a direct connection may already exist (hole punch finished during the ping)
+      direct = this.node.getConnections(conn.remotePeer).find(c => !isLimited(c))
+      if (direct == null) {
+        const onAbort = (): void => { directWaiter.resolve(undefined) }
+        signal.addEventListener('abort', onAbort, { once: true })
+        direct = await directWaiter.promise
+        signal.removeEventListener('abort', onAbort)
+      }
+      if (direct == null) {
+        result.reason = lastFailure ?? `no direct connection within ${timeout} ms`
+        return finish()
+      }
+      result.outcome = 'direct'
+      result.timeToDirectMs = ms(performance.now() - relayedAt)
+      result.remoteAddr = direct.remoteAddr.toString()
+      try {
+        const rtt = await pingConnection(direct, { signal: AbortSignal.timeout(10_000) })
+        result.directRttMs = rtt
+        this.events.emit('ping', { remotePeer, rttMs: rtt, limited: false, remoteAddr: direct.remoteAddr.toString() })
+      } catch (err) {
+        this.events.emit('warn', { message: `ping over the direct connection failed: ${(err as Error).message}` })
+      }
+      return finish()
+    } finally {
+      offFailure()
+      this.node.removeEventListener('connection:open', onOpen)
+    }
+  }
+}
