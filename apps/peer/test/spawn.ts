@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { parseEventStream, type NatkitEvent } from '@natkit/events'
+
+const APPS = fileURLToPath(new URL('../../', import.meta.url))
+export const BINS = {
+  bootstrap: `${APPS}bootstrap/bin/natkit-bootstrap.js`,
+  relay: `${APPS}relay/bin/natkit-relay.js`,
+  peer: `${APPS}peer/bin/natkit-peer.js`,
+  autonat: `${APPS}autonat-probe/bin/natkit-autonat.js`
+} as const
+
+/** Bound on the stderr kept per process, for failure messages. */
+const MAX_STDERR = 16 * 1024
+
+/** A role binary run with `--json`: its parsed events, exit, and helpers to wait on them. */
+export class RoleProcess {
+  readonly child: ChildProcess
+  readonly events: NatkitEvent[] = []
+  readonly other: string[] = []
+  stderr = ''
+  readonly exited: Promise<number | null>
+  #waiters = new Set<() => void>()
+
+  constructor (bin: keyof typeof BINS, args: string[]) {
+    this.child = spawn(process.execPath, [BINS[bin], ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '' } })
+    this.child.stdout?.on('data', parseEventStream((e) => {
+      this.events.push(e)
+      for (const w of [...this.#waiters]) w()
+    }, (line) => { this.other.push(line) }))
+    this.child.stderr?.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-MAX_STDERR) })
+    this.exited = new Promise((resolve) => { this.child.on('exit', (code) => { resolve(code); for (const w of [...this.#waiters]) w() }) })
+  }
+
+  /** Resolves with the first event (already seen or future, after index `from`) that matches, or rejects after `timeout`. */
+  async waitFor (name: string, match: (e: any) => boolean = () => true, timeout = 20_000, from = 0): Promise<any> {
+    const find = (): NatkitEvent | undefined => this.events.slice(from).find(e => e.event === name && match(e))
+    const found = find()
+    if (found != null) return found
+    return await new Promise((resolve, reject) => {
+      const check = (): void => {
+        const e = find()
+        if (e != null) { done(); resolve(e) } else if (this.child.exitCode != null) { done(); reject(new Error(`process exited (${this.child.exitCode}) before ${name}; stderr: ${this.stderr}`)) }
+      }
+      const timer = setTimeout(() => { done(); reject(new Error(`no ${name} event within ${timeout} ms; events: ${this.events.map(e => e.event).join(',')}; stderr: ${this.stderr}`)) }, timeout)
+      const done = (): void => { clearTimeout(timer); this.#waiters.delete(check) }
+      this.#waiters.add(check)
+    })
+  }
+
+  async stop (signal: NodeJS.Signals = 'SIGTERM', grace = 10_000): Promise<number | null> {
+    if (this.child.exitCode != null || this.child.signalCode != null) return this.child.exitCode
+    this.child.kill(signal)
+    const timer = setTimeout(() => { this.child.kill('SIGKILL') }, grace)
+    try {
+      return await this.exited
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+/** The peer id and first TCP address of a role, from its `listening` event. */
+export async function listeningAddr (p: RoleProcess): Promise<{ peerId: string, addr: string }> {
+  const e = await p.waitFor('listening', (x) => x.addrs.some((a: string) => a.includes('/tcp/') && !a.includes('/ws') && !a.includes('p2p-circuit')))
+  const addr = e.addrs.find((a: string) => a.includes('/tcp/') && !a.includes('/ws') && !a.includes('p2p-circuit'))
+  return { peerId: e.peerId, addr }
+}

@@ -1,0 +1,392 @@
+import { execFile, execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { getNetConfig } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DialError, tcpReuse } from '../src/index.js'
+import type { TcpReuseInit, TcpReuseTransport } from '../src/index.js'
+import type { Connection, IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
+import type { Identify } from '@libp2p/identify'
+import type { Ping } from '@libp2p/ping'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const EVENT_TIMEOUT = 5_000
+
+interface TestNode {
+  node: Libp2p<{ identify: Identify, ping: Ping }>
+  transport: TcpReuseTransport
+  port: number
+  addr: Multiaddr
+}
+
+const nodes: TestNode[] = []
+const servers: net.Server[] = []
+
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map(async n => n.node.stop()))
+  await Promise.all(servers.splice(0).map(async s => new Promise<void>(resolve => s.close(() => { resolve() }))))
+})
+
+async function createNode (init: TcpReuseInit = {}, listen: string[] = ['/ip4/127.0.0.1/tcp/0']): Promise<TestNode> {
+  let transport: TcpReuseTransport | undefined
+  const node = await createLibp2p({
+    addresses: { listen },
+    transports: [(components) => {
+      transport = tcpReuse(init)(components)
+      return transport
+    }],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), ping: ping() }
+  })
+
+  if (transport == null) {
+    throw new Error('transport was not created')
+  }
+
+  const addr = node.getMultiaddrs()[0]
+  const port = portOf(addr)
+  const testNode = { node, transport, port, addr }
+  nodes.push(testNode)
+  return testNode
+}
+
+function portOf (ma: Multiaddr): number {
+  return Number(getNetConfig(ma).port)
+}
+
+/** resolves with the first connection `node` opens to/from `peer` */
+async function nextConnection (node: Libp2p, peer: PeerId): Promise<Connection> {
+  return new Promise<Connection>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      node.removeEventListener('connection:open', onOpen)
+      reject(new Error('timed out waiting for connection:open'))
+    }, EVENT_TIMEOUT)
+    const onOpen = (evt: CustomEvent<Connection>): void => {
+      if (evt.detail.remotePeer.equals(peer)) {
+        clearTimeout(timer)
+        node.removeEventListener('connection:open', onOpen)
+        resolve(evt.detail)
+      }
+    }
+    node.addEventListener('connection:open', onOpen)
+  })
+}
+
+async function nextIdentify (node: Libp2p, peer: PeerId): Promise<IdentifyResult> {
+  return new Promise<IdentifyResult>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      node.removeEventListener('peer:identify', onIdentify)
+      reject(new Error('timed out waiting for peer:identify'))
+    }, EVENT_TIMEOUT)
+    const onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+      if (evt.detail.peerId.equals(peer)) {
+        clearTimeout(timer)
+        node.removeEventListener('peer:identify', onIdentify)
+        resolve(evt.detail)
+      }
+    }
+    node.addEventListener('peer:identify', onIdentify)
+  })
+}
+
+/** TCP sockets in /proc/net/tcp{,6} with local port `port`, as hex state codes */
+function kernelSocketStates (port: number): string[] {
+  const states: string[] = []
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0')
+
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').slice(1)
+
+    for (const line of lines) {
+      const [, local, , state] = line.trim().split(/\s+/)
+
+      if (local.endsWith(`:${hexPort}`)) {
+        states.push(state)
+      }
+    }
+  }
+
+  return states
+}
+
+const TCP_ESTABLISHED = '01'
+const TCP_LISTEN = '0A'
+
+describe('tcpReuse', () => {
+  it('dials from the listening port and ping works over the connection', async () => {
+    const a = await createNode()
+    const b = await createNode()
+
+    const inbound = nextConnection(b.node, a.node.peerId)
+    const conn = await a.node.dial(b.addr)
+    const atB = await inbound
+
+    expect(conn.remoteAddr.toString()).toContain(`/tcp/${b.port}`)
+    expect(atB.direction).toBe('inbound')
+    expect(portOf(atB.remoteAddr)).toBe(a.port)
+
+    const rtt = await a.node.services.ping.ping(b.node.peerId)
+    expect(rtt).toBeGreaterThanOrEqual(0)
+
+    expect(a.transport.reuseStatus()).toEqual({
+      listening: [{ host: '127.0.0.1', port: a.port, family: 4 }],
+      reuseDials: 1,
+      fallbackDials: 0
+    })
+  })
+
+  it('identify reports an observed address carrying the listen port', async () => {
+    const a = await createNode()
+    const b = await createNode()
+
+    const identified = nextIdentify(a.node, b.node.peerId)
+    await a.node.dial(b.addr)
+    const result = await identified
+
+    expect(result.observedAddr).toBeDefined()
+    expect(result.observedAddr?.toString()).toBe(`/ip4/127.0.0.1/tcp/${a.port}/p2p/${a.node.peerId.toString()}`)
+  })
+
+  it('with reusePort: false the remote sees an ephemeral port', async () => {
+    const a = await createNode({ reusePort: false })
+    const b = await createNode()
+
+    const inbound = nextConnection(b.node, a.node.peerId)
+    await a.node.dial(b.addr)
+    const atB = await inbound
+
+    expect(portOf(atB.remoteAddr)).not.toBe(a.port)
+    expect(a.transport.reuseStatus()).toEqual({ listening: [], reuseDials: 0, fallbackDials: 1 })
+  })
+
+  it('reuses the port towards several peers and falls back for a second connection to the same remote', async () => {
+    const a = await createNode()
+    const b = await createNode()
+    const c = await createNode()
+
+    const atB = nextConnection(b.node, a.node.peerId)
+    const atC = nextConnection(c.node, a.node.peerId)
+    await a.node.dial(b.addr)
+    await a.node.dial(c.addr)
+
+    expect(portOf((await atB).remoteAddr)).toBe(a.port)
+    expect(portOf((await atC).remoteAddr)).toBe(a.port)
+    expect(a.transport.reuseStatus()).toMatchObject({ reuseDials: 2, fallbackDials: 0 })
+
+    // 127.0.0.1:A -> 127.0.0.1:B is taken by the first connection, so the
+    // kernel refuses the same 4-tuple and the transport must fall back
+    const secondAtB = nextConnection(b.node, a.node.peerId)
+    const second = await a.node.dial(b.addr, { force: true })
+    const secondInbound = await secondAtB
+
+    expect(second.status).toBe('open')
+    expect(portOf(secondInbound.remoteAddr)).not.toBe(a.port)
+    expect(a.node.getConnections(b.node.peerId)).toHaveLength(2)
+    expect(a.transport.reuseStatus()).toMatchObject({ reuseDials: 2, fallbackDials: 1 })
+
+    // both connections carry traffic
+    await expect(a.node.services.ping.ping(b.node.peerId)).resolves.toBeGreaterThanOrEqual(0)
+  })
+
+  it('frees the port and its sockets when the node stops', async () => {
+    const a = await createNode()
+    const b = await createNode()
+    await a.node.dial(b.addr)
+
+    const states = kernelSocketStates(a.port)
+    expect(states).toContain(TCP_LISTEN)
+    expect(states).toContain(TCP_ESTABLISHED)
+
+    await a.node.stop()
+    await b.node.stop()
+
+    expect(a.transport.reuseStatus().listening).toEqual([])
+    // TIME_WAIT etc. may linger, but nothing listening or connected
+    const after = kernelSocketStates(a.port)
+    expect(after).not.toContain(TCP_LISTEN)
+    expect(after).not.toContain(TCP_ESTABLISHED)
+
+    // a plain server (no SO_REUSEPORT) can only bind if our listener is gone
+    const server = net.createServer()
+    servers.push(server)
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(a.port, '127.0.0.1', () => { resolve() })
+    })
+    expect((server.address() as net.AddressInfo).port).toBe(a.port)
+  })
+
+  it('a plain server cannot bind the port while the node listens', async () => {
+    const a = await createNode()
+    const server = net.createServer()
+    servers.push(server)
+
+    await expect(new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(a.port, '127.0.0.1', () => { resolve() })
+    })).rejects.toMatchObject({ code: 'EADDRINUSE' })
+  })
+
+  it('aborting a dial rejects promptly and closes the socket', async () => {
+    const a = await createNode()
+    // accepts TCP but never speaks, so the upgrade hangs until aborted
+    const silent = net.createServer()
+    servers.push(silent)
+    await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', () => { resolve() }))
+    const silentPort = (silent.address() as net.AddressInfo).port
+
+    const controller = new AbortController()
+    const remoteClosed = new Promise<number>(resolve => {
+      silent.once('connection', socket => {
+        const remotePort = socket.remotePort ?? -1
+        socket.once('close', () => { resolve(remotePort) })
+        socket.resume()
+        controller.abort()
+      })
+    })
+
+    const started = Date.now()
+    await expect(a.node.dial(multiaddr(`/ip4/127.0.0.1/tcp/${silentPort}`), { signal: controller.signal }))
+      .rejects.toMatchObject({ name: 'AbortError' })
+    expect(Date.now() - started).toBeLessThan(EVENT_TIMEOUT)
+    // the connection was made from the listen port and torn down on abort
+    expect(await remoteClosed).toBe(a.port)
+  })
+
+  it('a pre-aborted signal rejects without connecting', async () => {
+    const a = await createNode()
+    const silent = net.createServer()
+    servers.push(silent)
+    await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', () => { resolve() }))
+    let connections = 0
+    silent.on('connection', socket => { connections++; socket.destroy() })
+
+    const ma = multiaddr(`/ip4/127.0.0.1/tcp/${(silent.address() as net.AddressInfo).port}`)
+    const { upgrader } = (a.node as any).components
+    await expect(a.transport.dial(ma, { signal: AbortSignal.abort(), upgrader }))
+      .rejects.toMatchObject({ name: 'AbortError' })
+    expect(connections).toBe(0)
+    expect(a.transport.reuseStatus()).toMatchObject({ reuseDials: 0, fallbackDials: 0 })
+  })
+
+  it('reports connection errors with the remote address and errno', async () => {
+    const a = await createNode()
+    // a port nothing listens on: bind, learn it, close
+    const probe = net.createServer()
+    await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', () => { resolve() }))
+    const deadPort = (probe.address() as net.AddressInfo).port
+    await new Promise<void>(resolve => probe.close(() => { resolve() }))
+
+    const { upgrader } = (a.node as any).components
+    const err = await a.transport.dial(multiaddr(`/ip4/127.0.0.1/tcp/${deadPort}`), {
+      signal: AbortSignal.timeout(EVENT_TIMEOUT),
+      upgrader
+    }).catch(err => err)
+
+    expect(err).toBeInstanceOf(DialError)
+    expect(err.message).toBe(`connection error 127.0.0.1:${deadPort}: ECONNREFUSED`)
+    expect(err.code).toBe('ECONNREFUSED')
+  })
+
+  it('dials IPv6 from the IPv6 listen port and IPv4 from the IPv4 one', async () => {
+    const a = await createNode({}, ['/ip4/127.0.0.1/tcp/0', '/ip6/::1/tcp/0'])
+    const b = await createNode({}, ['/ip6/::1/tcp/0'])
+    const c = await createNode()
+    const aPort6 = portOf(a.node.getMultiaddrs().find(ma => ma.toString().startsWith('/ip6/')) ?? a.addr)
+    expect(aPort6).not.toBe(a.port)
+
+    const atB = nextConnection(b.node, a.node.peerId)
+    const atC = nextConnection(c.node, a.node.peerId)
+    await a.node.dial(b.addr)
+    await a.node.dial(c.addr)
+
+    expect((await atB).remoteAddr.toString()).toContain(`/ip6/::1/tcp/${aPort6}`)
+    expect((await atC).remoteAddr.toString()).toContain(`/ip4/127.0.0.1/tcp/${a.port}`)
+    expect(a.transport.reuseStatus()).toMatchObject({ reuseDials: 2, fallbackDials: 0 })
+  })
+
+  it('falls back to an ephemeral port when no listener has the remote\'s IP family', async () => {
+    const a = await createNode()
+    const b = await createNode({}, ['/ip6/::1/tcp/0'])
+
+    const atB = nextConnection(b.node, a.node.peerId)
+    await a.node.dial(b.addr)
+
+    expect(portOf((await atB).remoteAddr)).not.toBe(a.port)
+    expect(a.transport.reuseStatus()).toMatchObject({ reuseDials: 0, fallbackDials: 1 })
+  })
+
+  it('filters TCP multiaddrs only', async () => {
+    const { transport } = await createNode()
+    const addrs = [
+      multiaddr('/ip4/127.0.0.1/tcp/1234'),
+      multiaddr('/ip6/::1/tcp/1234/p2p/12D3KooWJRSrypvnpHgc6ZAgyCni4KcSmbV7uGRaMw5LgMKT18fq'),
+      multiaddr('/ip4/127.0.0.1/udp/1234/quic-v1'),
+      multiaddr('/ip4/127.0.0.1/tcp/1234/ws'),
+      multiaddr('/unix/tmp%2Fsock')
+    ]
+
+    expect(transport.listenFilter(addrs).map(ma => ma.toString())).toEqual([addrs[0].toString(), addrs[1].toString()])
+    expect(transport.dialFilter(addrs)).toHaveLength(2)
+    expect(Object.prototype.toString.call(transport)).toBe('[object @natkit/tcp-reuse]')
+  })
+})
+
+function canUseNetns (): boolean {
+  if (process.getuid?.() !== 0) {
+    return false
+  }
+
+  try {
+    execFileSync('unshare', ['-n', 'nft', 'list', 'ruleset'], { stdio: 'ignore', timeout: EVENT_TIMEOUT })
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('kernel TCP simultaneous open', () => {
+  it.skipIf(!canUseNetns())('pairs two reuse-port sockets dialing each other, bypassing both listeners', async () => {
+    // ports are private to the new network namespace, so fixed values are safe
+    const portX = 40001
+    const portY = 40002
+    const fixture = fileURLToPath(new URL('./fixtures/simultaneous-open.mjs', import.meta.url))
+    const script = [
+      'ip link set lo up',
+      'nft add table inet natkit',
+      'nft add chain inet natkit out "{ type filter hook output priority 0; }"',
+      // drop X's SYNs (but not its SYN-ACK) so X is still in SYN_SENT when Y's SYN arrives
+      `nft add rule inet natkit out tcp sport ${portX} "tcp flags & (syn|ack) == syn" drop`,
+      `exec "${process.execPath}" "${fixture}"`
+    ].join(' && ')
+
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile('unshare', ['-n', 'sh', '-c', script], {
+        env: { ...process.env, PORT_X: String(portX), PORT_Y: String(portY) },
+        timeout: 3 * EVENT_TIMEOUT
+      }, (err, out, errOut) => {
+        if (err != null) {
+          reject(new Error(`fixture failed: ${err.message} ${errOut}`))
+          return
+        }
+        resolve(out)
+      })
+    })
+
+    expect(JSON.parse(stdout.trim())).toEqual({
+      x: { local: portX, remote: portY },
+      y: { local: portY, remote: portX },
+      received: 'hello',
+      // neither listener saw a connection: the two dialing sockets were paired
+      accepted: []
+    })
+  })
+})
