@@ -9,7 +9,8 @@ import { pingConnection } from './ping.js'
 import { ReservationKeeper } from './reservations.js'
 import { announceSelf, findPeerAddrs } from './discovery.js'
 import type { NatkitEvents } from '@natkit/events'
-import type { Role, RoleOptions, PeerOptions } from '@natkit/config'
+import { createStunServer } from '@natkit/stun'
+import type { Role, RoleOptions, PeerOptions, RelayOptions } from '@natkit/config'
 import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
 
 export class DialTargetError extends Error {
@@ -78,6 +79,13 @@ export class NatkitRole<R extends Role = Role> {
       const m = await startMetricsServer(o.metrics.host, o.metrics.port)
       this.#cleanups.push(m.close)
       this.events.emit('info', { message: `metrics on ${m.url}` })
+    }
+    if (o.role === 'relay' && (o as RelayOptions).stunListen != null) {
+      const { host, port } = (o as RelayOptions).stunListen as { host: string, port: number }
+      const stun = createStunServer()
+      const bound = await stun.listen(port, host)
+      this.#cleanups.push(async () => { await stun.close() })
+      this.events.emit('info', { message: `STUN binding server on udp ${bound.address}:${bound.port}` })
     }
     if (o.role === 'peer') {
       const p = o as PeerOptions

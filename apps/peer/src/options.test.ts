@@ -1,0 +1,37 @@
+import { HelpShown, UsageError } from '@natkit/cli'
+import { describe, expect, it } from 'vitest'
+import { parseArgs } from './options.js'
+
+const RELAY = '/ip4/11.0.0.10/tcp/4001/p2p/12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6'
+
+describe('natkit-peer parseArgs', () => {
+  it('runs by default with hole punching, port reuse and WebRTC on', () => {
+    const parsed = parseArgs([])
+    expect(parsed.command).toBe('run')
+    expect(parsed.options).toMatchObject({ role: 'peer', holepunch: true, tcpReuse: true, webrtc: true, holepunchAttempts: 3, stun: [], relay: [] })
+  })
+
+  it('dial takes a target and a timeout', () => {
+    const parsed = parseArgs(['dial', '/ip4/11.0.0.10/tcp/4001/p2p/12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6/p2p-circuit/p2p/12D3KooWNcNfgyXDkVWxUzDbD61GBCVnUAQ2AFftAir7nVLxgV9C', '--timeout', '20s', '--relay', RELAY, '--no-holepunch'])
+    expect(parsed.command).toBe('dial')
+    expect(parsed.args[0]).toContain('/p2p-circuit/')
+    expect(parsed.options.timeout).toBe(20_000)
+    expect(parsed.options.relay).toEqual([RELAY])
+    expect(parsed.options.holepunch).toBe(false)
+  })
+
+  it('env turns features off unless a flag turns them back on', () => {
+    expect(parseArgs([], { NATKIT_HOLEPUNCH: 'false' }).options.holepunch).toBe(false)
+    expect(parseArgs(['--holepunch'], { NATKIT_HOLEPUNCH: 'false' }).options.holepunch).toBe(true)
+    expect(parseArgs(['run', '--relay', RELAY]).options.relay).toEqual([RELAY])
+  })
+
+  it('rejects bad input with one clear message', () => {
+    expect(() => parseArgs(['dial'])).toThrow(UsageError)
+    expect(() => parseArgs(['--relay', '/ip4/11.0.0.10/tcp/4001'])).toThrow(/--relay/)
+    expect(() => parseArgs(['--stun', 'stun.example.org'])).toThrow(/--stun/)
+    expect(() => parseArgs(['--holepunch-attempts', '0'])).toThrow(/--holepunch-attempts/)
+    expect(() => parseArgs(['--identity', 'k', '--seed', 's'])).toThrow(/seed|identity/)
+    expect(() => parseArgs(['dial', '--help'])).toThrow(HelpShown)
+  })
+})

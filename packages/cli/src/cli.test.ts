@@ -1,0 +1,41 @@
+import { ConfigError } from '@natkit/config'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { parseRoleArgs, reportFatal, UsageError, HelpShown, EXIT_USAGE } from './index.js'
+
+afterEach(() => { vi.restoreAllMocks() })
+
+describe('reportFatal', () => {
+  it('prints a user error as one line without a stack, exit 2', () => {
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    expect(reportFatal('natkit-x', new UsageError('bad flag'))).toBe(EXIT_USAGE)
+    expect(reportFatal('natkit-x', Object.assign(new Error('key is world readable'), { name: 'IdentityPermissionError' }))).toBe(EXIT_USAGE)
+    const text = err.mock.calls.map(c => String(c[0])).join('')
+    expect(text).toBe('natkit-x: bad flag\nnatkit-x: key is world readable\n')
+    expect(text).not.toContain('    at ')
+  })
+
+  it('help goes to stdout with exit 0', () => {
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+    expect(reportFatal('natkit-x', new HelpShown('usage text'))).toBe(0)
+    expect(out).toHaveBeenCalledWith('usage text')
+  })
+})
+
+describe('parseRoleArgs', () => {
+  const init = { name: 'natkit-peer', description: 'd', role: 'peer' as const }
+
+  it('takes repeated and comma-separated list flags', () => {
+    const { options } = parseRoleArgs<'peer'>(['--listen', '/ip4/127.0.0.1/tcp/1,/ip4/127.0.0.1/tcp/2', '--listen', '/ip4/127.0.0.1/tcp/3'], init)
+    expect(options.listen).toEqual(['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2', '/ip4/127.0.0.1/tcp/3'])
+  })
+
+  it('boolean defaults of true are not forced by commander, so env still applies', () => {
+    expect(parseRoleArgs<'peer'>([], { ...init, env: { NATKIT_WEBRTC: 'no' } }).options.webrtc).toBe(false)
+    expect(parseRoleArgs<'peer'>(['--no-webrtc'], init).options.webrtc).toBe(false)
+  })
+
+  it('bad values surface as ConfigError naming the flag', () => {
+    expect(() => parseRoleArgs(['--dial-timeout', '-5s'], init)).toThrow(ConfigError)
+    expect(() => parseRoleArgs(['--nope'], init)).toThrow(/unknown option '--nope'/)
+  })
+})

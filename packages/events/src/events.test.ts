@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { NatkitEvents, createPrinter, formatHuman, parseEventLine, parseEventStream, InvalidEventLineError, EventTimeoutError, TooManyListenersError, type NatkitEvent } from './index.js'
+
+describe('NatkitEvents', () => {
+  it('stamps ts, event and peerId on every event', () => {
+    const events = new NatkitEvents('12D3KooWpeer')
+    const seen: NatkitEvent[] = []
+    events.onAny((e) => { seen.push(e) })
+    events.emit('listening', { addrs: ['/ip4/11.0.0.10/tcp/4001'] })
+    expect(seen).toHaveLength(1)
+    expect(seen[0]).toMatchObject({ event: 'listening', peerId: '12D3KooWpeer', addrs: ['/ip4/11.0.0.10/tcp/4001'] })
+    expect(Date.parse(seen[0].ts)).not.toBeNaN()
+  })
+
+  it('waitFor resolves on a matching event and times out otherwise', async () => {
+    const events = new NatkitEvents()
+    const p = events.waitFor('holepunch:success', (e) => e.remotePeer === 'b', 1000)
+    events.emit('holepunch:success', { remotePeer: 'a', remoteAddr: '/x', ms: 1, attempt: 1 })
+    events.emit('holepunch:success', { remotePeer: 'b', remoteAddr: '/y', ms: 2, attempt: 1 })
+    expect((await p).remoteAddr).toBe('/y')
+    await expect(events.waitFor('error', () => true, 10)).rejects.toBeInstanceOf(EventTimeoutError)
+  })
+
+  it('a throwing listener does not break the others; listeners are bounded', () => {
+    const events = new NatkitEvents('', 2)
+    let ok = 0
+    events.on('info', () => { throw new Error('bad listener') })
+    events.on('info', () => { ok++ })
+    expect(() => events.on('info', () => {})).toThrow(TooManyListenersError)
+    events.emit('info', { message: 'x' })
+    expect(ok).toBe(1)
+  })
+})
+
+describe('printing and parsing', () => {
+  it('JSON lines round-trip through parseEventStream, split across chunks', () => {
+    const events = new NatkitEvents('p')
+    let text = ''
+    createPrinter(events, { json: true, out: { write: (s: string) => { text += s } } })
+    events.emit('peer:connect', { remotePeer: 'r', remoteAddr: '/ip4/1.2.3.4/tcp/1', direction: 'outbound', limited: true })
+    events.emit('holepunch:failure', { remotePeer: 'r', reason: 'symmetric-nat-suspected', message: 'mapping varies', attempts: 3, ms: 10 })
+    const parsed: NatkitEvent[] = []
+    const other: string[] = []
+    const feed = parseEventStream((e) => { parsed.push(e) }, (l) => { other.push(l) })
+    feed(text.slice(0, 17)); feed(text.slice(17)); feed('not json\n')
+    expect(parsed.map(e => e.event)).toEqual(['peer:connect', 'holepunch:failure'])
+    expect(other).toEqual(['not json'])
+  })
+
+  it('rejects malformed lines with a named problem', () => {
+    expect(() => parseEventLine('{"event":"x"}')).toThrow(InvalidEventLineError)
+    expect(() => parseEventLine('[1]')).toThrow(/not a JSON object/)
+    expect(() => parseEventLine('{')).toThrow(/not JSON/)
+    expect(() => parseEventLine('{"ts":"t","event":"e","peerId":"p","x":"' + 'a'.repeat(70_000) + '"}')).toThrow(/longer than/)
+  })
+
+  it('human lines say relayed vs direct', () => {
+    const e = { ts: '2026-01-01T00:00:00.000Z', event: 'peer:connect', peerId: 'p', remotePeer: '12D3KooWNcNfgyXDkVWxUzDbD61GBCVnUAQ2AFftAir7nVLxgV9C', remoteAddr: '/x', direction: 'inbound', limited: false } as const
+    expect(formatHuman(e)).toContain('(direct)')
+    expect(formatHuman({ ...e, limited: true })).toContain('relayed')
+  })
+})
