@@ -13,6 +13,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    reporters: ['default']
+    reporters: ['default', 'json'],
+    // read by tools/scripts/test-all.mjs for the per-package summary
+    outputFile: { json: '.test-results/vitest.json' }
   }
 })

@@ -2,8 +2,11 @@ import { reportFatal } from '@natkit/cli'
 import { parseArgs } from './options.js'
 import { handler } from './handler.js'
 
+let code: number
 try {
-  process.exitCode = await handler(parseArgs(process.argv.slice(2), process.env))
+  code = await handler(parseArgs(process.argv.slice(2), process.env))
 } catch (err) {
-  process.exitCode = reportFatal('natkit-bootstrap', err)
+  code = reportFatal('natkit-bootstrap', err)
 }
+// libp2p is stopped by now; native handles (e.g. WebRTC threads) may linger, so exit explicitly once output is flushed
+process.stdout.write('', () => { process.exit(code) })

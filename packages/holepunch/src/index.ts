@@ -1,1 +1,56 @@
-export {}
+/**
+ * @packageDocumentation
+ *
+ * `@natkit/holepunch` — a DCUtR (Direct Connection Upgrade through Relay)
+ * service for js-libp2p, wire-compatible with go/rust-libp2p and
+ * `@libp2p/dcutr`, replacing the latter. Differences from stock:
+ *
+ * - candidates include unconfirmed observed TCP addresses collected from
+ *   identify (meaningful with a port-reusing TCP transport), not only
+ *   verified addresses;
+ * - per-attempt `holepunch:attempt`, `holepunch:success` and
+ *   `holepunch:failure` events with a diagnosed failure reason;
+ * - the last failed attempt is reported (stock never throws after retries);
+ * - B also accepts the direct connection that A's dial produces.
+ *
+ * @example
+ *
+ * ```ts
+ * import { createLibp2p } from 'libp2p'
+ * import { identify } from '@libp2p/identify'
+ * import { holePunch } from '@natkit/holepunch'
+ *
+ * const node = await createLibp2p({
+ *   // transports, encrypters, muxers ...
+ *   services: { identify: identify(), holePunch: holePunch() }
+ * })
+ * node.services.holePunch.addEventListener('holepunch:success', (evt) => {
+ *   console.log('direct connection to', evt.detail.remotePeer, 'via', evt.detail.remoteAddr)
+ * })
+ * ```
+ */
+import { HolePunch } from './holepunch.js'
+import type { HolePunchComponents, HolePunchInit, HolePunchService } from './holepunch.js'
+
+/** Creates the hole punch service factory for `createLibp2p({ services })`. */
+export function holePunch (init: HolePunchInit = {}): (components: HolePunchComponents) => HolePunchService {
+  return (components) => new HolePunch(components, init)
+}
+
+export {
+  HOLEPUNCH_PROTOCOL, DEFAULT_TIMEOUT, DEFAULT_ATTEMPTS, MAX_MESSAGE_SIZE, DEFAULT_MAX_OBSERVED_ADDRS,
+  DEFAULT_MAX_OBSERVERS, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS,
+  DEFAULT_DIAL_PRIORITY, MAX_SYNC_DELAY
+} from './constants.js'
+export { MESSAGE_TYPE, encodeHolePunch, decodeHolePunch, encodeFrame, decodeFrame, readVarint, varintLength } from './codec.js'
+export type { HolePunchMessage, HolePunchType } from './codec.js'
+export { diagnose, isUnreachableError, isProtocolError, FAILURE_REASONS } from './diagnose.js'
+export type { DiagnoseInput, HolePunchFailureReason } from './diagnose.js'
+export { ObservedAddresses, isPrivateOrLoopback, toTcpAddr } from './observed.js'
+export type { ObservedAddressesInit } from './observed.js'
+export * from './errors.js'
+export { HolePunch } from './holepunch.js'
+export type {
+  HolePunchInit, HolePunchComponents, HolePunchService, HolePunchRole, HolePunchEvents, HolePunchStats,
+  HolePunchAttemptEvent, HolePunchSuccessEvent, HolePunchFailureEvent
+} from './holepunch.js'

@@ -1,9 +1,14 @@
+import { Circuit } from '@multiformats/multiaddr-matcher'
 import type { NatkitEvents } from '@natkit/events'
 import type { Connection, Libp2p } from '@libp2p/interface'
 
-/** True when a connection is relayed / carries relay limits. */
+/**
+ * True when a connection goes through a relay (or carries relay limits).
+ * A WebRTC connection signalled over a relay has `/p2p-circuit` in its address
+ * but is direct.
+ */
 export function isLimited (conn: Connection): boolean {
-  return conn.limits != null || conn.remoteAddr.toString().includes('/p2p-circuit')
+  return conn.limits != null || Circuit.exactMatch(conn.remoteAddr)
 }
 
 /**

@@ -1,0 +1,35 @@
+/** The DCUtR protocol id, identical to go-libp2p and rust-libp2p. */
+export const HOLEPUNCH_PROTOCOL = '/libp2p/dcutr'
+
+/**
+ * Time budget of one hole punch attempt (exchange + dial), in ms. Same as
+ * go-libp2p's holepuncher.
+ */
+export const DEFAULT_TIMEOUT = 5_000
+
+/** How many CONNECT/SYNC attempts the inbound (B) side makes. Same as go-libp2p. */
+export const DEFAULT_ATTEMPTS = 3
+
+/** Largest accepted DCUtR protobuf message in bytes (spec: 4 KiB). */
+export const MAX_MESSAGE_SIZE = 4 * 1024
+
+/** How many recent public observed TCP addresses are kept as candidates. */
+export const DEFAULT_MAX_OBSERVED_ADDRS = 16
+
+/** How many remote peers we keep observations for (symmetric NAT detection). */
+export const DEFAULT_MAX_OBSERVERS = 64
+
+/** How many hole punches may be in flight at once (one per remote peer). */
+export const DEFAULT_MAX_CONCURRENT_PUNCHES = 16
+
+/** Concurrent inbound DCUtR streams per connection. */
+export const DEFAULT_MAX_INBOUND_STREAMS = 2
+
+/** Concurrent outbound DCUtR streams per connection. */
+export const DEFAULT_MAX_OUTBOUND_STREAMS = 1
+
+/** Dial priority of punch dials so they jump the dial queue (as in stock). */
+export const DEFAULT_DIAL_PRIORITY = 100
+
+/** Upper bound of the RTT/2 wait before B dials, in ms. */
+export const MAX_SYNC_DELAY = 2_000

@@ -1,0 +1,646 @@
+import { TypedEventEmitter, serviceDependencies } from '@libp2p/interface'
+import { isLoopback, isPrivate, lpStream } from '@libp2p/utils'
+import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
+import { DNS, IP } from '@multiformats/multiaddr-matcher'
+import { decodeHolePunch, encodeHolePunch } from './codec.js'
+import {
+  DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_INBOUND_STREAMS,
+  DEFAULT_MAX_OBSERVED_ADDRS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_TIMEOUT, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE, MAX_SYNC_DELAY
+} from './constants.js'
+import { FAILURE_REASONS, diagnose } from './diagnose.js'
+import {
+  HolePunchAbortedError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
+  RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
+} from './errors.js'
+import { ObservedAddresses } from './observed.js'
+import type { HolePunchMessage, HolePunchType } from './codec.js'
+import type { HolePunchFailureReason } from './diagnose.js'
+import type { ComponentLogger, Connection, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
+import type { LengthPrefixedStream } from '@libp2p/utils'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Options of {@link holePunch}. */
+export interface HolePunchInit {
+  /**
+   * Time budget of one attempt (CONNECT/SYNC exchange and dial), in ms. Also
+   * bounds the unilateral upgrade dial.
+   *
+   * @default DEFAULT_TIMEOUT
+   */
+  timeout?: number
+  /**
+   * How many CONNECT/SYNC attempts the inbound side (B) makes before it
+   * reports a failure.
+   *
+   * @default DEFAULT_ATTEMPTS
+   */
+  attempts?: number
+  /**
+   * Offer and accept private and loopback addresses (LAN and loopback tests).
+   *
+   * @default false
+   */
+  allowPrivateAddresses?: boolean
+  /**
+   * Before the exchange, B dials A directly if A's peer-store addresses
+   * include dialable public (or, with `allowPrivateAddresses`, any) addresses.
+   *
+   * @default true
+   */
+  unilateral?: boolean
+  /**
+   * Close the relayed connection once the direct one is open.
+   *
+   * @default true
+   */
+  closeRelayedOnSuccess?: boolean
+  /**
+   * How many recent observed TCP addresses (from identify) to keep as candidates.
+   *
+   * @default DEFAULT_MAX_OBSERVED_ADDRS
+   */
+  maxObservedAddrs?: number
+  /**
+   * At most this many punches (one per remote peer) run at once; more are skipped.
+   *
+   * @default DEFAULT_MAX_CONCURRENT_PUNCHES
+   */
+  maxConcurrentPunches?: number
+  /**
+   * @default DEFAULT_MAX_INBOUND_STREAMS
+   */
+  maxInboundStreams?: number
+  /**
+   * @default DEFAULT_MAX_OUTBOUND_STREAMS
+   */
+  maxOutboundStreams?: number
+}
+
+/** libp2p components the service needs. */
+export interface HolePunchComponents {
+  peerId: PeerId
+  peerStore: PeerStore
+  connectionManager: ConnectionManager
+  registrar: Registrar
+  addressManager: AddressManager
+  transportManager: TransportManager
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+/**
+ * Which side of DCUtR we are: `initiator` is B (the inbound side of the
+ * relayed connection, opens the dcutr stream and dials as multistream
+ * responder); `responder` is A.
+ */
+export type HolePunchRole = 'initiator' | 'responder'
+
+/** Payload of `holepunch:attempt` (same shape as the natkit event). */
+export interface HolePunchAttemptEvent {
+  remotePeer: string
+  /** 1-based; 0 means B's unilateral direct dial before the exchange. */
+  attempt: number
+  maxAttempts: number
+  /** Addresses we are about to dial. */
+  addrs: string[]
+  /** Relay round trip measured during the exchange. */
+  rttMs?: number
+  role: HolePunchRole
+}
+
+/** Payload of `holepunch:success`. */
+export interface HolePunchSuccessEvent {
+  remotePeer: string
+  /** Remote address of the new direct connection. */
+  remoteAddr: string
+  /** From the start of the punch (relayed connection noticed / first stream) to the direct connection. */
+  ms: number
+  attempt: number
+}
+
+/** Payload of `holepunch:failure`. */
+export interface HolePunchFailureEvent {
+  remotePeer: string
+  reason: HolePunchFailureReason
+  message: string
+  attempts: number
+  ms: number
+}
+
+/** Events dispatched by the service. */
+export interface HolePunchEvents {
+  'holepunch:attempt': CustomEvent<HolePunchAttemptEvent>
+  'holepunch:success': CustomEvent<HolePunchSuccessEvent>
+  'holepunch:failure': CustomEvent<HolePunchFailureEvent>
+}
+
+/** Counters returned by `getStats()`. */
+export interface HolePunchStats {
+  /** Attempt events emitted (both roles, unilateral included). */
+  attempts: number
+  successes: number
+  failures: Record<HolePunchFailureReason, number>
+}
+
+/** The public face of the service (`libp2p.services.holePunch`). */
+export interface HolePunchService extends TypedEventTarget<HolePunchEvents> {
+  getStats(): HolePunchStats
+  /** Candidate addresses we would offer right now (without `/p2p`). */
+  getCandidateAddresses(): Multiaddr[]
+  /** True if identify observations suggest an endpoint-dependent NAT mapping. */
+  isSymmetricNatSuspected(): boolean
+}
+
+const P2P_CIRCUIT = 'p2p-circuit'
+
+function isRelayed (ma: Multiaddr): boolean {
+  return ma.getComponents().some(c => c.name === P2P_CIRCUIT)
+}
+
+function isDirect (conn: Connection): boolean {
+  return conn.status === 'open' && conn.limits == null && !isRelayed(conn.remoteAddr)
+}
+
+function stripPeerId (ma: Multiaddr): { addr: Multiaddr, peer?: string } {
+  const components = ma.getComponents()
+  const last = components[components.length - 1]
+  if (last?.code === CODE_P2P) {
+    return { addr: ma.decapsulateCode(CODE_P2P), peer: last.value }
+  }
+  return { addr: ma }
+}
+
+async function delay (ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted()
+  const { promise, resolve, reject } = Promise.withResolvers<void>()
+  const onAbort = (): void => { reject(signal.reason) }
+  const timer = setTimeout(resolve, ms)
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    await promise
+  } finally {
+    clearTimeout(timer)
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+interface Punch {
+  controller: AbortController
+  /** A newer responder stream from the same peer took over; report nothing. */
+  superseded: boolean
+}
+
+/**
+ * The DCUtR service. B (inbound side of a relayed connection to a peer that
+ * speaks `/libp2p/dcutr`) optionally tries a unilateral direct dial, then runs
+ * up to `attempts` CONNECT/SYNC exchanges; A answers on its stream handler.
+ * Either side accepts whichever direct connection opens first (its own dial
+ * or the peer's). Create it with {@link holePunch}.
+ */
+export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements HolePunchService, Startable {
+  readonly [Symbol.toStringTag] = '@natkit/holepunch'
+  readonly [serviceDependencies] = ['@libp2p/identify']
+
+  readonly #components: HolePunchComponents
+  readonly #log: Logger
+  readonly #timeout: number
+  readonly #attempts: number
+  readonly #allowPrivate: boolean
+  readonly #unilateral: boolean
+  readonly #closeRelayed: boolean
+  readonly #maxPunches: number
+  readonly #maxInboundStreams: number
+  readonly #maxOutboundStreams: number
+  readonly #observed: ObservedAddresses
+  readonly #punches = new Map<string, Punch>()
+  /** Attempts seen per relayed connection on the responder side. */
+  readonly #responderAttempts = new WeakMap<Connection, number>()
+  #topologyId?: string
+  #started = false
+  readonly #stats: HolePunchStats
+
+  constructor (components: HolePunchComponents, init: HolePunchInit = {}) {
+    super()
+    this.#components = components
+    this.#log = components.logger.forComponent('natkit:holepunch')
+    this.#timeout = init.timeout ?? DEFAULT_TIMEOUT
+    this.#attempts = Math.max(1, init.attempts ?? DEFAULT_ATTEMPTS)
+    this.#allowPrivate = init.allowPrivateAddresses ?? false
+    this.#unilateral = init.unilateral ?? true
+    this.#closeRelayed = init.closeRelayedOnSuccess ?? true
+    this.#maxPunches = init.maxConcurrentPunches ?? DEFAULT_MAX_CONCURRENT_PUNCHES
+    this.#maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
+    this.#maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
+    this.#observed = new ObservedAddresses({
+      maxAddrs: init.maxObservedAddrs ?? DEFAULT_MAX_OBSERVED_ADDRS,
+      allowPrivateAddresses: this.#allowPrivate
+    })
+    this.#stats = { attempts: 0, successes: 0, failures: Object.fromEntries(FAILURE_REASONS.map(r => [r, 0])) as Record<HolePunchFailureReason, number> }
+  }
+
+  isStarted (): boolean {
+    return this.#started
+  }
+
+  async start (): Promise<void> {
+    if (this.#started) return
+    this.#components.events.addEventListener('peer:identify', this.#onIdentify)
+    this.#topologyId = await this.#components.registrar.register(HOLEPUNCH_PROTOCOL, {
+      notifyOnLimitedConnection: true,
+      onConnect: (_peerId, connection) => {
+        // only B, the inbound side of a relayed connection, starts the exchange
+        if (connection.direction !== 'inbound' || !isRelayed(connection.remoteAddr)) return
+        this.#initiate(connection).catch(err => {
+          this.#log.error('hole punch to %p failed unexpectedly - %e', connection.remotePeer, err)
+        })
+      }
+    })
+    await this.#components.registrar.handle(HOLEPUNCH_PROTOCOL, (stream, connection) => {
+      this.#respond(stream, connection).catch(err => {
+        this.#log.error('handling hole punch from %p failed unexpectedly - %e', connection.remotePeer, err)
+      })
+    }, {
+      runOnLimitedConnection: true,
+      maxInboundStreams: this.#maxInboundStreams,
+      maxOutboundStreams: this.#maxOutboundStreams
+    })
+    this.#started = true
+  }
+
+  async stop (): Promise<void> {
+    this.#components.events.removeEventListener('peer:identify', this.#onIdentify)
+    await this.#components.registrar.unhandle(HOLEPUNCH_PROTOCOL)
+    if (this.#topologyId != null) {
+      this.#components.registrar.unregister(this.#topologyId)
+      this.#topologyId = undefined
+    }
+    for (const punch of this.#punches.values()) {
+      punch.controller.abort(new HolePunchAbortedError('hole punch service stopped'))
+    }
+    this.#punches.clear()
+    this.#started = false
+  }
+
+  getStats (): HolePunchStats {
+    return { attempts: this.#stats.attempts, successes: this.#stats.successes, failures: { ...this.#stats.failures } }
+  }
+
+  isSymmetricNatSuspected (): boolean {
+    return this.#observed.symmetricNatSuspected()
+  }
+
+  getCandidateAddresses (): Multiaddr[] {
+    const out = new Map<string, Multiaddr>()
+    const add = (ma: Multiaddr): void => {
+      const { addr } = stripPeerId(ma)
+      if (this.#usable(addr)) out.set(addr.toString(), addr)
+    }
+    const am = this.#components.addressManager
+    am.getAddresses().forEach(add)
+    for (const a of am.getAddressesWithMetadata()) {
+      if (!a.verified && a.type === 'observed') add(a.multiaddr)
+    }
+    this.#observed.addrs().forEach(add)
+    // keep as many as fit in one CONNECT message
+    const fitting: Multiaddr[] = []
+    let size = 4
+    for (const ma of out.values()) {
+      size += 2 + 2 + ma.bytes.byteLength
+      if (size > MAX_MESSAGE_SIZE) break
+      fitting.push(ma)
+    }
+    return fitting
+  }
+
+  readonly #onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    const { observedAddr, connection, peerId } = evt.detail
+    if (observedAddr == null || connection == null || !isDirect(connection)) return
+    const accepted = this.#observed.add(observedAddr, peerId.toString())
+    if (accepted != null) {
+      this.#log.trace('%p observed us at %a', peerId, accepted)
+      // let AutoNAT verify it; it is already a hole punch candidate
+      this.#components.addressManager.addObservedAddr(accepted)
+    }
+  }
+
+  /** An address we may offer or dial: not relayed, dialable, public unless allowed. */
+  #usable (ma: Multiaddr): boolean {
+    if (isRelayed(ma)) return false
+    if (this.#components.transportManager.dialTransportForMultiaddr(ma) == null) return false
+    if (DNS.matches(ma)) return true
+    if (!IP.matches(ma)) return false
+    if (this.#allowPrivate) return true
+    try {
+      return !(isPrivate(ma) || isLoopback(ma))
+    } catch {
+      return false
+    }
+  }
+
+  /** Usable remote addresses with `/p2p/<peer>` appended, deduplicated. */
+  #remoteAddrs (addrs: Array<Multiaddr | Uint8Array>, peer: PeerId): Multiaddr[] {
+    const out = new Map<string, Multiaddr>()
+    for (const input of addrs) {
+      let ma: Multiaddr
+      try {
+        ma = input instanceof Uint8Array ? multiaddr(input) : input
+      } catch {
+        continue
+      }
+      const { addr, peer: id } = stripPeerId(ma)
+      if (id != null && id !== peer.toString()) continue
+      if (!this.#usable(addr)) continue
+      const full = addr.encapsulate(`/p2p/${peer}`)
+      out.set(full.toString(), full)
+    }
+    return [...out.values()]
+  }
+
+  #findDirect (peer: PeerId): Connection | undefined {
+    return this.#components.connectionManager.getConnections(peer).find(isDirect)
+  }
+
+  #emit<K extends keyof HolePunchEvents>(type: K, detail: HolePunchEvents[K]['detail']): void {
+    this.safeDispatchEvent(type, { detail })
+  }
+
+  #attempt (detail: HolePunchAttemptEvent): void {
+    this.#stats.attempts++
+    this.#emit('holepunch:attempt', detail)
+  }
+
+  async #succeed (relayed: Connection, direct: Connection, start: number, attempt: number): Promise<void> {
+    this.#stats.successes++
+    this.#emit('holepunch:success', {
+      remotePeer: relayed.remotePeer.toString(),
+      remoteAddr: direct.remoteAddr.toString(),
+      ms: Date.now() - start,
+      attempt
+    })
+    // never close a direct connection a peer happened to run DCUtR on
+    if (this.#closeRelayed && relayed.status === 'open' && isRelayed(relayed.remoteAddr)) {
+      try {
+        this.#log('closing relayed connection to %p', relayed.remotePeer)
+        await relayed.close({ signal: AbortSignal.timeout(this.#timeout) })
+        this.#log('closed relayed connection to %p, status %s', relayed.remotePeer, relayed.status)
+      } catch (err: any) {
+        this.#log('closing relayed connection to %p failed - %e', relayed.remotePeer, err)
+        relayed.abort(err)
+      }
+    }
+  }
+
+  #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number): void {
+    this.#stats.failures[reason]++
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err ?? reason)
+    this.#log('hole punch with %p failed: %s (%s)', peer, reason, message)
+    this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start })
+  }
+
+  /** Registers a punch for `peer`, or returns undefined if one runs or the table is full. */
+  #begin (peer: PeerId, relayed: Connection, supersede: boolean): { punch: Punch, end: () => void } | undefined {
+    const key = peer.toString()
+    const existing = this.#punches.get(key)
+    if (existing != null) {
+      if (!supersede) return undefined
+      existing.superseded = true
+      existing.controller.abort(new HolePunchAbortedError('superseded by a new hole punch stream'))
+      this.#punches.delete(key)
+    }
+    if (this.#punches.size >= this.#maxPunches) {
+      this.#log('too many concurrent hole punches (%d), skipping %p', this.#maxPunches, peer)
+      return undefined
+    }
+    const punch: Punch = { controller: new AbortController(), superseded: false }
+    this.#punches.set(key, punch)
+    const onClose = (): void => { punch.controller.abort(new HolePunchAbortedError('relayed connection closed')) }
+    relayed.addEventListener('close', onClose)
+    return {
+      punch,
+      end: () => {
+        relayed.removeEventListener('close', onClose)
+        if (this.#punches.get(key) === punch) this.#punches.delete(key)
+      }
+    }
+  }
+
+  async #write (lp: LengthPrefixedStream<Stream>, msg: HolePunchMessage, signal: AbortSignal): Promise<void> {
+    await lp.write(encodeHolePunch(msg), { signal })
+  }
+
+  async #read (lp: LengthPrefixedStream<Stream>, expected: HolePunchType, signal: AbortSignal): Promise<HolePunchMessage> {
+    let data
+    try {
+      data = await lp.read({ signal })
+    } catch (err: any) {
+      if (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError') {
+        throw new MessageTooLargeError(`message exceeds the maximum of ${MAX_MESSAGE_SIZE} bytes`, { cause: err })
+      }
+      if (err?.name === 'UnexpectedEOFError') {
+        throw new TruncatedMessageError(`stream ended while waiting for ${expected}`, { cause: err })
+      }
+      throw err
+    }
+    const msg = decodeHolePunch(data)
+    if (msg.type !== expected) {
+      throw new UnexpectedMessageTypeError(`expected ${expected}, got ${msg.type}`)
+    }
+    return msg
+  }
+
+  /**
+   * Resolves with a direct connection to `peer`: ours (dialing `addrs`) or
+   * theirs, whichever opens first. Our dial is never cancelled once a
+   * connection exists (cancelling a dial that is finishing its upgrade would
+   * close the good connection); it ends on its own or when `signal` aborts.
+   */
+  async #connectDirect (peer: PeerId, addrs: Multiaddr[], initiator: boolean, signal: AbortSignal): Promise<Connection> {
+    const existing = this.#findDirect(peer)
+    if (existing != null) return existing
+    const { promise, resolve, reject } = Promise.withResolvers<Connection>()
+    let dialError: unknown
+    const onOpen = (evt: CustomEvent<Connection>): void => {
+      if (evt.detail.remotePeer.equals(peer) && isDirect(evt.detail)) resolve(evt.detail)
+    }
+    const onAbort = (): void => {
+      reject(dialError ?? signal.reason ?? new HolePunchTimeoutError('no direct connection before the deadline'))
+    }
+    this.#components.events.addEventListener('connection:open', onOpen)
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      if (signal.aborted) onAbort()
+      if (addrs.length > 0) {
+        this.#components.connectionManager.openConnection(addrs, {
+          signal,
+          priority: DEFAULT_DIAL_PRIORITY,
+          force: true,
+          initiator
+        }).then(conn => {
+          if (isDirect(conn)) resolve(conn)
+          else dialError = new Error('dial returned a limited connection')
+        }, err => {
+          // keep waiting: the other side's dial may still reach us
+          this.#log('dial to %p failed - %e', peer, err)
+          dialError = err
+        })
+      }
+      return await promise
+    } finally {
+      this.#components.events.removeEventListener('connection:open', onOpen)
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  async #tryUnilateral (relayed: Connection, signal: AbortSignal): Promise<Connection | undefined> {
+    const peer = relayed.remotePeer
+    let addrs: Multiaddr[]
+    try {
+      const info = await this.#components.peerStore.get(peer)
+      addrs = this.#remoteAddrs(info.addresses.map(a => a.multiaddr), peer)
+    } catch {
+      return undefined
+    }
+    if (addrs.length === 0) return undefined
+    this.#attempt({ remotePeer: peer.toString(), attempt: 0, maxAttempts: this.#attempts, addrs: addrs.map(String), role: 'initiator' })
+    try {
+      const conn = await this.#components.connectionManager.openConnection(addrs, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.#timeout)]),
+        force: true
+      })
+      return isDirect(conn) ? conn : undefined
+    } catch (err) {
+      this.#log('unilateral upgrade to %p via %a failed - %e', peer, addrs, err)
+      return undefined
+    }
+  }
+
+  /** B: inbound side of the relayed connection. */
+  async #initiate (relayed: Connection): Promise<void> {
+    const peer = relayed.remotePeer
+    if (this.#findDirect(peer) != null) return
+    const begun = this.#begin(peer, relayed, false)
+    if (begun == null) return
+    const { punch, end } = begun
+    const start = Date.now()
+    try {
+      if (this.#unilateral) {
+        const conn = await this.#tryUnilateral(relayed, punch.controller.signal)
+        if (conn != null) {
+          end()
+          await this.#succeed(relayed, conn, start, 0)
+          return
+        }
+      }
+      const own = this.getCandidateAddresses()
+      if (own.length === 0) {
+        this.#fail(peer, 'no-public-addresses', new NoPublicAddressesError('no public, dialable, non-relay address to offer'), 0, start)
+        return
+      }
+      let lastError: unknown
+      let remoteCount: number | undefined
+      let attempt = 0
+      for (attempt = 1; attempt <= this.#attempts; attempt++) {
+        if (punch.controller.signal.aborted) break
+        const signal = AbortSignal.any([punch.controller.signal, AbortSignal.timeout(this.#timeout)])
+        let stream: Stream | undefined
+        try {
+          stream = await relayed.newStream(HOLEPUNCH_PROTOCOL, { signal, runOnLimitedConnection: true })
+          const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
+          const sent = Date.now()
+          await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) }, signal)
+          const connect = await this.#read(lp, 'CONNECT', signal)
+          const rtt = Date.now() - sent
+          const remote = this.#remoteAddrs(connect.obsAddrs, peer)
+          remoteCount = remote.length
+          if (remote.length === 0) {
+            throw new RemoteNoPublicAddressesError(`peer sent ${connect.obsAddrs.length} addresses, none usable`)
+          }
+          await this.#write(lp, { type: 'SYNC', obsAddrs: [] }, signal)
+          this.#closeQuietly(stream)
+          this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.map(String), rttMs: rtt, role: 'initiator' })
+          await delay(Math.min(rtt / 2, MAX_SYNC_DELAY), signal)
+          // B dials as the multistream-select/noise responder
+          const conn = await this.#connectDirect(peer, remote, false, signal)
+          end()
+          await this.#succeed(relayed, conn, start, attempt)
+          return
+        } catch (err: any) {
+          lastError = err
+          this.#log('attempt %d/%d with %p failed - %e', attempt, this.#attempts, peer, err)
+          stream?.abort(err instanceof Error ? err : new Error(String(err)))
+          const reason = diagnose({ ownCandidates: own.length, remoteCandidates: remoteCount, symmetricNatSuspected: false, error: err, aborted: punch.controller.signal.aborted })
+          // retrying cannot fix these
+          if (reason === 'aborted' || reason === 'protocol-error' || reason === 'remote-no-public-addresses') break
+        }
+      }
+      const attempts = Math.min(attempt, this.#attempts)
+      const reason = diagnose({
+        ownCandidates: own.length,
+        remoteCandidates: remoteCount,
+        symmetricNatSuspected: this.#observed.symmetricNatSuspected(),
+        error: lastError,
+        aborted: punch.controller.signal.aborted
+      })
+      this.#fail(peer, reason, lastError, attempts, start)
+    } finally {
+      end()
+    }
+  }
+
+  /** A: the side that dialed through the relay and receives B's stream. */
+  async #respond (stream: Stream, relayed: Connection): Promise<void> {
+    const peer = relayed.remotePeer
+    const attempt = (this.#responderAttempts.get(relayed) ?? 0) + 1
+    this.#responderAttempts.set(relayed, attempt)
+    const begun = this.#begin(peer, relayed, true)
+    if (begun == null) {
+      stream.abort(new HolePunchAbortedError('too many concurrent hole punches'))
+      return
+    }
+    const { punch, end } = begun
+    const start = Date.now()
+    const signal = AbortSignal.any([punch.controller.signal, AbortSignal.timeout(this.#timeout)])
+    const own = this.getCandidateAddresses()
+    let remoteCount: number | undefined
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
+      const connect = await this.#read(lp, 'CONNECT', signal)
+      const remote = this.#remoteAddrs(connect.obsAddrs, peer)
+      remoteCount = remote.length
+      const sent = Date.now()
+      // reply even with no candidates so B learns why (remote-no-public-addresses)
+      await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) }, signal)
+      await this.#read(lp, 'SYNC', signal)
+      const rtt = Date.now() - sent
+      this.#closeQuietly(stream)
+      this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.map(String), rttMs: rtt, role: 'responder' })
+      // A dials immediately on SYNC; with no usable address it can only wait for B's dial
+      const conn = await this.#connectDirect(peer, remote, true, signal)
+      end()
+      await this.#succeed(relayed, conn, start, attempt)
+    } catch (err: any) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      if (punch.superseded) {
+        this.#log('responder attempt %d with %p superseded', attempt, peer)
+        return
+      }
+      const reason = diagnose({
+        ownCandidates: own.length,
+        remoteCandidates: remoteCount,
+        symmetricNatSuspected: this.#observed.symmetricNatSuspected(),
+        error: err,
+        aborted: punch.controller.signal.aborted
+      })
+      this.#fail(peer, reason, err, attempt, start)
+    } finally {
+      end()
+    }
+  }
+
+  #closeQuietly (stream: Stream): void {
+    stream.close({ signal: AbortSignal.timeout(this.#timeout) }).catch((err: any) => {
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    })
+  }
+}

@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { HOLEPUNCH_PROTOCOL, holePunch } from '../src/index.js'
+import { createPeer, createRelay, directConnections, nextEvent, recordEvents, relayedConnections, reserve, waitUntil } from './helpers.js'
+import type { HolePunchFailureEvent, HolePunchService, HolePunchSuccessEvent } from '../src/index.js'
+import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+describe('hole punch over a loopback relay', () => {
+  let nodes: Libp2p[] = []
+  afterEach(async () => {
+    await Promise.all(nodes.map(async n => n.stop()))
+    nodes = []
+  })
+
+  async function setup (init: Parameters<typeof holePunch>[0]): Promise<{ a: Libp2p<{ holePunch: HolePunchService }>, b: Libp2p<{ holePunch: HolePunchService }>, relay: Libp2p, circuit: Multiaddr }> {
+    const relay = await createRelay()
+    const b = await createPeer({ services: { holePunch: holePunch(init) }, listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'] })
+    const a = await createPeer({ services: { holePunch: holePunch(init) } })
+    nodes.push(relay, b, a)
+    const circuit = await reserve(b, relay)
+    return { a, b, relay, circuit }
+  }
+
+  it('upgrades the relayed connection with the CONNECT/SYNC exchange (unilateral disabled)', async () => {
+    const { a, b, circuit } = await setup({ allowPrivateAddresses: true, unilateral: false })
+    const bEvents = recordEvents(b.services.holePunch)
+    const aEvents = recordEvents(a.services.holePunch)
+    const bSuccess = nextEvent<HolePunchSuccessEvent>(b.services.holePunch, 'holepunch:success')
+    const aSuccess = nextEvent<HolePunchSuccessEvent>(a.services.holePunch, 'holepunch:success')
+
+    const relayed = await a.dial(circuit)
+    expect(relayed.limits).toBeDefined()
+
+    const [sb, sa] = await Promise.all([bSuccess, aSuccess])
+    expect(sb.remotePeer).toBe(a.peerId.toString())
+    expect(sb.attempt).toBe(1)
+    expect(sa.remotePeer).toBe(b.peerId.toString())
+    expect(sb.remoteAddr).not.toContain('p2p-circuit')
+
+    // B (initiator) saw the exchange: attempt with measured RTT and A's addresses, then success
+    expect(bEvents.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:success'])
+    expect(bEvents[0].detail).toMatchObject({ remotePeer: a.peerId.toString(), attempt: 1, maxAttempts: 3, role: 'initiator' })
+    expect(typeof bEvents[0].detail.rttMs).toBe('number')
+    expect(bEvents[0].detail.addrs.length).toBeGreaterThan(0)
+    expect(aEvents.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:success'])
+    expect(aEvents[0].detail).toMatchObject({ role: 'responder', attempt: 1 })
+
+    await waitUntil(() => directConnections(a, b).length > 0 && relayedConnections(a, b).length === 0, 10_000, 'direct only on A')
+    await waitUntil(() => directConnections(b, a).length > 0 && relayedConnections(b, a).length === 0, 10_000, 'direct only on B')
+    // the direct connection works for unlimited protocols
+    const rtt = await (a.services as any).ping.ping(b.peerId)
+    expect(rtt).toBeGreaterThanOrEqual(0)
+    expect(b.services.holePunch.getStats()).toMatchObject({ attempts: 1, successes: 1 })
+  })
+
+  it('upgrades via the unilateral direct dial when A advertises dialable addresses', async () => {
+    const { a, b, circuit } = await setup({ allowPrivateAddresses: true })
+    const bEvents = recordEvents(b.services.holePunch)
+    const success = nextEvent<HolePunchSuccessEvent>(b.services.holePunch, 'holepunch:success')
+    await a.dial(circuit)
+    const s = await success
+    expect(s.attempt).toBe(0)
+    expect(bEvents[0]).toMatchObject({ type: 'holepunch:attempt', detail: { attempt: 0, role: 'initiator' } })
+    await waitUntil(() => directConnections(a, b).length > 0 && relayedConnections(a, b).length === 0, 10_000, 'direct only')
+  })
+
+  it('reports no-public-addresses and keeps the relayed connection usable', async () => {
+    const { a, b, circuit } = await setup({ allowPrivateAddresses: false })
+    const failure = nextEvent<HolePunchFailureEvent>(b.services.holePunch, 'holepunch:failure')
+    const relayed = await a.dial(circuit)
+    const f = await failure
+    expect(f).toMatchObject({ remotePeer: a.peerId.toString(), reason: 'no-public-addresses', attempts: 0 })
+    expect(b.services.holePunch.getStats().failures['no-public-addresses']).toBe(1)
+    expect(relayed.status).toBe('open')
+    expect(directConnections(a, b)).toHaveLength(0)
+    const rtt = await (a.services as any).ping.ping(b.peerId, { runOnLimitedConnection: true })
+    expect(rtt).toBeGreaterThanOrEqual(0)
+    expect(relayed.streams.every(s => s.protocol !== HOLEPUNCH_PROTOCOL)).toBe(true)
+  })
+
+  it('reports failure after the last attempt (stock off-by-one fixed), on both sides', async () => {
+    const relay = await createRelay()
+    // B offers loopback (allowed for B); A only offers a public address that B's gater refuses to dial
+    const b = await createPeer({
+      services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, attempts: 2, timeout: 800 }) },
+      listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit']
+    })
+    const a = await createPeer({ services: { holePunch: holePunch({ timeout: 800 }) }, appendAnnounce: ['/ip4/1.2.3.4/tcp/4001'] })
+    nodes.push(relay, b, a)
+    const bHp = b.services.holePunch as HolePunchService
+    const aHp = a.services.holePunch as HolePunchService
+    const bEvents = recordEvents(bHp)
+    const aFailure = nextEvent<HolePunchFailureEvent>(aHp, 'holepunch:failure')
+    const bFailure = nextEvent<HolePunchFailureEvent>(bHp, 'holepunch:failure')
+    const relayed = await a.dial(await reserve(b, relay))
+
+    const f = await bFailure
+    expect(f.attempts).toBe(2)
+    expect(f.reason).toBe('timeout')
+    expect(bEvents.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:attempt', 'holepunch:failure'])
+    expect(bEvents[0].detail.addrs).toEqual([`/ip4/1.2.3.4/tcp/4001/p2p/${a.peerId}`])
+    expect(bHp.getStats()).toMatchObject({ attempts: 2, successes: 0 })
+    // A could not use B's loopback addresses
+    expect((await aFailure).reason).toBe('remote-no-public-addresses')
+    expect(relayed.status).toBe('open')
+  })
+})

@@ -1,0 +1,97 @@
+import { dcutr } from '@libp2p/dcutr'
+import { isLoopback } from '@libp2p/utils'
+import { afterEach, describe, expect, it } from 'vitest'
+import { holePunch } from '../src/index.js'
+import { createPeer, createRelay, directConnections, nextEvent, recordEvents, relayedConnections, reserve, waitUntil } from './helpers.js'
+import type { HolePunchAttemptEvent, HolePunchService, HolePunchSuccessEvent } from '../src/index.js'
+import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/**
+ * Stock @libp2p/dcutr only accepts public addresses, so each node also
+ * announces a public address (1.2.3.4, never actually dialed: every node's
+ * gater refuses non-loopback dials and records the attempt).
+ */
+const FAKE_PUBLIC = '/ip4/1.2.3.4/tcp/4001'
+
+function recordingGater (): { gater: { denyDialMultiaddr: (ma: Multiaddr) => boolean }, denied: string[] } {
+  const denied: string[] = []
+  return {
+    denied,
+    gater: {
+      denyDialMultiaddr: (ma: Multiaddr): boolean => {
+        if (isLoopback(ma)) return false
+        if (denied.length < 100) denied.push(ma.toString())
+        return true
+      }
+    }
+  }
+}
+
+describe('interop with stock @libp2p/dcutr', () => {
+  let nodes: Libp2p[] = []
+  afterEach(async () => {
+    await Promise.all(nodes.map(async n => n.stop()))
+    nodes = []
+  })
+
+  it('ours as B (initiator) with stock as A: both parse each other and the punch succeeds', async () => {
+    const relay = await createRelay()
+    const b = await createPeer({
+      services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, attempts: 1, timeout: 3000 }) },
+      listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'],
+      appendAnnounce: [FAKE_PUBLIC]
+    })
+    const aGater = recordingGater()
+    const a = await createPeer({ services: { dcutr: dcutr() }, appendAnnounce: [FAKE_PUBLIC], gater: aGater.gater })
+    nodes.push(relay, b, a)
+    const bHp = (b.services as { holePunch: HolePunchService }).holePunch
+    const events = recordEvents(bHp)
+    const attempt = nextEvent<HolePunchAttemptEvent>(bHp, 'holepunch:attempt')
+    const success = nextEvent<HolePunchSuccessEvent>(bHp, 'holepunch:success')
+    await a.dial(await reserve(b, relay))
+
+    // we decoded stock A's CONNECT: its addresses (loopback allowed here)
+    const att = await attempt
+    expect(att.role).toBe('initiator')
+    expect(att.addrs.some(s => s.startsWith('/ip4/127.0.0.1/tcp/') && s.endsWith(`/p2p/${a.peerId}`))).toBe(true)
+    expect(att.addrs).toContain(`${FAKE_PUBLIC}/p2p/${a.peerId}`)
+    await success
+    expect(events.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:success'])
+    // stock A decoded our CONNECT and our SYNC: it dialed the public address we offered
+    await waitUntil(() => aGater.denied.some(s => s.startsWith(FAKE_PUBLIC)), 5000, 'stock A dialing our offered address')
+    await waitUntil(() => directConnections(a, b).length > 0 && relayedConnections(b, a).length === 0, 10_000, 'direct connection')
+  })
+
+  it('stock as B (initiator) with ours as A: the punch succeeds through our dial', async () => {
+    const relay = await createRelay()
+    const bGater = recordingGater()
+    const b = await createPeer({
+      services: { dcutr: dcutr({ timeout: 3000, retries: 1 }) },
+      listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'],
+      gater: bGater.gater
+    })
+    const a = await createPeer({
+      services: { holePunch: holePunch({ allowPrivateAddresses: true }) },
+      appendAnnounce: [FAKE_PUBLIC]
+    })
+    nodes.push(relay, b, a)
+    const aHp = (a.services as { holePunch: HolePunchService }).holePunch
+    const events = recordEvents(aHp)
+    const success = nextEvent<HolePunchSuccessEvent>(aHp, 'holepunch:success')
+    await a.dial(await reserve(b, relay))
+
+    const s = await success
+    expect(s.remotePeer).toBe(b.peerId.toString())
+    expect(s.remoteAddr).not.toContain('p2p-circuit')
+    // attempt (we decoded stock B's CONNECT and SYNC; its loopback addr is what we dial)
+    expect(events[0].type).toBe('holepunch:attempt')
+    expect(events[0].detail.role).toBe('responder')
+    expect(events[0].detail.addrs.some((x: string) => x.startsWith('/ip4/127.0.0.1/tcp/'))).toBe(true)
+    expect(events[1].type).toBe('holepunch:success')
+    // stock B decoded our CONNECT (it only sends SYNC, which produced our attempt
+    // event, after finding a public address in it); it also dialed that address
+    await waitUntil(() => bGater.denied.some(x => x.startsWith(FAKE_PUBLIC)), 5000, 'stock B dialing our offered address')
+    await waitUntil(() => directConnections(b, a).length > 0, 10_000, 'direct connection on B')
+  })
+})
