@@ -50,7 +50,8 @@ export interface HolePunchInit {
    */
   unilateral?: boolean
   /**
-   * Close the relayed connection once the direct one is open.
+   * Close the relayed connection once the direct one is open. Only the side
+   * that starts the exchange (B) closes it, after its own upgrade finished.
    *
    * @default true
    */
@@ -370,7 +371,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#emit('holepunch:attempt', detail)
   }
 
-  async #succeed (relayed: Connection, direct: Connection, start: number, attempt: number): Promise<void> {
+  async #succeed (relayed: Connection, direct: Connection, start: number, attempt: number, role: HolePunchRole): Promise<void> {
     this.#stats.successes++
     this.#emit('holepunch:success', {
       remotePeer: relayed.remotePeer.toString(),
@@ -378,8 +379,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       ms: Date.now() - start,
       attempt
     })
-    // never close a direct connection a peer happened to run DCUtR on
-    if (this.#closeRelayed && relayed.status === 'open' && isRelayed(relayed.remoteAddr)) {
+    // Only B (the initiator) closes the relayed connection, once its own side of
+    // the direct connection is up. In a TCP simultaneous open A's upgrade (as
+    // initiator) finishes first; if A closed the relay then, B's punch would be
+    // aborted while B's upgrade of the same socket is still running, killing the
+    // new direct connection. Never close a direct connection a peer ran DCUtR on.
+    if (role === 'initiator' && this.#closeRelayed && relayed.status === 'open' && isRelayed(relayed.remoteAddr)) {
       try {
         this.#log('closing relayed connection to %p', relayed.remotePeer)
         await relayed.close({ signal: AbortSignal.timeout(this.#timeout) })
@@ -450,6 +455,31 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   /**
+   * The responder side (B, `initiator: false`) must act as the
+   * multistream/noise responder on its outbound socket, because a TCP
+   * simultaneous open gives both sides an outbound connection. libp2p 3.3.11's
+   * dial queue does not pass `initiator` on to the transport (only peer id,
+   * priority, addresses, signal and progress survive), so B dials through the
+   * transport manager directly; the upgrader still registers the connection.
+   * A (`initiator: true`) uses the connection manager as usual.
+   */
+  async #dial (addrs: Multiaddr[], initiator: boolean, signal: AbortSignal): Promise<Connection> {
+    if (initiator) {
+      return await this.#components.connectionManager.openConnection(addrs, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true })
+    }
+    let lastError: unknown
+    for (const addr of addrs) {
+      try {
+        return await this.#components.transportManager.dial(addr, { signal, initiator: false } as any)
+      } catch (err) {
+        lastError = err
+        if (signal.aborted) break
+      }
+    }
+    throw lastError ?? new Error('no address to dial')
+  }
+
+  /**
    * Resolves with a direct connection to `peer`: ours (dialing `addrs`) or
    * theirs, whichever opens first. Our dial is never cancelled once a
    * connection exists (cancelling a dial that is finishing its upgrade would
@@ -471,12 +501,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     try {
       if (signal.aborted) onAbort()
       if (addrs.length > 0) {
-        this.#components.connectionManager.openConnection(addrs, {
-          signal,
-          priority: DEFAULT_DIAL_PRIORITY,
-          force: true,
-          initiator
-        }).then(conn => {
+        this.#dial(addrs, initiator, signal).then(conn => {
           if (isDirect(conn)) resolve(conn)
           else dialError = new Error('dial returned a limited connection')
         }, err => {
@@ -528,7 +553,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         const conn = await this.#tryUnilateral(relayed, punch.controller.signal)
         if (conn != null) {
           end()
-          await this.#succeed(relayed, conn, start, 0)
+          await this.#succeed(relayed, conn, start, 0, 'initiator')
           return
         }
       }
@@ -563,7 +588,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           // B dials as the multistream-select/noise responder
           const conn = await this.#connectDirect(peer, remote, false, signal)
           end()
-          await this.#succeed(relayed, conn, start, attempt)
+          await this.#succeed(relayed, conn, start, attempt, 'initiator')
           return
         } catch (err: any) {
           lastError = err
@@ -618,7 +643,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       // A dials immediately on SYNC; with no usable address it can only wait for B's dial
       const conn = await this.#connectDirect(peer, remote, true, signal)
       end()
-      await this.#succeed(relayed, conn, start, attempt)
+      await this.#succeed(relayed, conn, start, attempt, 'responder')
     } catch (err: any) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       if (punch.superseded) {

@@ -8,6 +8,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
+import { uPnPNAT } from '@libp2p/upnp-nat'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { holePunch } from '@natkit/holepunch'
@@ -86,6 +87,9 @@ export async function buildNode<R extends Role> (init: BuildInit<R>): Promise<Li
         services.holepunch = holePunch({ timeout: p.holepunchTimeout, attempts: p.holepunchAttempts, allowPrivateAddresses: p.allowPrivateAddresses })
       }
       services.autonat = autoNATv2()
+      // the gateway itself reports the mapping, so the mapped address is announced
+      // without waiting for AutoNAT confirmations from several network segments
+      if (p.upnp) services.upnp = uPnPNAT({ autoConfirmAddress: true })
       if (p.dht) services.dht = kadDHT({ clientMode: true, protocol: p.dhtProtocol, peerInfoMapper: mapper })
       break
     }

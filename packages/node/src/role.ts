@@ -183,9 +183,13 @@ export class NatkitRole<R extends Role = Role> {
       this.events.emit('dial:result', { ...result })
       return result
     }
+    // `/p2p-circuit/webrtc/p2p/B`: connect over the relay first (the same path a
+    // TCP hole punch starts from), then upgrade with a WebRTC connection that the
+    // relayed connection signals
+    const webrtcTarget = target.includes('/p2p-circuit/webrtc/') ? target : undefined
     let addrs: Multiaddr[]
     try {
-      addrs = await this.resolveTarget(target, signal)
+      addrs = await this.resolveTarget(webrtcTarget != null ? target.replace('/p2p-circuit/webrtc/', '/p2p-circuit/') : target, signal)
     } catch (err) {
       result.reason = (err as Error).message
       return finish()
@@ -234,7 +238,14 @@ export class NatkitRole<R extends Role = Role> {
       result.outcome = 'relayed'
       // a direct connection may already exist (hole punch finished during the ping)
       direct = this.node.getConnections(conn.remotePeer).find(c => !isLimited(c))
-      if (direct == null) {
+      if (direct == null && webrtcTarget != null) {
+        try {
+          direct = await this.node.dial(multiaddr(webrtcTarget), { signal, force: true })
+        } catch (err) {
+          lastFailure = `WebRTC connection failed: ${(err as Error).message}`
+        }
+        if (direct != null && isLimited(direct)) direct = undefined
+      } else if (direct == null) {
         const onAbort = (): void => { directWaiter.resolve(undefined) }
         signal.addEventListener('abort', onAbort, { once: true })
         direct = await directWaiter.promise

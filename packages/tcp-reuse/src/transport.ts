@@ -239,7 +239,10 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
     try {
       maConn = socketToConn({
         socket,
-        direction: 'outbound',
+        // a hole-punch responder (`initiator: false`, e.g. after a TCP
+        // simultaneous open) takes the inbound role everywhere, including the
+        // stream muxer, which reads the direction from this connection
+        direction: (options as { initiator?: boolean }).initiator === false ? 'inbound' : 'outbound',
         remoteAddr: ma,
         inactivityTimeout: this.init.outboundSocketInactivityTimeout,
         metrics: this.metrics.events,

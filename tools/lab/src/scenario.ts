@@ -1,0 +1,241 @@
+import { formatHuman, type NatkitEvent } from '@natkit/events'
+import { Lab } from './netns.js'
+import { spawnRole, type RoleHandle } from './procs.js'
+import { defaultTopology, DEFAULT_AUTONAT_IP, DEFAULT_BOOTSTRAP_IP, DEFAULT_RELAY_IP, type NatProfile, assertSupportedProfile } from './topology.js'
+
+export type LabTransport = 'tcp' | 'webrtc'
+export const LAB_TRANSPORTS: readonly LabTransport[] = ['tcp', 'webrtc']
+
+/** TCP port every lab peer listens on (hole punching needs a known, reused port). */
+export const PEER_PORT = 4100
+export const RELAY_PORT = 4001
+export const BOOTSTRAP_PORT = 4011
+export const AUTONAT_PORT = 4021
+export const STUN_PORT = 3478
+/** Bound on `natkit-peer dial` waiting for a direct connection. */
+export const DEFAULT_DIAL_TIMEOUT_MS = 30_000
+/** Bound on a role starting (listening) or reserving. */
+export const DEFAULT_STARTUP_TIMEOUT_MS = 20_000
+/** Bound on one whole trial, including lab build and teardown. */
+export const DEFAULT_TRIAL_TIMEOUT_MS = 90_000
+
+/** Named scenarios: the NAT in front of peer-a and of peer-b. */
+export const SCENARIOS: Readonly<Record<string, readonly [NatProfile, NatProfile]>> = Object.freeze({
+  'port-restricted': ['port-restricted', 'port-restricted'],
+  symmetric: ['symmetric', 'symmetric'],
+  'symmetric-port-restricted': ['symmetric', 'port-restricted'],
+  upnp: ['upnp', 'port-restricted'],
+  public: ['none', 'port-restricted'],
+  'none': ['none', 'none']
+})
+
+export class UnknownScenarioError extends Error {
+  override name = 'UnknownScenarioError'
+}
+
+/** `port-restricted`, or an explicit pair `symmetric:port-restricted`. */
+export function parseScenario (name: string): [NatProfile, NatProfile] {
+  const named = SCENARIOS[name]
+  if (named != null) return [named[0], named[1]]
+  const parts = name.split(':')
+  if (parts.length === 2) {
+    assertSupportedProfile(parts[0])
+    assertSupportedProfile(parts[1])
+    return [parts[0], parts[1]]
+  }
+  throw new UnknownScenarioError(`unknown scenario "${name}": use one of ${Object.keys(SCENARIOS).join(', ')} or PROFILE_A:PROFILE_B`)
+}
+
+export interface TrialInit {
+  a: NatProfile
+  b: NatProfile
+  transport: LabTransport
+  trial?: number
+  dialTimeoutMs?: number
+  /** Also start bootstrap and AutoNAT servers and run `natkit-autonat check` from both peers. */
+  full?: boolean
+  /** Live events from every role, in arrival order. */
+  onEvent?: (role: string, e: NatkitEvent) => void
+  log?: (line: string) => void
+}
+
+export interface TrialResult {
+  scenario: string
+  a: NatProfile
+  b: NatProfile
+  transport: LabTransport
+  trial: number
+  /** A direct (non-relayed) connection between peer-a and peer-b was made. */
+  direct: boolean
+  outcome: 'direct' | 'relayed' | 'failed'
+  exitCode: number | null
+  /** peer-a's dial start → relayed connection open. */
+  timeToRelayedMs?: number
+  /** Relayed connection open → direct connection open. */
+  timeToDirectMs?: number
+  /** Hole punch attempts made by the initiating side (0 = unilateral direct dial). */
+  attempts: number
+  failureReason?: string
+  relayedRttMs?: number
+  directRttMs?: number
+  directAddr?: string
+  /** AutoNAT checks (full runs): peer → reachable address count. */
+  reachability?: Record<string, { reachable: number, unreachable: number, exitCode: number | null }>
+  durationMs: number
+  error?: string
+}
+
+const find = (h: RoleHandle | undefined, name: string): NatkitEvent[] => (h?.events ?? []).filter(e => e.event === name)
+
+/** One trial in a fresh lab (fresh NAT state), always torn down. */
+export async function runTrial (init: TrialInit): Promise<TrialResult> {
+  const t0 = Date.now()
+  const scenario = `${init.a}:${init.b}`
+  const result: TrialResult = { scenario, a: init.a, b: init.b, transport: init.transport, trial: init.trial ?? 1, direct: false, outcome: 'failed', exitCode: null, attempts: 0, durationMs: 0 }
+  const log = init.log ?? (() => {})
+  const handles: Array<[string, RoleHandle]> = []
+  let lab: Lab | undefined
+  const start = (role: string, host: string, bin: 'relay' | 'bootstrap' | 'peer' | 'autonat', args: string[]): RoleHandle => {
+    const h = spawnRole(lab as Lab, host, bin, [...args, '--network', 'lab'])
+    handles.push([role, h])
+    if (init.onEvent != null) {
+      let seen = 0
+      const forward = (): void => { while (seen < h.events.length) init.onEvent?.(role, h.events[seen++]) }
+      h.child.stdout?.on('data', () => { queueMicrotask(forward) })
+    }
+    return h
+  }
+  const deadline = AbortSignal.timeout(DEFAULT_TRIAL_TIMEOUT_MS)
+  try {
+    lab = await Lab.create(defaultTopology(init.a, init.b), { log })
+    const relay = start('relay', 'relay', 'relay', ['--listen', `/ip4/0.0.0.0/tcp/${RELAY_PORT}`, '--announce', `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}`, '--seed', 'lab-relay', '--stun-listen', `0.0.0.0:${STUN_PORT}`])
+    const relayReady = await relay.waitForEvent('listening', (e) => e.addrs.length > 0, DEFAULT_STARTUP_TIMEOUT_MS)
+    const relayMa = `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}/p2p/${relayReady.peerId}`
+    const extra: string[] = []
+    let autonatMa: string | undefined
+    if (init.full === true) {
+      const boot = start('bootstrap', 'bootstrap', 'bootstrap', ['--listen', `/ip4/0.0.0.0/tcp/${BOOTSTRAP_PORT}`, '--announce', `/ip4/${DEFAULT_BOOTSTRAP_IP}/tcp/${BOOTSTRAP_PORT}`, '--seed', 'lab-bootstrap'])
+      const autonat = start('autonat', 'autonat', 'autonat', ['server', '--listen', `/ip4/0.0.0.0/tcp/${AUTONAT_PORT}`, '--announce', `/ip4/${DEFAULT_AUTONAT_IP}/tcp/${AUTONAT_PORT}`, '--seed', 'lab-autonat'])
+      const b = await boot.waitForEvent('listening', (e) => e.addrs.length > 0, DEFAULT_STARTUP_TIMEOUT_MS)
+      const n = await autonat.waitForEvent('listening', (e) => e.addrs.length > 0, DEFAULT_STARTUP_TIMEOUT_MS)
+      extra.push('--bootstrap', `/ip4/${DEFAULT_BOOTSTRAP_IP}/tcp/${BOOTSTRAP_PORT}/p2p/${b.peerId}`)
+      autonatMa = `/ip4/${DEFAULT_AUTONAT_IP}/tcp/${AUTONAT_PORT}/p2p/${n.peerId}`
+    } else {
+      extra.push('--no-dht')
+    }
+    const peerArgs = (name: string): string[] => [
+      '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`, '--seed', `lab-${name}`, '--relay', relayMa, '--stun', `stun:${DEFAULT_RELAY_IP}:${STUN_PORT}`,
+      ...(init.transport === 'tcp' ? ['--no-webrtc'] : ['--no-holepunch']),
+      ...extra
+    ]
+    const peerB = start('peer-b', 'peer-b', 'peer', ['run', ...peerArgs('peer-b')])
+    const reservation = await peerB.waitForEvent('reservation', () => true, DEFAULT_STARTUP_TIMEOUT_MS)
+    const target = `${relayMa}/p2p-circuit${init.transport === 'webrtc' ? '/webrtc' : ''}/p2p/${reservation.peerId}`
+    const dialTimeout = init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
+    const peerA = start('peer-a', 'peer-a', 'peer', ['dial', target, '--timeout', `${dialTimeout}ms`, ...peerArgs('peer-a')])
+    const exit = await Promise.race([peerA.exited, new Promise<null>((resolve) => { deadline.addEventListener('abort', () => { resolve(null) }, { once: true }) })])
+    result.exitCode = exit
+    const dial = find(peerA, 'dial:result').at(-1) as any
+    if (dial == null) throw new Error(`peer-a ended (exit ${String(exit)}) without a dial result; stderr: ${peerA.stderr.slice(-500)}`)
+    result.outcome = dial.outcome
+    result.direct = dial.outcome === 'direct'
+    result.timeToRelayedMs = dial.timeToRelayedMs
+    result.timeToDirectMs = dial.timeToDirectMs
+    result.relayedRttMs = dial.relayedRttMs
+    result.directRttMs = dial.directRttMs
+    if (result.direct) result.directAddr = dial.remoteAddr
+    const attempts = [...find(peerB, 'holepunch:attempt'), ...find(peerA, 'holepunch:attempt')].filter((e: any) => e.role === 'initiator')
+    result.attempts = attempts.length === 0 ? 0 : Math.max(...attempts.map((e: any) => e.attempt))
+    if (!result.direct) {
+      const failure = [...find(peerB, 'holepunch:failure'), ...find(peerA, 'holepunch:failure')].at(-1) as any
+      result.failureReason = failure != null ? `${failure.reason}: ${failure.message}` : dial.reason
+    }
+    if (init.full === true && autonatMa != null) {
+      result.reachability = {}
+      for (const peer of ['peer-a', 'peer-b']) {
+        // the peer role still holds the listen port with SO_REUSEPORT; the probe listens elsewhere
+        const probe = start(`autonat-check@${peer}`, peer, 'autonat', ['check', '--server', autonatMa, '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT + 1}`, '--timeout', '15s'])
+        const code = await probe.exited
+        const r = find(probe, 'reachability') as any[]
+        result.reachability[peer] = { reachable: r.filter(x => x.status === 'reachable').length, unreachable: r.filter(x => x.status === 'unreachable').length, exitCode: code }
+      }
+    }
+  } catch (err) {
+    result.error = (err as Error).message
+  } finally {
+    await Promise.allSettled(handles.map(async ([, h]) => { await h.stop() }))
+    await lab?.destroy()
+    result.durationMs = Date.now() - t0
+  }
+  return result
+}
+
+/** A timeline line for the demo: time since start, role, human text. */
+export function timelineLine (t0: number, role: string, e: NatkitEvent): string {
+  const dt = ((Date.parse(e.ts) - t0) / 1000).toFixed(3).padStart(7)
+  const text = formatHuman(e).replace(/^\S+ /, '')
+  return `+${dt}s  ${role.padEnd(8)} ${text}`
+}
+
+/** Events worth showing in the demo timeline. */
+export const TIMELINE_EVENTS = new Set(['reservation', 'reservation:failed', 'relay:reservation', 'relay:circuit', 'peer:connect', 'holepunch:attempt', 'holepunch:success', 'holepunch:failure', 'ping', 'dial:result', 'reachability', 'error', 'warn'])
+
+export interface Summary {
+  scenario: string
+  transport: LabTransport
+  trials: number
+  direct: number
+  successRate: number
+  medianTimeToDirectMs?: number
+  medianTimeToRelayedMs?: number
+  medianRelayedRttMs?: number
+  medianDirectRttMs?: number
+  failureReasons: Record<string, number>
+}
+
+const median = (xs: Array<number | undefined>): number | undefined => {
+  const v = xs.filter((x): x is number => typeof x === 'number').sort((a, b) => a - b)
+  if (v.length === 0) return undefined
+  const m = Math.floor(v.length / 2)
+  return v.length % 2 === 1 ? v[m] : (v[m - 1] + v[m]) / 2
+}
+
+export function summarize (results: TrialResult[]): Summary[] {
+  const groups = new Map<string, TrialResult[]>()
+  for (const r of results) {
+    const key = `${r.scenario}|${r.transport}`
+    groups.set(key, [...(groups.get(key) ?? []), r])
+  }
+  return [...groups.values()].map((rs) => {
+    const failureReasons: Record<string, number> = {}
+    for (const r of rs) {
+      if (r.direct) continue
+      const reason = (r.error != null ? `error: ${r.error}` : r.failureReason ?? 'unknown').split(':')[0]
+      failureReasons[reason] = (failureReasons[reason] ?? 0) + 1
+    }
+    const direct = rs.filter(r => r.direct).length
+    return {
+      scenario: rs[0].scenario,
+      transport: rs[0].transport,
+      trials: rs.length,
+      direct,
+      successRate: direct / rs.length,
+      medianTimeToDirectMs: median(rs.map(r => r.timeToDirectMs)),
+      medianTimeToRelayedMs: median(rs.map(r => r.timeToRelayedMs)),
+      medianRelayedRttMs: median(rs.map(r => r.relayedRttMs)),
+      medianDirectRttMs: median(rs.map(r => r.directRttMs)),
+      failureReasons
+    }
+  })
+}
+
+const fmt = (x: number | undefined): string => x == null ? '-' : `${Math.round(x)}`
+
+export function formatSummaryTable (summaries: Summary[]): string {
+  const rows = [['scenario (a:b)', 'transport', 'direct', 'rate', 't→relayed ms', 't→direct ms', 'relay RTT', 'direct RTT', 'failures']]
+  for (const s of summaries) {
+    rows.push([s.scenario, s.transport, `${s.direct}/${s.trials}`, `${Math.round(s.successRate * 100)}%`, fmt(s.medianTimeToRelayedMs), fmt(s.medianTimeToDirectMs), fmt(s.medianRelayedRttMs), fmt(s.medianDirectRttMs), Object.entries(s.failureReasons).map(([k, v]) => `${k}×${v}`).join(', ') || '-'])
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)))
+  return rows.map(r => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n')
+}
