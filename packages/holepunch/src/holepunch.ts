@@ -12,7 +12,7 @@ import {
   HolePunchAbortedError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
   RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
 } from './errors.js'
-import { ObservedAddresses } from './observed.js'
+import { ObservedAddresses, toTcpAddr } from './observed.js'
 import type { HolePunchMessage, HolePunchType } from './codec.js'
 import type { HolePunchFailureReason } from './diagnose.js'
 import type { ComponentLogger, Connection, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
@@ -151,6 +151,8 @@ export interface HolePunchService extends TypedEventTarget<HolePunchEvents> {
   getCandidateAddresses(): Multiaddr[]
   /** True if identify observations suggest an endpoint-dependent NAT mapping. */
   isSymmetricNatSuspected(): boolean
+  /** Why the NAT mapping is thought to vary per destination, or undefined. */
+  symmetricNatEvidence(): string | undefined
 }
 
 const P2P_CIRCUIT = 'p2p-circuit'
@@ -288,7 +290,31 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   isSymmetricNatSuspected (): boolean {
-    return this.#observed.symmetricNatSuspected()
+    return this.symmetricNatEvidence() != null
+  }
+
+  /**
+   * Why we think our NAT's mapping varies per destination, or undefined:
+   * observers saw different ports, or (when TCP dials leave from the listen
+   * port, as with @natkit/tcp-reuse) an observer saw a port other than the one
+   * we listen and dial on, i.e. the NAT does not keep the mapping's port.
+   */
+  symmetricNatEvidence (): string | undefined {
+    if (this.#observed.symmetricNatSuspected()) {
+      return 'observers saw different ports for the same local port: the NAT mapping varies per destination (symmetric NAT)'
+    }
+    const tm = this.#components.transportManager
+    const reusesPort = tm.getTransports().some(t => (t as any)[Symbol.toStringTag] === '@natkit/tcp-reuse')
+    if (!reusesPort) return undefined
+    const listenPorts = new Set(tm.getAddrs().map(ma => toTcpAddr(ma)?.port).filter((p): p is number => p != null))
+    if (listenPorts.size === 0) return undefined
+    for (const ma of this.#observed.addrs()) {
+      const port = toTcpAddr(ma)?.port
+      if (port != null && !listenPorts.has(port)) {
+        return `our NAT mapped listen port ${[...listenPorts].join('/')} to ${port} as seen by the relay, and punches to the ports each side observed failed: the NAT mapping varies per destination (symmetric NAT)`
+      }
+    }
+    return undefined
   }
 
   getCandidateAddresses (): Multiaddr[] {
@@ -398,7 +424,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
 
   #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number): void {
     this.#stats.failures[reason]++
-    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err ?? reason)
+    const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err ?? reason)
+    const message = reason === 'symmetric-nat-suspected' ? `${this.symmetricNatEvidence() ?? 'the NAT mapping varies per destination'} (last error: ${detail})` : detail
     this.#log('hole punch with %p failed: %s (%s)', peer, reason, message)
     this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start })
   }
@@ -603,7 +630,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       const reason = diagnose({
         ownCandidates: own.length,
         remoteCandidates: remoteCount,
-        symmetricNatSuspected: this.#observed.symmetricNatSuspected(),
+        symmetricNatSuspected: this.isSymmetricNatSuspected(),
         error: lastError,
         aborted: punch.controller.signal.aborted
       })
@@ -653,7 +680,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       const reason = diagnose({
         ownCandidates: own.length,
         remoteCandidates: remoteCount,
-        symmetricNatSuspected: this.#observed.symmetricNatSuspected(),
+        symmetricNatSuspected: this.isSymmetricNatSuspected(),
         error: err,
         aborted: punch.controller.signal.aborted
       })

@@ -35,7 +35,12 @@ describe('interop with stock @libp2p/dcutr', () => {
     nodes = []
   })
 
-  it('ours as B (initiator) with stock as A: both parse each other and the punch succeeds', async () => {
+  // On loopback there is no TCP simultaneous open: our B dials stock A's
+  // listener as the multistream/noise responder (as B must, for a simultaneous
+  // open through NATs), and A's listener is a responder too, so that dial
+  // cannot complete here; stock A's own dial goes to the offered public address,
+  // which the gater refuses. What this shows is the wire exchange both ways.
+  it('ours as B (initiator) with stock as A: both parse each other and stock A dials what we offered', async () => {
     const relay = await createRelay()
     const b = await createPeer({
       services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, attempts: 1, timeout: 3000 }) },
@@ -46,9 +51,7 @@ describe('interop with stock @libp2p/dcutr', () => {
     const a = await createPeer({ services: { dcutr: dcutr() }, appendAnnounce: [FAKE_PUBLIC], gater: aGater.gater })
     nodes.push(relay, b, a)
     const bHp = (b.services as { holePunch: HolePunchService }).holePunch
-    const events = recordEvents(bHp)
     const attempt = nextEvent<HolePunchAttemptEvent>(bHp, 'holepunch:attempt')
-    const success = nextEvent<HolePunchSuccessEvent>(bHp, 'holepunch:success')
     await a.dial(await reserve(b, relay))
 
     // we decoded stock A's CONNECT: its addresses (loopback allowed here)
@@ -56,11 +59,8 @@ describe('interop with stock @libp2p/dcutr', () => {
     expect(att.role).toBe('initiator')
     expect(att.addrs.some(s => s.startsWith('/ip4/127.0.0.1/tcp/') && s.endsWith(`/p2p/${a.peerId}`))).toBe(true)
     expect(att.addrs).toContain(`${FAKE_PUBLIC}/p2p/${a.peerId}`)
-    await success
-    expect(events.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:success'])
     // stock A decoded our CONNECT and our SYNC: it dialed the public address we offered
     await waitUntil(() => aGater.denied.some(s => s.startsWith(FAKE_PUBLIC)), 5000, 'stock A dialing our offered address')
-    await waitUntil(() => directConnections(a, b).length > 0 && relayedConnections(b, a).length === 0, 10_000, 'direct connection')
   })
 
   it('stock as B (initiator) with ours as A: the punch succeeds through our dial', async () => {
