@@ -32,6 +32,8 @@ export function reportFatal (name: string, err: unknown): number {
 export interface RunInit<R extends Role> {
   name: string
   options: RoleOptions<R>
+  /** autonat role: run the AutoNAT v2 server (off for `check`). @default true */
+  autonatServer?: boolean
   /** Work to do once started; resolve with an exit code to stop, or never to run until a signal. */
   main?: (role: NatkitRole<R>) => Promise<number>
 }
@@ -41,7 +43,7 @@ export async function runRole<R extends Role> (init: RunInit<R>): Promise<number
   const o = init.options as RoleOptions<Role>
   const events = new NatkitEvents()
   createPrinter(events, { json: o.json, out: process.stdout, quiet: o.logLevel === 'debug' ? [] : ['ping'] })
-  const role = await NatkitRole.create(init.options, events)
+  const role = await NatkitRole.create(init.options, events, { autonatServer: init.autonatServer })
   let stopping: Promise<number> | undefined
   const stop = async (code: number): Promise<number> => {
     stopping ??= (async () => {

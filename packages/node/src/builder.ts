@@ -27,6 +27,13 @@ export interface BuildInit<R extends Role = Role> {
   options: RoleOptions<R>
   privateKey: PrivateKey
   events: NatkitEvents
+  /**
+   * autonat role only: run the AutoNAT v2 server. `natkit-autonat check` turns
+   * it off because the check client needs the dial-back protocol itself.
+   *
+   * @default true
+   */
+  autonatServer?: boolean
 }
 
 const str = (xs: ReadonlyArray<unknown> | undefined): string[] => (xs ?? []).map(x => String(x))
@@ -94,8 +101,10 @@ export async function buildNode<R extends Role> (init: BuildInit<R>): Promise<Li
       break
     }
     case 'autonat': {
-      transports.push(tcp(), webSockets())
-      services.autonat = autoNATv2()
+      // dial from the listen port, so the address the server observes (and is
+      // asked to dial back) is the NAT mapping of the port we listen on
+      transports.push(tcpReuse(), webSockets())
+      if (init.autonatServer !== false) services.autonat = autoNATv2()
       break
     }
   }

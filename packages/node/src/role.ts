@@ -2,7 +2,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
-import { buildNode } from './builder.js'
+import { buildNode, type BuildInit } from './builder.js'
+import { checkReachability, type ReachabilityResult } from '@natkit/autonat-check'
+import { TCP } from '@multiformats/multiaddr-matcher'
 import { registerRoleCounters, startMetricsServer } from './metrics.js'
 import { isLimited, observeNode } from './observe.js'
 import { pingConnection } from './ping.js'
@@ -57,9 +59,9 @@ export class NatkitRole<R extends Role = Role> {
     this.node = node
   }
 
-  static async create<R extends Role>(options: RoleOptions<R>, events: NatkitEvents): Promise<NatkitRole<R>> {
+  static async create<R extends Role>(options: RoleOptions<R>, events: NatkitEvents, build: Pick<BuildInit<R>, 'autonatServer'> = {}): Promise<NatkitRole<R>> {
     const { key, note } = await loadKey(options as RoleOptions<Role>)
-    const node = await buildNode({ options, privateKey: key, events })
+    const node = await buildNode({ ...build, options, privateKey: key, events })
     events.peerId = node.peerId.toString()
     events.emit('info', { message: note })
     return new NatkitRole(options, events, node)
@@ -137,6 +139,47 @@ export class NatkitRole<R extends Role = Role> {
     }, interval)
     timer.unref()
     this.#cleanups.push(() => { clearInterval(timer) })
+  }
+
+  /**
+   * Asks each AutoNAT v2 server to dial back this node's TCP addresses: its
+   * listen addresses and the address the server observed. Emits one
+   * `reachability` event per address and server.
+   */
+  async checkReachability (servers: string[], timeout: number): Promise<ReachabilityResult[]> {
+    const all: ReachabilityResult[] = []
+    for (const server of servers) {
+      const ma = multiaddr(server)
+      let observed: Multiaddr | undefined
+      // libp2p identifies every new connection; take the observed address from that run
+      const identified = Promise.withResolvers<Multiaddr | undefined>()
+      const onIdentify = (evt: any): void => {
+        if (evt.detail.connection?.remoteAddr?.toString().startsWith(ma.decapsulateCode(421).toString()) === true) identified.resolve(evt.detail.observedAddr)
+      }
+      this.node.addEventListener('peer:identify', onIdentify)
+      const timer = setTimeout(() => { identified.reject(new Error(`no identify result within ${timeout} ms`)) }, timeout)
+      try {
+        await this.node.dial(ma, { signal: AbortSignal.timeout(timeout) })
+        observed = await identified.promise
+      } catch (err) {
+        this.events.emit('error', { message: `cannot reach AutoNAT server ${server}: ${(err as Error).message}` })
+        continue
+      } finally {
+        clearTimeout(timer)
+        this.node.removeEventListener('peer:identify', onIdentify)
+      }
+      const tm = (this.node as any).components.transportManager
+      const candidates = new Map<string, Multiaddr>()
+      for (const a of [...tm.getAddrs() as Multiaddr[], ...(observed != null ? [observed] : [])]) {
+        const bare = a.getComponents().some(c => c.name === 'p2p') ? a.decapsulateCode(421) : a
+        const host = bare.getComponents()[0]?.value ?? ''
+        if (TCP.exactMatch(bare) && !host.startsWith('127.') && host !== '::1') candidates.set(bare.toString(), bare)
+      }
+      const results = await checkReachability(this.node as any, ma, [...candidates.values()], { timeout })
+      for (const r of results) this.events.emit('reachability', { addr: r.addr, status: r.status, server: ma.getComponents().findLast(c => c.name === 'p2p')?.value ?? server })
+      all.push(...results)
+    }
+    return all
   }
 
   /** Resolves a dial target: a multiaddr, or a peer id found via the DHT or through a configured relay. */
