@@ -1,4 +1,10 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { dirname, join } from 'node:path'
 import { Command, Option } from 'commander'
+import { runDemo } from './demo.js'
+import { matrixSvg } from './report.js'
+import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENARIOS, summarize, formatSummaryTable, UnknownScenarioError, type LabTransport, type TrialResult } from './scenario.js'
 import { selfCheck } from './check.js'
 import { cleanupAll, Lab, LabPrerequisiteError, listLeftovers } from './netns.js'
 import { defaultTopology, describeTopology, NAT_PROFILES, UnsupportedNatProfileError } from './topology.js'
@@ -13,9 +19,54 @@ export class NotImplementedError extends Error {
   override name = 'NotImplementedError'
 }
 
+/** Upper bound of `--trials`. */
+export const MAX_TRIALS = 100
+/** Delay profiles. Only `zero` can be built here: this kernel has no netem qdisc. */
+export const DELAY_PROFILES = ['zero', 'interop'] as const
+
+/** The NAT pairs of `natkit-lab matrix` (peer-a's NAT, peer-b's NAT). */
+export const MATRIX_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = [
+  ['port-restricted', 'port-restricted'],
+  ['port-restricted', 'symmetric'],
+  ['symmetric', 'port-restricted'],
+  ['symmetric', 'symmetric'],
+  ['port-restricted', 'upnp'],
+  ['symmetric', 'upnp'],
+  ['none', 'port-restricted'],
+  ['none', 'symmetric']
+]
+
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+function parseCount (value: string, flag: string, max: number): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`invalid value for ${flag}: "${value}" must be an integer from 1 to ${max}`)
+  return n
+}
+
+function checkDelay (profile: string): void {
+  if (profile === 'zero') return
+  if (profile === 'interop') {
+    throw new NotImplementedError('delay profile "interop" (router links 100 ms RTT, relay 25 ms) needs link delay: this kernel has no netem qdisc and natkit has no userspace delay line yet; only "zero" runs here')
+  }
+  throw new UsageError(`unknown delay profile "${profile}" (use ${DELAY_PROFILES.join(', ')})`)
+}
+
+function writeJson (file: string, data: unknown): void {
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n')
+}
+
+function trialLine (r: TrialResult): string {
+  const what = r.error != null ? `ERROR ${r.error}` : r.direct ? `direct in ${Math.round(r.timeToDirectMs ?? 0)} ms after relayed (${r.attempts} attempt(s)), RTT ${r.relayedRttMs ?? '-'} -> ${r.directRttMs ?? '-'} ms` : `${r.outcome}: ${r.failureReason ?? '-'}`
+  return `trial ${String(r.trial).padStart(3)}  ${r.scenario.padEnd(34)} ${r.transport.padEnd(6)} ${what}`
+}
+
 function fail (err: unknown): never {
   const e = err as Error
-  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError
+  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError || e instanceof UsageError || e instanceof UnknownScenarioError
   process.stderr.write(`natkit-lab: ${e.name}: ${e.message}\n`)
   process.exit(cannotRun ? EXIT_CANNOT_RUN : EXIT_CHECK_FAILED)
 }
@@ -72,14 +123,80 @@ export function createProgram (): Command {
       }
     })
 
-  for (const name of ['run', 'demo', 'matrix']) {
-    program.command(name)
-      .description(`${name} (not implemented yet)`)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .action(() => {
-        fail(new NotImplementedError(`"natkit-lab ${name}" is not implemented yet`))
-      })
-  }
+  program.command('run')
+    .description('run a scenario N times in fresh labs and print per-trial results and a summary')
+    .option('--scenario <name>', `${Object.keys(SCENARIOS).join(', ')}, or PROFILE_A:PROFILE_B`, 'port-restricted')
+    .addOption(new Option('--transport <transport>', 'how the peers try to connect directly').choices([...LAB_TRANSPORTS]).default('tcp'))
+    .option('--trials <n>', `trials (1-${MAX_TRIALS})`, '1')
+    .option('--delay <profile>', `link delay profile: ${DELAY_PROFILES.join(', ')}`, 'zero')
+    .option('--timeout <ms>', 'how long peer-a waits for a direct connection', String(DEFAULT_DIAL_TIMEOUT_MS))
+    .option('--full', 'also run bootstrap and AutoNAT servers and check reachability from both peers')
+    .option('--json <file>', 'write every trial and the summary as JSON')
+    .action(async (opts: { scenario: string, transport: LabTransport, trials: string, delay: string, timeout: string, full?: boolean, json?: string }) => {
+      try {
+        const [a, b] = parseScenario(opts.scenario)
+        const trials = parseCount(opts.trials, '--trials', MAX_TRIALS)
+        const dialTimeoutMs = parseCount(opts.timeout, '--timeout', 600_000)
+        checkDelay(opts.delay)
+        const results: TrialResult[] = []
+        for (let i = 1; i <= trials; i++) {
+          const r = await runTrial({ a, b, transport: opts.transport, trial: i, dialTimeoutMs, full: opts.full })
+          results.push(r)
+          process.stdout.write(`${trialLine(r)}\n`)
+        }
+        const summary = summarize(results)
+        process.stdout.write(`\n${formatSummaryTable(summary)}\n`)
+        if (opts.json != null) writeJson(opts.json, { scenario: opts.scenario, a, b, transport: opts.transport, delay: opts.delay, results, summary })
+      } catch (err) {
+        fail(err)
+      }
+    })
+
+  program.command('matrix')
+    .description('every NAT profile pair x transport, N trials each; writes reports/matrix.json and reports/matrix.svg')
+    .option('--trials <n>', `trials per pair and transport (1-${MAX_TRIALS})`, '3')
+    .option('--transports <list>', 'comma-separated transports', LAB_TRANSPORTS.join(','))
+    .option('--out <dir>', 'report directory', 'reports')
+    .option('--timeout <ms>', 'how long peer-a waits for a direct connection', '20000')
+    .action(async (opts: { trials: string, transports: string, out: string, timeout: string }) => {
+      try {
+        const trials = parseCount(opts.trials, '--trials', MAX_TRIALS)
+        const dialTimeoutMs = parseCount(opts.timeout, '--timeout', 600_000)
+        const transports = opts.transports.split(',').map(t => t.trim()) as LabTransport[]
+        for (const t of transports) if (!LAB_TRANSPORTS.includes(t)) throw new UsageError(`unknown transport "${t}" in --transports (use ${LAB_TRANSPORTS.join(', ')})`)
+        const results: TrialResult[] = []
+        const started = new Date().toISOString()
+        for (const [a, b] of MATRIX_PAIRS) {
+          for (const transport of transports) {
+            for (let i = 1; i <= trials; i++) {
+              const r = await runTrial({ a, b, transport, trial: i, dialTimeoutMs })
+              results.push(r)
+              process.stdout.write(`${trialLine(r)}\n`)
+            }
+          }
+        }
+        const summary = summarize(results)
+        process.stdout.write(`\n${formatSummaryTable(summary)}\n`)
+        mkdirSync(opts.out, { recursive: true })
+        writeJson(join(opts.out, 'matrix.json'), { started, finished: new Date().toISOString(), trialsPerCell: trials, delay: 'zero', machine: { cpus: cpus().length, node: process.versions.node }, summary, results })
+        writeFileSync(join(opts.out, 'matrix.svg'), matrixSvg(summary, `natkit NAT matrix: ${trials} trial(s) per cell, ${started.slice(0, 10)}`))
+        process.stdout.write(`wrote ${join(opts.out, 'matrix.json')} and ${join(opts.out, 'matrix.svg')}\n`)
+      } catch (err) {
+        fail(err)
+      }
+    })
+
+  program.command('demo')
+    .description('the NAT traversal demo: two peers behind NATs get a direct connection, as a live timeline')
+    .option('--scenario <name>', 'NAT pair', 'port-restricted')
+    .addOption(new Option('--transport <transport>', 'tcp or webrtc').choices([...LAB_TRANSPORTS]).default('tcp'))
+    .action(async (opts: { scenario: string, transport: LabTransport }) => {
+      try {
+        const code = await runDemo(parseScenario(opts.scenario), opts.transport)
+        process.exit(code)
+      } catch (err) {
+        fail(err)
+      }
+    })
   return program
 }
