@@ -35,6 +35,7 @@ set -Eeuo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PROJECT=${NATKIT_COMPOSE_PROJECT:-natkit-ci}
 BASE_TAG=node:24-bookworm-slim
+DEBIAN_TAG=debian:bookworm-slim
 APP_TAG=natkit:local
 ROUTER_TAG=natkit-router:local
 BUILD_MODE=${NATKIT_DOCKER_BUILD:-auto}
@@ -152,6 +153,14 @@ build_base_standin () {
   log "building a local stand-in for $BASE_TAG: debootstrap bookworm from $mirror, node $("$node" --version) from $node"
   timeout 600 debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$WORK/debootstrap.log" 2>&1 \
     || cannot_run "debootstrap failed: $(tail -3 "$WORK/debootstrap.log")"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  if ! docker image inspect "$DEBIAN_TAG" >/dev/null 2>&1; then
+    # the router image's base, same rootfs without Node
+    timeout 300 tar --numeric-owner -C "$rootfs" -c . | timeout 300 docker import \
+      -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      -c 'LABEL org.natkit.stand-in=true' -c 'CMD ["bash"]' - "$DEBIAN_TAG" >/dev/null || fail "docker import of the $DEBIAN_TAG stand-in failed"
+    log "stand-in $DEBIAN_TAG imported"
+  fi
   install -m 0755 "$node" "$rootfs/usr/local/bin/node"
   mkdir -p "$rootfs/usr/local/lib/node_modules"
   cp -a "$npm" "$rootfs/usr/local/lib/node_modules/npm"
@@ -161,7 +170,6 @@ build_base_standin () {
   grep -q '^node:' "$rootfs/etc/passwd" || echo 'node:x:1000:1000::/home/node:/bin/bash' >>"$rootfs/etc/passwd"
   grep -q '^node:' "$rootfs/etc/shadow" || echo 'node:*:19000:0:99999:7:::' >>"$rootfs/etc/shadow"
   install -d -o 1000 -g 1000 "$rootfs/home/node"
-  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   timeout 300 tar --numeric-owner -C "$rootfs" -c . | timeout 300 docker import \
     -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     -c "ENV NODE_VERSION=$("$node" --version | tr -d v)" \
@@ -172,12 +180,17 @@ build_base_standin () {
 }
 
 ensure_base () {
+  if ! docker image inspect "$DEBIAN_TAG" >/dev/null 2>&1 && docker image inspect "$BASE_TAG" >/dev/null 2>&1 \
+    && ! timeout 120 docker pull -q "$DEBIAN_TAG" >/dev/null 2>&1; then
+    log "cannot pull $DEBIAN_TAG; rebuilding the stand-ins"
+    docker image rm "$BASE_TAG" >/dev/null
+  fi
   if docker image inspect "$BASE_TAG" >/dev/null 2>&1; then
     log "base image $BASE_TAG present$( [[ $(docker image inspect -f '{{ index .Config.Labels "org.natkit.stand-in" }}' "$BASE_TAG" 2>/dev/null) == true ]] && echo ' (local stand-in)')"
     return
   fi
   log "pulling $BASE_TAG"
-  if timeout 180 docker pull -q "$BASE_TAG" >"$WORK/pull.log" 2>&1; then return; fi
+  if timeout 180 docker pull -q "$BASE_TAG" >"$WORK/pull.log" 2>&1 && { docker image inspect "$DEBIAN_TAG" >/dev/null 2>&1 || timeout 180 docker pull -q "$DEBIAN_TAG" >>"$WORK/pull.log" 2>&1; }; then return; fi
   log "cannot pull $BASE_TAG ($(tail -1 "$WORK/pull.log"))"
   build_base_standin
 }
@@ -205,7 +218,7 @@ build_images () {
       [[ -d $ROOT/node_modules && -f $ROOT/apps/peer/dist/index.js ]] || cannot_run "prebuilt build mode needs an installed and built checkout (npm ci in $ROOT)"
       log "building $APP_TAG from this checkout's node_modules and dist (docker/prebuilt.Dockerfile)"
       # a tar context so the repo's .dockerignore (which excludes node_modules) does not apply
-      ( cd "$ROOT" && timeout 600 tar -c --exclude=./.git --exclude=./.dockerignore --exclude='./**/*.tsbuildinfo' --exclude='./**/.nx' --exclude='./reports' --exclude='./tmp' . ) \
+      ( cd "$ROOT" && timeout 600 tar -c --exclude=./.git --exclude=./.dockerignore --exclude='*.tsbuildinfo' --exclude='.nx' --exclude='./reports' --exclude='./tmp' . ) \
         | timeout 1200 docker build -t "$APP_TAG" -f docker/prebuilt.Dockerfile - >"$WORK/build-app.log" 2>&1 \
         || fail "app image build failed: $(tail -20 "$WORK/build-app.log")"
       ;;

@@ -1,5 +1,6 @@
 import { formatHuman, type NatkitEvent } from '@natkit/events'
 import { Lab } from './netns.js'
+import { UPNP_PREROUTING_CHAIN } from './nft.js'
 import { spawnRole, type RoleHandle } from './procs.js'
 import { defaultTopology, DEFAULT_AUTONAT_IP, DEFAULT_BOOTSTRAP_IP, DEFAULT_RELAY_IP, type NatProfile, assertSupportedProfile } from './topology.js'
 
@@ -16,6 +17,8 @@ export const STUN_PORT = 3478
 export const DEFAULT_DIAL_TIMEOUT_MS = 30_000
 /** Bound on a role starting (listening) or reserving. */
 export const DEFAULT_STARTUP_TIMEOUT_MS = 20_000
+/** Bound on a UPnP gateway search plus port mapping (@libp2p/upnp-nat searches for about 5 s). */
+export const UPNP_MAPPING_TIMEOUT_MS = 30_000
 /** Bound on one whole trial, including lab build and teardown. */
 export const DEFAULT_TRIAL_TIMEOUT_MS = 90_000
 
@@ -24,7 +27,8 @@ export const SCENARIOS: Readonly<Record<string, readonly [NatProfile, NatProfile
   'port-restricted': ['port-restricted', 'port-restricted'],
   symmetric: ['symmetric', 'symmetric'],
   'symmetric-port-restricted': ['symmetric', 'port-restricted'],
-  upnp: ['upnp', 'port-restricted'],
+  upnp: ['port-restricted', 'upnp'],
+  'upnp-symmetric': ['symmetric', 'upnp'],
   public: ['none', 'port-restricted'],
   'none': ['none', 'none']
 })
@@ -79,6 +83,8 @@ export interface TrialResult {
   relayedRttMs?: number
   directRttMs?: number
   directAddr?: string
+  /** UPnP port mappings (DNAT rules miniupnpd installed) per `upnp` router, read before teardown. */
+  upnpMappings?: Record<string, string[]>
   /** AutoNAT checks (full runs): peer → reachable address count. */
   reachability?: Record<string, { reachable: number, unreachable: number, exitCode: number | null }>
   durationMs: number
@@ -130,6 +136,13 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     ]
     const peerB = start('peer-b', 'peer-b', 'peer', ['run', ...peerArgs('peer-b')])
     const reservation = await peerB.waitForEvent('reservation', () => true, DEFAULT_STARTUP_TIMEOUT_MS)
+    // behind a UPnP router, peer-b announces the mapped address once the gateway
+    // search and the port mapping are done; dial after that, not before
+    const routerB = lab.topology.routers.find(r => r.name === 'router-b')
+    if (routerB?.profile === 'upnp') {
+      const mapped = `/ip4/${routerB.wanIp}/tcp/${PEER_PORT}/`
+      await peerB.waitForEvent('listening', (e) => e.addrs.some(x => x.startsWith(mapped)), UPNP_MAPPING_TIMEOUT_MS)
+    }
     const target = `${relayMa}/p2p-circuit${init.transport === 'webrtc' ? '/webrtc' : ''}/p2p/${reservation.peerId}`
     const dialTimeout = init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
     const peerA = start('peer-a', 'peer-a', 'peer', ['dial', target, '--timeout', `${dialTimeout}ms`, ...peerArgs('peer-a')])
@@ -149,6 +162,10 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     if (!result.direct) {
       const failure = [...find(peerB, 'holepunch:failure'), ...find(peerA, 'holepunch:failure')].at(-1) as any
       result.failureReason = failure != null ? `${failure.reason}: ${failure.message}` : dial.reason
+    }
+    for (const router of lab.topology.routers.filter(r => r.profile === 'upnp')) {
+      const listed = await lab.run(router.name, 'nft', ['list', 'chain', 'inet', lab.tableName, UPNP_PREROUTING_CHAIN], { timeoutMs: 5_000 })
+      result.upnpMappings = { ...result.upnpMappings, [router.name]: listed.stdout.split('\n').map(l => l.trim()).filter(l => l.includes('dnat')) }
     }
     if (init.full === true && autonatMa != null) {
       result.reachability = {}
