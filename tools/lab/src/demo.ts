@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { formatHuman, type NatkitEvent } from '@natkit/events'
 import { checkPrerequisites, type Lab } from './netns.js'
 import { RoleHandle, roleBinary, REPO_ROOT } from './procs.js'
@@ -39,7 +40,10 @@ function summaryLines (r: TrialResult): string[] {
  */
 export async function runDemo ([a, b]: [NatProfile, NatProfile], transport: LabTransport): Promise<number> {
   try {
-    await checkPrerequisites()
+    await checkPrerequisites().catch(async (err) => {
+      if (!(await installLabPackages())) throw err
+      await checkPrerequisites()
+    })
   } catch (err) {
     out(`natkit demo: the NAT lab cannot run here (${(err as Error).message}).`)
     out('natkit demo: running the same roles on loopback instead: no NAT, so this shows the relay and hole-punch protocol flow, not NAT traversal.')
@@ -58,6 +62,19 @@ export async function runDemo ([a, b]: [NatProfile, NatProfile], transport: LabT
   })
   for (const line of summaryLines(r)) out(line)
   return r.direct ? DEMO_EXIT_DIRECT : r.outcome === 'relayed' ? DEMO_EXIT_RELAYED : DEMO_EXIT_FAILED
+}
+
+/**
+ * As root on Debian/Ubuntu with iproute2 or nftables missing, installs them
+ * (the README's demo command runs on a fresh machine). Returns whether it did.
+ */
+async function installLabPackages (): Promise<boolean> {
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return false
+  const missing = [['ip', 'iproute2'], ['nft', 'nftables']].filter(([bin]) => !['/usr/sbin/', '/usr/bin/', '/sbin/', '/bin/'].some(d => existsSync(d + bin))).map(([, pkg]) => pkg)
+  if (missing.length === 0) return false
+  out(`natkit demo: installing ${missing.join(' ')} (apt-get) for the NAT lab`)
+  const run = (args: string[]): boolean => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000 }).status === 0
+  return run(['update', '-qq']) && run(['install', '-y', '-qq', '--no-install-recommends', ...missing])
 }
 
 /** The demo's roles on 127.0.0.1 (no NAT), for machines where the lab cannot run. */
