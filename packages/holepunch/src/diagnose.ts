@@ -1,14 +1,8 @@
+import type { HolePunchFailureReason } from '@natkit/events'
 import { HolePunchAbortedError, HolePunchProtocolError } from './errors.js'
 
-/** Why a hole punch failed, most specific first (same as `@natkit/events`). */
-export type HolePunchFailureReason =
-  | 'no-public-addresses'
-  | 'remote-no-public-addresses'
-  | 'symmetric-nat-suspected'
-  | 'peer-unreachable'
-  | 'timeout'
-  | 'protocol-error'
-  | 'aborted'
+/** Why a hole punch failed, most specific first: the `reason` of the `holepunch:failure` event. */
+export type { HolePunchFailureReason }
 
 /** Every failure reason, e.g. to initialise counters. */
 export const FAILURE_REASONS: readonly HolePunchFailureReason[] = [

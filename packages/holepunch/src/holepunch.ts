@@ -422,6 +422,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     }
   }
 
+  /** Reports a finished punch's failure with the reason `diagnose` picks from what is known. */
+  #failDiagnosed (peer: PeerId, ownCandidates: number, remoteCandidates: number | undefined, err: unknown, aborted: boolean, attempts: number, start: number): void {
+    const reason = diagnose({ ownCandidates, remoteCandidates, symmetricNatSuspected: this.isSymmetricNatSuspected(), error: err, aborted })
+    this.#fail(peer, reason, err, attempts, start)
+  }
+
   #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number): void {
     this.#stats.failures[reason]++
     const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err ?? reason)
@@ -627,14 +633,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         }
       }
       const attempts = Math.min(attempt, this.#attempts)
-      const reason = diagnose({
-        ownCandidates: own.length,
-        remoteCandidates: remoteCount,
-        symmetricNatSuspected: this.isSymmetricNatSuspected(),
-        error: lastError,
-        aborted: punch.controller.signal.aborted
-      })
-      this.#fail(peer, reason, lastError, attempts, start)
+      this.#failDiagnosed(peer, own.length, remoteCount, lastError, punch.controller.signal.aborted, attempts, start)
     } finally {
       end()
     }
@@ -677,14 +676,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         this.#log('responder attempt %d with %p superseded', attempt, peer)
         return
       }
-      const reason = diagnose({
-        ownCandidates: own.length,
-        remoteCandidates: remoteCount,
-        symmetricNatSuspected: this.isSymmetricNatSuspected(),
-        error: err,
-        aborted: punch.controller.signal.aborted
-      })
-      this.#fail(peer, reason, err, attempt, start)
+      this.#failDiagnosed(peer, own.length, remoteCount, err, punch.controller.signal.aborted, attempt, start)
     } finally {
       end()
     }

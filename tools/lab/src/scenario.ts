@@ -160,7 +160,10 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     const attempts = [...find(peerB, 'holepunch:attempt'), ...find(peerA, 'holepunch:attempt')].filter((e: any) => e.role === 'initiator')
     result.attempts = attempts.length === 0 ? 0 : Math.max(...attempts.map((e: any) => e.attempt))
     if (!result.direct) {
-      const failure = [...find(peerB, 'holepunch:failure'), ...find(peerA, 'holepunch:failure')].at(-1) as any
+      // the most telling failure: a diagnosed symmetric NAT on either side, else
+      // the initiator's (peer-b's) final verdict, else peer-a's
+      const failures = [...find(peerA, 'holepunch:failure'), ...find(peerB, 'holepunch:failure')] as any[]
+      const failure = failures.find(f => f.reason === 'symmetric-nat-suspected') ?? failures.at(-1)
       result.failureReason = failure != null ? `${failure.reason}: ${failure.message}` : dial.reason
     }
     for (const router of lab.topology.routers.filter(r => r.profile === 'upnp')) {
