@@ -25,6 +25,7 @@ RUN for role in relay:relay bootstrap:bootstrap peer:peer autonat:autonat-probe;
       ln -s "/app/apps/$app/bin/natkit-$name.js" "/usr/local/bin/natkit-$name"; \
     done \
  && ln -s /app/docker/healthcheck.mjs /usr/local/bin/natkit-healthcheck \
+ && install -d -o node -g node /data \
  && chmod 0755 /app/docker/*.sh /app/docker/*.mjs \
  && natkit-peer --help >/dev/null
 USER node

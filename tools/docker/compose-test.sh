@@ -29,6 +29,7 @@
 #                           prebuilt: build the app image from this checkout's
 #                           already installed and built node_modules/dist
 #                           (auto picks registry when a build container can reach it)
+#   NATKIT_SKIP_BUILD=1     reuse natkit:local / natkit-router:local when present
 #   NATKIT_KEEP_LOGS        directory to copy the run logs to
 set -Eeuo pipefail
 
@@ -46,6 +47,7 @@ WORK=$(mktemp -d /tmp/natkit-compose-test.XXXXXX)
 STARTED_DOCKERD_PID=
 COMPOSE=()
 ACTIVE_PROJECTS=()
+FIREWALL_RULES=()
 
 log () { printf '[compose-test +%4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
 fail () { log "FAIL: $*"; exit "$EXIT_FAIL"; }
@@ -54,6 +56,7 @@ cannot_run () { log "CANNOT RUN: $*"; exit "$EXIT_CANNOT_RUN"; }
 cleanup () {
   local rc=$?
   set +e
+  remove_lan_rules
   for p in "${ACTIVE_PROJECTS[@]}"; do
     log "tearing down compose project $p"
     timeout 120 "${COMPOSE[@]}" -p "$p" down --volumes --remove-orphans --timeout 5 >"$WORK/down-$p.log" 2>&1 || log "teardown of $p failed, see $WORK/down-$p.log"
@@ -204,6 +207,10 @@ registry_reachable_from_build () {
 }
 
 build_images () {
+  if [[ ${NATKIT_SKIP_BUILD:-} == 1 ]] && docker image inspect "$APP_TAG" "$ROUTER_TAG" >/dev/null 2>&1; then
+    log "NATKIT_SKIP_BUILD=1: reusing $APP_TAG and $ROUTER_TAG"
+    return
+  fi
   local mode=$BUILD_MODE
   if [[ $mode == auto ]]; then
     if registry_reachable_from_build; then mode=registry; else mode=prebuilt; fi
@@ -218,7 +225,8 @@ build_images () {
       [[ -d $ROOT/node_modules && -f $ROOT/apps/peer/dist/index.js ]] || cannot_run "prebuilt build mode needs an installed and built checkout (npm ci in $ROOT)"
       log "building $APP_TAG from this checkout's node_modules and dist (docker/prebuilt.Dockerfile)"
       # a tar context so the repo's .dockerignore (which excludes node_modules) does not apply
-      ( cd "$ROOT" && timeout 600 tar -c --exclude=./.git --exclude=./.dockerignore --exclude='*.tsbuildinfo' --exclude='.nx' --exclude='./reports' --exclude='./tmp' . ) \
+      # tar exits 1 when a file changes while read (others working in the checkout): not fatal
+      ( cd "$ROOT" && { timeout 600 tar -c --warning=no-file-changed --exclude=./.git --exclude=./.dockerignore --exclude='*.tsbuildinfo' --exclude='.nx' --exclude='./reports' --exclude='./tmp' . || [ $? -eq 1 ]; } ) \
         | timeout 1200 docker build -t "$APP_TAG" -f docker/prebuilt.Dockerfile - >"$WORK/build-app.log" 2>&1 \
         || fail "app image build failed: $(tail -20 "$WORK/build-app.log")"
       ;;
@@ -231,6 +239,33 @@ build_images () {
 }
 
 # --- 5. scenarios -----------------------------------------------------------
+# Docker's rules for `internal: true` networks drop any packet that crosses the
+# network's bridge with an address outside its subnet (DOCKER-ISOLATION-STAGE-1
+# `! -d <subnet> -i <bridge> -j DROP`, applied to bridged frames because
+# br_netfilter is on). On a LAN, peer -> router carries the internet address as
+# destination, so it would be dropped. Docker's documented place for user rules
+# is the DOCKER-USER chain: accept traffic that stays on one LAN bridge
+# (in = out = that bridge; nothing can leave it this way) while the scenario runs.
+# The bridges have fixed names (driver_opts com.docker.network.bridge.name in
+# docker-compose.yml), so the rules go in before the networks exist.
+add_lan_rules () {
+  local bridge
+  for bridge in natkit-lan-a natkit-lan-b; do
+    iptables -C DOCKER-USER -i "$bridge" -o "$bridge" -j ACCEPT 2>/dev/null && continue
+    iptables -I DOCKER-USER -i "$bridge" -o "$bridge" -j ACCEPT || fail "cannot add the DOCKER-USER rule for $bridge"
+    FIREWALL_RULES+=("$bridge")
+  done
+  log "DOCKER-USER: accepting bridged traffic within ${FIREWALL_RULES[*]}"
+}
+
+remove_lan_rules () {
+  local bridge
+  for bridge in "${FIREWALL_RULES[@]}"; do
+    iptables -D DOCKER-USER -i "$bridge" -o "$bridge" -j ACCEPT 2>/dev/null || true
+  done
+  FIREWALL_RULES=()
+}
+
 compose () { "${COMPOSE[@]}" -f "$ROOT/docker-compose.yml" -p "$PROJECT" "$@"; }
 
 container_logs () { # service -> stdout of its container
@@ -249,12 +284,14 @@ run_scenario () { # name expected-exit nat-a nat-b
   ACTIVE_PROJECTS=("$PROJECT")
   log "scenario $name: NAT_A=$NAT_A NAT_B=$NAT_B, expecting peer-a exit $want"
   t=$(date +%s)
+  add_lan_rules
   timeout 240 "${COMPOSE[@]}" -f "$ROOT/docker-compose.yml" -p "$PROJECT" up --no-build --abort-on-container-exit --exit-code-from peer-a \
     >"$WORK/$name-up.log" 2>&1 || rc=$?
   log "scenario $name: compose up returned $rc after $(( $(date +%s) - t ))s"
   local svc
   for svc in peer-a peer-b relay router-a router-b; do container_logs "$svc" >"$WORK/$name-$svc.log" || true; done
-  grep -h '^{' "$WORK/$name-peer-a.log" "$WORK/$name-peer-b.log" >"$WORK/$name-events.jsonl" || true
+  { grep -h '^{' "$WORK/$name-peer-a.log" | sed 's/^{/{"service":"peer-a",/'
+    grep -h '^{' "$WORK/$name-peer-b.log" | sed 's/^{/{"service":"peer-b",/'; } >"$WORK/$name-events.jsonl" || true
   echo "---- $name: hole-punch timeline (peer-a + peer-b events) ----" >&2
   timeline "$WORK/$name-events.jsonl" >&2 || log "timeline formatting failed"
   echo "---- $name: routers ----" >&2
@@ -275,6 +312,7 @@ run_scenario () { # name expected-exit nat-a nat-b
   fi
   log "scenario $name PASSED (peer-a exit $rc)"
   timeout 120 "${COMPOSE[@]}" -f "$ROOT/docker-compose.yml" -p "$PROJECT" down --volumes --remove-orphans --timeout 5 >"$WORK/$name-down.log" 2>&1 || log "teardown of $name failed"
+  remove_lan_rules
   ACTIVE_PROJECTS=()
 }
 

@@ -78,13 +78,13 @@ async function compose () {
     autonat: role('natkit-autonat', ['server'], DEFAULT_AUTONAT_IP, AUTONAT_PORT, seeds.autonat)
   }
   const networks = {
-    internet: { internal: true, ipam: { config: [{ subnet: topo.internetCidr, gateway: bridgeGateway(topo.internetCidr) }] } }
+    internet: { internal: true, driver_opts: { 'com.docker.network.bridge.name': 'natkit-inet' }, ipam: { config: [{ subnet: topo.internetCidr, gateway: bridgeGateway(topo.internetCidr) }] } }
   }
   for (const r of topo.routers) {
     const side = r.name.replace(/^router-/, '')
     const lan = lanNetworkName(r)
     const peer = topo.hosts.find(h => h.segment === r.name)
-    networks[lan] = { internal: true, ipam: { config: [{ subnet: r.lanCidr, gateway: bridgeGateway(r.lanCidr) }] } }
+    networks[lan] = { internal: true, driver_opts: { 'com.docker.network.bridge.name': `natkit-${lan}` }, ipam: { config: [{ subnet: r.lanCidr, gateway: bridgeGateway(r.lanCidr) }] } }
     services[r.name] = {
       image: '${NATKIT_ROUTER_IMAGE:-natkit-router:local}',
       build: { context: './docker/router' },

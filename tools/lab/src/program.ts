@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import { Command, Option } from 'commander'
 import { runDemo } from './demo.js'
 import { matrixSvg } from './report.js'
+import { DELAY_PROFILES, type DelayProfileName } from './delay.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENARIOS, summarize, formatSummaryTable, UnknownScenarioError, type LabTransport, type TrialResult } from './scenario.js'
 import { selfCheck } from './check.js'
 import { cleanupAll, Lab, LabPrerequisiteError, listLeftovers } from './netns.js'
@@ -21,8 +22,6 @@ export class NotImplementedError extends Error {
 
 /** Upper bound of `--trials`. */
 export const MAX_TRIALS = 100
-/** Delay profiles. Only `zero` can be built here: this kernel has no netem qdisc. */
-export const DELAY_PROFILES = ['zero', 'interop'] as const
 
 /** The NAT pairs of `natkit-lab matrix` (peer-a's NAT, peer-b's NAT). */
 export const MATRIX_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = [
@@ -46,12 +45,9 @@ function parseCount (value: string, flag: string, max: number): number {
   return n
 }
 
-function checkDelay (profile: string): void {
-  if (profile === 'zero') return
-  if (profile === 'interop') {
-    throw new NotImplementedError('delay profile "interop" (router links 100 ms RTT, relay 25 ms) needs link delay: this kernel has no netem qdisc and natkit has no userspace delay line yet; only "zero" runs here')
-  }
-  throw new UsageError(`unknown delay profile "${profile}" (use ${DELAY_PROFILES.join(', ')})`)
+function checkDelay (profile: string): DelayProfileName {
+  if (profile in DELAY_PROFILES) return profile as DelayProfileName
+  throw new UsageError(`unknown delay profile "${profile}" (use ${Object.keys(DELAY_PROFILES).join(', ')})`)
 }
 
 function writeJson (file: string, data: unknown): void {
@@ -128,7 +124,7 @@ export function createProgram (): Command {
     .option('--scenario <name>', `${Object.keys(SCENARIOS).join(', ')}, or PROFILE_A:PROFILE_B`, 'port-restricted')
     .addOption(new Option('--transport <transport>', 'how the peers try to connect directly').choices([...LAB_TRANSPORTS]).default('tcp'))
     .option('--trials <n>', `trials (1-${MAX_TRIALS})`, '1')
-    .option('--delay <profile>', `link delay profile: ${DELAY_PROFILES.join(', ')}`, 'zero')
+    .option('--delay <profile>', `link delay: ${Object.keys(DELAY_PROFILES).join(', ')} (interop: router links 100 ms RTT, relay 25 ms, by a userspace delay line)`, 'zero')
     .option('--timeout <ms>', 'how long peer-a waits for a direct connection', String(DEFAULT_DIAL_TIMEOUT_MS))
     .option('--full', 'also run bootstrap and AutoNAT servers and check reachability from both peers')
     .option('--json <file>', 'write every trial and the summary as JSON')
@@ -137,10 +133,10 @@ export function createProgram (): Command {
         const [a, b] = parseScenario(opts.scenario)
         const trials = parseCount(opts.trials, '--trials', MAX_TRIALS)
         const dialTimeoutMs = parseCount(opts.timeout, '--timeout', 600_000)
-        checkDelay(opts.delay)
+        const delay = checkDelay(opts.delay)
         const results: TrialResult[] = []
         for (let i = 1; i <= trials; i++) {
-          const r = await runTrial({ a, b, transport: opts.transport, trial: i, dialTimeoutMs, full: opts.full })
+          const r = await runTrial({ a, b, transport: opts.transport, trial: i, dialTimeoutMs, full: opts.full, delay })
           results.push(r)
           process.stdout.write(`${trialLine(r)}\n`)
         }
@@ -158,8 +154,10 @@ export function createProgram (): Command {
     .option('--transports <list>', 'comma-separated transports', LAB_TRANSPORTS.join(','))
     .option('--out <dir>', 'report directory', 'reports')
     .option('--timeout <ms>', 'how long peer-a waits for a direct connection', '20000')
-    .action(async (opts: { trials: string, transports: string, out: string, timeout: string }) => {
+    .option('--delay <profile>', `link delay: ${Object.keys(DELAY_PROFILES).join(', ')}`, 'zero')
+    .action(async (opts: { trials: string, transports: string, out: string, timeout: string, delay: string }) => {
       try {
+        const delay = checkDelay(opts.delay)
         const trials = parseCount(opts.trials, '--trials', MAX_TRIALS)
         const dialTimeoutMs = parseCount(opts.timeout, '--timeout', 600_000)
         const transports = opts.transports.split(',').map(t => t.trim()) as LabTransport[]
@@ -169,7 +167,7 @@ export function createProgram (): Command {
         for (const [a, b] of MATRIX_PAIRS) {
           for (const transport of transports) {
             for (let i = 1; i <= trials; i++) {
-              const r = await runTrial({ a, b, transport, trial: i, dialTimeoutMs })
+              const r = await runTrial({ a, b, transport, trial: i, dialTimeoutMs, delay })
               results.push(r)
               process.stdout.write(`${trialLine(r)}\n`)
             }
@@ -178,8 +176,8 @@ export function createProgram (): Command {
         const summary = summarize(results)
         process.stdout.write(`\n${formatSummaryTable(summary)}\n`)
         mkdirSync(opts.out, { recursive: true })
-        writeJson(join(opts.out, 'matrix.json'), { started, finished: new Date().toISOString(), trialsPerCell: trials, delay: 'zero', machine: { cpus: cpus().length, node: process.versions.node }, summary, results })
-        writeFileSync(join(opts.out, 'matrix.svg'), matrixSvg(summary, `natkit NAT matrix: ${trials} trial(s) per cell, ${started.slice(0, 10)}`))
+        writeJson(join(opts.out, 'matrix.json'), { started, finished: new Date().toISOString(), trialsPerCell: trials, delay, machine: { cpus: cpus().length, node: process.versions.node }, summary, results })
+        writeFileSync(join(opts.out, 'matrix.svg'), matrixSvg(summary, `natkit NAT matrix: ${trials} trial(s) per cell, ${delay} delay, ${started.slice(0, 10)}`))
         process.stdout.write(`wrote ${join(opts.out, 'matrix.json')} and ${join(opts.out, 'matrix.svg')}\n`)
       } catch (err) {
         fail(err)

@@ -1,6 +1,7 @@
 import { formatHuman, type NatkitEvent } from '@natkit/events'
 import { Lab } from './netns.js'
 import { UPNP_PREROUTING_CHAIN } from './nft.js'
+import { applyDelayProfile, type DelayProfileName } from './delay.js'
 import { spawnRole, type RoleHandle } from './procs.js'
 import { defaultTopology, DEFAULT_AUTONAT_IP, DEFAULT_BOOTSTRAP_IP, DEFAULT_RELAY_IP, type NatProfile, assertSupportedProfile } from './topology.js'
 
@@ -56,6 +57,8 @@ export interface TrialInit {
   transport: LabTransport
   trial?: number
   dialTimeoutMs?: number
+  /** Link delay profile (userspace delay line on router and relay links). @default 'zero' */
+  delay?: DelayProfileName
   /** Also start bootstrap and AutoNAT servers and run `natkit-autonat check` from both peers. */
   full?: boolean
   /** Live events from every role, in arrival order. */
@@ -65,6 +68,7 @@ export interface TrialInit {
 
 export interface TrialResult {
   scenario: string
+  delay: DelayProfileName
   a: NatProfile
   b: NatProfile
   transport: LabTransport
@@ -88,6 +92,8 @@ export interface TrialResult {
   /** AutoNAT checks (full runs): peer → reachable address count. */
   reachability?: Record<string, { reachable: number, unreachable: number, exitCode: number | null }>
   durationMs: number
+  /** The lab's namespace prefix (`nkXXXX-`), e.g. to check that nothing was left behind. */
+  prefix?: string
   error?: string
 }
 
@@ -97,7 +103,7 @@ const find = (h: RoleHandle | undefined, name: string): NatkitEvent[] => (h?.eve
 export async function runTrial (init: TrialInit): Promise<TrialResult> {
   const t0 = Date.now()
   const scenario = `${init.a}:${init.b}`
-  const result: TrialResult = { scenario, a: init.a, b: init.b, transport: init.transport, trial: init.trial ?? 1, direct: false, outcome: 'failed', exitCode: null, attempts: 0, durationMs: 0 }
+  const result: TrialResult = { scenario, delay: init.delay ?? 'zero', a: init.a, b: init.b, transport: init.transport, trial: init.trial ?? 1, direct: false, outcome: 'failed', exitCode: null, attempts: 0, durationMs: 0 }
   const log = init.log ?? (() => {})
   const handles: Array<[string, RoleHandle]> = []
   let lab: Lab | undefined
@@ -114,6 +120,8 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
   const deadline = AbortSignal.timeout(DEFAULT_TRIAL_TIMEOUT_MS)
   try {
     lab = await Lab.create(defaultTopology(init.a, init.b), { log })
+    result.prefix = lab.prefix
+    if ((init.delay ?? 'zero') !== 'zero') await applyDelayProfile(lab, init.delay as DelayProfileName)
     const relay = start('relay', 'relay', 'relay', ['--listen', `/ip4/0.0.0.0/tcp/${RELAY_PORT}`, '--announce', `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}`, '--seed', 'lab-relay', '--stun-listen', `0.0.0.0:${STUN_PORT}`])
     const relayReady = await relay.waitForEvent('listening', (e) => e.addrs.length > 0, DEFAULT_STARTUP_TIMEOUT_MS)
     const relayMa = `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}/p2p/${relayReady.peerId}`

@@ -10,8 +10,10 @@ import { labSkipReason, upnpSkipReason } from './env.js'
 /** Trials per acceptance check (the issue asks for 10/10). */
 const TRIALS = 10
 
-async function expectNothingLeft (): Promise<void> {
-  const left = await listLeftovers()
+/** This trial's namespaces, veths and nft tables are gone (other labs may run concurrently). */
+async function expectNothingLeft (r: TrialResult): Promise<void> {
+  expect(r.prefix).toMatch(/^nk[0-9a-f]{4}-$/)
+  const left = await listLeftovers(r.prefix)
   expect(left.namespaces).toEqual([])
   expect(left.links).toEqual([])
   expect(left.tables).toEqual([])
@@ -25,7 +27,7 @@ describeLab('port-restricted ↔ port-restricted', () => {
     for (let i = 1; i <= TRIALS; i++) {
       const r = await runTrial({ a: 'port-restricted', b: 'port-restricted', transport: 'tcp', trial: i, dialTimeoutMs: 20_000 })
       results.push(r)
-      await expectNothingLeft()
+      await expectNothingLeft(r)
     }
     for (const r of results) {
       expect(r.error, `trial ${r.trial}`).toBeUndefined()
@@ -42,8 +44,9 @@ describeLab('port-restricted ↔ port-restricted', () => {
   it(`WebRTC gives a direct connection in ${TRIALS}/${TRIALS} trials`, async () => {
     const results: TrialResult[] = []
     for (let i = 1; i <= TRIALS; i++) {
-      results.push(await runTrial({ a: 'port-restricted', b: 'port-restricted', transport: 'webrtc', trial: i, dialTimeoutMs: 20_000 }))
-      await expectNothingLeft()
+      const r = await runTrial({ a: 'port-restricted', b: 'port-restricted', transport: 'webrtc', trial: i, dialTimeoutMs: 20_000 })
+      results.push(r)
+      await expectNothingLeft(r)
     }
     for (const r of results) {
       expect(r.error, `trial ${r.trial}`).toBeUndefined()
@@ -55,10 +58,22 @@ describeLab('port-restricted ↔ port-restricted', () => {
   }, 400_000)
 })
 
+describeLab('with the interop delay profile (router links 100 ms RTT, relay 25 ms)', () => {
+  it('port-restricted ↔ port-restricted still gets a direct connection, and the RTTs show the delay', async () => {
+    const r = await runTrial({ a: 'port-restricted', b: 'port-restricted', transport: 'tcp', delay: 'interop', dialTimeoutMs: 25_000 })
+    await expectNothingLeft(r)
+    expect(r.error).toBeUndefined()
+    expect(r.outcome, r.failureReason).toBe('direct')
+    // two delayed router links each way: at least 200 ms direct, more through the relay
+    expect(r.directRttMs).toBeGreaterThanOrEqual(190)
+    expect(r.relayedRttMs).toBeGreaterThan(r.directRttMs as number)
+  }, 120_000)
+})
+
 describeLab('symmetric ↔ symmetric', () => {
   it('makes no direct connection, keeps pinging over the relay, and says the mapping varies per destination', async () => {
     const r = await runTrial({ a: 'symmetric', b: 'symmetric', transport: 'tcp', dialTimeoutMs: 25_000 })
-    await expectNothingLeft()
+    await expectNothingLeft(r)
     expect(r.error).toBeUndefined()
     expect(r.outcome).toBe('relayed')
     expect(r.exitCode).toBe(3)
@@ -71,7 +86,7 @@ describeLab('symmetric ↔ symmetric', () => {
 describe.skipIf(upnpSkipReason != null)('UPnP', () => {
   it('port-restricted ↔ upnp: direct, with peer-b\'s port mapped on its router by UPnP', async () => {
     const r = await runTrial({ a: 'port-restricted', b: 'upnp', transport: 'tcp', dialTimeoutMs: 20_000 })
-    await expectNothingLeft()
+    await expectNothingLeft(r)
     expect(r.error).toBeUndefined()
     expect(r.outcome).toBe('direct')
     expect(r.upnpMappings?.['router-b']?.some(rule => /dport 4100 dnat ip to 192\.168\.2\.10:4100/.test(rule))).toBe(true)
@@ -80,7 +95,8 @@ describe.skipIf(upnpSkipReason != null)('UPnP', () => {
   it('symmetric ↔ upnp: direct only thanks to the mapping (symmetric ↔ port-restricted is not)', async () => {
     const viaUpnp = await runTrial({ a: 'symmetric', b: 'upnp', transport: 'tcp', dialTimeoutMs: 20_000 })
     const withoutUpnp = await runTrial({ a: 'symmetric', b: 'port-restricted', transport: 'tcp', dialTimeoutMs: 20_000 })
-    await expectNothingLeft()
+    await expectNothingLeft(viaUpnp)
+    await expectNothingLeft(withoutUpnp)
     expect(viaUpnp.outcome, viaUpnp.failureReason ?? viaUpnp.error).toBe('direct')
     expect(viaUpnp.directAddr).toMatch(/^\/ip4\/11\.0\.2\.1\/tcp\/4100\//)
     expect(withoutUpnp.outcome).toBe('relayed')
@@ -90,7 +106,7 @@ describe.skipIf(upnpSkipReason != null)('UPnP', () => {
 describeLab('AutoNAT v2 in the lab', () => {
   it('reports a public host reachable and a NATed host unreachable', async () => {
     const r = await runTrial({ a: 'none', b: 'port-restricted', transport: 'tcp', full: true, dialTimeoutMs: 20_000 })
-    await expectNothingLeft()
+    await expectNothingLeft(r)
     expect(r.error).toBeUndefined()
     expect(r.reachability?.['peer-a']).toMatchObject({ exitCode: 0 })
     expect(r.reachability?.['peer-a']?.reachable).toBeGreaterThan(0)
