@@ -39,3 +39,15 @@ describe('parseRoleArgs', () => {
     expect(() => parseRoleArgs(['--nope'], init)).toThrow(/unknown option '--nope'/)
   })
 })
+
+describe('quietEvents', () => {
+  it('shows less the higher the level, and everything at debug', async () => {
+    const { quietEvents } = await import('./index.js')
+    expect(quietEvents('debug')).toEqual([])
+    expect(quietEvents('info')).toEqual(['ping'])
+    expect(quietEvents('warn')).toContain('info')
+    expect(quietEvents('warn')).not.toContain('holepunch:failure')
+    expect(quietEvents('error')).toContain('holepunch:failure')
+    expect(quietEvents('error')).not.toContain('error')
+  })
+})

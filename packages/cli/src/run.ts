@@ -1,7 +1,19 @@
 import { ConfigError, type Role, type RoleOptions } from '@natkit/config'
 import { NatkitEvents, createPrinter } from '@natkit/events'
 import { NatkitRole } from '@natkit/node'
+import { enable } from '@libp2p/logger'
 import { HelpShown, UsageError } from './args.js'
+
+/** Human output per --log-level: which events are left out (JSON output always has every event). */
+export function quietEvents (level: RoleOptions<Role>['logLevel']): string[] {
+  const chatty = ['ping', 'info', 'peer:connect', 'peer:disconnect', 'listening', 'relay:circuit', 'relay:reservation', 'holepunch:attempt']
+  switch (level) {
+    case 'debug': return []
+    case 'info': return ['ping']
+    case 'warn': return chatty
+    case 'error': return [...chatty, 'warn', 'reservation', 'reservation:failed', 'holepunch:success', 'holepunch:failure', 'reachability', 'dial:result']
+  }
+}
 
 /** Exit status for bad flags, config or input. */
 export const EXIT_USAGE = 2
@@ -42,7 +54,9 @@ export interface RunInit<R extends Role> {
 export async function runRole<R extends Role> (init: RunInit<R>): Promise<number> {
   const o = init.options as RoleOptions<Role>
   const events = new NatkitEvents()
-  createPrinter(events, { json: o.json, out: process.stdout, quiet: o.logLevel === 'debug' ? [] : ['ping'] })
+  createPrinter(events, { json: o.json, out: process.stdout, quiet: quietEvents(o.logLevel) })
+  // debug also turns on natkit's own debug logs (stderr) unless DEBUG already chooses
+  if (o.logLevel === 'debug' && process.env.DEBUG == null) enable('natkit:*')
   const role = await NatkitRole.create(init.options, events, { autonatServer: init.autonatServer })
   let stopping: Promise<number> | undefined
   const stop = async (code: number): Promise<number> => {
