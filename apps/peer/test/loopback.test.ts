@@ -65,7 +65,7 @@ describe('loopback topology', () => {
   it('every app prints parseable JSON events with ts, event and peerId, and exits 0 on SIGTERM', async () => {
     const apps = [
       start('bootstrap', ['--listen', '/ip4/127.0.0.1/tcp/0']),
-      start('relay', ['--listen', '/ip4/127.0.0.1/tcp/0']),
+      start('relay', ['--listen', '/ip4/127.0.0.1/tcp/0', '--metrics', '127.0.0.1:0']),
       start('peer', ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-webrtc']),
       start('autonat', ['server', '--listen', '/ip4/127.0.0.1/tcp/0'])
     ]
@@ -75,6 +75,12 @@ describe('loopback topology', () => {
       expect(e.peerId).toMatch(/^12D3Koo/)
       expect(p.other).toEqual([])
     }
+    // the relay serves Prometheus metrics: libp2p's and natkit's own counters
+    const url = (await apps[1].waitFor('info', (e) => e.message.startsWith('metrics on '))).message.slice('metrics on '.length)
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/)
+    const text = await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text()
+    expect(text).toContain('natkit_relay_circuits_total')
+    expect(text).toMatch(/^libp2p_/m)
     expect(await Promise.all(apps.map(async p => await p.stop()))).toEqual([0, 0, 0, 0])
   }, 60_000)
 })
