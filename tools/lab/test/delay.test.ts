@@ -3,21 +3,12 @@ import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addLinkDelay, DelayAlreadyActiveError, DelayTargetError, DELAY_PROFILES, applyDelayProfile } from '../src/delay.js'
 import { defaultTopology, Lab, listLeftovers, tcpConnect, tcpServer } from '../src/index.js'
-import { labSkipReason } from './env.js'
+import { labSkipReason, works } from './env.js'
 import type { Probe } from '../src/index.js'
 
 const RELAY = '11.0.0.10'
 const WAN_A = '11.0.1.1'
 const TCP_PORT = 4001
-
-function works (cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 5_000 })
-    return true
-  } catch {
-    return false
-  }
-}
 
 const skipReason = labSkipReason ??
   (!works('python3', ['-c', 'import socket; socket.AF_PACKET']) ? 'link delay needs python3' : undefined) ??

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { DEFAULT_MINIUPNPD_PATH } from '../src/index.js'
 
-function works (cmd: string, args: string[]): boolean {
+export function works (cmd: string, args: string[]): boolean {
   try {
     execFileSync(cmd, args, { stdio: 'ignore', timeout: 5_000 })
     return true
