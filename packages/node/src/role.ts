@@ -5,6 +5,7 @@ import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
 import { buildNode, type BuildInit } from './builder.js'
 import { checkReachability, type ReachabilityResult } from '@natkit/autonat-check'
 import { TCP } from '@multiformats/multiaddr-matcher'
+import { isPrivate } from '@libp2p/utils'
 import { registerRoleCounters, startMetricsServer } from './metrics.js'
 import { isLimited, observeNode } from './observe.js'
 import { pingConnection } from './ping.js'
@@ -76,6 +77,7 @@ export class NatkitRole<R extends Role = Role> {
     this.#cleanups.push(observer.off)
     this.#cleanups.push(registerRoleCounters(this.events))
     await this.node.start()
+    if (o.role === 'peer' || o.role === 'autonat') this.#confirmPublicInterfaceAddrs()
     observer.refresh()
     if (o.metrics != null) {
       const m = await startMetricsServer(o.metrics.host, o.metrics.port)
@@ -106,6 +108,24 @@ export class NatkitRole<R extends Role = Role> {
     await this.#keeper?.stop()
     for (const c of this.#cleanups.reverse()) await c()
     await this.node.stop()
+  }
+
+  /**
+   * A TCP listen address on one of this host's own interfaces whose IP is
+   * public (no NAT in front) is announced right away, as go-libp2p does. js-libp2p
+   * would wait for AutoNAT v2 to confirm it from several network segments, and
+   * until then a relayed peer cannot upgrade unilaterally to us; the DCUtR
+   * exchange is then the only way, which cannot work into a listener (both
+   * sides would be multistream responders).
+   */
+  #confirmPublicInterfaceAddrs (): void {
+    const am = (this.node as any).components.addressManager
+    const tm = (this.node as any).components.transportManager
+    for (const ma of tm.getAddrs() as Multiaddr[]) {
+      if (!TCP.exactMatch(ma) || isPrivate(ma) === true) continue
+      am.confirmObservedAddr(ma, { type: 'transport' })
+      this.events.emit('info', { message: `announcing ${ma.toString()}: a public address on this host's own interface` })
+    }
   }
 
   /** Publishes this peer's DHT provider record at start and again whenever a reservation changes its addresses. */

@@ -103,6 +103,16 @@ describe.skipIf(upnpSkipReason != null)('UPnP', () => {
   }, 200_000)
 })
 
+describeLab('a public peer', () => {
+  it('public ↔ symmetric: direct by the unilateral upgrade to the public peer (attempt 0)', async () => {
+    const r = await runTrial({ a: 'none', b: 'symmetric', transport: 'tcp', dialTimeoutMs: 20_000 })
+    await expectNothingLeft(r)
+    expect(r.outcome, r.failureReason ?? r.error).toBe('direct')
+    expect(r.attempts).toBe(0)
+    expect(r.directAddr).toMatch(/^\/ip4\/11\.0\.1\.10\/tcp\/4100\//)
+  }, 120_000)
+})
+
 describeLab('AutoNAT v2 in the lab', () => {
   it('reports a public host reachable and a NATed host unreachable', async () => {
     const r = await runTrial({ a: 'none', b: 'port-restricted', transport: 'tcp', full: true, dialTimeoutMs: 20_000 })
