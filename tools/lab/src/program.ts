@@ -1,11 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Command, Option } from 'commander'
 import { runDemo } from './demo.js'
 import { matrixSvg } from './report.js'
 import { DELAY_PROFILES, type DelayProfileName } from './delay.js'
-import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENARIOS, summarize, formatSummaryTable, UnknownScenarioError, type LabTransport, type TrialResult } from './scenario.js'
+import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENARIOS, summarize, formatSummaryTable, UnknownScenarioError, type LabTransport, type TrialResult, type Summary } from './scenario.js'
 import { selfCheck } from './check.js'
 import { cleanupAll, Lab, LabPrerequisiteError, listLeftovers } from './netns.js'
 import { defaultTopology, describeTopology, NAT_PROFILES, UnsupportedNatProfileError } from './topology.js'
@@ -179,6 +179,26 @@ export function createProgram (): Command {
         writeJson(join(opts.out, 'matrix.json'), { started, finished: new Date().toISOString(), trialsPerCell: trials, delay, machine: { cpus: cpus().length, node: process.versions.node }, summary, results })
         writeFileSync(join(opts.out, 'matrix.svg'), matrixSvg(summary, `natkit NAT matrix: ${trials} trial(s) per cell, ${delay} delay, ${started.slice(0, 10)}`))
         process.stdout.write(`wrote ${join(opts.out, 'matrix.json')} and ${join(opts.out, 'matrix.svg')}\n`)
+      } catch (err) {
+        fail(err)
+      }
+    })
+
+  program.command('chart')
+    .description('render the SVG chart again from a matrix JSON report')
+    .option('--in <file>', 'matrix JSON report', 'reports/matrix.json')
+    .option('--out <file>', 'SVG to write', 'reports/matrix.svg')
+    .action((opts: { in: string, out: string }) => {
+      try {
+        let report: { summary?: unknown, trialsPerCell?: number, delay?: string, started?: string }
+        try {
+          report = JSON.parse(readFileSync(opts.in, 'utf8'))
+        } catch (err) {
+          throw new UsageError(`cannot read matrix report ${opts.in}: ${(err as Error).message}`)
+        }
+        if (!Array.isArray(report.summary)) throw new UsageError(`${opts.in} has no "summary" array: not a natkit-lab matrix report`)
+        writeFileSync(opts.out, matrixSvg(report.summary as Summary[], `natkit NAT matrix: ${report.trialsPerCell ?? '?'} trial(s) per cell, ${report.delay ?? 'zero'} delay, ${String(report.started ?? '').slice(0, 10)}`))
+        process.stdout.write(`wrote ${opts.out}\n`)
       } catch (err) {
         fail(err)
       }

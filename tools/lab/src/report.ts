@@ -11,7 +11,7 @@ export function matrixSvg (summaries: Summary[], title: string): string {
   const scenarios = [...new Set(summaries.map(s => s.scenario))]
   const transports = [...new Set(summaries.map(s => s.transport))]
   const colors: Record<string, string> = { tcp: '#2b6cb0', webrtc: '#d69e2e' }
-  const left = 70; const top = 50; const plotH = 260; const groupW = 40 + 46 * transports.length
+  const left = 70; const top = 76; const plotH = 260; const groupW = 40 + 46 * transports.length
   const width = left + scenarios.length * groupW + 30
   const height = top + plotH + 150
   const y = (rate: number): number => top + plotH - rate * plotH
