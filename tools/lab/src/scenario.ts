@@ -107,12 +107,14 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
   const log = init.log ?? (() => {})
   const handles: Array<[string, RoleHandle]> = []
   let lab: Lab | undefined
+  let tearingDown = false
   const start = (role: string, host: string, bin: 'relay' | 'bootstrap' | 'peer' | 'autonat', args: string[]): RoleHandle => {
     const h = spawnRole(lab as Lab, host, bin, [...args, '--network', 'lab'])
     handles.push([role, h])
     if (init.onEvent != null) {
       let seen = 0
-      const forward = (): void => { while (seen < h.events.length) init.onEvent?.(role, h.events[seen++]) }
+      // events from the teardown (peers losing the relay as it stops) are not part of the trial
+      const forward = (): void => { while (!tearingDown && seen < h.events.length) init.onEvent?.(role, h.events[seen++]) }
       h.child.stdout?.on('data', () => { queueMicrotask(forward) })
     }
     return h
@@ -191,6 +193,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
   } catch (err) {
     result.error = (err as Error).message
   } finally {
+    tearingDown = true
     await Promise.allSettled(handles.map(async ([, h]) => { await h.stop() }))
     await lab?.destroy()
     result.durationMs = Date.now() - t0
