@@ -1,4 +1,4 @@
-import { optionsFor, resolveOptions, ConfigError, type Role, type RoleOptions, type OptionSpec, type NetworkPreset } from '@natkit/config'
+import { describeDefault, optionsFor, resolveOptions, ConfigError, type Role, type RoleOptions, type OptionSpec } from '@natkit/config'
 import { Command, CommanderError, Option } from 'commander'
 
 /** A command line that cannot be used: one line, no stack. */
@@ -18,21 +18,18 @@ export class HelpShown extends Error {
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').map(s => s.trim()).filter(s => s !== '')]
 
-function describeDefault (spec: OptionSpec, role: Role): string {
-  const d = typeof spec.default === 'function' ? (spec.default as (p: NetworkPreset, r: Role) => unknown)('local', role) : spec.default
-  if (d === undefined) return ''
-  if (Array.isArray(d)) return d.length === 0 ? '' : ` (default: ${d.join(', ')})`
-  if (typeof d === 'boolean') return ''
-  if (spec.type === 'duration' && typeof d === 'number') return ` (default: ${d} ms)`
-  if (typeof d === 'object') return ` (default: ${JSON.stringify(d)})`
-  return ` (default: ${String(d)})`
+/** ` (default: …)` for help text, from the option table's own description of defaults. */
+function defaultHint (spec: OptionSpec, role: Role): string {
+  if (spec.type === 'boolean') return ''
+  const d = describeDefault(spec, role)
+  return d === '-' || d === '[]' ? '' : ` (default: ${d})`
 }
 
 /** Adds one commander option per option-table row that applies to `role`. No commander defaults: precedence is resolved in @natkit/config. */
 export function addRoleOptions (cmd: Command, role: Role, skip: string[] = []): Command {
   for (const spec of optionsFor(role)) {
     if (skip.includes(spec.key)) continue
-    const help = `${spec.description}${describeDefault(spec, role)} [env ${spec.env}]`
+    const help = `${spec.description}${defaultHint(spec, role)} [env ${spec.env}]`
     if (spec.type === 'boolean') {
       // positive flag first: commander then leaves the value undefined unless typed,
       // so env and config-file values are not overridden by an implicit default
