@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { formatHuman, type NatkitEvent } from '@natkit/events'
+import { formatHuman } from '@natkit/events'
 import { checkPrerequisites, type Lab } from './netns.js'
 import { RoleHandle, roleBinary, REPO_ROOT } from './procs.js'
 import { runTrial, timelineLine, TIMELINE_EVENTS, type LabTransport, type TrialResult } from './scenario.js'
@@ -86,15 +86,7 @@ async function runLoopbackDemo (transport: LabTransport): Promise<number> {
   const start = (role: string, bin: 'relay' | 'peer', args: string[]): RoleHandle => {
     const h = new RoleHandle(local, role, process.execPath, [roleBinary(bin), ...args, '--json', '--network', 'local'], { cwd: REPO_ROOT, label: role })
     handles.push(h)
-    let seen = 0
-    h.child.stdout?.on('data', () => {
-      queueMicrotask(() => {
-        while (seen < h.events.length) {
-          const e: NatkitEvent = h.events[seen++]
-          if (TIMELINE_EVENTS.has(e.event)) out(timelineLine(t0, role, e))
-        }
-      })
-    })
+    h.onEvent((e) => { if (TIMELINE_EVENTS.has(e.event)) out(timelineLine(t0, role, e)) })
     return h
   }
   try {

@@ -188,15 +188,23 @@ export class LineProcess extends ProcHandle {
 export class RoleHandle extends ProcHandle {
   /** Events received so far (bounded by DEFAULT_MAX_EVENTS). */
   readonly events: NatkitEvent[] = []
+  readonly #listeners = new Set<(e: NatkitEvent) => void>()
 
   constructor (lab: Lab, host: string | Host, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv, cwd?: string, label?: string } = {}) {
     super(lab, host, cmd, args, opts)
     const feed = parseEventStream((e) => {
       this.events.push(e)
       if (this.events.length > DEFAULT_MAX_EVENTS) this.events.shift()
+      for (const fn of this.#listeners) fn(e)
       this.notify()
     }, (line) => { this.addLine(line) })
     this.child.stdout?.on('data', feed)
+  }
+
+  /** Calls `fn` with every event from now on, in arrival order; returns a function that stops it. */
+  onEvent (fn: (e: NatkitEvent) => void): () => void {
+    this.#listeners.add(fn)
+    return () => { this.#listeners.delete(fn) }
   }
 
   /** The first event named `name` matching `predicate` (already received or future). */

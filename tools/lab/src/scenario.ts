@@ -111,12 +111,8 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
   const start = (role: string, host: string, bin: 'relay' | 'bootstrap' | 'peer' | 'autonat', args: string[]): RoleHandle => {
     const h = spawnRole(lab as Lab, host, bin, [...args, '--network', 'lab'])
     handles.push([role, h])
-    if (init.onEvent != null) {
-      let seen = 0
-      // events from the teardown (peers losing the relay as it stops) are not part of the trial
-      const forward = (): void => { while (!tearingDown && seen < h.events.length) init.onEvent?.(role, h.events[seen++]) }
-      h.child.stdout?.on('data', () => { queueMicrotask(forward) })
-    }
+    // events from the teardown (peers losing the relay as it stops) are not part of the trial
+    if (init.onEvent != null) h.onEvent((e) => { if (!tearingDown) init.onEvent?.(role, e) })
     return h
   }
   const deadline = AbortSignal.timeout(DEFAULT_TRIAL_TIMEOUT_MS)
