@@ -1,11 +1,11 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
 import { buildNode, type BuildInit } from './builder.js'
 import { checkReachability, type ReachabilityResult } from '@natkit/autonat-check'
 import { TCP } from '@multiformats/multiaddr-matcher'
-import { isPrivate } from '@libp2p/utils'
+import { isLoopback, isPrivate } from '@libp2p/utils'
 import { registerRoleCounters, startMetricsServer } from './metrics.js'
 import { isLimited, observeNode } from './observe.js'
 import { pingConnection } from './ping.js'
@@ -174,7 +174,7 @@ export class NatkitRole<R extends Role = Role> {
       // libp2p identifies every new connection; take the observed address from that run
       const identified = Promise.withResolvers<Multiaddr | undefined>()
       const onIdentify = (evt: any): void => {
-        if (evt.detail.connection?.remoteAddr?.toString().startsWith(ma.decapsulateCode(421).toString()) === true) identified.resolve(evt.detail.observedAddr)
+        if (evt.detail.connection?.remoteAddr?.toString().startsWith(ma.decapsulateCode(CODE_P2P).toString()) === true) identified.resolve(evt.detail.observedAddr)
       }
       this.node.addEventListener('peer:identify', onIdentify)
       const timer = setTimeout(() => { identified.reject(new Error(`no identify result within ${timeout} ms`)) }, timeout)
@@ -191,9 +191,8 @@ export class NatkitRole<R extends Role = Role> {
       const tm = (this.node as any).components.transportManager
       const candidates = new Map<string, Multiaddr>()
       for (const a of [...tm.getAddrs() as Multiaddr[], ...(observed != null ? [observed] : [])]) {
-        const bare = a.getComponents().some(c => c.name === 'p2p') ? a.decapsulateCode(421) : a
-        const host = bare.getComponents()[0]?.value ?? ''
-        if (TCP.exactMatch(bare) && !host.startsWith('127.') && host !== '::1') candidates.set(bare.toString(), bare)
+        const bare = a.decapsulateCode(CODE_P2P)
+        if (TCP.exactMatch(bare) && !isLoopback(bare)) candidates.set(bare.toString(), bare)
       }
       const results = await checkReachability(this.node as any, ma, [...candidates.values()], { timeout })
       for (const r of results) this.events.emit('reachability', { addr: r.addr, status: r.status, server: ma.getComponents().findLast(c => c.name === 'p2p')?.value ?? server })
