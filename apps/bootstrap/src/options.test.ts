@@ -20,7 +20,7 @@ describe('natkit-bootstrap parseArgs', () => {
   })
 
   it('rejects a bootstrap address without a peer id and an unknown preset', () => {
-    expect(() => parseArgs(['--bootstrap', '/ip4/1.2.3.4/tcp/4001'])).toThrow(/--bootstrap/)
+    expect(() => parseArgs(['--bootstrap', '/ip4/11.0.0.4/tcp/4001'])).toThrow(/--bootstrap/)
     expect(() => parseArgs(['--network', 'moon'])).toThrow(/--network.*"moon"/)
     expect(() => parseArgs(['extra-arg'])).toThrow(UsageError)
   })

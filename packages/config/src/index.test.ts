@@ -189,8 +189,8 @@ describe('coercion', () => {
   it('multiaddr lists: repeated flags, comma-separated flags and env, JSON arrays', () => {
     expect(resolveOptions('peer', { flags: { listen: ['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2,/ip4/127.0.0.1/tcp/3/ws'] } }).listen)
       .toEqual(['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2', '/ip4/127.0.0.1/tcp/3/ws'])
-    expect(resolveOptions('peer', { env: { NATKIT_ANNOUNCE: '/ip4/1.2.3.4/tcp/1, /dns4/example.test/tcp/2' } }).announce)
-      .toEqual(['/ip4/1.2.3.4/tcp/1', '/dns4/example.test/tcp/2'])
+    expect(resolveOptions('peer', { env: { NATKIT_ANNOUNCE: '/ip4/11.0.0.4/tcp/1, /dns4/example.test/tcp/2' } }).announce)
+      .toEqual(['/ip4/11.0.0.4/tcp/1', '/dns4/example.test/tcp/2'])
     expect(resolveOptions('peer', { configFile: file({ relay: [`/ip4/127.0.0.1/tcp/4001/p2p/${PEER_A}`] }) }).relay)
       .toEqual([`/ip4/127.0.0.1/tcp/4001/p2p/${PEER_A}`])
   })

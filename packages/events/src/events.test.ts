@@ -37,7 +37,7 @@ describe('printing and parsing', () => {
     const events = new NatkitEvents('p')
     let text = ''
     createPrinter(events, { json: true, out: { write: (s: string) => { text += s } } })
-    events.emit('peer:connect', { remotePeer: 'r', remoteAddr: '/ip4/1.2.3.4/tcp/1', direction: 'outbound', limited: true })
+    events.emit('peer:connect', { remotePeer: 'r', remoteAddr: '/ip4/11.0.0.4/tcp/1', direction: 'outbound', limited: true })
     events.emit('holepunch:failure', { remotePeer: 'r', reason: 'symmetric-nat-suspected', message: 'mapping varies', attempts: 3, ms: 10 })
     const parsed: NatkitEvent[] = []
     const other: string[] = []

@@ -19,6 +19,7 @@ export type ReachabilityStatus = 'reachable' | 'unreachable' | 'unknown'
 export type HolePunchFailureReason =
   | 'no-public-addresses'
   | 'remote-no-public-addresses'
+  | 'gater-denied'
   | 'symmetric-nat-suspected'
   | 'peer-unreachable'
   | 'timeout'

@@ -33,3 +33,10 @@ export const DEFAULT_DIAL_PRIORITY = 100
 
 /** Upper bound of the RTT/2 wait before B dials, in ms. */
 export const MAX_SYNC_DELAY = 2_000
+
+/**
+ * Most remote candidate addresses one punch attempt dials (after filtering).
+ * A CONNECT may list many more; the rest are ignored, so a peer cannot turn
+ * one relayed connection into a burst of dials at third parties.
+ */
+export const DEFAULT_MAX_DIAL_CANDIDATES = 8

@@ -8,6 +8,7 @@ export type { HolePunchFailureReason }
 export const FAILURE_REASONS: readonly HolePunchFailureReason[] = [
   'no-public-addresses',
   'remote-no-public-addresses',
+  'gater-denied',
   'symmetric-nat-suspected',
   'peer-unreachable',
   'timeout',
@@ -19,8 +20,13 @@ export const FAILURE_REASONS: readonly HolePunchFailureReason[] = [
 export interface DiagnoseInput {
   /** How many candidate addresses we offered (or would have). */
   ownCandidates: number
-  /** How many usable addresses the peer sent; `undefined` if we never got its CONNECT. */
+  /**
+   * How many of the peer's addresses we could dial (usable, and allowed by
+   * the connection gater); `undefined` if we never got its CONNECT.
+   */
   remoteCandidates?: number
+  /** How many of the peer's usable addresses the connection gater refused. */
+  remoteDenied?: number
   /** From our identify observations (see `ObservedAddresses`). */
   symmetricNatSuspected: boolean
   /** The last error of the punch, if any. */
@@ -68,13 +74,15 @@ export function isProtocolError (err: unknown): boolean {
 
 /**
  * Picks the most specific failure reason:
- * aborted → no-public-addresses → protocol-error → remote-no-public-addresses →
+ * aborted → no-public-addresses → protocol-error → gater-denied (every usable
+ * remote address refused by our connection gater) → remote-no-public-addresses →
  * symmetric-nat-suspected → peer-unreachable → timeout.
  */
 export function diagnose (input: DiagnoseInput): HolePunchFailureReason {
   if (input.aborted === true || input.error instanceof HolePunchAbortedError) return 'aborted'
   if (input.ownCandidates === 0) return 'no-public-addresses'
   if (isProtocolError(input.error)) return 'protocol-error'
+  if (input.remoteCandidates === 0 && (input.remoteDenied ?? 0) > 0) return 'gater-denied'
   if (input.remoteCandidates === 0) return 'remote-no-public-addresses'
   if (input.symmetricNatSuspected) return 'symmetric-nat-suspected'
   if (isUnreachableError(input.error)) return 'peer-unreachable'

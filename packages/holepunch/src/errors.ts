@@ -41,6 +41,11 @@ export class RemoteNoPublicAddressesError extends Error {
   override name = 'RemoteNoPublicAddressesError'
 }
 
+/** The node's connection gater refused every remote candidate address. */
+export class DialDeniedError extends Error {
+  override name = 'DialDeniedError'
+}
+
 /** One attempt ran out of its time budget. */
 export class HolePunchTimeoutError extends Error {
   override name = 'HolePunchTimeoutError'

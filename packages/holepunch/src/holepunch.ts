@@ -4,18 +4,18 @@ import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { DNS, IP } from '@multiformats/multiaddr-matcher'
 import { decodeHolePunch, encodeHolePunch } from './codec.js'
 import {
-  DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_INBOUND_STREAMS,
+  DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_MAX_INBOUND_STREAMS,
   DEFAULT_MAX_OBSERVED_ADDRS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_TIMEOUT, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE, MAX_SYNC_DELAY
 } from './constants.js'
 import { FAILURE_REASONS, diagnose } from './diagnose.js'
 import {
-  HolePunchAbortedError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
+  DialDeniedError, HolePunchAbortedError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
   RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
 } from './errors.js'
 import { ObservedAddresses, toTcpAddr } from './observed.js'
 import type { HolePunchMessage, HolePunchType } from './codec.js'
 import type { HolePunchFailureReason } from './diagnose.js'
-import type { ComponentLogger, Connection, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Connection, ConnectionGater, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -63,6 +63,14 @@ export interface HolePunchInit {
    */
   maxObservedAddrs?: number
   /**
+   * Most remote candidate addresses one attempt dials; the rest of a CONNECT's
+   * addresses are ignored. Every candidate is also put to the node's
+   * connection gater before it is dialled.
+   *
+   * @default DEFAULT_MAX_DIAL_CANDIDATES
+   */
+  maxDialCandidates?: number
+  /**
    * At most this many punches (one per remote peer) run at once; more are skipped.
    *
    * @default DEFAULT_MAX_CONCURRENT_PUNCHES
@@ -86,6 +94,8 @@ export interface HolePunchComponents {
   registrar: Registrar
   addressManager: AddressManager
   transportManager: TransportManager
+  /** Asked about every candidate before a punch dials it (`denyDialPeer`, `denyDialMultiaddr`). */
+  connectionGater: ConnectionGater
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
 }
@@ -188,6 +198,12 @@ async function delay (ms: number, signal: AbortSignal): Promise<void> {
   }
 }
 
+/** Remote candidates after the connection gater was asked. */
+interface Admitted {
+  allowed: Multiaddr[]
+  denied: Multiaddr[]
+}
+
 interface Punch {
   controller: AbortController
   /** A newer responder stream from the same peer took over; report nothing. */
@@ -213,6 +229,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #unilateral: boolean
   readonly #closeRelayed: boolean
   readonly #maxPunches: number
+  readonly #maxDialCandidates: number
   readonly #maxInboundStreams: number
   readonly #maxOutboundStreams: number
   readonly #observed: ObservedAddresses
@@ -233,6 +250,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#unilateral = init.unilateral ?? true
     this.#closeRelayed = init.closeRelayedOnSuccess ?? true
     this.#maxPunches = init.maxConcurrentPunches ?? DEFAULT_MAX_CONCURRENT_PUNCHES
+    this.#maxDialCandidates = Math.max(1, init.maxDialCandidates ?? DEFAULT_MAX_DIAL_CANDIDATES)
     this.#maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     this.#maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
     this.#observed = new ObservedAddresses({
@@ -384,6 +402,34 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     return [...out.values()]
   }
 
+  /**
+   * Puts a punch's remote candidates to the connection gater, as libp2p's dial
+   * queue does for ordinary dials (the responder's `initiator: false` dial
+   * bypasses that queue). At most `maxDialCandidates` are considered; a gater
+   * that throws counts as a refusal.
+   */
+  async #admit (peer: PeerId, addrs: Multiaddr[]): Promise<Admitted> {
+    const gater = this.#components.connectionGater
+    const considered = addrs.slice(0, this.#maxDialCandidates)
+    const refuses = async (ask: () => boolean | Promise<boolean> | undefined): Promise<boolean> => {
+      try {
+        return (await ask()) === true
+      } catch (err) {
+        this.#log('connection gater threw - %e', err)
+        return true
+      }
+    }
+    if (await refuses(() => gater.denyDialPeer?.(peer))) return { allowed: [], denied: considered }
+    const allowed: Multiaddr[] = []
+    const denied: Multiaddr[] = []
+    for (const ma of considered) {
+      if (await refuses(() => gater.denyDialMultiaddr?.(ma))) denied.push(ma)
+      else allowed.push(ma)
+    }
+    if (denied.length > 0) this.#log('connection gater refused %d punch candidate(s) of %p', denied.length, peer)
+    return { allowed, denied }
+  }
+
   #findDirect (peer: PeerId): Connection | undefined {
     return this.#components.connectionManager.getConnections(peer).find(isDirect)
   }
@@ -423,15 +469,16 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   /** Reports a finished punch's failure with the reason `diagnose` picks from what is known. */
-  #failDiagnosed (peer: PeerId, ownCandidates: number, remoteCandidates: number | undefined, err: unknown, aborted: boolean, attempts: number, start: number): void {
-    const reason = diagnose({ ownCandidates, remoteCandidates, symmetricNatSuspected: this.isSymmetricNatSuspected(), error: err, aborted })
-    this.#fail(peer, reason, err, attempts, start)
+  #failDiagnosed (peer: PeerId, ownCandidates: number, remote: Admitted | undefined, err: unknown, aborted: boolean, attempts: number, start: number): void {
+    const reason = diagnose({ ownCandidates, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: this.isSymmetricNatSuspected(), error: err, aborted })
+    this.#fail(peer, reason, err, attempts, start, remote?.denied)
   }
 
-  #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number): void {
+  #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number, denied: Multiaddr[] = []): void {
     this.#stats.failures[reason]++
     const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err ?? reason)
-    const message = reason === 'symmetric-nat-suspected' ? `${this.symmetricNatEvidence() ?? 'the NAT mapping varies per destination'} (last error: ${detail})` : detail
+    let message = reason === 'symmetric-nat-suspected' ? `${this.symmetricNatEvidence() ?? 'the NAT mapping varies per destination'} (last error: ${detail})` : detail
+    if (denied.length > 0 && !(err instanceof DialDeniedError)) message += `; the connection gater refused ${denied.map(String).join(', ')}`
     this.#log('hole punch with %p failed: %s (%s)', peer, reason, message)
     this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start })
   }
@@ -555,7 +602,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     let addrs: Multiaddr[]
     try {
       const info = await this.#components.peerStore.get(peer)
-      addrs = this.#remoteAddrs(info.addresses.map(a => a.multiaddr), peer)
+      addrs = (await this.#admit(peer, this.#remoteAddrs(info.addresses.map(a => a.multiaddr), peer))).allowed
     } catch {
       return undefined
     }
@@ -596,7 +643,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         return
       }
       let lastError: unknown
-      let remoteCount: number | undefined
+      let remote: Admitted | undefined
       let attempt = 0
       for (attempt = 1; attempt <= this.#attempts; attempt++) {
         if (punch.controller.signal.aborted) break
@@ -609,17 +656,18 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) }, signal)
           const connect = await this.#read(lp, 'CONNECT', signal)
           const rtt = Date.now() - sent
-          const remote = this.#remoteAddrs(connect.obsAddrs, peer)
-          remoteCount = remote.length
-          if (remote.length === 0) {
-            throw new RemoteNoPublicAddressesError(`peer sent ${connect.obsAddrs.length} addresses, none usable`)
+          remote = await this.#admit(peer, this.#remoteAddrs(connect.obsAddrs, peer))
+          if (remote.allowed.length === 0) {
+            throw remote.denied.length > 0
+              ? new DialDeniedError(`the connection gater refused every candidate of the peer: ${remote.denied.map(String).join(', ')}`)
+              : new RemoteNoPublicAddressesError(`peer sent ${connect.obsAddrs.length} addresses, none usable`)
           }
           await this.#write(lp, { type: 'SYNC', obsAddrs: [] }, signal)
           this.#closeQuietly(stream)
-          this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.map(String), rttMs: rtt, role: 'initiator' })
+          this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'initiator' })
           await delay(Math.min(rtt / 2, MAX_SYNC_DELAY), signal)
           // B dials as the multistream-select/noise responder
-          const conn = await this.#connectDirect(peer, remote, false, signal)
+          const conn = await this.#connectDirect(peer, remote.allowed, false, signal)
           end()
           await this.#succeed(relayed, conn, start, attempt, 'initiator')
           return
@@ -627,13 +675,13 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           lastError = err
           this.#log('attempt %d/%d with %p failed - %e', attempt, this.#attempts, peer, err)
           stream?.abort(err instanceof Error ? err : new Error(String(err)))
-          const reason = diagnose({ ownCandidates: own.length, remoteCandidates: remoteCount, symmetricNatSuspected: false, error: err, aborted: punch.controller.signal.aborted })
+          const reason = diagnose({ ownCandidates: own.length, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: false, error: err, aborted: punch.controller.signal.aborted })
           // retrying cannot fix these
-          if (reason === 'aborted' || reason === 'protocol-error' || reason === 'remote-no-public-addresses') break
+          if (reason === 'aborted' || reason === 'protocol-error' || reason === 'remote-no-public-addresses' || reason === 'gater-denied') break
         }
       }
       const attempts = Math.min(attempt, this.#attempts)
-      this.#failDiagnosed(peer, own.length, remoteCount, lastError, punch.controller.signal.aborted, attempts, start)
+      this.#failDiagnosed(peer, own.length, remote, lastError, punch.controller.signal.aborted, attempts, start)
     } finally {
       end()
     }
@@ -653,21 +701,20 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     const start = Date.now()
     const signal = AbortSignal.any([punch.controller.signal, AbortSignal.timeout(this.#timeout)])
     const own = this.getCandidateAddresses()
-    let remoteCount: number | undefined
+    let remote: Admitted | undefined
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
       const connect = await this.#read(lp, 'CONNECT', signal)
-      const remote = this.#remoteAddrs(connect.obsAddrs, peer)
-      remoteCount = remote.length
+      remote = await this.#admit(peer, this.#remoteAddrs(connect.obsAddrs, peer))
       const sent = Date.now()
       // reply even with no candidates so B learns why (remote-no-public-addresses)
       await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) }, signal)
       await this.#read(lp, 'SYNC', signal)
       const rtt = Date.now() - sent
       this.#closeQuietly(stream)
-      this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.map(String), rttMs: rtt, role: 'responder' })
+      this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'responder' })
       // A dials immediately on SYNC; with no usable address it can only wait for B's dial
-      const conn = await this.#connectDirect(peer, remote, true, signal)
+      const conn = await this.#connectDirect(peer, remote.allowed, true, signal)
       end()
       await this.#succeed(relayed, conn, start, attempt, 'responder')
     } catch (err: any) {
@@ -676,7 +723,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         this.#log('responder attempt %d with %p superseded', attempt, peer)
         return
       }
-      this.#failDiagnosed(peer, own.length, remoteCount, err, punch.controller.signal.aborted, attempt, start)
+      this.#failDiagnosed(peer, own.length, remote, err, punch.controller.signal.aborted, attempt, start)
     } finally {
       end()
     }

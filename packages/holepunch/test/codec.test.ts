@@ -6,14 +6,14 @@ import {
 } from '../src/index.js'
 
 describe('HolePunch codec', () => {
-  const addrs = [multiaddr('/ip4/1.2.3.4/tcp/4001').bytes, multiaddr('/ip6/2001:db8::1/tcp/4002').bytes]
+  const addrs = [multiaddr('/ip4/11.0.0.4/tcp/4001').bytes, multiaddr('/ip6/2001:db8::1/tcp/4002').bytes]
 
   it('round-trips CONNECT and SYNC through the length-prefixed frame', () => {
     const frame = encodeFrame({ type: 'CONNECT', obsAddrs: addrs })
     const { message, bytes } = decodeFrame(frame)
     expect(bytes).toBe(frame.byteLength)
     expect(message.type).toBe('CONNECT')
-    expect(message.obsAddrs.map(a => multiaddr(a).toString())).toEqual(['/ip4/1.2.3.4/tcp/4001', '/ip6/2001:db8::1/tcp/4002'])
+    expect(message.obsAddrs.map(a => multiaddr(a).toString())).toEqual(['/ip4/11.0.0.4/tcp/4001', '/ip6/2001:db8::1/tcp/4002'])
     expect(decodeFrame(encodeFrame({ type: 'SYNC', obsAddrs: [] })).message).toEqual({ type: 'SYNC', obsAddrs: [] })
   })
 
@@ -49,7 +49,7 @@ describe('HolePunch codec', () => {
     const big = MAX_MESSAGE_SIZE + 1
     expect(() => decodeFrame(new Uint8Array([(big & 0x7f) | 0x80, big >> 7]))).toThrow(MessageTooLargeError)
     expect(() => decodeHolePunch(new Uint8Array(big))).toThrow(MessageTooLargeError)
-    const many = Array.from({ length: 500 }, () => multiaddr('/ip4/1.2.3.4/tcp/4001').bytes)
+    const many = Array.from({ length: 500 }, () => multiaddr('/ip4/11.0.0.4/tcp/4001').bytes)
     expect(() => encodeHolePunch({ type: 'CONNECT', obsAddrs: many })).toThrow(MessageTooLargeError)
   })
 

@@ -1,6 +1,7 @@
+import { createServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { HOLEPUNCH_PROTOCOL, holePunch } from '../src/index.js'
-import { createPeer, createRelay, directConnections, nextEvent, recordEvents, relayedConnections, reserve, waitUntil } from './helpers.js'
+import { createPeer, createRelay, directConnections, nextEvent, recordEvents, recordingGater, relayedConnections, reserve, waitUntil } from './helpers.js'
 import type { HolePunchFailureEvent, HolePunchService, HolePunchSuccessEvent } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -78,14 +79,31 @@ describe('hole punch over a loopback relay', () => {
     expect(relayed.streams.every(s => s.protocol !== HOLEPUNCH_PROTOCOL)).toBe(true)
   })
 
+  /** A loopback TCP port nobody listens on (dials to it are refused at once). */
+  async function closedPort (): Promise<number> {
+    const server = createServer()
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    await new Promise(resolve => server.close(resolve))
+    return port
+  }
+
   it('reports failure after the last attempt (stock off-by-one fixed), on both sides', async () => {
     const relay = await createRelay()
-    // B offers loopback (allowed for B); A only offers a public address that B's gater refuses to dial
+    const relayAddr = relay.getMultiaddrs()[0].toString()
+    const refused = await closedPort()
+    // B may dial loopback; A's gater allows only the relay, so A cannot dial B's candidates
+    const bGater = recordingGater(() => false)
+    const aGater = recordingGater(ma => !ma.toString().startsWith(relayAddr))
+    const bDials: string[] = []
     const b = await createPeer({
       services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, attempts: 2, timeout: 800 }) },
-      listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit']
+      listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'],
+      gater: bGater,
+      dials: bDials
     })
-    const a = await createPeer({ services: { holePunch: holePunch({ timeout: 800 }) }, appendAnnounce: ['/ip4/1.2.3.4/tcp/4001'] })
+    // A offers an address where nobody listens (and the relay's view of its outbound port)
+    const a = await createPeer({ services: { holePunch: holePunch({ allowPrivateAddresses: true, timeout: 800 }) }, announce: [`/ip4/127.0.0.1/tcp/${refused}`], gater: aGater })
     nodes.push(relay, b, a)
     const bHp = b.services.holePunch as HolePunchService
     const aHp = a.services.holePunch as HolePunchService
@@ -96,12 +114,83 @@ describe('hole punch over a loopback relay', () => {
 
     const f = await bFailure
     expect(f.attempts).toBe(2)
-    expect(f.reason).toBe('timeout')
+    expect(f.reason).toBe('peer-unreachable')
     expect(bEvents.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:attempt', 'holepunch:failure'])
-    expect(bEvents[0].detail.addrs).toEqual([`/ip4/1.2.3.4/tcp/4001/p2p/${a.peerId}`])
+    const target = `/ip4/127.0.0.1/tcp/${refused}/p2p/${a.peerId}`
+    expect(bEvents[0].detail.addrs).toContain(target)
+    // B's gater was asked about the candidate, and B really dialled it (twice: one per attempt)
+    expect(bGater.asked).toContain(target)
+    expect(bDials.filter(d => d === target)).toHaveLength(2)
     expect(bHp.getStats()).toMatchObject({ attempts: 2, successes: 0 })
-    // A could not use B's loopback addresses
-    expect((await aFailure).reason).toBe('remote-no-public-addresses')
+    // A's gater refused B's loopback candidates: A names them instead of dialling
+    const af = await aFailure
+    expect(af.reason).toBe('gater-denied')
+    expect(af.message).toContain(`/p2p/${b.peerId}`)
+    expect(aGater.asked.some(ma => ma.endsWith(`/p2p/${b.peerId}`) && !ma.includes('p2p-circuit'))).toBe(true)
     expect(relayed.status).toBe('open')
+  })
+
+  it('never dials a candidate the connection gater refuses, and says so', async () => {
+    const relay = await createRelay()
+    const relayAddr = relay.getMultiaddrs()[0].toString()
+    // documentation address (RFC 5737): refused by B's gater, so nothing is ever sent to it
+    const doc = '/ip4/203.0.113.7/tcp/4001'
+    const bGater = recordingGater(ma => !ma.toString().startsWith(relayAddr))
+    const bDials: string[] = []
+    const b = await createPeer({
+      services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, attempts: 3, timeout: 800 }) },
+      listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'],
+      gater: bGater,
+      dials: bDials
+    })
+    const a = await createPeer({ services: { holePunch: holePunch({ allowPrivateAddresses: true, timeout: 800 }) }, announce: [doc] })
+    nodes.push(relay, b, a)
+    const bHp = b.services.holePunch as HolePunchService
+    const bEvents = recordEvents(bHp)
+    const bFailure = nextEvent<HolePunchFailureEvent>(bHp, 'holepunch:failure')
+    const relayed = await a.dial(await reserve(b, relay))
+
+    const f = await bFailure
+    expect(f.reason).toBe('gater-denied')
+    expect(f.message).toContain(`${doc}/p2p/${a.peerId}`)
+    // retrying cannot change the gater's answer: one exchange, no attempt event, no dial
+    expect(f.attempts).toBe(1)
+    expect(bEvents.map(e => e.type)).toEqual(['holepunch:failure'])
+    expect(bGater.asked).toContain(`${doc}/p2p/${a.peerId}`)
+    expect(bDials.filter(d => !d.startsWith(relayAddr))).toEqual([])
+    expect(bHp.getStats().failures['gater-denied']).toBe(1)
+    expect(relayed.status).toBe('open')
+  })
+
+  it('dials at most maxDialCandidates of the addresses a CONNECT lists', async () => {
+    const relay = await createRelay()
+    const relayAddr = relay.getMultiaddrs()[0].toString()
+    const refused = await closedPort()
+    const many = Array.from({ length: 20 }, (_, i) => `/ip4/127.0.0.${i + 2}/tcp/${refused}`)
+    const bGater = recordingGater(() => false)
+    const bDials: string[] = []
+    const b = await createPeer({
+      services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, attempts: 1, timeout: 800, maxDialCandidates: 3 }) },
+      listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'],
+      gater: bGater,
+      dials: bDials
+    })
+    // A may not dial B, so B's punch dials are the only way to a direct connection
+    const aGater = recordingGater(ma => !ma.toString().startsWith(relayAddr))
+    const a = await createPeer({ services: { holePunch: holePunch({ allowPrivateAddresses: true, timeout: 800 }) }, announce: many, gater: aGater })
+    nodes.push(relay, b, a)
+    const bHp = b.services.holePunch as HolePunchService
+    const bEvents = recordEvents(bHp)
+    const bFailure = nextEvent<HolePunchFailureEvent>(bHp, 'holepunch:failure')
+    await a.dial(await reserve(b, relay))
+
+    await bFailure
+    const attempt = bEvents.find(e => e.type === 'holepunch:attempt')
+    expect(attempt?.detail.addrs).toHaveLength(3)
+    // the gater was asked about the 3 considered candidates only, and at most those were dialled
+    const punchDials = bDials.filter(d => d.includes(`/tcp/${refused}/`))
+    expect(punchDials.length).toBeGreaterThan(0)
+    expect(punchDials.length).toBeLessThanOrEqual(3)
+    expect(bGater.asked.filter(ma => ma.includes(`/tcp/${refused}/`))).toHaveLength(3)
   })
 })

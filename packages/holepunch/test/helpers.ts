@@ -15,6 +15,32 @@ export const loopbackOnlyGater = {
   denyDialMultiaddr: (ma: Multiaddr): boolean => !isLoopback(ma)
 }
 
+/** A gater that records every address it is asked about and applies `deny`. */
+export function recordingGater (deny: (ma: Multiaddr) => boolean): typeof loopbackOnlyGater & { asked: string[] } {
+  const asked: string[] = []
+  return {
+    asked,
+    denyDialMultiaddr: (ma: Multiaddr): boolean => {
+      asked.push(ma.toString())
+      // never let a test dial off the host, whatever `deny` says
+      return !isLoopback(ma) || deny(ma)
+    }
+  }
+}
+
+/** TCP transport that records the address of every dial it makes. */
+export function recordingTcp (dials: string[]): (components: any) => any {
+  return (components) => {
+    const transport = tcp()(components)
+    const dial = transport.dial.bind(transport)
+    transport.dial = async (ma: Multiaddr, options: any) => {
+      dials.push(ma.toString())
+      return dial(ma, options)
+    }
+    return transport
+  }
+}
+
 export async function createRelay (): Promise<Libp2p> {
   return createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
@@ -29,14 +55,17 @@ export async function createRelay (): Promise<Libp2p> {
 export interface PeerOptions<S extends ServiceMap> {
   services: { [K in keyof S]: (components: any) => S[K] }
   listen?: string[]
+  announce?: string[]
   appendAnnounce?: string[]
   gater?: typeof loopbackOnlyGater
+  /** Records the address of every TCP dial. */
+  dials?: string[]
 }
 
 export async function createPeer<S extends ServiceMap> (opts: PeerOptions<S>): Promise<Libp2p<S & { identify: unknown, ping: unknown }>> {
   return createLibp2p({
-    addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'], appendAnnounce: opts.appendAnnounce },
-    transports: [tcp(), circuitRelayTransport()],
+    addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'], announce: opts.announce, appendAnnounce: opts.appendAnnounce },
+    transports: [opts.dials != null ? recordingTcp(opts.dials) : tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: opts.gater ?? loopbackOnlyGater,
