@@ -108,7 +108,10 @@ async function compose () {
   }
   const peerArgs = (name) => [
     '--network', 'lab', '--json', '--seed', seeds[name], '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`,
-    '--relay', relayMa, '--stun', `stun:${DEFAULT_RELAY_IP}:${STUN_PORT}`, '--bootstrap', bootstrapMa, '--no-webrtc'
+    '--relay', relayMa, '--stun', `stun:${DEFAULT_RELAY_IP}:${STUN_PORT}`, '--bootstrap', bootstrapMa, '--no-webrtc',
+    // the NAT profile is chosen at `up` time (NAT_A/NAT_B=upnp); SSDP stays on the
+    // peer's internal LAN network, so peers may always look for a gateway here
+    '--upnp'
   ]
   services['peer-b'] = {
     ...app,

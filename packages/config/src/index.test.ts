@@ -101,6 +101,9 @@ describe('defaults', () => {
     expect(peer.stun).toEqual([])
     expect(peer.pingInterval).toBe(0)
     expect(peer.dhtProtocol).toBe(NATKIT_DHT_PROTOCOL)
+    // UPnP multicasts SSDP on the LAN and changes the router: opt-in only
+    expect(peer.upnp).toBe(false)
+    expect(resolveOptions('peer', { flags: { upnp: true } }).upnp).toBe(true)
 
     expect(resolveOptions('autonat', {}).timeout).toBe(10_000)
     expect(resolveOptions('bootstrap', {}).kBucketSize).toBe(20)

@@ -99,8 +99,12 @@ export const DEFAULT_HOLEPUNCH_ATTEMPTS = 3
 export const MAX_HOLEPUNCH_ATTEMPTS = 10
 export const DEFAULT_TCP_REUSE = true
 export const DEFAULT_WEBRTC = true
-/** Ask a UPnP IGD router for port mappings. */
-export const DEFAULT_UPNP = true
+/**
+ * Ask a UPnP IGD router for port mappings. Off by default: it multicasts SSDP
+ * searches on the local network and changes the user's router, so it is
+ * opt-in (`--upnp`).
+ */
+export const DEFAULT_UPNP = false
 export const DEFAULT_RESERVATION_RETRY = 2_000
 export const DEFAULT_RESERVATION_RETRY_MAX = 60_000
 export const DEFAULT_DHT = true
@@ -306,9 +310,10 @@ export interface PeerOptions extends CommonOptions {
   tcpReuse: boolean
   /**
    * Ask the router for port mappings (UPnP IGD, via @libp2p/upnp-nat) and
-   * announce the mapped address the gateway reports.
+   * announce the mapped address the gateway reports. Opt-in: it sends SSDP
+   * multicast on the LAN and changes the router's configuration.
    *
-   * @default true
+   * @default false
    */
   upnp: boolean
   /**
@@ -452,7 +457,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = Object.freeze([
   spec('holepunchAttempts', 'int', ['peer'], DEFAULT_HOLEPUNCH_ATTEMPTS, 'hole punch attempts per relayed connection', { min: 1, max: MAX_HOLEPUNCH_ATTEMPTS, arg: '<n>' }),
   spec('tcpReuse', 'boolean', ['peer'], DEFAULT_TCP_REUSE, 'dial TCP from the listen port (port reuse)'),
   spec('webrtc', 'boolean', ['peer'], DEFAULT_WEBRTC, 'enable the WebRTC transport'),
-  spec('upnp', 'boolean', ['peer'], DEFAULT_UPNP, 'ask the router for port mappings (UPnP IGD) and announce the mapped address'),
+  spec('upnp', 'boolean', ['peer'], DEFAULT_UPNP, 'ask the router for port mappings (UPnP IGD, SSDP multicast on the LAN) and announce the mapped address; off unless given'),
   spec('stun', 'string[]', ['peer'], [], 'STUN servers (stun:HOST:PORT); none by default', { arg: '<url>', check: checkStunUrl }),
   spec('reservationRetry', 'duration', ['peer'], DEFAULT_RESERVATION_RETRY, 'first retry delay after a failed reservation (doubles)', { min: 1, arg: '<duration>' }),
   spec('reservationRetryMax', 'duration', ['peer'], DEFAULT_RESERVATION_RETRY_MAX, 'maximum retry delay after failed reservations', { min: 1, arg: '<duration>' }),

@@ -135,9 +135,16 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     } else {
       extra.push('--no-dht')
     }
+    // UPnP is opt-in: only a peer behind a router that runs a UPnP gateway asks for a mapping
+    const topology = lab.topology
+    const behindUpnp = (name: string): boolean => {
+      const segment = topology.hosts.find(h => h.name === name)?.segment
+      return topology.routers.some(r => r.name === segment && r.profile === 'upnp')
+    }
     const peerArgs = (name: string): string[] => [
       '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`, '--seed', `lab-${name}`, '--relay', relayMa, '--stun', `stun:${DEFAULT_RELAY_IP}:${STUN_PORT}`,
       ...(init.transport === 'tcp' ? ['--no-webrtc'] : ['--no-holepunch']),
+      ...(behindUpnp(name) ? ['--upnp'] : []),
       ...extra
     ]
     const peerB = start('peer-b', 'peer-b', 'peer', ['run', ...peerArgs('peer-b')])
