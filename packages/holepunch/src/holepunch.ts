@@ -139,11 +139,37 @@ export interface HolePunchFailureEvent {
   ms: number
 }
 
+/**
+ * Payload of `holepunch:outcome`: one CONNECT/SYNC exchange whose dial phase
+ * finished, with or without a direct connection (what go-libp2p's metrics
+ * tracer records as `HolePunchFinished`).
+ */
+export interface HolePunchOutcomeEvent {
+  remotePeer: string
+  role: HolePunchRole
+  /** 1-based attempt of this relayed connection. */
+  attempt: number
+  /** The peer's candidates we dialled. */
+  remoteAddrs: string[]
+  /** Our candidates we offered. */
+  ownAddrs: string[]
+  /** Remote address of the direct connection, if one was made. */
+  directAddr?: string
+}
+
+/** Payload of `holepunch:direct-dial`: B's unilateral dial to A's public addresses finished. */
+export interface HolePunchDirectDialEvent {
+  remotePeer: string
+  success: boolean
+}
+
 /** Events dispatched by the service. */
 export interface HolePunchEvents {
   'holepunch:attempt': CustomEvent<HolePunchAttemptEvent>
   'holepunch:success': CustomEvent<HolePunchSuccessEvent>
   'holepunch:failure': CustomEvent<HolePunchFailureEvent>
+  'holepunch:outcome': CustomEvent<HolePunchOutcomeEvent>
+  'holepunch:direct-dial': CustomEvent<HolePunchDirectDialEvent>
 }
 
 /** Counters returned by `getStats()`. */
@@ -438,6 +464,17 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.safeDispatchEvent(type, { detail })
   }
 
+  #outcome (peer: PeerId, role: HolePunchRole, attempt: number, remote: Multiaddr[], own: Multiaddr[], direct?: Connection): void {
+    this.#emit('holepunch:outcome', {
+      remotePeer: peer.toString(),
+      role,
+      attempt,
+      remoteAddrs: remote.map(String),
+      ownAddrs: own.map(String),
+      directAddr: direct?.remoteAddr.toString()
+    })
+  }
+
   #attempt (detail: HolePunchAttemptEvent): void {
     this.#stats.attempts++
     this.#emit('holepunch:attempt', detail)
@@ -608,16 +645,18 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     }
     if (addrs.length === 0) return undefined
     this.#attempt({ remotePeer: peer.toString(), attempt: 0, maxAttempts: this.#attempts, addrs: addrs.map(String), role: 'initiator' })
+    let direct: Connection | undefined
     try {
       const conn = await this.#components.connectionManager.openConnection(addrs, {
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.#timeout)]),
         force: true
       })
-      return isDirect(conn) ? conn : undefined
+      direct = isDirect(conn) ? conn : undefined
     } catch (err) {
       this.#log('unilateral upgrade to %p via %a failed - %e', peer, addrs, err)
-      return undefined
     }
+    this.#emit('holepunch:direct-dial', { remotePeer: peer.toString(), success: direct != null })
+    return direct
   }
 
   /** B: inbound side of the relayed connection. */
@@ -667,7 +706,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'initiator' })
           await delay(Math.min(rtt / 2, MAX_SYNC_DELAY), signal)
           // B dials as the multistream-select/noise responder
-          const conn = await this.#connectDirect(peer, remote.allowed, false, signal)
+          const dialed = remote.allowed
+          const conn = await this.#connectDirect(peer, dialed, false, signal).catch((err: unknown) => {
+            this.#outcome(peer, 'initiator', attempt, dialed, own)
+            throw err
+          })
+          this.#outcome(peer, 'initiator', attempt, dialed, own, conn)
           end()
           await this.#succeed(relayed, conn, start, attempt, 'initiator')
           return
@@ -714,7 +758,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       this.#closeQuietly(stream)
       this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'responder' })
       // A dials immediately on SYNC; with no usable address it can only wait for B's dial
-      const conn = await this.#connectDirect(peer, remote.allowed, true, signal)
+      const dialed = remote.allowed
+      const conn = await this.#connectDirect(peer, dialed, true, signal).catch((err: unknown) => {
+        if (!punch.superseded) this.#outcome(peer, 'responder', attempt, dialed, own)
+        throw err
+      })
+      this.#outcome(peer, 'responder', attempt, dialed, own, conn)
       end()
       await this.#succeed(relayed, conn, start, attempt, 'responder')
     } catch (err: any) {

@@ -52,5 +52,10 @@ export * from './errors.js'
 export { HolePunch } from './holepunch.js'
 export type {
   HolePunchInit, HolePunchComponents, HolePunchService, HolePunchRole, HolePunchEvents, HolePunchStats,
-  HolePunchAttemptEvent, HolePunchSuccessEvent, HolePunchFailureEvent
+  HolePunchAttemptEvent, HolePunchSuccessEvent, HolePunchFailureEvent, HolePunchOutcomeEvent, HolePunchDirectDialEvent
 } from './holepunch.js'
+export {
+  goOutcomeLabels, goSide, goNumAttempts, goIpVersion, goTransport,
+  GO_SIDES, GO_NUM_ATTEMPTS, GO_ADDRESS_OUTCOMES, GO_IP_VERSIONS, GO_TRANSPORTS
+} from './go-metrics.js'
+export type { GoHolePunchSide, GoHolePunchOutcome, GoAddressOutcome, GoOutcomeLabels, GoAddressOutcomeLabels } from './go-metrics.js'

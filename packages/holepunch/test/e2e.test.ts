@@ -2,7 +2,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { HOLEPUNCH_PROTOCOL, holePunch } from '../src/index.js'
 import { createPeer, createRelay, directConnections, nextEvent, recordEvents, recordingGater, relayedConnections, reserve, waitUntil } from './helpers.js'
-import type { HolePunchFailureEvent, HolePunchService, HolePunchSuccessEvent } from '../src/index.js'
+import type { HolePunchFailureEvent, HolePunchOutcomeEvent, HolePunchService, HolePunchSuccessEvent } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -28,6 +28,7 @@ describe('hole punch over a loopback relay', () => {
     const aEvents = recordEvents(a.services.holePunch)
     const bSuccess = nextEvent<HolePunchSuccessEvent>(b.services.holePunch, 'holepunch:success')
     const aSuccess = nextEvent<HolePunchSuccessEvent>(a.services.holePunch, 'holepunch:success')
+    const bOutcome = nextEvent<HolePunchOutcomeEvent>(b.services.holePunch, 'holepunch:outcome')
 
     const relayed = await a.dial(circuit)
     expect(relayed.limits).toBeDefined()
@@ -37,6 +38,11 @@ describe('hole punch over a loopback relay', () => {
     expect(sb.attempt).toBe(1)
     expect(sa.remotePeer).toBe(b.peerId.toString())
     expect(sb.remoteAddr).not.toContain('p2p-circuit')
+    // the outcome go-libp2p's metrics are computed from: B dialled A's candidates, got a direct connection
+    const ob = await bOutcome
+    expect(ob).toMatchObject({ role: 'initiator', attempt: 1, directAddr: sb.remoteAddr })
+    expect(ob.remoteAddrs).toEqual(bEvents[0].detail.addrs)
+    expect(ob.ownAddrs.length).toBeGreaterThan(0)
 
     // B (initiator) saw the exchange: attempt with measured RTT and A's addresses, then success
     expect(bEvents.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:success'])

@@ -12,4 +12,5 @@ export { pingConnection, PING_PROTOCOL, DEFAULT_PING_TIMEOUT, PingMismatchError 
 export { ReservationKeeper, DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, DEFAULT_RESERVATION_TIMEOUT, RelayAddressError, CircuitTransportMissingError, type ReservationKeeperInit } from './reservations.js'
 export { relayGater, DEFAULT_MAX_TRACKED_PEERS, type RelayGaterInit } from './relay-gater.js'
 export { startMetricsServer, registerRoleCounters, MetricsListenError, DEFAULT_METRICS_REQUEST_TIMEOUT } from './metrics.js'
+export { registerGoHolePunchMetrics, GO_HOLEPUNCH_METRICS } from './holepunch-metrics.js'
 export { announceSelf, findPeerAddrs, waitForDhtPeer, DhtNotReadyError, DEFAULT_DHT_READY_TIMEOUT, DEFAULT_DHT_QUERY_TIMEOUT, MAX_PROVIDERS_PER_LOOKUP } from './discovery.js'

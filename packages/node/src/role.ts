@@ -7,6 +7,7 @@ import { checkReachability, type ReachabilityResult } from '@natkit/autonat-chec
 import { TCP } from '@multiformats/multiaddr-matcher'
 import { isLoopback, isPrivate } from '@libp2p/utils'
 import { registerRoleCounters, startMetricsServer } from './metrics.js'
+import { registerGoHolePunchMetrics } from './holepunch-metrics.js'
 import { isLimited, observeNode } from './observe.js'
 import { pingConnection } from './ping.js'
 import { ReservationKeeper } from './reservations.js'
@@ -76,6 +77,7 @@ export class NatkitRole<R extends Role = Role> {
     const observer = observeNode(this.node, this.events)
     this.#cleanups.push(observer.off)
     this.#cleanups.push(registerRoleCounters(this.events))
+    if (this.node.services.holepunch != null) this.#cleanups.push(registerGoHolePunchMetrics(this.node.services.holepunch as EventTarget))
     await this.node.start()
     if (o.role === 'peer' || o.role === 'autonat') this.#confirmPublicInterfaceAddrs()
     observer.refresh()

@@ -20,6 +20,11 @@ export const DEFAULT_DIAL_TIMEOUT_MS = 30_000
 export const DEFAULT_STARTUP_TIMEOUT_MS = 20_000
 /** Bound on a UPnP gateway search plus port mapping (@libp2p/upnp-nat searches for about 5 s). */
 export const UPNP_MAPPING_TIMEOUT_MS = 30_000
+/** Port of peer-b's Prometheus endpoint (on 127.0.0.1 inside its namespace) when a trial scrapes it. */
+export const PEER_METRICS_PORT = 9464
+/** Bound on peer-b's hole punch verdict after peer-a's dial result, before its metrics are scraped. */
+export const METRICS_SCRAPE_WAIT_MS = 10_000
+
 /** Bound on one whole trial, including lab build and teardown. */
 export const DEFAULT_TRIAL_TIMEOUT_MS = 90_000
 
@@ -61,6 +66,8 @@ export interface TrialInit {
   delay?: DelayProfileName
   /** Also start bootstrap and AutoNAT servers and run `natkit-autonat check` from both peers. */
   full?: boolean
+  /** Serve peer-b's Prometheus metrics and read them after the dial (`TrialResult.peerBMetrics`). */
+  scrapeMetrics?: boolean
   /** Live events from every role, in arrival order. */
   onEvent?: (role: string, e: NatkitEvent) => void
   log?: (line: string) => void
@@ -87,6 +94,10 @@ export interface TrialResult {
   relayedRttMs?: number
   directRttMs?: number
   directAddr?: string
+  /** With `scrapeMetrics`: peer-b's `/metrics` lines of the `libp2p_holepunch_*` and `natkit_holepunch_*` series. */
+  peerBMetrics?: string[]
+  /** With `scrapeMetrics`: peer-b's hole punch events, to check the metrics against. */
+  peerBHolepunchEvents?: NatkitEvent[]
   /** UPnP port mappings (DNAT rules miniupnpd installed) per `upnp` router, read before teardown. */
   upnpMappings?: Record<string, string[]>
   /** AutoNAT checks (full runs): peer → reachable address count. */
@@ -147,7 +158,8 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
       ...(behindUpnp(name) ? ['--upnp'] : []),
       ...extra
     ]
-    const peerB = start('peer-b', 'peer-b', 'peer', ['run', ...peerArgs('peer-b')])
+    const metricsArgs = init.scrapeMetrics === true ? ['--metrics', `127.0.0.1:${PEER_METRICS_PORT}`] : []
+    const peerB = start('peer-b', 'peer-b', 'peer', ['run', ...peerArgs('peer-b'), ...metricsArgs])
     const reservation = await peerB.waitForEvent('reservation', () => true, DEFAULT_STARTUP_TIMEOUT_MS)
     // behind a UPnP router, peer-b announces the mapped address once the gateway
     // search and the port mapping are done; dial after that, not before
@@ -178,6 +190,17 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
       const failures = [...find(peerA, 'holepunch:failure'), ...find(peerB, 'holepunch:failure')] as any[]
       const failure = failures.find(f => f.reason === 'symmetric-nat-suspected') ?? failures.at(-1)
       result.failureReason = failure != null ? `${failure.reason}: ${failure.message}` : dial.reason
+    }
+    if (init.scrapeMetrics === true) {
+      // peer-b (the DCUtR initiator) records its verdict after peer-a's dial may have ended
+      await Promise.any([
+        peerB.waitForEvent('holepunch:success', () => true, METRICS_SCRAPE_WAIT_MS),
+        peerB.waitForEvent('holepunch:failure', () => true, METRICS_SCRAPE_WAIT_MS)
+      ])
+      const scrape = await lab.run('peer-b', process.execPath, ['-e', `fetch('http://127.0.0.1:${PEER_METRICS_PORT}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`], { timeoutMs: 10_000 })
+      if (scrape.code !== 0) throw new Error(`scraping peer-b's metrics failed: ${scrape.stderr.slice(-300)}`)
+      result.peerBMetrics = scrape.stdout.split('\n').filter(l => /^(libp2p|natkit)_holepunch_/.test(l))
+      result.peerBHolepunchEvents = peerB.events.filter(e => e.event.startsWith('holepunch:'))
     }
     for (const router of lab.topology.routers.filter(r => r.profile === 'upnp')) {
       const listed = await lab.run(router.name, 'nft', ['list', 'chain', 'inet', lab.tableName, UPNP_PREROUTING_CHAIN], { timeoutMs: 5_000 })

@@ -125,3 +125,32 @@ describeLab('AutoNAT v2 in the lab', () => {
     expect(r.reachability?.['peer-b']?.unreachable).toBeGreaterThan(0)
   }, 120_000)
 })
+
+describeLab('go-libp2p compatible hole punch metrics', () => {
+  it('peer-b\'s /metrics shows libp2p_holepunch_* with the values of its own hole punch events', async () => {
+    const r = await runTrial({ a: 'port-restricted', b: 'port-restricted', transport: 'tcp', dialTimeoutMs: 20_000, scrapeMetrics: true })
+    await expectNothingLeft(r)
+    expect(r.error).toBeUndefined()
+    expect(r.outcome, r.failureReason).toBe('direct')
+    const lines = r.peerBMetrics ?? []
+    const sample = (name: string, labels: string): number | undefined => {
+      const line = lines.find(l => l.startsWith(`${name}{${labels}}`))
+      return line != null ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined
+    }
+    const events = r.peerBHolepunchEvents ?? []
+    const success = events.find(e => e.event === 'holepunch:success') as any
+    expect(success, 'peer-b reports its own hole punch success').toBeDefined()
+    const unilateral = events.filter(e => e.event === 'holepunch:attempt' && (e as any).attempt === 0).length
+    // both peers are behind NATs: the punch came from a CONNECT/SYNC exchange, not B's unilateral dial
+    expect(success.attempt).toBeGreaterThanOrEqual(1)
+    // B is go-libp2p's "initiator": one successful exchange at the attempt it succeeded on, over ip4/tcp
+    expect(sample('libp2p_holepunch_outcomes_total', `side="initiator",num_attempts="${success.attempt}",outcome="success"`)).toBe(1)
+    expect(sample('libp2p_holepunch_address_outcomes_total', `side="initiator",num_attempts="${success.attempt}",ipv="ip4",transport="tcp",outcome="success"`)).toBeGreaterThanOrEqual(1)
+    expect(sample('libp2p_holepunch_outcomes_total', 'side="receiver",num_attempts="1",outcome="success"')).toBe(0)
+    // direct dials (B's unilateral upgrade) are counted exactly as B attempted them
+    const dials = (sample('libp2p_holepunch_direct_dials_total', 'outcome="success"') ?? 0) + (sample('libp2p_holepunch_direct_dials_total', 'outcome="failed"') ?? 0)
+    expect(dials).toBe(unilateral)
+    // natkit's own counter beside them
+    expect(sample('natkit_holepunch_total', 'outcome="success",reason=""')).toBe(1)
+  }, 120_000)
+})
