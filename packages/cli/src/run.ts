@@ -20,7 +20,7 @@ export const EXIT_USAGE = 2
 /** How long shutdown may take before the process exits anyway. */
 export const DEFAULT_SHUTDOWN_TIMEOUT = 10_000
 
-const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'IdentityPermissionError', 'InvalidKeyFileError', 'IdentityPathError', 'DialTargetError', 'RelayAddressError', 'MetricsListenError', 'InvalidMultiaddrError'])
+const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'IdentityPermissionError', 'InvalidKeyFileError', 'IdentityPathError', 'DialTargetError', 'NoCandidateAddressesError', 'RelayAddressError', 'MetricsListenError', 'InvalidMultiaddrError'])
 
 /**
  * Prints an error as one line. User errors never show a stack; unexpected

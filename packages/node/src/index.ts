@@ -6,7 +6,7 @@
  * metrics, relay reservations, dialing with hole punching).
  */
 export { buildNode, NATKIT_AGENT, type BuildInit } from './builder.js'
-export { NatkitRole, DialTargetError, type DialResult } from './role.js'
+export { NatkitRole, DialTargetError, NoCandidateAddressesError, type DialResult } from './role.js'
 export { observeNode, isLimited } from './observe.js'
 export { pingConnection, PING_PROTOCOL, DEFAULT_PING_TIMEOUT, PingMismatchError } from './ping.js'
 export { ReservationKeeper, DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, DEFAULT_RESERVATION_TIMEOUT, RelayAddressError, CircuitTransportMissingError, type ReservationKeeperInit } from './reservations.js'
