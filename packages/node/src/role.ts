@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
-import { buildNode, type BuildInit } from './builder.js'
+import { buildNode, composeInit, type BuildInit } from './builder.js'
 import { checkReachability, type ReachabilityResult } from '@natkit/autonat-check'
 import { TCP } from '@multiformats/multiaddr-matcher'
 import { isLoopback, isPrivate } from '@libp2p/utils'
@@ -103,8 +103,9 @@ export class NatkitRole<R extends Role = Role> {
     }
     if (o.role === 'peer') {
       const p = o as PeerOptions
-      if (p.relay.length > 0) {
-        this.#keeper = new ReservationKeeper(this.node, { relays: p.relay.map(String), events: this.events, retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout })
+      const keeper = composeInit(p).reservationKeeper
+      if (keeper != null) {
+        this.#keeper = new ReservationKeeper(this.node, { ...keeper, events: this.events })
         this.#keeper.start()
       }
       if (p.pingInterval > 0) this.#startPingLoop(p.pingInterval)
