@@ -48,4 +48,33 @@ describe('relay-observer canary (@libp2p/circuit-relay-v2 server internals)', ()
     expect(() => observeRelayServer({ handleReserve: () => {} }, new NatkitEvents())).toThrow(RelayServerInternalsChangedError)
     expect(() => observeRelayServer({}, new NatkitEvents())).toThrow(/no handleReserve, handleConnect, stopHop method/)
   })
+
+  it('reports the status handleReserve wrote: OK as a grant, others and a failed OK as refusals', async () => {
+    const events = new NatkitEvents()
+    const seen: string[] = []
+    events.onAny((e) => { if (e.event.startsWith('relay:reservation')) seen.push(`${e.event} ${JSON.stringify({ ...e, ts: undefined, event: undefined, peerId: undefined })}`) })
+    const peer = { toString: () => 'P' }
+    // a stand-in for the server: writes one status on the HOP stream it is given, as 4.2.13's does
+    const server = {
+      reply: { status: 'OK', reservation: { expire: 1700000000n } } as any,
+      async handleReserve ({ stream }: any): Promise<void> { await stream.pb({}).write(this.reply) },
+      async handleConnect (): Promise<void> {},
+      async stopHop (): Promise<undefined> { return undefined }
+    }
+    observeRelayServer(server, events)
+    let failWrite = false
+    const stream = { pb: () => ({ write: async () => { if (failWrite) throw new Error('stream reset') } }), unwrap: () => ({}) }
+    const reserve = async (): Promise<void> => { await server.handleReserve({ stream, connection: { remotePeer: peer } } as any).catch(() => {}) }
+    await reserve()
+    server.reply = { status: 'RESERVATION_REFUSED' }
+    await reserve()
+    server.reply = { status: 'OK', reservation: { expire: 1700000000n } }
+    failWrite = true
+    await reserve()
+    expect(seen).toEqual([
+      'relay:reservation {"peer":"P","expires":1700000000000}',
+      'relay:reservation:refused {"peer":"P","reason":"RESERVATION_REFUSED"}',
+      'relay:reservation:refused {"peer":"P","reason":"could not send the reservation: stream reset"}'
+    ])
+  })
 })

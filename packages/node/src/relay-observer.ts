@@ -148,12 +148,20 @@ export function observeRelayServer (server: unknown, events: NatkitEvents): () =
   server.handleReserve = async (opts, options) => {
     const record: HopRecord = {}
     const peer = opts.connection.remotePeer.toString()
-    await original.handleReserve.call(server, { ...opts, stream: recording(opts.stream, record) }, options)
-    if (record.status === 'OK' && record.writeError == null) {
-      events.emit('relay:reservation', { peer, expires: Number(record.expire ?? 0n) * 1000 })
-    } else {
-      const reason = record.writeError != null ? `could not send the reservation: ${record.writeError.message}` : record.status ?? 'no response'
-      events.emit('relay:reservation:refused', { peer, reason })
+    let failure: Error | undefined
+    try {
+      await original.handleReserve.call(server, { ...opts, stream: recording(opts.stream, record) }, options)
+    } catch (err) {
+      failure = err as Error
+      throw err
+    } finally {
+      if (record.status === 'OK' && record.writeError == null && failure == null) {
+        events.emit('relay:reservation', { peer, expires: Number(record.expire ?? 0n) * 1000 })
+      } else if (record.status === 'OK') {
+        events.emit('relay:reservation:refused', { peer, reason: `could not send the reservation: ${(record.writeError ?? failure)?.message ?? 'unknown error'}` })
+      } else {
+        events.emit('relay:reservation:refused', { peer, reason: record.status ?? `no response: ${failure?.message ?? 'unknown error'}` })
+      }
     }
   }
 
