@@ -4,8 +4,13 @@ import { runRole, UsageError, type ParsedArgs } from '@natkit/cli'
 export const EXIT_REACHABLE = 0
 /** `natkit-autonat check`: no address was reachable (none reachable, or only unknown). */
 export const EXIT_UNREACHABLE = 3
-/** `natkit-autonat check`: no server could be asked. */
+/** `natkit-autonat check`: no server could be asked (unreachable, silent past `--timeout`, or no verdict). */
 export const EXIT_NO_ANSWER = 1
+/**
+ * `natkit-autonat check` exits with `EXIT_USAGE` (2, as every natkit app) on a
+ * usage problem, e.g. no `--server`, or no non-loopback listen address to check.
+ */
+export { EXIT_USAGE } from '@natkit/cli'
 
 export async function handler (parsed: ParsedArgs<'autonat'>): Promise<number> {
   if (parsed.command !== 'check') return await runRole({ name: 'natkit-autonat', options: parsed.options })

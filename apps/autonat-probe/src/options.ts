@@ -7,7 +7,7 @@ export const AUTONAT_CLI: ParseInit = {
   role: 'autonat',
   commands: [
     { name: 'server', description: 'run an AutoNAT v2 server (dial-back service)', default: true },
-    { name: 'check', description: 'ask the --server AutoNAT v2 servers to dial back this host\'s addresses; exit 0 if one is reachable, 3 if none, 1 if no server answered' }
+    { name: 'check', description: 'ask the --server AutoNAT v2 servers to dial back this host\'s addresses; exit 0 if one is reachable, 3 if none, 1 if no server answered, 2 on a usage problem (e.g. only loopback addresses to check)' }
   ]
 }
 

@@ -6,12 +6,12 @@ import { HelpShown, UsageError } from './args.js'
 
 /** Human output per --log-level: which events are left out (JSON output always has every event). */
 export function quietEvents (level: RoleOptions<Role>['logLevel']): string[] {
-  const chatty = ['ping', 'info', 'peer:connect', 'peer:disconnect', 'listening', 'relay:circuit', 'relay:reservation', 'holepunch:attempt']
+  const chatty = ['ping', 'info', 'peer:connect', 'peer:disconnect', 'listening', 'relay:circuit', 'relay:circuit:closed', 'relay:reservation', 'holepunch:attempt']
   switch (level) {
     case 'debug': return []
     case 'info': return ['ping']
     case 'warn': return chatty
-    case 'error': return [...chatty, 'warn', 'reservation', 'reservation:failed', 'holepunch:success', 'holepunch:failure', 'reachability', 'dial:result']
+    case 'error': return [...chatty, 'warn', 'reservation', 'reservation:failed', 'relay:reservation:refused', 'holepunch:success', 'holepunch:failure', 'reachability', 'dial:result']
   }
 }
 
@@ -20,7 +20,7 @@ export const EXIT_USAGE = 2
 /** How long shutdown may take before the process exits anyway. */
 export const DEFAULT_SHUTDOWN_TIMEOUT = 10_000
 
-const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'IdentityPermissionError', 'InvalidKeyFileError', 'IdentityPathError', 'DialTargetError', 'RelayAddressError', 'MetricsListenError', 'InvalidMultiaddrError'])
+const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'IdentityPermissionError', 'InvalidKeyFileError', 'IdentityPathError', 'DialTargetError', 'NoCandidateAddressesError', 'RelayAddressError', 'MetricsListenError', 'InvalidMultiaddrError'])
 
 /**
  * Prints an error as one line. User errors never show a stack; unexpected

@@ -54,6 +54,12 @@ describe('printing and parsing', () => {
     expect(() => parseEventLine('{"ts":"t","event":"e","peerId":"p","x":"' + 'a'.repeat(70_000) + '"}')).toThrow(/longer than/)
   })
 
+  it('human lines for relay refusals and closed circuits name the reason and the bytes', () => {
+    const base = { ts: '2026-01-01T00:00:00.000Z', peerId: 'p', src: '12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6', dst: '12D3KooWNcNfgyXDkVWxUzDbD61GBCVnUAQ2AFftAir7nVLxgV9C' }
+    expect(formatHuman({ ...base, event: 'relay:reservation:refused', peer: base.src, reason: 'RESERVATION_REFUSED' })).toMatch(/reservation refused to 12D3KooW….*: RESERVATION_REFUSED$/)
+    expect(formatHuman({ ...base, event: 'relay:circuit:closed', bytes: 4242, ms: 17, reason: 'data-limit' })).toMatch(/closed \(data-limit\) after 4242 bytes, 17 ms$/)
+  })
+
   it('human lines say relayed vs direct', () => {
     const e = { ts: '2026-01-01T00:00:00.000Z', event: 'peer:connect', peerId: 'p', remotePeer: '12D3KooWNcNfgyXDkVWxUzDbD61GBCVnUAQ2AFftAir7nVLxgV9C', remoteAddr: '/x', direction: 'inbound', limited: false } as const
     expect(formatHuman(e)).toContain('(direct)')

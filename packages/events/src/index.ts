@@ -26,6 +26,14 @@ export type HolePunchFailureReason =
   | 'protocol-error'
   | 'aborted'
 
+/**
+ * Why a relayed circuit ended: `closed` (both ends closed it), `data-limit`
+ * (`--circuit-data` reached), `duration-limit` (`--circuit-duration` or the
+ * reservation ran out), `reset` (an end reset it, the connection dropped or
+ * the relay stopped).
+ */
+export type RelayCircuitCloseReason = 'closed' | 'data-limit' | 'duration-limit' | 'reset'
+
 /** Event name → payload (without the common `ts`, `event`, `peerId` fields). */
 export interface NatkitEventMap {
   /** The node's listen/announce addresses changed (first emitted at start). */
@@ -35,10 +43,24 @@ export interface NatkitEventMap {
   /** A relay reservation was made or renewed. `expires` is epoch milliseconds. */
   reservation: { relay: string, addrs: string[], expires: number }
   'reservation:failed': { relay: string, reason: string, retryInMs?: number }
-  /** Relay only: a peer made or renewed a reservation on this relay. */
+  /**
+   * Relay only: this relay granted (or renewed) a reservation: the reservation
+   * store accepted it and the `OK` response reached the peer.
+   */
   'relay:reservation': { peer: string, expires: number }
-  /** Relay only: a circuit was opened between two peers. */
+  /**
+   * Relay only: this relay refused a reservation. `reason` is the HOP status it
+   * sent (e.g. `RESERVATION_REFUSED` when `--max-reservations` are taken,
+   * `PERMISSION_DENIED`), or why the `OK` response could not be sent.
+   */
+  'relay:reservation:refused': { peer: string, reason: string }
+  /** Relay only: a circuit was established (the destination accepted the STOP and the source got `OK`). */
   'relay:circuit': { src: string, dst: string }
+  /**
+   * Relay only: an established circuit ended. `bytes` counts both directions,
+   * `ms` runs from `relay:circuit`; `message` is the error of a `reset`.
+   */
+  'relay:circuit:closed': { src: string, dst: string, bytes: number, ms: number, reason: RelayCircuitCloseReason, message?: string }
   /** Result of checking one of this node's addresses (AutoNAT v2). */
   reachability: { addr: string, status: ReachabilityStatus, server?: string }
   'holepunch:attempt': { remotePeer: string, attempt: number, maxAttempts: number, addrs: string[], rttMs?: number, role: 'initiator' | 'responder' }

@@ -1,9 +1,9 @@
-import { resolveOptions } from '@natkit/config'
+import { ROLES, defaultFor, optionsFor, resolveOptions, type Role, type RoleOptions } from '@natkit/config'
 import { NatkitEvents } from '@natkit/events'
 import { identityFromSeed } from '@natkit/identity'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildNode } from './builder.js'
+import { buildNode, composeInit } from './builder.js'
 import { relayGater } from './relay-gater.js'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -53,23 +53,25 @@ describe('buildNode composes each role', () => {
 })
 
 describe('relayGater', () => {
-  it('emits relay:circuit and caps circuits per source peer within the window', async () => {
+  it('caps circuits per source peer within the window; a denial is a warn', async () => {
     const events = new NatkitEvents()
     const seen: string[] = []
-    events.on('relay:circuit', (e) => { seen.push(`${e.src}>${e.dst}`) })
-    const gater = relayGater({ events, maxCircuitsPerPeer: 2, windowMs: 60_000, reservationTtl: 1000 })
+    events.on('warn', (e) => { seen.push(e.message) })
+    const gater = relayGater({ events, maxCircuitsPerPeer: 2, windowMs: 60_000 })
     const a = peerIdFromString('12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6')
     const b = peerIdFromString('12D3KooWNcNfgyXDkVWxUzDbD61GBCVnUAQ2AFftAir7nVLxgV9C')
     expect(await gater.denyOutboundRelayedConnection?.(a, b)).toBe(false)
     expect(await gater.denyOutboundRelayedConnection?.(a, b)).toBe(false)
     expect(await gater.denyOutboundRelayedConnection?.(a, b)).toBe(true)
     expect(await gater.denyOutboundRelayedConnection?.(b, a)).toBe(false)
-    expect(seen).toHaveLength(3)
+    expect(seen).toEqual([expect.stringMatching(/denied: more than 2 circuits within 60000 ms/)])
+    // the gater is asked before the outcome is known: it grants reservations without reporting them
+    expect(gater.denyInboundRelayReservation).toBeUndefined()
   })
 
   it('forgets the oldest peers beyond its bound', async () => {
     const events = new NatkitEvents()
-    const gater = relayGater({ events, maxCircuitsPerPeer: 1, windowMs: 60_000, reservationTtl: 1000, maxTrackedPeers: 1 })
+    const gater = relayGater({ events, maxCircuitsPerPeer: 1, windowMs: 60_000, maxTrackedPeers: 1 })
     const a = peerIdFromString('12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6')
     const b = peerIdFromString('12D3KooWNcNfgyXDkVWxUzDbD61GBCVnUAQ2AFftAir7nVLxgV9C')
     expect(await gater.denyOutboundRelayedConnection?.(a, b)).toBe(false)
@@ -77,4 +79,58 @@ describe('relayGater', () => {
     // a was evicted, so its count restarted
     expect(await gater.denyOutboundRelayedConnection?.(a, b)).toBe(false)
   })
+})
+
+describe('composeInit: every limit option reaches the component that uses it', () => {
+  /** option key → where its value must arrive in `composeInit`'s result, per role. */
+  const PATHS: Record<string, string[]> = {
+    maxConnections: ['connectionManager.maxConnections'],
+    dialTimeout: ['connectionManager.dialTimeout'],
+    kBucketSize: ['dht.kBucketSize'],
+    maxReservations: ['relayServer.reservations.maxReservations'],
+    reservationTtl: ['relayServer.reservations.reservationTtl'],
+    circuitDuration: ['relayServer.reservations.defaultDurationLimit', 'relayGater.windowMs'],
+    circuitData: ['relayServer.reservations.defaultDataLimit'],
+    maxCircuitsPerPeer: ['relayGater.maxCircuitsPerPeer'],
+    maxInboundHopStreams: ['relayServer.maxInboundHopStreams'],
+    maxOutboundStopStreams: ['relayServer.maxOutboundStopStreams'],
+    hopTimeout: ['relayServer.hopTimeout'],
+    holepunchTimeout: ['holepunch.timeout'],
+    holepunchAttempts: ['holepunch.attempts'],
+    reservationRetry: ['reservationKeeper.retry'],
+    reservationRetryMax: ['reservationKeeper.retryMax']
+  }
+  /** per role, because the same option feeds different components */
+  const ROLE_PATHS: Partial<Record<Role, Record<string, string[]>>> = {
+    peer: { dialTimeout: ['connectionManager.dialTimeout', 'circuitTransport.reservationCompletionTimeout', 'reservationKeeper.timeout'] }
+  }
+  /** Limits that are not handed to libp2p: the apps use them directly. */
+  const NOT_LIBP2P = new Set(['timeout', 'pingInterval'])
+  const LIMIT_TYPES = new Set(['int', 'duration', 'bytes'])
+  const get = (obj: any, path: string): unknown => path.split('.').reduce((o, k) => o?.[k], obj)
+
+  for (const role of ROLES) {
+    it(`${role}: a non-default value of each limit arrives unchanged`, () => {
+      const limits = optionsFor(role).filter(s => LIMIT_TYPES.has(s.type) && !NOT_LIBP2P.has(s.key))
+      const used = new Set<number>()
+      const flags: Record<string, unknown> = { relay: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6'] }
+      // distinct values, so that one option passed in place of another is caught too
+      for (const spec of limits) {
+        const def = defaultFor(spec, 'local', role) as number
+        const next = (from: number): number => { let v = from; while (v === def || used.has(v)) v++; return v }
+        let v = next(def + 1)
+        if (spec.max != null && v > spec.max) v = next(spec.min ?? 0)
+        used.add(v)
+        flags[spec.key] = v
+      }
+      const options = resolveOptions(role, { flags: role === 'peer' ? flags : { ...flags, relay: undefined } })
+      const composed = composeInit(options as RoleOptions<Role>)
+      for (const spec of limits) {
+        const paths = ROLE_PATHS[role]?.[spec.key] ?? PATHS[spec.key]
+        expect(paths, `option ${spec.key} (${role}) is not mapped to a libp2p component in this test`).toBeDefined()
+        expect((options as any)[spec.key]).not.toBe(defaultFor(spec, 'local', role))
+        for (const path of paths) expect(String(get(composed, path)), `${spec.key} -> ${path}`).toBe(String((options as any)[spec.key]))
+      }
+    })
+  }
 })

@@ -1,4 +1,5 @@
 import { Circuit } from '@multiformats/multiaddr-matcher'
+import { observeRelayServer } from './relay-observer.js'
 import type { NatkitEvents } from '@natkit/events'
 import type { Connection, Libp2p } from '@libp2p/interface'
 
@@ -13,7 +14,8 @@ export function isLimited (conn: Connection): boolean {
 
 /**
  * Translates libp2p events into natkit events: connections, address changes,
- * relay reservations granted (relay role) and hole-punch outcomes.
+ * relay reservations and circuits (relay role, see `relay-observer.ts`) and
+ * hole-punch outcomes.
  * Returns `off` (detaches every listener) and `refresh` (emits `listening`
  * if the addresses changed since the last one).
  */
@@ -45,6 +47,13 @@ export function observeNode (node: Libp2p<Record<string, any>>, events: NatkitEv
   const hp = node.services.holepunch as EventTarget | undefined
   for (const name of ['holepunch:attempt', 'holepunch:success', 'holepunch:failure'] as const) {
     on(hp, name, (evt) => { events.emit(name, evt.detail) })
+  }
+  if (node.services.relay != null) {
+    try {
+      offs.push(observeRelayServer(node.services.relay, events))
+    } catch (err) {
+      events.emit('warn', { message: `relay reservation and circuit events are off: ${(err as Error).message}` })
+    }
   }
   return { off: () => { offs.forEach(off => { off() }) }, refresh: emitAddrs }
 }

@@ -13,26 +13,21 @@ export interface RelayGaterInit {
    * circuit ends within it, so the cap also bounds concurrent circuits per peer.
    */
   windowMs: number
-  /** Reservation lifetime granted by the relay, for the `relay:reservation` event. */
-  reservationTtl: number
   maxTrackedPeers?: number
   onCircuit?: (src: PeerId, dst: PeerId, allowed: boolean) => void
 }
 
 /**
  * A connection gater for the relay: the circuit relay server asks
- * `denyOutboundRelayedConnection(src, dst)` before every circuit, which is the
- * one place to observe circuits (`relay:circuit` event) and to cap them per peer.
+ * `denyOutboundRelayedConnection(src, dst)` before every circuit, the place to
+ * cap circuits per source peer (a denied one is a `warn` event). The gater is
+ * asked before the outcome is known, so it reports no reservations or circuits:
+ * `relay-observer.ts` does, once the relay has answered.
  */
 export function relayGater (init: RelayGaterInit): ConnectionGater {
   const maxTracked = init.maxTrackedPeers ?? DEFAULT_MAX_TRACKED_PEERS
   const opened = new Map<string, number[]>()
   return {
-    // the relay server asks this before granting every reservation
-    denyInboundRelayReservation: (peer: PeerId): boolean => {
-      init.events.emit('relay:reservation', { peer: peer.toString(), expires: Date.now() + init.reservationTtl })
-      return false
-    },
     denyOutboundRelayedConnection: (src: PeerId, dst: PeerId): boolean => {
       const now = Date.now()
       const key = src.toString()
@@ -44,11 +39,7 @@ export function relayGater (init: RelayGaterInit): ConnectionGater {
       // evict the least recently active peers beyond the bound
       while (opened.size > maxTracked) opened.delete(opened.keys().next().value as string)
       init.onCircuit?.(src, dst, !deny)
-      if (deny) {
-        init.events.emit('warn', { message: `circuit ${key} -> ${dst.toString()} denied: more than ${init.maxCircuitsPerPeer} circuits within ${init.windowMs} ms` })
-      } else {
-        init.events.emit('relay:circuit', { src: key, dst: dst.toString() })
-      }
+      if (deny) init.events.emit('warn', { message: `circuit ${key} -> ${dst.toString()} denied: more than ${init.maxCircuitsPerPeer} circuits within ${init.windowMs} ms` })
       return deny
     }
   }

@@ -8,6 +8,11 @@ export const DEFAULT_RESERVATION_RETRY = 2_000
 export const DEFAULT_RESERVATION_RETRY_MAX = 60_000
 /** Bound on one dial + reservation exchange with a relay. */
 export const DEFAULT_RESERVATION_TIMEOUT = 10_000
+/**
+ * Shortest wait before renewing a reservation. The keeper renews when half of
+ * the remaining lifetime has passed, but never sooner than this.
+ */
+export const DEFAULT_RESERVATION_RENEW_MIN = 250
 
 export class RelayAddressError extends Error {
   override name = 'RelayAddressError'
@@ -26,17 +31,24 @@ export interface ReservationKeeperInit {
   retryMax?: number
   /** @default DEFAULT_RESERVATION_TIMEOUT */
   timeout?: number
+  /** @default DEFAULT_RESERVATION_RENEW_MIN */
+  renewMin?: number
 }
 
 interface ReservationStoreLike extends EventTarget {
   addRelay: (peerId: PeerId, type: 'configured') => Promise<{ relay: PeerId, details: { reservation: { expire: bigint, addrs: Uint8Array[] } } }>
   hasReservation: (peerId: PeerId) => boolean
+  getReservation: (peerId: PeerId) => { expire: bigint } | undefined
 }
 
 /**
  * Makes and keeps a reservation on each configured relay, and makes it again
  * after the relay drops the connection or restarts, which stock js-libp2p does
- * not do (js-libp2p#3601). Emits `reservation` / `reservation:failed`.
+ * not do (js-libp2p#3601). Renews each reservation when half of its remaining
+ * lifetime has passed: the stock store refreshes 5 minutes before expiry but
+ * never sooner than 30 s after the last reservation, too late for a relay's
+ * short `--reservation-ttl`. Emits `reservation` (also per renewal) /
+ * `reservation:failed`.
  *
  * It drives the reservation store of @libp2p/circuit-relay-v2's transport
  * (pinned version) because that store owns reservation refreshes.
@@ -56,7 +68,8 @@ export class ReservationKeeper {
     this.#init = {
       retry: init.retry ?? DEFAULT_RESERVATION_RETRY,
       retryMax: init.retryMax ?? DEFAULT_RESERVATION_RETRY_MAX,
-      timeout: init.timeout ?? DEFAULT_RESERVATION_TIMEOUT
+      timeout: init.timeout ?? DEFAULT_RESERVATION_TIMEOUT,
+      renewMin: init.renewMin ?? DEFAULT_RESERVATION_RENEW_MIN
     }
     this.#relays = init.relays.map((r) => {
       const ma = typeof r === 'string' ? multiaddr(r) : r
@@ -105,11 +118,15 @@ export class ReservationKeeper {
       }
       store.addEventListener('relay:created-reservation', created)
       try {
-        await this.#reserve(relay, relayId, store)
+        const relayPeer = await this.#reserve(relay, relayId, store)
         delay = this.#init.retry
+        const renewal = new AbortController()
+        const renewing = this.#renew(store, relayPeer, AbortSignal.any([signal, renewal.signal]))
         await removed.promise
+        renewal.abort()
+        const renewError = await renewing
         if (signal.aborted) return
-        this.#events.emit('reservation:failed', { relay: relayId, reason: 'reservation lost (relay connection closed)', retryInMs: delay })
+        this.#events.emit('reservation:failed', { relay: relayId, reason: renewError != null ? `renewal failed: ${renewError.message}` : 'reservation lost (relay connection closed)', retryInMs: delay })
       } catch (err) {
         removed.cancel()
         if (signal.aborted) return
@@ -122,7 +139,26 @@ export class ReservationKeeper {
     }
   }
 
-  async #reserve (relay: Multiaddr, relayId: string, store: ReservationStoreLike): Promise<void> {
+  /**
+   * Renews the reservation on `relay` each time half of its remaining lifetime
+   * has passed, until `signal` aborts or the reservation is gone. Resolves with
+   * the error of a failed renewal (the store then drops the reservation).
+   */
+  async #renew (store: ReservationStoreLike, relay: PeerId, signal: AbortSignal): Promise<Error | undefined> {
+    while (!signal.aborted) {
+      const expire = store.getReservation(relay)?.expire
+      if (expire == null) return
+      await sleep(Math.max((Number(expire) * 1000 - Date.now()) / 2, this.#init.renewMin), signal)
+      if (signal.aborted) return
+      try {
+        await store.addRelay(relay, 'configured')
+      } catch (err) {
+        return err as Error
+      }
+    }
+  }
+
+  async #reserve (relay: Multiaddr, relayId: string, store: ReservationStoreLike): Promise<PeerId> {
     const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#init.timeout)])
     const conn = await this.#node.dial(relay, { signal })
     if (!this.#listening.has(relayId)) {
@@ -133,6 +169,7 @@ export class ReservationKeeper {
     } else if (!store.hasReservation(conn.remotePeer)) {
       await store.addRelay(conn.remotePeer, 'configured')
     }
+    return conn.remotePeer
   }
 }
 

@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
-import { buildNode, type BuildInit } from './builder.js'
+import { buildNode, composeInit, type BuildInit } from './builder.js'
 import { checkReachability, type ReachabilityResult } from '@natkit/autonat-check'
 import { TCP } from '@multiformats/multiaddr-matcher'
 import { isLoopback, isPrivate } from '@libp2p/utils'
@@ -19,6 +19,11 @@ import type { Connection, Libp2p, PrivateKey } from '@libp2p/interface'
 
 export class DialTargetError extends Error {
   override name = 'DialTargetError'
+}
+
+/** `checkReachability`: this node has no non-loopback TCP address a server could dial back (a usage problem). */
+export class NoCandidateAddressesError extends Error {
+  override name = 'NoCandidateAddressesError'
 }
 
 /** Outcome of `NatkitRole.dialPeer`, also emitted as `dial:result`. */
@@ -53,6 +58,8 @@ export class NatkitRole<R extends Role = Role> {
   readonly node: Libp2p<Record<string, any>>
   #cleanups: Array<() => void | Promise<void>> = []
   #keeper?: ReservationKeeper
+  /** Observed address per identified connection (identify runs once per connection). */
+  readonly #identified = new WeakMap<Connection, Multiaddr | undefined>()
   #stopped = false
 
   private constructor (options: RoleOptions<R>, events: NatkitEvents, node: Libp2p<Record<string, any>>) {
@@ -78,6 +85,9 @@ export class NatkitRole<R extends Role = Role> {
     this.#cleanups.push(observer.off)
     this.#cleanups.push(registerRoleCounters(this.events))
     if (this.node.services.holepunch != null) this.#cleanups.push(registerGoHolePunchMetrics(this.node.services.holepunch as EventTarget))
+    const onIdentify = (evt: any): void => { this.#identified.set(evt.detail.connection, evt.detail.observedAddr) }
+    this.node.addEventListener('peer:identify', onIdentify)
+    this.#cleanups.push(() => { this.node.removeEventListener('peer:identify', onIdentify) })
     await this.node.start()
     if (o.role === 'peer' || o.role === 'autonat') this.#confirmPublicInterfaceAddrs()
     observer.refresh()
@@ -95,8 +105,9 @@ export class NatkitRole<R extends Role = Role> {
     }
     if (o.role === 'peer') {
       const p = o as PeerOptions
-      if (p.relay.length > 0) {
-        this.#keeper = new ReservationKeeper(this.node, { relays: p.relay.map(String), events: this.events, retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout })
+      const keeper = composeInit(p).reservationKeeper
+      if (keeper != null) {
+        this.#keeper = new ReservationKeeper(this.node, { ...keeper, events: this.events })
         this.#keeper.start()
       }
       if (p.pingInterval > 0) this.#startPingLoop(p.pingInterval)
@@ -166,41 +177,77 @@ export class NatkitRole<R extends Role = Role> {
   /**
    * Asks each AutoNAT v2 server to dial back this node's TCP addresses: its
    * listen addresses and the address the server observed. Emits one
-   * `reachability` event per address and server.
+   * `reachability` event per address and server. A server that cannot be
+   * reached (or does not answer within `timeout`) is reported as an `error`
+   * event and skipped; an existing connection to a server is reused.
+   *
+   * @throws {NoCandidateAddressesError} a server answered but this node has no non-loopback TCP address to test
    */
   async checkReachability (servers: string[], timeout: number): Promise<ReachabilityResult[]> {
     const all: ReachabilityResult[] = []
+    let answeredWithoutCandidates = false
     for (const server of servers) {
       const ma = multiaddr(server)
+      const serverId = ma.getComponents().findLast(c => c.name === 'p2p')?.value ?? server
+      const signal = AbortSignal.timeout(timeout)
       let observed: Multiaddr | undefined
-      // libp2p identifies every new connection; take the observed address from that run
-      const identified = Promise.withResolvers<Multiaddr | undefined>()
-      const onIdentify = (evt: any): void => {
-        if (evt.detail.connection?.remoteAddr?.toString().startsWith(ma.decapsulateCode(CODE_P2P).toString()) === true) identified.resolve(evt.detail.observedAddr)
-      }
-      this.node.addEventListener('peer:identify', onIdentify)
-      const timer = setTimeout(() => { identified.reject(new Error(`no identify result within ${timeout} ms`)) }, timeout)
       try {
-        await this.node.dial(ma, { signal: AbortSignal.timeout(timeout) })
-        observed = await identified.promise
+        // a new connection or one that already existed: libp2p identified it once, take that result
+        const conn = await this.node.dial(ma, { signal })
+        observed = await this.#observedAddr(conn, signal)
       } catch (err) {
-        this.events.emit('error', { message: `cannot reach AutoNAT server ${server}: ${(err as Error).message}` })
+        const why = signal.aborted ? `no answer within ${timeout} ms` : (err as Error).message
+        this.events.emit('error', { message: `cannot reach AutoNAT server ${server}: ${why}` })
         continue
-      } finally {
-        clearTimeout(timer)
-        this.node.removeEventListener('peer:identify', onIdentify)
       }
-      const tm = (this.node as any).components.transportManager
-      const candidates = new Map<string, Multiaddr>()
-      for (const a of [...tm.getAddrs() as Multiaddr[], ...(observed != null ? [observed] : [])]) {
-        const bare = a.decapsulateCode(CODE_P2P)
-        if (TCP.exactMatch(bare) && !isLoopback(bare)) candidates.set(bare.toString(), bare)
+      this.events.emit('info', { message: `AutoNAT server ${serverId} sees this node as ${observed?.toString() ?? '(no observed address)'}` })
+      const candidates = this.#checkCandidates(observed)
+      if (candidates.length === 0) {
+        answeredWithoutCandidates = true
+        continue
       }
-      const results = await checkReachability(this.node as any, ma, [...candidates.values()], { timeout })
-      for (const r of results) this.events.emit('reachability', { addr: r.addr, status: r.status, server: ma.getComponents().findLast(c => c.name === 'p2p')?.value ?? server })
+      let results: ReachabilityResult[]
+      try {
+        results = await checkReachability(this.node as any, ma, candidates, { timeout })
+      } catch (err) {
+        this.events.emit('error', { message: `AutoNAT server ${server} gave no verdict: ${(err as Error).message}` })
+        continue
+      }
+      for (const r of results) this.events.emit('reachability', { addr: r.addr, status: r.status, server: serverId })
       all.push(...results)
     }
+    if (all.length === 0 && answeredWithoutCandidates) {
+      throw new NoCandidateAddressesError('no address to check: every TCP listen address (and the address the server observed) is loopback; pass --listen on a non-loopback interface, e.g. --listen /ip4/0.0.0.0/tcp/4021')
+    }
     return all
+  }
+
+  /** The address the remote peer observed for us, from libp2p's identify run on `conn` (waits for it if still running). */
+  async #observedAddr (conn: Connection, signal: AbortSignal): Promise<Multiaddr | undefined> {
+    const { promise, resolve, reject } = Promise.withResolvers<Multiaddr | undefined>()
+    const onIdentify = (evt: any): void => { if (evt.detail.connection === conn) resolve(evt.detail.observedAddr) }
+    const onAbort = (): void => { reject(signal.reason) }
+    this.node.addEventListener('peer:identify', onIdentify)
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      if (this.#identified.has(conn)) return this.#identified.get(conn)
+      signal.throwIfAborted()
+      return await promise
+    } finally {
+      this.node.removeEventListener('peer:identify', onIdentify)
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  /** TCP listen addresses plus the server-observed one, without `/p2p` and without loopback. */
+  #checkCandidates (observed?: Multiaddr): Multiaddr[] {
+    const tm = (this.node as any).components.transportManager
+    const candidates = new Map<string, Multiaddr>()
+    for (const a of [...tm.getAddrs() as Multiaddr[], ...(observed != null ? [observed] : [])]) {
+      const bare = a.decapsulateCode(CODE_P2P)
+      if (TCP.exactMatch(bare) && !isLoopback(bare)) candidates.set(bare.toString(), bare)
+    }
+    return [...candidates.values()]
   }
 
   /** Resolves a dial target: a multiaddr, or a peer id found via the DHT or through a configured relay. */
