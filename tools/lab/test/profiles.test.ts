@@ -15,6 +15,8 @@ const BOOTSTRAP_UDP_PORT = 4100
 const BOOTSTRAP_TCP_PORT = 4101
 /** A source port on the relay host other than its echo server's. */
 const OTHER_PORT = 4006
+/** Port of a UDP agent on the relay host that sends first. */
+const REMOTE_AGENT_PORT = 4007
 /** A LAN port no LAN host ever sent from: no router holds a mapping for it. */
 const UNMAPPED_PORT = 5000
 
@@ -245,6 +247,26 @@ describe.skipIf(labSkipReason != null)('inbound reset and reject with traffic (p
 
       it('unsolicited UDP to the WAN draws an ICMP port unreachable (ECONNREFUSED on a connected socket)', async () => {
         expect(await udpConnectedSend(lab, 'relay', wan, UNMAPPED_PORT + 1, 'unsolicited', { timeoutMs: 1_000 })).toEqual({ reply: undefined, error: 'ECONNREFUSED' })
+      })
+
+      // the kernel's answer (reset) lets the unsolicited datagram's conntrack entry be confirmed;
+      // nft reject drops the packet, so no entry is left behind
+      it(`an early unsolicited UDP datagram from a remote endpoint ${mode === 'reset' ? 'moves' : 'does not move'} the LAN's later mapping toward it`, async () => {
+        const remote = await udpAgent(lab, 'relay', REMOTE_AGENT_PORT)
+        const agent = await udpAgent(lab, peer, 40050)
+        try {
+          remote.send(`send ${wan} 40050 early`)
+          await remote.waitFor(r => r.probe === 'sent')
+          agent.send(`send ${RELAY} ${REMOTE_AGENT_PORT} later`)
+          const seen = await remote.waitFor(r => r.probe === 'datagram' && r.msg === 'later')
+          expect(seen.ip).toBe(wan)
+          if (mode === 'reset') expect(seen.port).not.toBe(40050)
+          else expect(seen.port).toBe(40050)
+          // the early datagram never reached the LAN host
+          expect(agent.records.filter(r => r.probe === 'datagram')).toEqual([])
+        } finally {
+          await Promise.all([remote.stop(), agent.stop()])
+        }
       })
 
       it('outbound flows and their replies still pass, port preserved', async () => {
