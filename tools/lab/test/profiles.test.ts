@@ -1,7 +1,13 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assertSupportedProfile, defaultTopology, describeTopology, InvalidTopologyError, Lab, routerRuleset, tcpConnect, tcpServer, udpAgent, udpConnectedSend, udpSend, udpServer, UnsupportedNatProfileError, validateTopology } from '../src/index.js'
+import { runTrial, assertSupportedProfile, defaultTopology, describeTopology, InvalidTopologyError, Lab, routerRuleset, tcpConnect, tcpServer, udpAgent, udpConnectedSend, udpSend, udpServer, UnsupportedNatProfileError, validateTopology } from '../src/index.js'
 import { labSkipReason, parseEcho } from './env.js'
-import type { InboundMode, NatProfile, Probe, Router } from '../src/index.js'
+import type { InboundMode, NatProfile, Probe, Router, SelfCheckResult } from '../src/index.js'
+
+const BIN = fileURLToPath(new URL('../bin/natkit-lab.js', import.meta.url))
+const run = promisify(execFile)
 
 const RELAY = '11.0.0.10'
 const BOOTSTRAP = '11.0.0.11'
@@ -280,4 +286,34 @@ describe.skipIf(labSkipReason != null)('inbound reset and reject with traffic (p
       })
     })
   }
+})
+
+describe('inbound mode on the command line', () => {
+  it('an unknown --inbound value is refused in one line naming the choices', async () => {
+    const err = await run(process.execPath, [BIN, 'topo', '--inbound', 'ignore'], { timeout: 30_000 }).then(() => undefined, (e: { code: number, stderr: string }) => e)
+    expect(err?.code).not.toBe(0)
+    expect(err?.stderr.trim()).toBe("error: option '--inbound <mode>' argument 'ignore' is invalid. Allowed choices are drop, reset, reject.")
+  })
+})
+
+describe.skipIf(labSkipReason != null)('inbound mode reaches the lab from the CLI and the trial runner', () => {
+  it('natkit-lab topo --inbound reset: the self-check sees both cone routers answer an unsolicited SYN with a reset', async () => {
+    const { stdout } = await run(process.execPath, [BIN, 'topo', '--a', 'full-cone', '--b', 'address-restricted', '--inbound', 'reset', '--json'], { timeout: 60_000 })
+    const { topology, results } = JSON.parse(stdout) as { topology: { routers: Router[] }, results: SelfCheckResult[] }
+    expect(topology.routers.map(r => [r.profile, r.inbound])).toEqual([['full-cone', 'reset'], ['address-restricted', 'reset']])
+    const unsolicited = results.filter(r => r.check.startsWith('unsolicited'))
+    expect(unsolicited.map(r => r.check)).toEqual([
+      `unsolicited relay -> router-a ${WAN_A}:7001 (inbound reset)`,
+      `unsolicited relay -> router-b ${WAN_B}:7001 (inbound reset)`
+    ])
+    for (const r of results) expect(r, r.detail).toMatchObject({ ok: true })
+    for (const r of unsolicited) expect(r.detail).toContain('ECONNREFUSED')
+  }, 90_000)
+
+  it('runTrial({ inbound }) builds its lab with that inbound mode', async () => {
+    const log: string[] = []
+    const r = await runTrial({ a: 'port-restricted', b: 'full-cone', transport: 'tcp', inbound: 'reject', dialTimeoutMs: 5_000, log: (l) => { log.push(l) } })
+    expect(r.error).toBeUndefined()
+    expect(log.some(l => l.endsWith('building port-restricted-vs-full-cone-inbound-reject'))).toBe(true)
+  }, 120_000)
 })
