@@ -34,7 +34,7 @@ const INPUT_RULES: Record<InboundMode, string[]> = {
   reset: [
     '    comment "inbound reset: no wan rule, the kernel answers unsolicited TCP with RST and UDP with ICMP port unreachable"'
   ],
-  // OpenWrt fw4's reject_from_wan
+  // OpenWrt fw4's reject_from_wan (its wan zone's accept rules for ping, DHCP renew, IGMP and IPsec are not modelled)
   reject: [
     '    iifname "wan" ct state established,related accept',
     '    iifname "wan" meta l4proto tcp reject with tcp reset',
