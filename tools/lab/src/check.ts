@@ -1,4 +1,5 @@
 import { tcpConnect, tcpServer } from './probe.js'
+import { DEFAULT_INBOUND_MODE } from './topology.js'
 import type { Lab } from './netns.js'
 
 /** TCP port the self-check server listens on. */
@@ -21,7 +22,9 @@ export class SelfCheckFailedError extends Error {
 /**
  * Connectivity self-check with plain TCP (no libp2p): every host reaches a
  * server on the first internet host, appearing as its router's WAN address
- * when NATed; unsolicited inbound connections to each router's WAN fail.
+ * when NATed; unsolicited inbound connections to each router's WAN fail the
+ * way the router's inbound mode says: no answer (`drop`) or a TCP reset
+ * (`reset`, `reject`).
  */
 export async function selfCheck (lab: Lab): Promise<SelfCheckResult[]> {
   const t = lab.topology
@@ -42,7 +45,13 @@ export async function selfCheck (lab: Lab): Promise<SelfCheckResult[]> {
   }
   for (const r of t.routers) {
     const c = await tcpConnect(lab, server.name, r.wanIp, SELF_CHECK_UNSOLICITED_PORT, { timeoutMs: SELF_CHECK_TIMEOUT_MS })
-    results.push({ check: `unsolicited ${server.name} -> ${r.name} ${r.wanIp}:${SELF_CHECK_UNSOLICITED_PORT}`, ok: !c.connected, detail: c.connected ? 'connected (NAT lets unsolicited traffic in!)' : `blocked (${c.error ?? 'no connection'})` })
+    const mode = r.inbound ?? DEFAULT_INBOUND_MODE
+    const expected = mode === 'drop' ? 'TIMEOUT' : 'ECONNREFUSED'
+    results.push({
+      check: `unsolicited ${server.name} -> ${r.name} ${r.wanIp}:${SELF_CHECK_UNSOLICITED_PORT} (inbound ${mode})`,
+      ok: !c.connected && c.error === expected,
+      detail: c.connected ? 'connected (NAT lets unsolicited traffic in!)' : `blocked (${c.error ?? 'no connection'}; inbound ${mode} expects ${expected === 'TIMEOUT' ? 'no answer' : 'a TCP reset'})`
+    })
   }
   return results
 }

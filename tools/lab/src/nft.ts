@@ -1,9 +1,46 @@
-import type { Router } from './topology.js'
+import { assertInboundMode, DEFAULT_INBOUND_MODE, isConeProfile } from './topology.js'
+import type { InboundMode, Router } from './topology.js'
 
 /** Chain names miniupnpd is configured to manage (see upnp.ts). */
 export const UPNP_FORWARD_CHAIN = 'miniupnpd'
 export const UPNP_PREROUTING_CHAIN = 'prerouting_miniupnpd'
 export const UPNP_POSTROUTING_CHAIN = 'postrouting_miniupnpd'
+
+/**
+ * How long a cone NAT keeps a mapping (and, for `address-restricted`, a
+ * contacted remote address) after the last outbound packet that used it.
+ * RFC 4787 REQ-5 asks for at least 2 minutes.
+ *
+ * @default 300
+ */
+export const CONE_MAPPING_TIMEOUT_S = 300
+
+/**
+ * nftables priority of the chain that records cone mappings: after source NAT
+ * (100), so the packet already carries its mapped source port.
+ *
+ * @default 200
+ */
+export const CONE_MAPPING_PRIORITY = 200
+
+/** The `input` chain body (after its `type` line) for each inbound mode. */
+const INPUT_RULES: Record<InboundMode, string[]> = {
+  // RFC 5382 REQ-4 / a typical home router: no answer at all
+  drop: [
+    '    iifname "wan" ct state established,related accept',
+    '    iifname "wan" drop'
+  ],
+  // no rule: the router's own stack answers (TCP RST, ICMP port unreachable for UDP)
+  reset: [
+    '    comment "inbound reset: no wan rule, the kernel answers unsolicited TCP with RST and UDP with ICMP port unreachable"'
+  ],
+  // OpenWrt fw4's reject_from_wan (its wan zone's accept rules for ping, DHCP renew, IGMP and IPsec are not modelled)
+  reject: [
+    '    iifname "wan" ct state established,related accept',
+    '    iifname "wan" meta l4proto tcp reject with tcp reset',
+    '    iifname "wan" reject with icmpx type port-unreachable'
+  ]
+}
 
 /**
  * The nftables ruleset of one router namespace, as one `inet` table.
@@ -18,8 +55,21 @@ export const UPNP_POSTROUTING_CHAIN = 'postrouting_miniupnpd'
  * - Filtering: forward policy drop; only LAN-originated flows and their replies
  *   (`ct state established,related`) pass. Replies must come from the exact
  *   remote address and port: address+port-dependent filtering.
- * - The router itself drops unsolicited packets arriving on `wan`, like a home
- *   router (no RST, no ICMP answer to probes).
+ * - Cone profiles (`address-restricted`, `full-cone`) keep their mappings in
+ *   dynamic sets filled from the packet path: after source NAT, every outbound
+ *   packet of a LAN-originated flow refreshes `portmap` (protocol . mapped port
+ *   → LAN address . port) and, for `address-restricted`, `seen` (protocol .
+ *   remote address . mapped port). A new inbound flow to a mapped port is
+ *   DNATed to its LAN endpoint — from any remote (`full-cone`,
+ *   endpoint-independent filtering) or only from a remote address the LAN
+ *   endpoint has sent to, any port (`address-restricted`, address-dependent
+ *   filtering) — and the forward chain accepts `ct status dnat`.
+ * - Unsolicited packets to the router itself (any inbound flow not admitted
+ *   above) meet {@link Router.inbound}: `drop` (default; no answer, like a home
+ *   router and RFC 5382 REQ-4), `reset` (no rule: the router's own stack
+ *   answers TCP with RST and UDP with ICMP port unreachable, like a bare Linux
+ *   router) or `reject` (OpenWrt's wan zone: `reject with tcp reset`, ICMP port
+ *   unreachable for everything else).
  * - `upnp` additionally jumps to the chains miniupnpd fills with DNAT/accept
  *   rules for the mappings clients request.
  *
@@ -28,28 +78,60 @@ export const UPNP_POSTROUTING_CHAIN = 'postrouting_miniupnpd'
  */
 export function routerRuleset (router: Router, table: string): string {
   const upnp = router.profile === 'upnp'
+  const cone = isConeProfile(router.profile)
+  const addressRestricted = router.profile === 'address-restricted'
   const masquerade = router.profile === 'symmetric' ? 'masquerade fully-random' : 'masquerade'
+  const inbound = router.inbound ?? DEFAULT_INBOUND_MODE
+  assertInboundMode(inbound)
+  const l4 = 'meta l4proto { tcp, udp }'
+  const dynamic = ['    flags dynamic,timeout', `    timeout ${CONE_MAPPING_TIMEOUT_S}s`]
   const lines = [
     `table inet ${table} {`,
+    ...(cone
+      ? [
+          '  map portmap {',
+          '    type inet_proto . inet_service : ipv4_addr . inet_service',
+          ...dynamic,
+          '  }',
+          ...(addressRestricted
+            ? [
+                '  set seen {',
+                '    type inet_proto . ipv4_addr . inet_service',
+                ...dynamic,
+                '  }'
+              ]
+            : [])
+        ]
+      : []),
     '  chain prerouting {',
     '    type nat hook prerouting priority -100; policy accept;',
     ...(upnp ? [`    jump ${UPNP_PREROUTING_CHAIN}`] : []),
+    ...(cone ? [`    iifname "wan" ${l4}${addressRestricted ? ' meta l4proto . ip saddr . th dport @seen' : ''} dnat ip to meta l4proto . th dport map @portmap`] : []),
     '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority 100; policy accept;',
     ...(upnp ? [`    jump ${UPNP_POSTROUTING_CHAIN}`] : []),
     `    oifname "wan" ${masquerade}`,
     '  }',
+    ...(cone
+      ? [
+          '  chain cone_mappings {',
+          `    type filter hook postrouting priority ${CONE_MAPPING_PRIORITY}; policy accept;`,
+          `    oifname "wan" ct direction original ${l4} update @portmap { meta l4proto . th sport : ct original ip saddr . ct original proto-src }`,
+          ...(addressRestricted ? [`    oifname "wan" ct direction original ${l4} update @seen { meta l4proto . ip daddr . th sport }`] : []),
+          '  }'
+        ]
+      : []),
     '  chain forward {',
     '    type filter hook forward priority 0; policy drop;',
     '    iifname "lan" accept',
     '    ct state established,related accept',
+    ...(cone ? ['    ct status dnat accept'] : []),
     ...(upnp ? [`    jump ${UPNP_FORWARD_CHAIN}`] : []),
     '  }',
     '  chain input {',
     '    type filter hook input priority 0; policy accept;',
-    '    iifname "wan" ct state established,related accept',
-    '    iifname "wan" drop',
+    ...INPUT_RULES[inbound],
     '  }',
     ...(upnp
       ? [

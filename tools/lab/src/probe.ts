@@ -100,6 +100,27 @@ s.bind(Number(localPort) || 0, '0.0.0.0', () => s.send(msg, Number(port), host, 
 }))
 `
 
+/**
+ * UDP client on a connected socket: sends `msg` up to `count` times, `interval`
+ * ms apart, and prints the first reply, or the first socket error (an ICMP
+ * port unreachable surfaces as ECONNREFUSED on a connected socket), or a
+ * timeout.
+ */
+const UDP_CONNECTED = `
+const dgram = require('node:dgram')
+const [host, port, msg, count, interval, timeout] = process.argv.slice(1)
+const out = o => process.stdout.write(JSON.stringify(o) + '\\n')
+const s = dgram.createSocket('udp4')
+const t = setTimeout(() => { out({ probe: 'error', code: 'TIMEOUT' }); process.exit(1) }, Number(timeout))
+s.on('error', e => { clearTimeout(t); out({ probe: 'error', code: e.code }); process.exit(1) })
+s.on('message', m => { clearTimeout(t); out({ probe: 'reply', reply: m.toString() }); process.exit(0) })
+s.connect(Number(port), host, () => {
+  let sent = 0
+  const send = () => { if (sent++ < Number(count)) { s.send(msg); setTimeout(send, Number(interval)).unref() } }
+  send()
+})
+`
+
 /** Parses probe output lines (ignores anything that is not a probe JSON object). */
 export function probeLines (lines: string[]): ProbeLine[] {
   const result: ProbeLine[] = []
@@ -172,6 +193,32 @@ export async function tcpConnect (lab: Lab, host: string | Host, target: string,
     seen: m != null ? { ip: m[1] as string, port: Number(m[2]) } : undefined,
     error: error ?? (r.timedOut ? 'TIMEOUT' : undefined)
   }
+}
+
+export interface UdpConnectedResult {
+  /** The first datagram that came back. */
+  reply?: string
+  /** `ECONNREFUSED`: an ICMP port unreachable came back; `TIMEOUT`: nothing came back. */
+  error?: string
+}
+
+/** Datagrams {@link udpConnectedSend} sends. @default 3 */
+export const DEFAULT_UDP_CONNECTED_COUNT = 3
+/** Gap between the datagrams {@link udpConnectedSend} sends. @default 200 */
+export const DEFAULT_UDP_CONNECTED_INTERVAL_MS = 200
+
+/**
+ * Sends datagrams from `host` to `target:port` on a connected UDP socket and
+ * reports what came back: a reply, an ICMP port unreachable (`ECONNREFUSED`)
+ * or nothing (`TIMEOUT`).
+ */
+export async function udpConnectedSend (lab: Lab, host: string | Host, target: string, port: number, msg: string, opts: { timeoutMs?: number } = {}): Promise<UdpConnectedResult> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS
+  const r = await lab.run(host, process.execPath, ['-e', UDP_CONNECTED, target, String(port), msg, String(DEFAULT_UDP_CONNECTED_COUNT), String(DEFAULT_UDP_CONNECTED_INTERVAL_MS), String(timeoutMs)], { timeoutMs: timeoutMs + 5_000 })
+  const records = probeLines(r.stdout.split('\n'))
+  const reply = records.find(p => p.probe === 'reply')?.reply as string | undefined
+  const error = records.find(p => p.probe === 'error')?.code as string | undefined
+  return { reply, error: error ?? (reply == null ? 'TIMEOUT' : undefined) }
 }
 
 /** Sends one UDP datagram from `host` (from `localPort` if > 0) and waits until it left the socket. */

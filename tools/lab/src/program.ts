@@ -8,8 +8,8 @@ import { DELAY_PROFILES, type DelayProfileName } from './delay.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENARIOS, summarize, formatSummaryTable, UnknownScenarioError, type LabTransport, type TrialResult, type Summary } from './scenario.js'
 import { selfCheck } from './check.js'
 import { cleanupAll, Lab, LabPrerequisiteError, listLeftovers } from './netns.js'
-import { defaultTopology, describeTopology, NAT_PROFILES, UnsupportedNatProfileError } from './topology.js'
-import type { NatProfile } from './topology.js'
+import { DEFAULT_INBOUND_MODE, defaultTopology, describeTopology, INBOUND_MODES, NAT_PROFILES, UnsupportedNatProfileError } from './topology.js'
+import type { InboundMode, NatProfile } from './topology.js'
 
 /** Exit code: the lab could not run here (prerequisites, unsupported profile, not implemented). */
 export const EXIT_CANNOT_RUN = 2
@@ -71,6 +71,10 @@ function profileOption (flag: string, description: string, fallback: NatProfile)
   return new Option(flag, description).choices(NAT_PROFILES).default(fallback)
 }
 
+function inboundOption (): Option {
+  return new Option('--inbound <mode>', 'what the routers do with unsolicited inbound on their WAN: drop (no answer), reset (the router\'s own stack answers: TCP RST, ICMP port unreachable), reject (OpenWrt: reject with tcp reset)').choices(INBOUND_MODES).default(DEFAULT_INBOUND_MODE)
+}
+
 /** The `natkit-lab` command line. `run`, `demo` and `matrix` are placeholders. */
 export function createProgram (): Command {
   const program = new Command('natkit-lab')
@@ -97,11 +101,12 @@ export function createProgram (): Command {
     .description('build the two-NAT topology, print it, run a TCP connectivity self-check and tear it down')
     .addOption(profileOption('--a <profile>', 'NAT in front of peer-a', 'port-restricted'))
     .addOption(profileOption('--b <profile>', 'NAT in front of peer-b', 'port-restricted'))
+    .addOption(inboundOption())
     .option('--json', 'print the topology and results as JSON')
-    .action(async (opts: { a: NatProfile, b: NatProfile, json?: boolean }) => {
+    .action(async (opts: { a: NatProfile, b: NatProfile, inbound: InboundMode, json?: boolean }) => {
       let lab: Lab | undefined
       try {
-        const topology = defaultTopology(opts.a, opts.b)
+        const topology = defaultTopology(opts.a, opts.b, { inbound: opts.inbound })
         lab = await Lab.create(topology, { log: opts.json === true ? undefined : (l) => { process.stderr.write(`${l}\n`) } })
         const results = await selfCheck(lab)
         if (opts.json === true) {
@@ -127,8 +132,9 @@ export function createProgram (): Command {
     .option('--delay <profile>', `link delay: ${Object.keys(DELAY_PROFILES).join(', ')} (interop: router links 100 ms RTT, relay 25 ms, by a userspace delay line)`, 'zero')
     .option('--timeout <ms>', 'how long peer-a waits for a direct connection', String(DEFAULT_DIAL_TIMEOUT_MS))
     .option('--full', 'also run bootstrap and AutoNAT servers and check reachability from both peers')
+    .addOption(inboundOption())
     .option('--json <file>', 'write every trial and the summary as JSON')
-    .action(async (opts: { scenario: string, transport: LabTransport, trials: string, delay: string, timeout: string, full?: boolean, json?: string }) => {
+    .action(async (opts: { scenario: string, transport: LabTransport, trials: string, delay: string, timeout: string, full?: boolean, inbound: InboundMode, json?: string }) => {
       try {
         const [a, b] = parseScenario(opts.scenario)
         const trials = parseCount(opts.trials, '--trials', MAX_TRIALS)
@@ -136,13 +142,13 @@ export function createProgram (): Command {
         const delay = checkDelay(opts.delay)
         const results: TrialResult[] = []
         for (let i = 1; i <= trials; i++) {
-          const r = await runTrial({ a, b, transport: opts.transport, trial: i, dialTimeoutMs, full: opts.full, delay })
+          const r = await runTrial({ a, b, transport: opts.transport, trial: i, dialTimeoutMs, full: opts.full, delay, inbound: opts.inbound })
           results.push(r)
           process.stdout.write(`${trialLine(r)}\n`)
         }
         const summary = summarize(results)
         process.stdout.write(`\n${formatSummaryTable(summary)}\n`)
-        if (opts.json != null) writeJson(opts.json, { scenario: opts.scenario, a, b, transport: opts.transport, delay: opts.delay, results, summary })
+        if (opts.json != null) writeJson(opts.json, { scenario: opts.scenario, a, b, transport: opts.transport, delay: opts.delay, inbound: opts.inbound, results, summary })
       } catch (err) {
         fail(err)
       }

@@ -4,6 +4,7 @@ import { UPNP_PREROUTING_CHAIN } from './nft.js'
 import { applyDelayProfile, type DelayProfileName } from './delay.js'
 import { spawnRole, type RoleHandle } from './procs.js'
 import { defaultTopology, DEFAULT_AUTONAT_IP, DEFAULT_BOOTSTRAP_IP, DEFAULT_RELAY_IP, type NatProfile, assertSupportedProfile } from './topology.js'
+import type { InboundMode } from './topology.js'
 
 export type LabTransport = 'tcp' | 'webrtc'
 export const LAB_TRANSPORTS: readonly LabTransport[] = ['tcp', 'webrtc']
@@ -66,6 +67,8 @@ export interface TrialInit {
   delay?: DelayProfileName
   /** Also start bootstrap and AutoNAT servers and run `natkit-autonat check` from both peers. */
   full?: boolean
+  /** What both routers do with unsolicited inbound on their WAN (see `InboundMode`). @default 'drop' */
+  inbound?: InboundMode
   /** Serve peer-b's Prometheus metrics and read them after the dial (`TrialResult.peerBMetrics`). */
   scrapeMetrics?: boolean
   /** Live events from every role, in arrival order. */
@@ -128,7 +131,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
   }
   const deadline = AbortSignal.timeout(DEFAULT_TRIAL_TIMEOUT_MS)
   try {
-    lab = await Lab.create(defaultTopology(init.a, init.b), { log })
+    lab = await Lab.create(defaultTopology(init.a, init.b, { inbound: init.inbound }), { log })
     result.prefix = lab.prefix
     if ((init.delay ?? 'zero') !== 'zero') await applyDelayProfile(lab, init.delay as DelayProfileName)
     const relay = start('relay', 'relay', 'relay', ['--listen', `/ip4/0.0.0.0/tcp/${RELAY_PORT}`, '--announce', `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}`, '--seed', 'lab-relay', '--stun-listen', `0.0.0.0:${STUN_PORT}`])

@@ -19,19 +19,49 @@
  * - `symmetric`: `masquerade fully-random`: a new external port per
  *   destination (endpoint-dependent mapping), address+port-dependent filtering.
  * - `upnp`: `port-restricted` plus miniupnpd (UPnP IGDv2) on the LAN side.
- * - `full-cone`, `address-restricted`: NOT implemented. Conntrack filtering is
- *   always per 5-tuple, so endpoint-independent or address-only filtering needs
- *   an out-of-tree module (e.g. the OpenWrt fullcone target); faking it with
- *   static DNAT rules would misrepresent the behaviour. The lab refuses these
- *   profiles with {@link UnsupportedNatProfileError}.
+ * - `address-restricted`: endpoint-independent mapping (as `port-restricted`),
+ *   address-dependent filtering: once a LAN endpoint sent to a remote address,
+ *   any port of that address may send to its mapping.
+ * - `full-cone`: endpoint-independent mapping and filtering: once mapped, any
+ *   remote may send to the mapping.
+ *
+ * The cone profiles keep their mappings in nftables dynamic sets updated from
+ * the packet path and DNAT new inbound flows to them (see `routerRuleset`).
  */
 export type NatProfile = 'none' | 'port-restricted' | 'symmetric' | 'upnp' | 'full-cone' | 'address-restricted'
 
 /** Every profile name, for CLI validation. */
 export const NAT_PROFILES: readonly NatProfile[] = ['none', 'port-restricted', 'symmetric', 'upnp', 'full-cone', 'address-restricted']
 
-/** Profiles the lab can build honestly with nftables on this kernel. */
-export const SUPPORTED_NAT_PROFILES: readonly NatProfile[] = ['none', 'port-restricted', 'symmetric', 'upnp']
+/** Profiles the lab can build (all of them since the cone profiles use nftables dynamic sets). */
+export const SUPPORTED_NAT_PROFILES: readonly NatProfile[] = NAT_PROFILES
+
+/** Profiles with endpoint-independent filtering beyond conntrack's 5-tuple (built from dynamic sets). */
+export function isConeProfile (profile: NatProfile): profile is 'full-cone' | 'address-restricted' {
+  return profile === 'full-cone' || profile === 'address-restricted'
+}
+
+/**
+ * What a router does with unsolicited inbound packets on its WAN (packets no
+ * mapping admits, addressed to the router itself):
+ *
+ * - `drop`: silently dropped (RFC 5382 REQ-4, most home routers).
+ * - `reset`: no input rule, so the router's own stack answers: TCP RST, ICMP
+ *   port unreachable for UDP (a bare Linux router).
+ * - `reject`: OpenWrt's wan zone: `reject with tcp reset` for TCP, ICMP port
+ *   unreachable for everything else.
+ */
+export type InboundMode = 'drop' | 'reset' | 'reject'
+
+/** Every inbound mode, for CLI validation. */
+export const INBOUND_MODES: readonly InboundMode[] = ['drop', 'reset', 'reject']
+
+/**
+ * Inbound mode of a router that does not name one.
+ *
+ * @default 'drop'
+ */
+export const DEFAULT_INBOUND_MODE: InboundMode = 'drop'
 
 export type HostRole = 'relay' | 'bootstrap' | 'autonat' | 'peer'
 
@@ -55,6 +85,8 @@ export interface Router {
   lanCidr: string
   /** The router's address on its LAN (the LAN hosts' default gateway). */
   lanIp: string
+  /** What the router does with unsolicited inbound on its WAN. @default 'drop' */
+  inbound?: InboundMode
 }
 
 export interface Topology {
@@ -85,14 +117,23 @@ export class InvalidTopologyError extends Error {
   override name = 'InvalidTopologyError'
 }
 
-/** Throws UnsupportedNatProfileError for profiles the lab cannot build honestly. */
+/** Throws UnsupportedNatProfileError for names that are not a NAT profile. */
 export function assertSupportedProfile (profile: string): asserts profile is NatProfile {
-  if (profile === 'full-cone' || profile === 'address-restricted') {
-    throw new UnsupportedNatProfileError(`NAT profile "${profile}" is not supported: Linux conntrack filters per 5-tuple (endpoint-dependent), so ${profile} filtering needs an out-of-tree kernel module; use port-restricted, symmetric, upnp or none`)
-  }
   if (!(SUPPORTED_NAT_PROFILES as readonly string[]).includes(profile)) {
     throw new UnsupportedNatProfileError(`unknown NAT profile "${profile}"; expected one of ${SUPPORTED_NAT_PROFILES.join(', ')}`)
   }
+}
+
+/** Throws InvalidTopologyError for names that are not an inbound mode. */
+export function assertInboundMode (mode: string): asserts mode is InboundMode {
+  if (!(INBOUND_MODES as readonly string[]).includes(mode)) {
+    throw new InvalidTopologyError(`unknown inbound mode "${mode}"; expected one of ${INBOUND_MODES.join(', ')}`)
+  }
+}
+
+export interface DefaultTopologyOptions {
+  /** What both routers do with unsolicited inbound on their WAN. @default 'drop' */
+  inbound?: InboundMode
 }
 
 /**
@@ -100,9 +141,11 @@ export function assertSupportedProfile (profile: string): asserts profile is Nat
  * internet. A side with profile `none` gets no router: its peer is put on the
  * internet directly (peer-a at 11.0.1.10, peer-b at 11.0.2.10).
  */
-export function defaultTopology (profileA: NatProfile, profileB: NatProfile): Topology {
+export function defaultTopology (profileA: NatProfile, profileB: NatProfile, opts: DefaultTopologyOptions = {}): Topology {
   assertSupportedProfile(profileA)
   assertSupportedProfile(profileB)
+  if (opts.inbound != null) assertInboundMode(opts.inbound)
+  const inbound = opts.inbound != null && opts.inbound !== DEFAULT_INBOUND_MODE ? { inbound: opts.inbound } : {}
   const hosts: Host[] = [
     { name: 'relay', segment: 'internet', ip: DEFAULT_RELAY_IP, role: 'relay' },
     { name: 'bootstrap', segment: 'internet', ip: DEFAULT_BOOTSTRAP_IP, role: 'bootstrap' },
@@ -114,11 +157,11 @@ export function defaultTopology (profileA: NatProfile, profileB: NatProfile): To
     if (profile === 'none') {
       hosts.push({ name: `peer-${side}`, segment: 'internet', ip: `11.0.${n}.10`, role: 'peer' })
     } else {
-      routers.push({ name: `router-${side}`, profile, wanIp: `11.0.${n}.1`, lanCidr: `192.168.${n}.0/24`, lanIp: `192.168.${n}.1` })
+      routers.push({ name: `router-${side}`, profile, wanIp: `11.0.${n}.1`, lanCidr: `192.168.${n}.0/24`, lanIp: `192.168.${n}.1`, ...inbound })
       hosts.push({ name: `peer-${side}`, segment: `router-${side}`, ip: `192.168.${n}.10`, role: 'peer' })
     }
   }
-  return { name: `${profileA}-vs-${profileB}`, hosts, routers, internetCidr: DEFAULT_INTERNET_CIDR }
+  return { name: `${profileA}-vs-${profileB}${inbound.inbound != null ? `-inbound-${inbound.inbound}` : ''}`, hosts, routers, internetCidr: DEFAULT_INTERNET_CIDR }
 }
 
 /** Parses `a.b.c.d` into a 32-bit unsigned number; throws on malformed input. */
@@ -164,6 +207,7 @@ export function validateTopology (topology: Topology): void {
   for (const r of topology.routers) {
     assertSupportedProfile(r.profile)
     if (r.profile === 'none') throw new InvalidTopologyError(`router "${r.name}" has profile "none"; put its hosts on the internet segment instead`)
+    if (r.inbound != null) assertInboundMode(r.inbound)
     claim(r.name, r.wanIp)
     if (!cidrContains(topology.internetCidr, r.wanIp)) throw new InvalidTopologyError(`router "${r.name}" WAN ${r.wanIp} is outside ${topology.internetCidr}`)
     if (!cidrContains(r.lanCidr, r.lanIp)) throw new InvalidTopologyError(`router "${r.name}" LAN address ${r.lanIp} is outside ${r.lanCidr}`)
@@ -187,7 +231,7 @@ export function describeTopology (topology: Topology): string {
   const lines = [`topology ${topology.name} (internet ${topology.internetCidr})`]
   for (const h of topology.hosts.filter(h => h.segment === 'internet')) lines.push(`  internet  ${h.name.padEnd(12)} ${h.ip}${h.role != null ? `  [${h.role}]` : ''}`)
   for (const r of topology.routers) {
-    lines.push(`  router    ${r.name.padEnd(12)} wan ${r.wanIp}  lan ${r.lanIp} (${r.lanCidr})  nat ${r.profile}`)
+    lines.push(`  router    ${r.name.padEnd(12)} wan ${r.wanIp}  lan ${r.lanIp} (${r.lanCidr})  nat ${r.profile}${r.inbound != null && r.inbound !== DEFAULT_INBOUND_MODE ? `  inbound ${r.inbound}` : ''}`)
     for (const h of topology.hosts.filter(h => h.segment === r.name)) lines.push(`    lan     ${h.name.padEnd(12)} ${h.ip} via ${r.lanIp}${h.role != null ? `  [${h.role}]` : ''}`)
   }
   return lines.join('\n')
