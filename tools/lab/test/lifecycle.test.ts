@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { cidrContains, cleanupAll, defaultTopology, Lab, listLeftovers, tcpConnect, tcpServer, udpAgent, udpSend, UnsupportedNatProfileError, UpnpUnavailableError, withLab } from '../src/index.js'
+import { cidrContains, cleanupAll, defaultTopology, Lab, listLeftovers, tcpConnect, tcpServer, udpAgent, udpSend, UnsupportedNatProfileError, UpnpUnavailableError, withLab, type NatProfile } from '../src/index.js'
 import { labSkipReason } from './env.js'
 
 const DIST_INDEX = fileURLToPath(new URL('../dist/index.js', import.meta.url))
@@ -74,9 +74,11 @@ async function expectGone (prefix: string): Promise<void> {
 }
 
 describe('topology refusals', () => {
-  it('refuses NAT profiles it cannot build honestly', () => {
-    expect(() => defaultTopology('full-cone', 'port-restricted')).toThrow(UnsupportedNatProfileError)
-    expect(() => defaultTopology('port-restricted', 'address-restricted')).toThrow(UnsupportedNatProfileError)
+  it('refuses NAT profiles it does not know, naming the ones it builds', () => {
+    expect(() => defaultTopology('restricted-cone' as NatProfile, 'port-restricted')).toThrow(UnsupportedNatProfileError)
+    expect(() => defaultTopology('port-restricted', 'cone' as NatProfile)).toThrow(/unknown NAT profile "cone"; expected one of .*full-cone/)
+    // the cone profiles are built now (tools/lab/test/profiles.test.ts proves their behaviour)
+    expect(defaultTopology('full-cone', 'address-restricted').routers.map(r => r.profile)).toEqual(['full-cone', 'address-restricted'])
   })
 })
 
