@@ -61,3 +61,20 @@ export function spawnInterop (lab: Lab, host: string | Host, impl: InteropImpl, 
     label: `${impl} ${args[0] ?? ''} in ${hostName}`
   })
 }
+
+export class UnsupportedInteropError extends Error {
+  override name = 'UnsupportedInteropError'
+}
+
+/**
+ * Interop trials are TCP only: go-libp2p v0.52.0 has no WebRTC
+ * private-to-private transport (only `/webrtc-direct`), the rust peer is built
+ * without WebRTC, and the go relay runs no STUN server for natkit's WebRTC.
+ */
+export function assertInteropSupported (transport: string, impls: { a: PeerImpl, b: PeerImpl, relay: RelayImpl }): void {
+  for (const [what, impl, allowed] of [['peer-a', impls.a, PEER_IMPLS], ['peer-b', impls.b, PEER_IMPLS], ['relay', impls.relay, RELAY_IMPLS]] as const) {
+    if (!(allowed as readonly string[]).includes(impl)) throw new UnsupportedInteropError(`unknown ${what} implementation "${impl}" (use ${allowed.join(', ')})`)
+  }
+  const interop = impls.a !== 'natkit' || impls.b !== 'natkit' || impls.relay !== 'natkit'
+  if (interop && transport !== 'tcp') throw new UnsupportedInteropError(`go/rust peers and the go relay run over TCP only, not ${transport} (go-libp2p v0.52.0 has no WebRTC private-to-private transport)`)
+}

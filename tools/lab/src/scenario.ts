@@ -3,7 +3,7 @@ import { Lab } from './netns.js'
 import { UPNP_PREROUTING_CHAIN } from './nft.js'
 import { applyDelayProfile, type DelayProfileName } from './delay.js'
 import { spawnRole, type RoleHandle } from './procs.js'
-import { spawnInterop, type PeerImpl, type RelayImpl } from './interop.js'
+import { assertInteropSupported, spawnInterop, type PeerImpl, type RelayImpl } from './interop.js'
 import { defaultTopology, DEFAULT_AUTONAT_IP, DEFAULT_BOOTSTRAP_IP, DEFAULT_RELAY_IP, type NatProfile, assertSupportedProfile } from './topology.js'
 
 export type LabTransport = 'tcp' | 'webrtc'
@@ -134,6 +134,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
   }
   const deadline = AbortSignal.timeout(DEFAULT_TRIAL_TIMEOUT_MS)
   try {
+    assertInteropSupported(init.transport, impls)
     lab = await Lab.create(defaultTopology(init.a, init.b), { log })
     result.prefix = lab.prefix
     if ((init.delay ?? 'zero') !== 'zero') await applyDelayProfile(lab, init.delay as DelayProfileName)
