@@ -417,8 +417,9 @@ func main() {
 	fs.StringVar(&o.seed, "seed", "", "derive a deterministic identity from this string")
 	fs.DurationVar(&o.timeout, "timeout", defaultDialTimeout, "dial: bound on reaching a direct connection")
 	fs.Bool("json", true, "accepted for natkit-peer compatibility; output is always JSON")
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		os.Exit(2)
+		fail(2, "%v", err)
 	}
 	if fs.NArg() > 0 {
 		fail(2, "unexpected argument %q", fs.Arg(0))

@@ -192,7 +192,9 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     if (result.direct) result.directAddr = dial.remoteAddr
     // both sides must agree: peer-b's own events show a direct connection from peer-a
     const fromA = (e: any): boolean => e.remotePeer === peerA.peerId && e.limited === false && !String(e.remoteAddr).includes('/p2p-circuit')
-    const remote = await peerB.waitForEvent('peer:connect', fromA, REMOTE_CONFIRM_TIMEOUT_MS).catch(() => undefined)
+    const remote = result.direct
+      ? await peerB.waitForEvent('peer:connect', fromA, REMOTE_CONFIRM_TIMEOUT_MS).catch(() => undefined)
+      : find(peerB, 'peer:connect').find(fromA) as NatkitEvent<'peer:connect'> | undefined
     result.remoteDirect = remote != null
     if (remote != null) result.remoteDirectAddr = remote.remoteAddr
     const attempts = [...find(peerB, 'holepunch:attempt'), ...find(peerA, 'holepunch:attempt')].filter((e: any) => e.role === 'initiator')

@@ -5,8 +5,9 @@
  * through a go-libp2p relay. Both ends must report the direct connection in
  * their own output. CI must have the binaries: missing ones fail there.
  */
+import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { listLeftovers, missingInteropBinaries, runTrial, type PeerImpl, type RelayImpl, type TrialResult } from '../src/index.js'
+import { interopBinary, listLeftovers, missingInteropBinaries, runTrial, type PeerImpl, type RelayImpl, type TrialResult } from '../src/index.js'
 import { labSkipReason } from './env.js'
 
 /** Trials per pairing (the issue asks for at least 5). */
@@ -37,6 +38,31 @@ function logTrial (p: Pairing, r: TrialResult): void {
   process.stderr.write(`[interop] ${p.a}→${p.b} via ${p.relay} relay #${r.trial}: ${r.outcome} (remote says ${r.remoteDirect === true ? 'direct' : 'not direct'}), relayed→direct ${r.timeToDirectMs ?? '-'} ms, relayed RTT ${r.relayedRttMs?.toFixed(1) ?? '-'} ms, direct RTT ${r.directRttMs?.toFixed(1) ?? '-'} ms, trial ${r.durationMs} ms${r.error != null ? `, error: ${r.error}` : ''}${r.failureReason != null ? `, ${r.failureReason}` : ''}\n`)
 }
 
+describe.skipIf(missing.length > 0 && !inCi)('interop peers: bad arguments', () => {
+  const run = (impl: 'go' | 'rust', args: string[]): { code: number | null, stderr: string } => {
+    const r = spawnSync(interopBinary(impl), args, { encoding: 'utf8', timeout: 10_000 })
+    return { code: r.status, stderr: r.stderr ?? '' }
+  }
+  for (const impl of ['go', 'rust'] as const) {
+    it(`${impl}: exit 2 with one line naming the problem`, () => {
+      const cases: Array<[string[], RegExp]> = [
+        [['dial'], /dial needs a target/],
+        [['dial', '/ip4/11.0.0.10/tcp/4001'], /is not a circuit address/],
+        [['listen'], /listen needs --relay/],
+        [['listen', '--relay', 'not-a-multiaddr'], /invalid --relay/],
+        [['fly'], /unknown mode "fly"/],
+        [['listen', '--bogus', 'x'], /bogus/]
+      ]
+      for (const [args, message] of cases) {
+        const r = run(impl, args)
+        expect(r.code, `${impl} ${args.join(' ')}: ${r.stderr}`).toBe(2)
+        expect(r.stderr).toMatch(message)
+        expect(r.stderr.trim().split('\n'), `${impl} ${args.join(' ')}`).toHaveLength(1)
+      }
+    })
+  }
+})
+
 describe.skipIf(skipReason != null)('interop: natkit ↔ go-libp2p / rust-libp2p, TCP, port-restricted ↔ port-restricted', () => {
   it('the interop binaries are built', () => {
     // in CI a missing binary is a failure, not a skip
@@ -65,6 +91,8 @@ describe.skipIf(skipReason != null)('interop: natkit ↔ go-libp2p / rust-libp2p
         // … and peer-b's own output shows the same connection from router-a's mapping of peer-a's port
         expect(r.remoteDirect, `trial ${r.trial}: peer-b did not report a direct connection`).toBe(true)
         expect(r.remoteDirectAddr).toMatch(new RegExp(`^/ip4/${ROUTER_A_WAN.replaceAll('.', '\\.')}/tcp/4100(/|$)`))
+        // relayed first, then upgraded (not a unilateral direct dial)
+        expect(r.timeToRelayedMs).toBeGreaterThan(0)
         expect(r.timeToDirectMs).toBeGreaterThanOrEqual(0)
         expect(r.directRttMs).toBeGreaterThan(0)
       }
