@@ -7,6 +7,7 @@ import { matrixSvg } from './report.js'
 import { DELAY_PROFILES, type DelayProfileName } from './delay.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENARIOS, summarize, formatSummaryTable, UnknownScenarioError, type LabTransport, type TrialResult, type Summary } from './scenario.js'
 import { selfCheck } from './check.js'
+import { assertInteropSupported, PEER_IMPLS, RELAY_IMPLS, UnsupportedInteropError, type PeerImpl, type RelayImpl } from './interop.js'
 import { cleanupAll, Lab, LabPrerequisiteError, listLeftovers } from './netns.js'
 import { DEFAULT_INBOUND_MODE, defaultTopology, describeTopology, INBOUND_MODES, NAT_PROFILES, UnsupportedNatProfileError } from './topology.js'
 import type { InboundMode, NatProfile } from './topology.js'
@@ -57,12 +58,13 @@ function writeJson (file: string, data: unknown): void {
 
 function trialLine (r: TrialResult): string {
   const what = r.error != null ? `ERROR ${r.error}` : r.direct ? `direct in ${Math.round(r.timeToDirectMs ?? 0)} ms after relayed (${r.attempts} attempt(s)), RTT ${r.relayedRttMs ?? '-'} -> ${r.directRttMs ?? '-'} ms` : `${r.outcome}: ${r.failureReason ?? '-'}`
-  return `trial ${String(r.trial).padStart(3)}  ${r.scenario.padEnd(34)} ${r.transport.padEnd(6)} ${what}`
+  const impls = r.impls != null ? ` [${r.impls.a}→${r.impls.b} via ${r.impls.relay} relay${r.direct ? `, peer-b says ${r.remoteDirect === true ? 'direct' : 'NOT direct'}` : ''}]` : ''
+  return `trial ${String(r.trial).padStart(3)}  ${r.scenario.padEnd(34)} ${r.transport.padEnd(6)} ${what}${impls}`
 }
 
 function fail (err: unknown): never {
   const e = err as Error
-  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError || e instanceof UsageError || e instanceof UnknownScenarioError
+  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError || e instanceof UsageError || e instanceof UnknownScenarioError || e instanceof UnsupportedInteropError
   process.stderr.write(`natkit-lab: ${e.name}: ${e.message}\n`)
   process.exit(cannotRun ? EXIT_CANNOT_RUN : EXIT_CHECK_FAILED)
 }
@@ -134,15 +136,20 @@ export function createProgram (): Command {
     .option('--full', 'also run bootstrap and AutoNAT servers and check reachability from both peers')
     .addOption(inboundOption())
     .option('--json <file>', 'write every trial and the summary as JSON')
-    .action(async (opts: { scenario: string, transport: LabTransport, trials: string, delay: string, timeout: string, full?: boolean, inbound: InboundMode, json?: string }) => {
+    .addOption(new Option('--peer-a <impl>', 'who runs peer-a, the dialer (go/rust: tools/interop, TCP only)').choices([...PEER_IMPLS]).default('natkit'))
+    .addOption(new Option('--peer-b <impl>', 'who runs peer-b, the listener').choices([...PEER_IMPLS]).default('natkit'))
+    .addOption(new Option('--relay-impl <impl>', 'who runs the circuit relay v2 server').choices([...RELAY_IMPLS]).default('natkit'))
+    .action(async (opts: { scenario: string, transport: LabTransport, trials: string, delay: string, timeout: string, full?: boolean, inbound: InboundMode, json?: string, peerA: PeerImpl, peerB: PeerImpl, relayImpl: RelayImpl }) => {
       try {
         const [a, b] = parseScenario(opts.scenario)
         const trials = parseCount(opts.trials, '--trials', MAX_TRIALS)
         const dialTimeoutMs = parseCount(opts.timeout, '--timeout', 600_000)
         const delay = checkDelay(opts.delay)
+        const impls = { peerA: opts.peerA, peerB: opts.peerB, relay: opts.relayImpl }
+        assertInteropSupported(opts.transport, { a: impls.peerA, b: impls.peerB, relay: impls.relay })
         const results: TrialResult[] = []
         for (let i = 1; i <= trials; i++) {
-          const r = await runTrial({ a, b, transport: opts.transport, trial: i, dialTimeoutMs, full: opts.full, delay, inbound: opts.inbound })
+          const r = await runTrial({ a, b, transport: opts.transport, trial: i, dialTimeoutMs, full: opts.full, delay, inbound: opts.inbound, ...impls })
           results.push(r)
           process.stdout.write(`${trialLine(r)}\n`)
         }

@@ -3,6 +3,7 @@ import { Lab } from './netns.js'
 import { UPNP_PREROUTING_CHAIN } from './nft.js'
 import { applyDelayProfile, type DelayProfileName } from './delay.js'
 import { spawnRole, type RoleHandle } from './procs.js'
+import { assertInteropSupported, spawnInterop, type PeerImpl, type RelayImpl } from './interop.js'
 import { defaultTopology, DEFAULT_AUTONAT_IP, DEFAULT_BOOTSTRAP_IP, DEFAULT_RELAY_IP, type NatProfile, assertSupportedProfile } from './topology.js'
 import type { InboundMode } from './topology.js'
 
@@ -26,6 +27,8 @@ export const PEER_METRICS_PORT = 9464
 /** Bound on peer-b's hole punch verdict after peer-a's dial result, before its metrics are scraped. */
 export const METRICS_SCRAPE_WAIT_MS = 10_000
 
+/** Bound on peer-b's own event for a direct connection arriving after peer-a's dial result. */
+export const REMOTE_CONFIRM_TIMEOUT_MS = 3_000
 /** Bound on one whole trial, including lab build and teardown. */
 export const DEFAULT_TRIAL_TIMEOUT_MS = 90_000
 
@@ -71,6 +74,12 @@ export interface TrialInit {
   inbound?: InboundMode
   /** Serve peer-b's Prometheus metrics and read them after the dial (`TrialResult.peerBMetrics`). */
   scrapeMetrics?: boolean
+  /** Who runs peer-a (the dialer). @default 'natkit' */
+  peerA?: PeerImpl
+  /** Who runs peer-b (the listener). @default 'natkit' */
+  peerB?: PeerImpl
+  /** Who runs the circuit relay v2 server. @default 'natkit' */
+  relay?: RelayImpl
   /** Live events from every role, in arrival order. */
   onEvent?: (role: string, e: NatkitEvent) => void
   log?: (line: string) => void
@@ -101,6 +110,12 @@ export interface TrialResult {
   peerBMetrics?: string[]
   /** With `scrapeMetrics`: peer-b's hole punch events, to check the metrics against. */
   peerBHolepunchEvents?: NatkitEvent[]
+  /** Implementations at each end and of the relay (interop trials). */
+  impls?: { a: PeerImpl, b: PeerImpl, relay: RelayImpl }
+  /** peer-b's own output shows a direct (non-limited) connection from peer-a. */
+  remoteDirect?: boolean
+  /** peer-b's view of that direct connection's remote address. */
+  remoteDirectAddr?: string
   /** UPnP port mappings (DNAT rules miniupnpd installed) per `upnp` router, read before teardown. */
   upnpMappings?: Record<string, string[]>
   /** AutoNAT checks (full runs): peer → reachable address count. */
@@ -122,8 +137,10 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
   const handles: Array<[string, RoleHandle]> = []
   let lab: Lab | undefined
   let tearingDown = false
-  const start = (role: string, host: string, bin: 'relay' | 'bootstrap' | 'peer' | 'autonat', args: string[]): RoleHandle => {
-    const h = spawnRole(lab as Lab, host, bin, [...args, '--network', 'lab'])
+  const impls = { a: init.peerA ?? 'natkit', b: init.peerB ?? 'natkit', relay: init.relay ?? 'natkit' } as const
+  if (impls.a !== 'natkit' || impls.b !== 'natkit' || impls.relay !== 'natkit') result.impls = impls
+  const start = (role: string, host: string, bin: 'relay' | 'bootstrap' | 'peer' | 'autonat', args: string[]): RoleHandle => track(role, spawnRole(lab as Lab, host, bin, [...args, '--network', 'lab']))
+  const track = (role: string, h: RoleHandle): RoleHandle => {
     handles.push([role, h])
     // events from the teardown (peers losing the relay as it stops) are not part of the trial
     if (init.onEvent != null) h.onEvent((e) => { if (!tearingDown) init.onEvent?.(role, e) })
@@ -131,10 +148,14 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
   }
   const deadline = AbortSignal.timeout(DEFAULT_TRIAL_TIMEOUT_MS)
   try {
+    assertInteropSupported(init.transport, impls)
     lab = await Lab.create(defaultTopology(init.a, init.b, { inbound: init.inbound }), { log })
     result.prefix = lab.prefix
     if ((init.delay ?? 'zero') !== 'zero') await applyDelayProfile(lab, init.delay as DelayProfileName)
-    const relay = start('relay', 'relay', 'relay', ['--listen', `/ip4/0.0.0.0/tcp/${RELAY_PORT}`, '--announce', `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}`, '--seed', 'lab-relay', '--stun-listen', `0.0.0.0:${STUN_PORT}`])
+    const relayListen = ['--listen', `/ip4/0.0.0.0/tcp/${RELAY_PORT}`, '--announce', `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}`, '--seed', 'lab-relay']
+    const relay = impls.relay === 'go'
+      ? track('relay', spawnInterop(lab, 'relay', 'go', ['relay', ...relayListen]))
+      : start('relay', 'relay', 'relay', [...relayListen, '--stun-listen', `0.0.0.0:${STUN_PORT}`])
     const relayReady = await relay.waitForEvent('listening', (e) => e.addrs.length > 0, DEFAULT_STARTUP_TIMEOUT_MS)
     const relayMa = `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}/p2p/${relayReady.peerId}`
     const extra: string[] = []
@@ -162,7 +183,11 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
       ...extra
     ]
     const metricsArgs = init.scrapeMetrics === true ? ['--metrics', `127.0.0.1:${PEER_METRICS_PORT}`] : []
-    const peerB = start('peer-b', 'peer-b', 'peer', ['run', ...peerArgs('peer-b'), ...metricsArgs])
+    // an interop peer takes the same listen port, seed and relay (TCP only)
+    const interopArgs = (name: string): string[] => ['--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`, '--seed', `lab-${name}`]
+    const peerB = impls.b === 'natkit'
+      ? start('peer-b', 'peer-b', 'peer', ['run', ...peerArgs('peer-b'), ...metricsArgs])
+      : track('peer-b', spawnInterop(lab, 'peer-b', impls.b, ['listen', '--relay', relayMa, ...interopArgs('peer-b')]))
     const reservation = await peerB.waitForEvent('reservation', () => true, DEFAULT_STARTUP_TIMEOUT_MS)
     // behind a UPnP router, peer-b announces the mapped address once the gateway
     // search and the port mapping are done; dial after that, not before
@@ -173,7 +198,9 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     }
     const target = `${relayMa}/p2p-circuit${init.transport === 'webrtc' ? '/webrtc' : ''}/p2p/${reservation.peerId}`
     const dialTimeout = init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
-    const peerA = start('peer-a', 'peer-a', 'peer', ['dial', target, '--timeout', `${dialTimeout}ms`, ...peerArgs('peer-a')])
+    const peerA = impls.a === 'natkit'
+      ? start('peer-a', 'peer-a', 'peer', ['dial', target, '--timeout', `${dialTimeout}ms`, ...peerArgs('peer-a')])
+      : track('peer-a', spawnInterop(lab, 'peer-a', impls.a, ['dial', target, '--timeout', `${dialTimeout / 1000}s`, ...interopArgs('peer-a')]))
     const exit = await Promise.race([peerA.exited, new Promise<null>((resolve) => { deadline.addEventListener('abort', () => { resolve(null) }, { once: true }) })])
     result.exitCode = exit
     const dial = find(peerA, 'dial:result').at(-1) as any
@@ -185,6 +212,13 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     result.relayedRttMs = dial.relayedRttMs
     result.directRttMs = dial.directRttMs
     if (result.direct) result.directAddr = dial.remoteAddr
+    // both sides must agree: peer-b's own events show a direct connection from peer-a
+    const fromA = (e: any): boolean => e.remotePeer === peerA.peerId && e.limited === false && !String(e.remoteAddr).includes('/p2p-circuit')
+    const remote = result.direct
+      ? await peerB.waitForEvent('peer:connect', fromA, REMOTE_CONFIRM_TIMEOUT_MS).catch(() => undefined)
+      : find(peerB, 'peer:connect').find(fromA) as NatkitEvent<'peer:connect'> | undefined
+    result.remoteDirect = remote != null
+    if (remote != null) result.remoteDirectAddr = remote.remoteAddr
     const attempts = [...find(peerB, 'holepunch:attempt'), ...find(peerA, 'holepunch:attempt')].filter((e: any) => e.role === 'initiator')
     result.attempts = attempts.length === 0 ? 0 : Math.max(...attempts.map((e: any) => e.attempt))
     if (!result.direct) {
