@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lab, ProcessExitedError, roleBinary, RoleBinaryNotFoundError, spawnRole, WaitTimeoutError } from '../src/index.js'
 import { labSkipReason } from './env.js'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { Topology } from '../src/index.js'
 
 const FAKE_ROLE = fileURLToPath(new URL('./fixtures/fake-role.mjs', import.meta.url))
@@ -22,7 +23,7 @@ describe('role binaries', () => {
   })
 })
 
-describe.skipIf(labSkipReason != null)('spawnRole', () => {
+describe.skipIf(missingPrerequisite(labSkipReason))('spawnRole', () => {
   let lab: Lab
 
   beforeAll(async () => {

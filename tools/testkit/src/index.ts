@@ -13,3 +13,10 @@
 export * from './sandbox.js'
 export * from './freshness.js'
 export * from './ci.js'
+
+/**
+ * A `node --import` hook that lets plain `node` (type stripping) run the
+ * workspace's TypeScript sources: `./x.js` imports that do not exist resolve
+ * to `./x.ts`. For children of tests that must run src/, not dist/.
+ */
+export const TS_HOOKS = new URL('../ts-hooks.mjs', import.meta.url).pathname
