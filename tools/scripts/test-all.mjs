@@ -26,7 +26,7 @@ if (tsc.status !== 0) {
   console.error('test-all: cannot build tools/testkit (the no-egress guard); run npm ci first')
   process.exit(1)
 }
-const { Sandbox, cleanupStaleSandboxes, formatDestination, isCi, sandboxUnavailableReason } = await import('../testkit/dist/index.js')
+const { DEFAULT_STOP_GRACE_MS, Sandbox, cleanupStaleSandboxes, formatDestination, isCi, sandboxUnavailableReason } = await import('../testkit/dist/index.js')
 
 const projects = []
 for (const group of ['packages', 'apps', 'tools']) {
@@ -90,7 +90,8 @@ const status = await new Promise((resolve) => {
   child.once('exit', (code, sig) => { resolve(code ?? (sig != null ? 1 : 0)) })
 })
 if (signalled != null) {
-  teardown()
+  // what is still in the sandbox (e.g. a lab test tearing its namespaces down) gets time to finish
+  sandbox?.destroy(DEFAULT_STOP_GRACE_MS)
   process.exit(signalled === 'SIGINT' ? 130 : signalled === 'SIGHUP' ? 129 : 143)
 }
 

@@ -54,6 +54,8 @@ export const SINK_IPV6 = 'fd6e:6b73:6278::1'
 export const DEFAULT_MAX_DESTINATIONS = 256
 /** Bound on each `ip`/`nft` command the sandbox runs. @default 10_000 */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000
+/** How long {@link Sandbox.destroy} lets processes still in the sandbox end after SIGTERM (e.g. a lab tearing down) before SIGKILL. @default 10_000 */
+export const DEFAULT_STOP_GRACE_MS = 10_000
 /** The nftables table in the sink. */
 export const SINK_TABLE = 'natkit_sink'
 
@@ -132,11 +134,34 @@ function pidAlive (pid: number): boolean {
   }
 }
 
-function deleteNamespace (ns: string): void {
-  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: DEFAULT_COMMAND_TIMEOUT_MS }).stdout ?? ''
-  for (const pid of pids.split('\n').map(Number).filter(p => p > 0 && p !== process.pid)) {
-    try { process.kill(pid, 'SIGKILL') } catch {}
+function netnsPids (ns: string): number[] {
+  const out = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: DEFAULT_COMMAND_TIMEOUT_MS }).stdout ?? ''
+  return out.split('\n').map(Number).filter(p => p > 0 && p !== process.pid)
+}
+
+function signalAll (pids: number[], sig: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try { process.kill(pid, sig) } catch {}
   }
+}
+
+/** Synchronous sleep (teardown runs in exit handlers, where nothing async runs). */
+function sleepSync (ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+/** Ends the processes in `ns` (SIGTERM, then SIGKILL after `graceMs`) and deletes it. */
+function deleteNamespace (ns: string, graceMs = 0): void {
+  let pids = netnsPids(ns)
+  if (pids.length > 0 && graceMs > 0) {
+    signalAll(pids, 'SIGTERM')
+    const end = Date.now() + graceMs
+    while (pids.length > 0 && Date.now() < end) {
+      sleepSync(100)
+      pids = netnsPids(ns)
+    }
+  }
+  signalAll(pids, 'SIGKILL')
   spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: DEFAULT_COMMAND_TIMEOUT_MS })
 }
 
@@ -242,11 +267,15 @@ export class Sandbox {
     return parseSinkState(run('ip', ['netns', 'exec', this.sink, 'nft', '-j', 'list', 'table', 'netdev', SINK_TABLE]))
   }
 
-  /** Kills what still runs in the sandbox and the sink, and deletes both (the veth goes with them). Idempotent, synchronous. */
-  destroy (): void {
+  /**
+   * Ends what still runs in the sandbox (SIGTERM, then SIGKILL after
+   * `graceMs`; 0 kills at once) and deletes the sandbox and the sink (the
+   * veth goes with them). Idempotent, synchronous.
+   */
+  destroy (graceMs = 0): void {
     if (this.#destroyed) return
     this.#destroyed = true
-    deleteNamespace(this.name)
+    deleteNamespace(this.name, graceMs)
     deleteNamespace(this.sink)
   }
 }
