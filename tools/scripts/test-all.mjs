@@ -20,10 +20,15 @@ const root = new URL('../..', import.meta.url).pathname
 /** Time between forwarding a signal to the Nx run and killing it. */
 const STOP_GRACE_MS = 15_000
 
-// the guard lives in @natkit/testkit; build it (incremental, a no-op when up to date)
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'tools/testkit/tsconfig.lib.json'], { cwd: root, stdio: 'inherit' })
-if (tsc.status !== 0) {
-  console.error('test-all: cannot build tools/testkit (the no-egress guard); run npm ci first')
+// `npm run build` first (tsc -b, incremental: ~1 s when up to date). The guard
+// lives in @natkit/testkit's dist/, and tests refuse to spawn a dist/ older
+// than its src/: tsc -b refreshes dist/ even for a source touched without a
+// change, where Nx's build cache would leave the old dist/ in place. A build
+// error is reported again by Nx's build task of the failing project.
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
+if (tsc.status !== 0) console.error('test-all: npm run build failed (above); the failing projects\' tests will not run')
+if (!existsSync(join(root, 'tools/testkit/dist/index.js'))) {
+  console.error('test-all: tools/testkit is not built (the no-egress guard); fix the build above or run npm ci')
   process.exit(1)
 }
 const { DEFAULT_STOP_GRACE_MS, Sandbox, cleanupStaleSandboxes, formatDestination, isCi, sandboxUnavailableReason } = await import('../testkit/dist/index.js')
