@@ -61,11 +61,13 @@ if (unavailable != null) {
   if (stale.length > 0) console.log(`test-all: removed sandboxes of earlier runs that are gone: ${stale.join(', ')}`)
   try {
     sandbox = Sandbox.create()
+    sandbox.verify()
   } catch (err) {
+    sandbox?.destroy()
     console.error(`test-all: cannot create the no-egress sandbox: ${err.message}`)
     process.exit(1)
   }
-  console.log(`test-all: no-egress guard active: the tests run in network namespace ${sandbox.name}; every packet leaving it is counted by ${sandbox.sink}`)
+  console.log(`test-all: no-egress guard active (a canary datagram was counted): the tests run in network namespace ${sandbox.name}; every packet leaving it is counted by ${sandbox.sink}`)
 }
 const teardown = () => { sandbox?.destroy() }
 process.on('exit', teardown)

@@ -56,6 +56,8 @@ export const DEFAULT_MAX_DESTINATIONS = 256
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000
 /** How long {@link Sandbox.destroy} lets processes still in the sandbox end after SIGTERM (e.g. a lab tearing down) before SIGKILL. @default 10_000 */
 export const DEFAULT_STOP_GRACE_MS = 10_000
+/** Where {@link Sandbox.verify} sends its canary: TEST-NET-1 (RFC 5737), discard port. */
+export const CANARY_DESTINATION = { address: '192.0.2.1', protocol: 'udp', port: 9 } as const
 /** The nftables table in the sink. */
 export const SINK_TABLE = 'natkit_sink'
 
@@ -265,6 +267,34 @@ export class Sandbox {
   /** What the sink counted so far. */
   escapes (): Escapes {
     return parseSinkState(run('ip', ['netns', 'exec', this.sink, 'nft', '-j', 'list', 'table', 'netdev', SINK_TABLE]))
+  }
+
+  /** Zeroes the count and forgets the destinations. */
+  reset (): void {
+    run('ip', ['netns', 'exec', this.sink, 'nft', '-f', '-'], `reset counter netdev ${SINK_TABLE} escaped\nflush set netdev ${SINK_TABLE} dst4\nflush set netdev ${SINK_TABLE} dst6\n`)
+  }
+
+  /**
+   * Proves the guard is live before it is relied on: sends one UDP datagram
+   * to {@link CANARY_DESTINATION} from inside the sandbox with `node`, checks
+   * that the sink counted exactly it, then {@link reset}s. Throws
+   * {@link SandboxError} otherwise.
+   */
+  verify (node = process.execPath): void {
+    const d = CANARY_DESTINATION
+    const script = `const s = require('node:dgram').createSocket('udp4'); s.send('natkit no-egress canary', ${d.port}, '${d.address}', (err) => { if (err) throw err; s.close() })`
+    run('ip', ['netns', 'exec', this.name, node, '-e', script])
+    let e = this.escapes()
+    const end = Date.now() + DEFAULT_COMMAND_TIMEOUT_MS
+    while (e.packets === 0 && Date.now() < end) {
+      sleepSync(20)
+      e = this.escapes()
+    }
+    const seen = e.destinations.map(formatDestination).join(', ')
+    if (e.packets !== 1 || seen !== formatDestination(d)) {
+      throw new SandboxError(`the sink did not count the canary datagram to ${formatDestination(d)} as the only packet (counted ${e.packets}: ${seen}): the no-egress guard would not see escaping packets`)
+    }
+    this.reset()
   }
 
   /**

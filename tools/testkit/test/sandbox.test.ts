@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Sandbox, cleanupStaleSandboxes, formatDestination, parseSinkState, sandboxUnavailableReason, SANDBOX_PREFIX, type Escapes } from '../src/index.js'
+import { Sandbox, SandboxError, cleanupStaleSandboxes, formatDestination, parseSinkState, sandboxUnavailableReason, SANDBOX_PREFIX, type Escapes } from '../src/index.js'
 import { missingPrerequisite } from '../src/vitest.js'
 
 const WAIT_MS = 5_000
@@ -92,6 +92,14 @@ describe.skipIf(missingPrerequisite(sandboxUnavailableReason() != null ? `the no
     const e = await escapesWhen(sb, x => x.packets >= 4)
     expect(e.packets).toBe(4)
     expect(e.destinations.map(formatDestination).sort()).toEqual(['udp 224.0.0.251:5353', 'udp 239.255.255.250:1900', 'udp [2001:db8::1]:9', 'udp [ff02::fb]:5353'])
+  })
+
+  it('verify() passes on a working sandbox and leaves the count at zero; fails when the route to the sink is gone', () => {
+    sb = Sandbox.create()
+    sb.verify()
+    expect(sb.escapes()).toEqual({ packets: 0, bytes: 0, destinations: [] })
+    spawnSync('ip', ['-n', sb.name, 'route', 'del', 'default'])
+    expect(() => { sb?.verify() }).toThrow(SandboxError)
   })
 
   it('counts a TCP dial, and nothing for traffic that stays on the sandbox\'s loopback', async () => {
