@@ -83,7 +83,38 @@ const env = {
   NX_NO_CLOUD: 'true'
 }
 // its own process group, so that a signal to this script reaches the whole run (forwarded below)
-const child = spawn(cmd.file, cmd.args, { cwd: root, stdio: 'inherit', env, detached: true })
+// stdout passes through; each `nx run <project>:<target>` line is a checkpoint
+// of the sink's count, so escaping packets are attributed to the task that sent
+// them (with --output-style=static, Nx prints a task's header and output when the
+// task has finished: what was counted since the previous header is that task's)
+const child = spawn(cmd.file, cmd.args, { cwd: root, stdio: ['inherit', 'pipe', 'inherit'], env: { ...env, ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}) }, detached: true })
+/** Task → packets counted while it ran, and the destinations first seen then. */
+const byTask = new Map()
+let seen = { packets: 0, destinations: new Set() }
+const checkpoint = (task) => {
+  if (sandbox != null) {
+    const e = sandbox.escapes()
+    const destinations = new Set(e.destinations.map(formatDestination))
+    if (e.packets > seen.packets) {
+      const entry = byTask.get(task) ?? { packets: 0, destinations: [] }
+      entry.packets += e.packets - seen.packets
+      entry.destinations.push(...[...destinations].filter((d) => !seen.destinations.has(d)))
+      byTask.set(task, entry)
+    }
+    seen = { packets: e.packets, destinations }
+  }
+}
+let pending = ''
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk)
+  const lines = (pending + chunk.toString()).split('\n')
+  pending = lines.pop() ?? ''
+  for (const l of lines) {
+    // eslint-disable-next-line no-control-regex
+    const m = /^> nx run (\S+)\s*$/.exec(l.replace(/\x1b\[[0-9;]*m/g, '').trim().replace(/\s+\[.*\]$/, ''))
+    if (m != null) checkpoint(m[1])
+  }
+})
 let signalled
 const forward = (sig) => {
   signalled ??= sig
@@ -103,6 +134,7 @@ if (signalled != null) {
 }
 
 if (sandbox != null) {
+  checkpoint('nx itself, after the last task')
   const escapes = sandbox.escapes()
   teardown()
   if (escapes.packets === 0) {
@@ -112,6 +144,8 @@ if (sandbox != null) {
     const msg = `${escapes.packets} packet(s) (${escapes.bytes} bytes) left the test sandbox: the tests sent traffic to addresses outside loopback and their own namespaces`
     console.error(`\n*** no-egress guard FAILED: ${msg}. Destinations (protocol address:port${shown.length > 0 ? '' : '; none recorded'}):`)
     for (const d of shown) console.error(`***   ${d}`)
+    console.error('*** counted while these Nx tasks ran:')
+    for (const [t, e] of byTask) console.error(`***   ${t}: ${e.packets} packet(s)${e.destinations.length > 0 ? `, first seen: ${e.destinations.join(', ')}` : ''}`)
     console.error('***\n')
     rows.push({ name: 'no-egress guard', passed: 0, failed: 1, skipped: 0, note: `${escapes.packets} packet(s) escaped, to ${shown.join(', ')}` })
   }
