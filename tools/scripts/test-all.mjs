@@ -23,7 +23,7 @@ const STOP_GRACE_MS = 15_000
 // `npm run build` first (tsc -b, incremental: ~1 s when up to date). The guard
 // lives in @natkit/testkit's dist/, and tests refuse to spawn a dist/ older
 // than its src/: tsc -b refreshes dist/ even for a source touched without a
-// change, where Nx's build cache would leave the old dist/ in place. A build
+// change, which a build served from Nx's cache may leave as it was. A build
 // error is reported again by Nx's build task of the failing project.
 const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
 if (tsc.status !== 0) console.error('test-all: npm run build failed (above); the failing projects\' tests will not run')
