@@ -19,9 +19,15 @@
 #      have pinged peer-b over the relay.
 # Containers and networks are always removed (trap). Every step has a timeout.
 #
-# Exit codes: 0 passed, 1 a check failed, 2 this host cannot run Docker.
+# Exit codes: 0 passed, 1 a check failed, 2 this host cannot run Docker at all
+# (no Linux, no Docker and no way to install it, or a daemon that cannot
+# start). Once Docker runs, every later problem (base image, build, scenario)
+# is a failure, not a skip.
 #
 # Environment:
+#   NATKIT_COMPOSE_RESULT   file to write the result to, for the test summary
+#                           (tools/scripts/test-all.mjs): first line passed,
+#                           failed or skipped, then the reason
 #   NATKIT_COMPOSE_PROJECT  compose project name (default natkit-ci)
 #   NATKIT_DOCKER_BUILD     auto (default) | registry | prebuilt
 #                           registry: `docker build .` with the repo Dockerfile
@@ -45,13 +51,25 @@ EXIT_CANNOT_RUN=2
 T0=$(date +%s)
 WORK=$(mktemp -d /tmp/natkit-compose-test.XXXXXX)
 STARTED_DOCKERD_PID=
+RESULT_REASON=
 COMPOSE=()
 ACTIVE_PROJECTS=()
 FIREWALL_RULES=()
 
 log () { printf '[compose-test +%4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
-fail () { log "FAIL: $*"; exit "$EXIT_FAIL"; }
-cannot_run () { log "CANNOT RUN: $*"; exit "$EXIT_CANNOT_RUN"; }
+fail () { RESULT_REASON=$*; log "FAIL: $*"; exit "$EXIT_FAIL"; }
+cannot_run () { RESULT_REASON=$*; log "CANNOT RUN: $*"; exit "$EXIT_CANNOT_RUN"; }
+
+write_result () { # exit code -> NATKIT_COMPOSE_RESULT
+  [[ -n "${NATKIT_COMPOSE_RESULT:-}" ]] || return 0
+  local state
+  case $1 in
+    0) state=passed; RESULT_REASON=${RESULT_REASON:-both scenarios passed} ;;
+    "$EXIT_CANNOT_RUN") state=skipped ;;
+    *) state=failed; RESULT_REASON=${RESULT_REASON:-exit $1} ;;
+  esac
+  printf '%s\n%s\n' "$state" "$RESULT_REASON" >"$NATKIT_COMPOSE_RESULT" || log "cannot write $NATKIT_COMPOSE_RESULT"
+}
 
 cleanup () {
   local rc=$?
@@ -69,11 +87,12 @@ cleanup () {
   fi
   if [[ -n "${NATKIT_KEEP_LOGS:-}" ]]; then mkdir -p "$NATKIT_KEEP_LOGS" && cp -r "$WORK"/. "$NATKIT_KEEP_LOGS"/; fi
   rm -rf "$WORK"
+  write_result "$rc"
   log "done (exit $rc) after $(( $(date +%s) - T0 ))s"
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'RESULT_REASON="interrupted"; exit 130' INT TERM
 
 # --- 1. tools ---------------------------------------------------------------
 ensure_tools () {
@@ -147,15 +166,15 @@ npm_dir () {
 # Debian bookworm (minbase) + Node 24 + npm + user `node` (uid 1000), like the
 # official image. Only this script builds it; the Dockerfiles stay normal.
 build_base_standin () {
-  command -v debootstrap >/dev/null || cannot_run "cannot pull $BASE_TAG and debootstrap is missing (apt-get install -y debootstrap)"
+  command -v debootstrap >/dev/null || fail "cannot pull $BASE_TAG and debootstrap is missing (apt-get install -y debootstrap)"
   local node npm mirror rootfs
-  node=$(node24_binary) || cannot_run "cannot pull $BASE_TAG and found no Node 24 binary (run npm ci in $ROOT first)"
-  npm=$(npm_dir) || cannot_run "cannot pull $BASE_TAG and found no npm to copy into the stand-in"
+  node=$(node24_binary) || fail "cannot pull $BASE_TAG and found no Node 24 binary (run npm ci in $ROOT first)"
+  npm=$(npm_dir) || fail "cannot pull $BASE_TAG and found no npm to copy into the stand-in"
   mirror=$(debian_mirror)
   rootfs="$WORK/rootfs"
   log "building a local stand-in for $BASE_TAG: debootstrap bookworm from $mirror, node $("$node" --version) from $node"
   timeout 600 debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$WORK/debootstrap.log" 2>&1 \
-    || cannot_run "debootstrap failed: $(tail -3 "$WORK/debootstrap.log")"
+    || fail "debootstrap failed: $(tail -3 "$WORK/debootstrap.log")"
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   if ! docker image inspect "$DEBIAN_TAG" >/dev/null 2>&1; then
     # the router image's base, same rootfs without Node
@@ -222,7 +241,7 @@ build_images () {
       timeout 1200 docker build -t "$APP_TAG" "$ROOT" >"$WORK/build-app.log" 2>&1 || fail "app image build failed: $(tail -20 "$WORK/build-app.log")"
       ;;
     prebuilt)
-      [[ -d $ROOT/node_modules && -f $ROOT/apps/peer/dist/index.js ]] || cannot_run "prebuilt build mode needs an installed and built checkout (npm ci in $ROOT)"
+      [[ -d $ROOT/node_modules && -f $ROOT/apps/peer/dist/index.js ]] || fail "prebuilt build mode needs an installed and built checkout (npm ci in $ROOT)"
       log "building $APP_TAG from this checkout's node_modules and dist (docker/prebuilt.Dockerfile)"
       # a tar context so the repo's .dockerignore (which excludes node_modules) does not apply
       # tar exits 1 when a file changes while read (others working in the checkout): not fatal

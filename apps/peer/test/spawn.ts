@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseEventStream, type NatkitEvent } from '@natkit/events'
+import { assertFreshBuild } from '@natkit/testkit'
 
 const APPS = fileURLToPath(new URL('../../', import.meta.url))
 export const BINS = {
@@ -22,7 +23,9 @@ export class RoleProcess {
   readonly exited: Promise<number | null>
   #waiters = new Set<() => void>()
 
+  /** Throws StaleBuildError (before spawning) when the binary would run a dist/ older than the sources. */
   constructor (bin: keyof typeof BINS, args: string[]) {
+    assertFreshBuild(BINS[bin])
     this.child = spawn(process.execPath, [BINS[bin], ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '' } })
     this.child.stdout?.on('data', parseEventStream((e) => {
       this.events.push(e)

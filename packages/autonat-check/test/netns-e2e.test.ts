@@ -14,16 +14,14 @@ import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TS_HOOKS } from '@natkit/testkit'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { ReachabilityResult } from '../src/index.js'
 import type { ChildProcess } from 'node:child_process'
 
 const isRoot = process.getuid?.() === 0
 const hasIp = spawnSync('ip', ['-V']).status === 0
-const skipReason = !isRoot ? 'not running as root' : !hasIp ? '`ip` (iproute2) is not installed' : undefined
-if (skipReason != null) {
-  // eslint-disable-next-line no-console
-  console.warn(`skipping netns AutoNAT v2 e2e test: ${skipReason}`)
-}
+const skipReason = !isRoot ? 'the netns AutoNAT v2 e2e test needs root' : !hasIp ? 'the netns AutoNAT v2 e2e test needs `ip` (apt-get install -y iproute2)' : undefined
 
 const LAB_DIR = fileURLToPath(new URL('./lab/', import.meta.url))
 const SERVER_IP = '11.0.9.1'
@@ -72,7 +70,7 @@ function nodeIn (ns: string, args: string[]): ChildProcess {
   })
 }
 
-describe.skipIf(skipReason != null)('checkReachability against the stock autoNATv2() server (netns lab)', () => {
+describe.skipIf(missingPrerequisite(skipReason))('checkReachability against the stock autoNATv2() server (netns lab)', () => {
   const id = randomBytes(3).toString('hex')
   const srvNs = `nkac${id}-srv`
   const cliNs = `nkac${id}-cli`
@@ -117,7 +115,7 @@ describe.skipIf(skipReason != null)('checkReachability against the stock autoNAT
   })
 
   it('reports reachable, unreachable, amplification-protected and refused addresses', async () => {
-    const client = nodeIn(cliNs, ['--import', './ts-hooks.mjs', 'client.mjs', serverAddr, CLIENT_IP, CLIENT_SECONDARY_IP, PORT])
+    const client = nodeIn(cliNs, ['--import', TS_HOOKS, 'client.mjs', serverAddr, CLIENT_IP, CLIENT_SECONDARY_IP, PORT])
     children.push(client)
     const out = await firstJsonLine(client, 'client') as { main: ReachabilityResult[], stingy: ReachabilityResult[], handlerRemoved: boolean }
     const [primary, closed, secondary, privateAddr] = out.main

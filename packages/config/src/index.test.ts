@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { TS_HOOKS } from '@natkit/testkit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   ConfigError,
@@ -22,6 +24,8 @@ import {
 } from './index.js'
 import type { ConfigSources, Role } from './index.js'
 
+/** The uid and gid of `nobody` (and Debian's `nogroup`). */
+const NOBODY = 65534
 const PEER_A = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
 const BOOT = `/ip4/127.0.0.1/tcp/4011/p2p/${PEER_A}`
 
@@ -335,10 +339,33 @@ describe('errors name the field, the value and the source', () => {
     expect(err.message).toMatch(problem)
   })
 
-  it.skipIf(process.getuid?.() === 0)('unreadable config file (not as root)', () => {
+  it('unreadable config file (as root: checked in a child that dropped to nobody)', () => {
+    const readable = file({}, 'readable.json')
     const path = file({})
     chmodSync(path, 0)
-    expect(configError('peer', { configFile: path }).message).toMatch(/permission denied/)
+    if (process.getuid?.() !== 0) {
+      expect(configError('peer', { configFile: path }).message).toMatch(/permission denied/)
+      return
+    }
+    // root reads any file: a child imports this package's source, then drops to
+    // nobody before reading, and reports each file's error message (or null)
+    chmodSync(dir, 0o755)
+    const script = `
+      import { resolveOptions } from ${JSON.stringify(new URL('./index.ts', import.meta.url).pathname)}
+      process.setgroups([${NOBODY}]); process.setgid(${NOBODY}); process.setuid(${NOBODY})
+      const out = { uid: process.getuid() }
+      for (const f of process.argv.slice(1)) {
+        try { resolveOptions('peer', { configFile: f }); out[f] = null } catch (err) { out[f] = err.message }
+      }
+      process.stdout.write(JSON.stringify(out))
+    `
+    const res = spawnSync(process.execPath, ['--no-warnings', '--conditions=source', '--import', TS_HOOKS, '--input-type=module', '-e', script, readable, path], { encoding: 'utf8', timeout: 20_000 })
+    expect(res.stderr).toBe('')
+    const out = JSON.parse(res.stdout)
+    expect(out.uid).toBe(NOBODY)
+    expect(out[readable]).toBeNull()
+    expect(out[path]).toContain(path)
+    expect(out[path]).toMatch(/permission denied/)
   })
 
   it('identity and seed together are refused, naming both sources', () => {

@@ -10,6 +10,7 @@ import { getNetConfig } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
 import { DialError, tcpReuse } from '../src/index.js'
 import type { TcpReuseInit, TcpReuseTransport } from '../src/index.js'
 import type { Connection, IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
@@ -340,21 +341,19 @@ describe('tcpReuse', () => {
   })
 })
 
-function canUseNetns (): boolean {
-  if (process.getuid?.() !== 0) {
-    return false
-  }
-
+/** Why this host cannot run the netns test, or undefined when it can. */
+function netnsUnavailableReason (): string | undefined {
+  if (process.getuid?.() !== 0) return 'the simultaneous-open test needs root (a private network namespace)'
   try {
     execFileSync('unshare', ['-n', 'nft', 'list', 'ruleset'], { stdio: 'ignore', timeout: EVENT_TIMEOUT })
-    return true
+    return undefined
   } catch {
-    return false
+    return 'the simultaneous-open test needs unshare (util-linux) and nft (apt-get install -y nftables)'
   }
 }
 
 describe('kernel TCP simultaneous open', () => {
-  it.skipIf(!canUseNetns())('pairs two reuse-port sockets dialing each other, bypassing both listeners', async () => {
+  it.skipIf(missingPrerequisite(netnsUnavailableReason()))('pairs two reuse-port sockets dialing each other, bypassing both listeners', async () => {
     // ports are private to the new network namespace, so fixed values are safe
     const portX = 40001
     const portY = 40002

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEventStream } from '@natkit/events'
+import { assertFreshBuild } from '@natkit/testkit'
+export { StaleBuildError } from '@natkit/testkit'
 import type { Lab } from './netns.js'
 import type { Host } from './topology.js'
 import type { NatkitEvent, NatkitEventName } from '@natkit/events'
@@ -46,6 +48,19 @@ export class RoleBinaryNotFoundError extends Error {
 /** Absolute path of a role binary. */
 export function roleBinary (role: RoleName): string {
   return join(REPO_ROOT, ROLE_BINARIES[role])
+}
+
+/**
+ * Absolute path of a role binary that is safe to run: it exists, and neither
+ * its app's dist/ nor that of a workspace package it depends on is older than
+ * the sources (else `StaleBuildError` from @natkit/testkit, naming the newer
+ * source file).
+ */
+export function runnableRoleBinary (role: RoleName): string {
+  const script = roleBinary(role)
+  if (!existsSync(script)) throw new RoleBinaryNotFoundError(`role binary ${script} not found (build the apps first: npm run build)`)
+  assertFreshBuild(script)
+  return script
 }
 
 interface Waiter {
@@ -234,7 +249,7 @@ export interface SpawnRoleOptions {
  * bin script) with this Node binary inside the host's namespace.
  */
 export function spawnRole (lab: Lab, host: string | Host, bin: RoleName | string, args: string[] = [], opts: SpawnRoleOptions = {}): RoleHandle {
-  const script = bin in ROLE_BINARIES ? roleBinary(bin as RoleName) : bin
+  const script = bin in ROLE_BINARIES ? runnableRoleBinary(bin as RoleName) : bin
   if (!existsSync(script)) throw new RoleBinaryNotFoundError(`role binary ${script} not found (build the apps first: npm run build)`)
   const fullArgs = (opts.json ?? true) && !args.includes('--json') ? [...args, '--json'] : args
   const hostName = typeof host === 'string' ? host : host.name

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Command, Option } from 'commander'
+import { StaleBuildError } from '@natkit/testkit'
 import { runDemo } from './demo.js'
 import { matrixSvg } from './report.js'
 import { DELAY_PROFILES, type DelayProfileName } from './delay.js'
@@ -64,7 +65,7 @@ function trialLine (r: TrialResult): string {
 
 function fail (err: unknown): never {
   const e = err as Error
-  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError || e instanceof UsageError || e instanceof UnknownScenarioError || e instanceof UnsupportedInteropError
+  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError || e instanceof UsageError || e instanceof UnknownScenarioError || e instanceof UnsupportedInteropError || e instanceof StaleBuildError
   process.stderr.write(`natkit-lab: ${e.name}: ${e.message}\n`)
   process.exit(cannotRun ? EXIT_CANNOT_RUN : EXIT_CHECK_FAILED)
 }

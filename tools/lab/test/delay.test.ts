@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addLinkDelay, DelayAlreadyActiveError, DelayTargetError, DELAY_PROFILES, applyDelayProfile } from '../src/delay.js'
 import { defaultTopology, Lab, listLeftovers, tcpConnect, tcpServer } from '../src/index.js'
 import { labSkipReason, works } from './env.js'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { Probe } from '../src/index.js'
 
 const RELAY = '11.0.0.10'
@@ -14,8 +15,6 @@ const skipReason = labSkipReason ??
   (!works('python3', ['-c', 'import socket; socket.AF_PACKET']) ? 'link delay needs python3' : undefined) ??
   (!existsSync('/dev/net/tun') ? 'link delay needs /dev/net/tun' : undefined) ??
   (!works('ping', ['-V']) ? 'link delay test needs ping (apt-get install -y iputils-ping)' : undefined)
-
-if (labSkipReason == null && skipReason != null) process.stderr.write(`[natkit-lab delay test skipped] ${skipReason}\n`)
 
 interface PingResult { transmitted: number, received: number, avgMs?: number }
 
@@ -36,7 +35,7 @@ function isAlive (pid: number): boolean {
   }
 }
 
-describe.skipIf(skipReason != null)('link delay line (userspace, no netem)', () => {
+describe.skipIf(missingPrerequisite(skipReason))('link delay line (userspace, no netem)', () => {
   let lab: Lab
   let server: Probe
   let baselineMs: number

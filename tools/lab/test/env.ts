@@ -1,17 +1,14 @@
-import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { commandWorks as works } from '@natkit/testkit'
 import { DEFAULT_MINIUPNPD_PATH } from '../src/index.js'
 
-export function works (cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 5_000 })
-    return true
-  } catch {
-    return false
-  }
-}
+export { works }
 
-/** Why lab tests cannot run here, or undefined when they can. */
+/**
+ * Why lab tests cannot run here, or undefined when they can. Test files pass
+ * it to `missingPrerequisite` (@natkit/testkit/vitest): a skip outside CI, a
+ * failing test under CI=true.
+ */
 export const labSkipReason: string | undefined =
   process.platform !== 'linux'
     ? 'NAT lab tests need Linux network namespaces'
@@ -23,11 +20,7 @@ export const labSkipReason: string | undefined =
               ? 'NAT lab tests need nftables (apt-get install -y nftables)'
               : undefined
 
-if (labSkipReason != null) process.stderr.write(`[natkit-lab tests skipped] ${labSkipReason}\n`)
-
 export const upnpSkipReason: string | undefined = labSkipReason ?? (existsSync(DEFAULT_MINIUPNPD_PATH) ? undefined : 'UPnP lab test needs miniupnpd (apt-get install -y miniupnpd-nftables)')
-
-if (labSkipReason == null && upnpSkipReason != null) process.stderr.write(`[natkit-lab upnp test skipped] ${upnpSkipReason}\n`)
 
 /** Parses `echo <msg> <ip> <port>` replies of the UDP echo server probe. */
 export function parseEcho (msg: unknown): { msg: string, ip: string, port: number } | undefined {

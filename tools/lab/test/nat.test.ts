@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultTopology, Lab, tcpConnect, tcpServer, udpAgent, udpSend, udpServer } from '../src/index.js'
 import { labSkipReason, parseEcho } from './env.js'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { Probe } from '../src/index.js'
 
 const RELAY = '11.0.0.10'
@@ -23,7 +24,7 @@ async function roundTrip (agent: Probe, ip: string, msg: string): Promise<{ ip: 
 }
 
 // peer-a is behind a port-restricted NAT, peer-b behind a symmetric NAT.
-describe.skipIf(labSkipReason != null)('NAT profiles (port-restricted vs symmetric)', () => {
+describe.skipIf(missingPrerequisite(labSkipReason))('NAT profiles (port-restricted vs symmetric)', () => {
   let lab: Lab
   const servers: Probe[] = []
 

@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statSync, utimesSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Lab, ProcessExitedError, roleBinary, RoleBinaryNotFoundError, spawnRole, WaitTimeoutError } from '../src/index.js'
+import { Lab, ProcessExitedError, REPO_ROOT, roleBinary, RoleBinaryNotFoundError, runnableRoleBinary, spawnRole, StaleBuildError, WaitTimeoutError } from '../src/index.js'
 import { labSkipReason } from './env.js'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { Topology } from '../src/index.js'
 
 const FAKE_ROLE = fileURLToPath(new URL('./fixtures/fake-role.mjs', import.meta.url))
@@ -22,7 +23,44 @@ describe('role binaries', () => {
   })
 })
 
-describe.skipIf(labSkipReason != null)('spawnRole', () => {
+/** Runs `fn` with `file` (relative to the repo) dated a minute into the future, then restores its times. */
+function withNewerSource (file: string, fn: () => void): void {
+  const path = `${REPO_ROOT}${file}`
+  const { atime, mtime } = statSync(path)
+  const future = new Date(Date.now() + 60_000)
+  utimesSync(path, future, future)
+  try {
+    fn()
+  } finally {
+    utimesSync(path, atime, mtime)
+  }
+}
+
+describe('stale builds', () => {
+  it('a built checkout runs (npm test builds first)', () => {
+    expect(runnableRoleBinary('peer')).toBe(roleBinary('peer'))
+  })
+
+  it('refuses to spawn a role whose app src/ is newer than its dist/, naming the file', () => {
+    withNewerSource('apps/peer/src/handler.ts', () => {
+      expect(() => spawnRole({} as Lab, 'peer-a', 'peer', ['run'])).toThrow(StaleBuildError)
+      expect(() => runnableRoleBinary('peer')).toThrow(/^refusing to run apps\/peer\/bin\/natkit-peer\.js from a stale build: apps\/peer\/src\/handler\.ts changed after apps\/peer\/dist was built .*: run npm run build$/)
+      // the other apps do not run apps/peer
+      expect(runnableRoleBinary('relay')).toBe(roleBinary('relay'))
+    })
+    expect(runnableRoleBinary('peer')).toBe(roleBinary('peer'))
+  })
+
+  it('refuses to spawn a role when a package it runs (packages/holepunch) changed after its build', () => {
+    withNewerSource('packages/holepunch/src/holepunch.ts', () => {
+      for (const role of ['peer', 'relay', 'bootstrap', 'autonat'] as const) {
+        expect(() => runnableRoleBinary(role)).toThrow(/packages\/holepunch\/src\/holepunch\.ts changed after packages\/holepunch\/dist was built/)
+      }
+    })
+  })
+})
+
+describe.skipIf(missingPrerequisite(labSkipReason))('spawnRole', () => {
   let lab: Lab
 
   beforeAll(async () => {

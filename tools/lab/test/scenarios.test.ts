@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { listLeftovers, runTrial, type TrialResult } from '../src/index.js'
 import { labSkipReason, upnpSkipReason } from './env.js'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
 
 /** Trials per acceptance check (the issue asks for 10/10). */
 const TRIALS = 10
@@ -19,7 +20,7 @@ async function expectNothingLeft (r: TrialResult): Promise<void> {
   expect(left.tables).toEqual([])
 }
 
-const describeLab = describe.skipIf(labSkipReason != null)
+const describeLab = describe.skipIf(missingPrerequisite(labSkipReason))
 
 describeLab('port-restricted ↔ port-restricted', () => {
   it(`TCP hole punching gives a direct connection in ${TRIALS}/${TRIALS} trials`, async () => {
@@ -83,7 +84,7 @@ describeLab('symmetric ↔ symmetric', () => {
   }, 120_000)
 })
 
-describe.skipIf(upnpSkipReason != null)('UPnP', () => {
+describe.skipIf(missingPrerequisite(upnpSkipReason))('UPnP', () => {
   it('port-restricted ↔ upnp: direct, with peer-b\'s port mapped on its router by UPnP', async () => {
     const r = await runTrial({ a: 'port-restricted', b: 'upnp', transport: 'tcp', dialTimeoutMs: 20_000 })
     await expectNothingLeft(r)

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultTopology, Lab, REPO_ROOT, tcpConnect, tcpServer } from '../src/index.js'
 import { upnpSkipReason } from './env.js'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { Probe } from '../src/index.js'
 
 const MAPPER = join(REPO_ROOT, 'node_modules/@achingbrain/nat-port-mapper/package.json')
@@ -23,7 +24,7 @@ for await (const gw of client.findGateways({ signal: AbortSignal.timeout(8000) }
 process.exit(1)
 `
 
-describe.skipIf(skipReason != null)('upnp profile (miniupnpd, IGDv2)', () => {
+describe.skipIf(missingPrerequisite(skipReason))('upnp profile (miniupnpd, IGDv2)', () => {
   let lab: Lab
   let srv: Probe
 
