@@ -17,7 +17,7 @@ RUN npm ci --no-audit --no-fund \
  && for d in packages/* apps/* tools/*; do \
       [ -f "$d/package.json" ] || continue; \
       mkdir -p "/out/$d"; cp "$d/package.json" "/out/$d/"; \
-      for sub in dist bin; do [ -d "$d/$sub" ] && cp -r "$d/$sub" "/out/$d/"; done; \
+      for sub in dist bin; do if [ -d "$d/$sub" ]; then cp -r "$d/$sub" "/out/$d/"; fi; done; \
     done \
  && find /out -name '*.tsbuildinfo' -delete \
  && cp -r node_modules package.json /out/
