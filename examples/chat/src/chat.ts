@@ -86,9 +86,17 @@ async function when<T> (event: keyof Libp2pEvents, check: () => T | undefined, w
 function chat (stream: Stream, conn: Connection): void {
   console.log(`chatting with ${conn.remotePeer} over ${conn.remoteAddr}`)
   const encoder = new TextEncoder()
-  createInterface({ input: process.stdin })
-    .on('line', (line) => { stream.send(encoder.encode(`${line}\n`)) })
-    .on('close', () => { void stream.close() })
+  const input = createInterface({ input: process.stdin })
+  input.on('close', () => { void stream.close().catch(() => {}) })
+  input.on('line', (line) => {
+    try {
+      // false: the stream's send buffer is full; read no more input until it drains
+      if (!stream.send(encoder.encode(`${line}\n`))) { input.pause(); stream.onDrain().then(() => input.resume(), () => {}) }
+    } catch (err) {
+      console.error(`chat: cannot send: ${(err as Error).message}`)
+      input.close()
+    }
+  })
   void (async () => {
     const decoder = new TextDecoder()
     let pending = ''
@@ -97,6 +105,7 @@ function chat (stream: Stream, conn: Connection): void {
       pending = lines.pop() ?? ''
       for (const line of lines) console.log(`${conn.remotePeer.toString().slice(-6)}> ${line}`)
     }
+    console.log(`${conn.remotePeer} closed the chat`)
   })().catch((err: Error) => { console.error(`chat: stream failed: ${err.message}`) })
 }
 

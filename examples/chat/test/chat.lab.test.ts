@@ -80,6 +80,9 @@ describe.skipIf(missingPrerequisite(labSkipReason))('chat example in the NAT lab
       await b.waitForLine(l => l === `${aId.slice(-6)}> hello from peer-a`, LINE_TIMEOUT_MS)
       b.send('hello from peer-b')
       await a.waitForLine(l => l === `${bId.slice(-6)}> hello from peer-b`, LINE_TIMEOUT_MS)
+      // end of input closes the chat stream; the other side says so
+      a.child.stdin?.end()
+      await b.waitForLine(l => l === `${aId} closed the chat`, LINE_TIMEOUT_MS)
 
       // without --allow for the lab internet, the gater refuses to dial the relay
       const denied = chat('peer-a', ['--relay', relayMa, '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT + 1}`])
