@@ -6,7 +6,7 @@ import { join, relative } from 'node:path'
 
 const root = new URL('../..', import.meta.url).pathname
 const projects = new Map()
-for (const group of ['packages', 'apps', 'tools']) {
+for (const group of ['packages', 'apps', 'tools', 'examples']) {
   for (const dir of readdirSync(join(root, group))) {
     const pj = join(root, group, dir, 'package.json')
     if (!existsSync(pj)) continue

@@ -34,7 +34,7 @@ if (!existsSync(join(root, 'tools/testkit/dist/index.js'))) {
 const { DEFAULT_STOP_GRACE_MS, Sandbox, cleanupStaleSandboxes, formatDestination, isCi, sandboxUnavailableReason } = await import('../testkit/dist/index.js')
 
 const projects = []
-for (const group of ['packages', 'apps', 'tools']) {
+for (const group of ['packages', 'apps', 'tools', 'examples']) {
   for (const dir of readdirSync(join(root, group))) {
     const pj = join(root, group, dir, 'package.json')
     if (!existsSync(pj)) continue
