@@ -40,3 +40,16 @@ export const MAX_SYNC_DELAY = 2_000
  * one relayed connection into a burst of dials at third parties.
  */
 export const DEFAULT_MAX_DIAL_CANDIDATES = 8
+
+/**
+ * How many refused punch SYNs one attempt sends again, in total over its
+ * candidates. A router that answers unsolicited inbound with a TCP reset
+ * refuses the first SYN to reach it (and the reset removes the sender's own
+ * mapping); both sides resending until two SYNs cross in flight gets through
+ * it. This also bounds what one relayed peer can make us send to an address it
+ * names: (1 + this) dials per attempt.
+ */
+export const DEFAULT_PUNCH_RESENDS = 1000
+
+/** Mean pause (ms, jittered ×0.5–1.5) before a refused punch SYN is sent again. */
+export const DEFAULT_PUNCH_RESEND_INTERVAL = 2

@@ -5,9 +5,10 @@ import { DNS, IP } from '@multiformats/multiaddr-matcher'
 import { decodeHolePunch, encodeHolePunch } from './codec.js'
 import {
   DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_MAX_INBOUND_STREAMS,
+  DEFAULT_PUNCH_RESEND_INTERVAL, DEFAULT_PUNCH_RESENDS,
   DEFAULT_MAX_OBSERVED_ADDRS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_TIMEOUT, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE, MAX_SYNC_DELAY
 } from './constants.js'
-import { FAILURE_REASONS, diagnose } from './diagnose.js'
+import { FAILURE_REASONS, diagnose, isUnreachableError } from './diagnose.js'
 import {
   DialDeniedError, HolePunchAbortedError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
   RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
@@ -70,6 +71,21 @@ export interface HolePunchInit {
    * @default DEFAULT_MAX_DIAL_CANDIDATES
    */
   maxDialCandidates?: number
+  /**
+   * How many refused punch SYNs one attempt sends again, in total over its
+   * candidates (a router that answers unsolicited inbound with a reset refuses
+   * the first SYN to arrive). Bounded also by the attempt's `timeout`.
+   *
+   * @default DEFAULT_PUNCH_RESENDS
+   */
+  punchResends?: number
+  /**
+   * Mean pause before a refused punch SYN is sent again, in ms (jittered
+   * between half and one and a half times this).
+   *
+   * @default DEFAULT_PUNCH_RESEND_INTERVAL
+   */
+  punchResendInterval?: number
   /**
    * At most this many punches (one per remote peer) run at once; more are skipped.
    *
@@ -176,6 +192,8 @@ export interface HolePunchEvents {
 export interface HolePunchStats {
   /** Attempt events emitted (both roles, unilateral included). */
   attempts: number
+  /** Punch SYNs sent again after a refusal. */
+  resends: number
   successes: number
   failures: Record<HolePunchFailureReason, number>
 }
@@ -256,6 +274,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #closeRelayed: boolean
   readonly #maxPunches: number
   readonly #maxDialCandidates: number
+  readonly #punchResends: number
+  readonly #punchResendInterval: number
   readonly #maxInboundStreams: number
   readonly #maxOutboundStreams: number
   readonly #observed: ObservedAddresses
@@ -277,13 +297,15 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#closeRelayed = init.closeRelayedOnSuccess ?? true
     this.#maxPunches = init.maxConcurrentPunches ?? DEFAULT_MAX_CONCURRENT_PUNCHES
     this.#maxDialCandidates = Math.max(1, init.maxDialCandidates ?? DEFAULT_MAX_DIAL_CANDIDATES)
+    this.#punchResends = Math.max(0, init.punchResends ?? DEFAULT_PUNCH_RESENDS)
+    this.#punchResendInterval = Math.max(1, init.punchResendInterval ?? DEFAULT_PUNCH_RESEND_INTERVAL)
     this.#maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     this.#maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
     this.#observed = new ObservedAddresses({
       maxAddrs: init.maxObservedAddrs ?? DEFAULT_MAX_OBSERVED_ADDRS,
       allowPrivateAddresses: this.#allowPrivate
     })
-    this.#stats = { attempts: 0, successes: 0, failures: Object.fromEntries(FAILURE_REASONS.map(r => [r, 0])) as Record<HolePunchFailureReason, number> }
+    this.#stats = { attempts: 0, resends: 0, successes: 0, failures: Object.fromEntries(FAILURE_REASONS.map(r => [r, 0])) as Record<HolePunchFailureReason, number> }
   }
 
   isStarted (): boolean {
@@ -330,7 +352,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   getStats (): HolePunchStats {
-    return { attempts: this.#stats.attempts, successes: this.#stats.successes, failures: { ...this.#stats.failures } }
+    return { attempts: this.#stats.attempts, resends: this.#stats.resends, successes: this.#stats.successes, failures: { ...this.#stats.failures } }
   }
 
   isSymmetricNatSuspected (): boolean {
@@ -580,18 +602,32 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * transport manager directly; the upgrader still registers the connection.
    * A (`initiator: true`) uses the connection manager as usual.
    */
-  async #dial (addrs: Multiaddr[], initiator: boolean, signal: AbortSignal): Promise<Connection> {
-    if (initiator) {
-      return await this.#components.connectionManager.openConnection(addrs, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true })
-    }
+  async #dial (peer: PeerId, addrs: Multiaddr[], initiator: boolean, signal: AbortSignal): Promise<Connection> {
     let lastError: unknown
-    for (const addr of addrs) {
-      try {
-        return await this.#components.transportManager.dial(addr, { signal, initiator: false } as any)
-      } catch (err) {
-        lastError = err
-        if (signal.aborted) break
+    // Routers that answer an unsolicited SYN with a reset (a bare Linux router,
+    // OpenWrt's wan zone) refuse whichever SYN arrives before the other side's
+    // mapping exists, and that reset also removes the sender's own mapping. Each
+    // refused SYN is sent again after a short jittered pause, within the
+    // attempt's budget, so that two SYNs come to cross in flight.
+    let resends = 0
+    for (let round = 0; ; round++) {
+      for (const addr of addrs) {
+        if (round > 0) {
+          if (this.#findDirect(peer) != null || resends >= this.#punchResends) throw lastError
+          resends++
+          this.#stats.resends++
+        }
+        try {
+          return initiator
+            ? await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true })
+            : await this.#components.transportManager.dial(addr, { signal, initiator: false } as any)
+        } catch (err) {
+          lastError = err
+          if (signal.aborted) throw err
+        }
       }
+      if (!isUnreachableError(lastError) || resends >= this.#punchResends) break
+      await delay(this.#punchResendInterval * (0.5 + Math.random()), signal)
     }
     throw lastError ?? new Error('no address to dial')
   }
@@ -618,7 +654,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     try {
       if (signal.aborted) onAbort()
       if (addrs.length > 0) {
-        this.#dial(addrs, initiator, signal).then(conn => {
+        this.#dial(peer, addrs, initiator, signal).then(conn => {
           if (isDirect(conn)) resolve(conn)
           else dialError = new Error('dial returned a limited connection')
         }, err => {

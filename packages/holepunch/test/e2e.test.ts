@@ -103,7 +103,7 @@ describe('hole punch over a loopback relay', () => {
     const aGater = recordingGater(ma => !ma.toString().startsWith(relayAddr))
     const bDials: string[] = []
     const b = await createPeer({
-      services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, attempts: 2, timeout: 800 }) },
+      services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, attempts: 2, timeout: 800, punchResends: 3 }) },
       listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'],
       gater: bGater,
       dials: bDials
@@ -124,10 +124,13 @@ describe('hole punch over a loopback relay', () => {
     expect(bEvents.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:attempt', 'holepunch:failure'])
     const target = `/ip4/127.0.0.1/tcp/${refused}/p2p/${a.peerId}`
     expect(bEvents[0].detail.addrs).toContain(target)
-    // B's gater was asked about the candidate, and B really dialled it (twice: one per attempt)
+    // B's gater was asked about the candidate, and B really dialled it; refused SYNs are
+    // sent again, `punchResends` (3) in total per attempt: 2 × (candidates + 3) dials
     expect(bGater.asked).toContain(target)
-    expect(bDials.filter(d => d === target)).toHaveLength(2)
-    expect(bHp.getStats()).toMatchObject({ attempts: 2, successes: 0 })
+    expect(bDials).toContain(target)
+    const candidates = bEvents[0].detail.addrs.length
+    expect(bDials.filter(d => d.endsWith(`/p2p/${a.peerId}`))).toHaveLength(2 * (candidates + 3))
+    expect(bHp.getStats()).toMatchObject({ attempts: 2, resends: 6, successes: 0 })
     // A's gater refused B's loopback candidates: A names them instead of dialling
     const af = await aFailure
     expect(af.reason).toBe('gater-denied')
@@ -176,7 +179,7 @@ describe('hole punch over a loopback relay', () => {
     const bGater = recordingGater(() => false)
     const bDials: string[] = []
     const b = await createPeer({
-      services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, attempts: 1, timeout: 800, maxDialCandidates: 3 }) },
+      services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, attempts: 1, timeout: 800, maxDialCandidates: 3, punchResends: 0 }) },
       listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'],
       gater: bGater,
       dials: bDials

@@ -59,6 +59,25 @@ describeLab('port-restricted ↔ port-restricted', () => {
   }, 400_000)
 })
 
+describeLab('routers that answer unsolicited inbound with a TCP reset (a bare Linux router)', () => {
+  it(`TCP hole punching still gives a direct connection in ${TRIALS}/${TRIALS} trials, seen from both sides`, async () => {
+    const results: TrialResult[] = []
+    for (let i = 1; i <= TRIALS; i++) {
+      const r = await runTrial({ a: 'port-restricted', b: 'port-restricted', inbound: 'reset', transport: 'tcp', trial: i, dialTimeoutMs: 20_000 })
+      results.push(r)
+      await expectNothingLeft(r)
+    }
+    for (const r of results) {
+      expect(r.error, `trial ${r.trial}`).toBeUndefined()
+      expect(r.outcome, `trial ${r.trial}: ${r.failureReason}`).toBe('direct')
+      // a punched path: router-b's mapping of peer-b's listen port, and peer-b sees router-a's
+      expect(r.directAddr).toMatch(/^\/ip4\/11\.0\.2\.1\/tcp\/4100\//)
+      expect(r.remoteDirect, `trial ${r.trial}: peer-b did not report the direct connection`).toBe(true)
+      expect(r.remoteDirectAddr).toMatch(/^\/ip4\/11\.0\.1\.1\/tcp\/4100(\/|$)/)
+    }
+  }, 600_000)
+})
+
 describeLab('with the interop delay profile (router links 100 ms RTT, relay 25 ms)', () => {
   it('port-restricted ↔ port-restricted still gets a direct connection, and the RTTs show the delay', async () => {
     const r = await runTrial({ a: 'port-restricted', b: 'port-restricted', transport: 'tcp', delay: 'interop', dialTimeoutMs: 25_000 })
