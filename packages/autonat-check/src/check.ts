@@ -1,3 +1,4 @@
+import { InvalidParametersError } from '@libp2p/interface'
 import { isPrivate, lpStream } from '@libp2p/utils'
 import { decodeAutoNATMessage, decodeDialBack, DIAL_BACK_STATUS, DIAL_STATUS, encodeAutoNATMessage, encodeDialBackResponse, RESPONSE_STATUS } from './codec.js'
 import {
@@ -16,7 +17,6 @@ import {
 import {
   AutoNATCodecError,
   DialBackHandlerInUseError,
-  InvalidCheckParametersError,
   ServerDialError,
   ServerProtocolUnsupportedError,
   TooManyPendingChecksError
@@ -166,7 +166,7 @@ function nameOf (table: Record<string, number>, value: number): string {
 function positiveInteger (value: number | undefined, fallback: number, name: string, max = Number.MAX_SAFE_INTEGER): number {
   const v = value ?? fallback
   if (!Number.isSafeInteger(v) || v <= 0 || v > max) {
-    throw new InvalidCheckParametersError(`${name} must be an integer between 1 and ${max}, got ${v}`)
+    throw new InvalidParametersError(`${name} must be an integer between 1 and ${max}, got ${v}`)
   }
   return v
 }
@@ -460,7 +460,7 @@ async function checkOne (registry: DialBackRegistry, connection: Connection, add
  * server dials the bare address and only our dial-back handler knows the
  * nonce.
  *
- * @throws {InvalidCheckParametersError} no addresses, too many, or bad options
+ * @throws {InvalidParametersError} no addresses, too many, or bad options
  * @throws {DialBackHandlerInUseError} the dial-back protocol is handled by something else (e.g. the `autoNATv2()` service)
  * @throws {ServerDialError} the server could not be dialed
  * @throws {ServerProtocolUnsupportedError} the server does not run an AutoNAT v2 server
@@ -469,7 +469,7 @@ async function checkOne (registry: DialBackRegistry, connection: Connection, add
 export async function checkReachability (node: AutoNATCheckNode, server: Multiaddr, addrs: Multiaddr[], options: CheckReachabilityOptions = {}): Promise<ReachabilityResult[]> {
   const maxAddresses = positiveInteger(options.maxAddresses, DEFAULT_MAX_ADDRESSES, 'maxAddresses')
   if (addrs.length === 0 || addrs.length > maxAddresses) {
-    throw new InvalidCheckParametersError(`expected between 1 and ${maxAddresses} addresses, got ${addrs.length}`)
+    throw new InvalidParametersError(`expected between 1 and ${maxAddresses} addresses, got ${addrs.length}`)
   }
   const settings: CheckSettings = {
     timeout: positiveInteger(options.timeout, DEFAULT_TIMEOUT, 'timeout'),

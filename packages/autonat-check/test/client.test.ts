@@ -229,8 +229,8 @@ describe('checkReachability (scripted server on loopback)', () => {
 
   it('throws typed errors for problems that are not about the address', async () => {
     script = async () => {}
-    await expect(checkReachability(client, serverAddr, [])).rejects.toMatchObject({ name: 'InvalidCheckParametersError' })
-    await expect(checkReachability(client, serverAddr, [clientAddr], { dialDataChunkSize: 5000 })).rejects.toMatchObject({ name: 'InvalidCheckParametersError' })
+    await expect(checkReachability(client, serverAddr, [])).rejects.toMatchObject({ name: 'InvalidParametersError' })
+    await expect(checkReachability(client, serverAddr, [clientAddr], { dialDataChunkSize: 5000 })).rejects.toMatchObject({ name: 'InvalidParametersError' })
 
     await server.unhandle(DIAL_REQUEST_PROTOCOL)
     await expect(checkReachability(client, serverAddr, [clientAddr], { timeout: 5_000 })).rejects.toMatchObject({ name: 'ServerProtocolUnsupportedError' })

@@ -154,3 +154,15 @@ describe('malformed input', () => {
     expect(() => decodeAutoNATMessage(bytes)).toThrow(expect.objectContaining({ name: 'MalformedMessageError' }))
   })
 })
+
+describe('codec errors', () => {
+  it('are InvalidMessageErrors of @libp2p/interface with their own static and instance name', async () => {
+    const { InvalidMessageError } = await import('@libp2p/interface')
+    const { MalformedMessageError } = await import('../src/errors.js')
+    const err = (() => { try { decodeDialBack(new Uint8Array([0x09, 1])) } catch (e) { return e } })()
+    expect(err).toBeInstanceOf(MalformedMessageError)
+    expect(err).toBeInstanceOf(InvalidMessageError)
+    expect((err as Error).name).toBe('MalformedMessageError')
+    expect(MalformedMessageError.name).toBe('MalformedMessageError')
+  })
+})

@@ -115,7 +115,8 @@ describe.skipIf(missingPrerequisite(skipReason))('checkReachability against the 
   })
 
   it('reports reachable, unreachable, amplification-protected and refused addresses', async () => {
-    const client = nodeIn(cliNs, ['--import', TS_HOOKS, 'client.mjs', serverAddr, CLIENT_IP, CLIENT_SECONDARY_IP, PORT])
+    // transform (not just strip) types: the protons-generated codec uses namespaces
+    const client = nodeIn(cliNs, ['--experimental-transform-types', '--import', TS_HOOKS, 'client.mjs', serverAddr, CLIENT_IP, CLIENT_SECONDARY_IP, PORT])
     children.push(client)
     const out = await firstJsonLine(client, 'client') as { main: ReachabilityResult[], stingy: ReachabilityResult[], handlerRemoved: boolean }
     const [primary, closed, secondary, privateAddr] = out.main

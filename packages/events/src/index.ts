@@ -11,6 +11,7 @@
  * The schema is documented in `docs/events.md` and is stable: the lab, the
  * docker-compose checks and tests read it. Fields are only ever added.
  */
+import { TimeoutError } from '@libp2p/interface'
 
 export type Direction = 'inbound' | 'outbound'
 export type ReachabilityStatus = 'reachable' | 'unreachable' | 'unknown'
@@ -89,6 +90,7 @@ export type EventListener<E extends NatkitEventName> = (event: NatkitEvent<E>) =
 export const DEFAULT_MAX_LISTENERS = 64
 
 export class TooManyListenersError extends Error {
+  static override name = 'TooManyListenersError'
   override name = 'TooManyListenersError'
 }
 
@@ -146,7 +148,7 @@ export class NatkitEvents {
   async waitFor<E extends NatkitEventName>(event: E, predicate: (e: NatkitEvent<E>) => boolean = () => true, timeoutMs = 30_000, signal?: AbortSignal): Promise<NatkitEvent<E>> {
     const { promise, resolve, reject } = Promise.withResolvers<NatkitEvent<E>>()
     const off = this.on(event, (e: NatkitEvent<E>) => { if (predicate(e)) resolve(e as NatkitEvent<E>) })
-    const timer = setTimeout(() => { reject(new EventTimeoutError(`no ${event} event within ${timeoutMs} ms`)) }, timeoutMs)
+    const timer = setTimeout(() => { reject(new TimeoutError(`no ${event} event within ${timeoutMs} ms`)) }, timeoutMs)
     const onAbort = (): void => { reject(signal?.reason ?? new Error('aborted')) }
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
@@ -159,9 +161,6 @@ export class NatkitEvents {
   }
 }
 
-export class EventTimeoutError extends Error {
-  override name = 'EventTimeoutError'
-}
 
 export { formatHuman, formatJson, createPrinter, type PrinterOptions } from './print.js'
 export { parseEventLine, parseEventStream, InvalidEventLineError } from './parse.js'

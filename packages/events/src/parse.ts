@@ -4,6 +4,7 @@ import type { NatkitEvent } from './index.js'
 export const MAX_EVENT_LINE_LENGTH = 64 * 1024
 
 export class InvalidEventLineError extends Error {
+  static override name = 'InvalidEventLineError'
   override name = 'InvalidEventLineError'
 }
 

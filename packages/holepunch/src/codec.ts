@@ -1,19 +1,17 @@
 /**
- * A small hand-written codec for the DCUtR `HolePunch` protobuf message:
- *
- * ```protobuf
- * message HolePunch {
- *   enum Type { CONNECT = 100; SYNC = 300; }
- *   required Type type = 1;
- *   repeated bytes ObsAddrs = 2;
- * }
- * ```
+ * The DCUtR `HolePunch` message (`src/pb/message.proto`), encoded and decoded
+ * by the protons-generated codec in `src/pb/message.ts`. This module adds what
+ * the generated code leaves out: the size bound, a strict check of field wire
+ * types and of the required `type` (the generated decoder would default it),
+ * and typed errors (`HolePunchProtocolError` subclasses) for every bad input.
  *
  * On the wire every message is prefixed with its length as an unsigned varint.
  */
-import type { Uint8ArrayList } from 'uint8arraylist'
+import { reader as createReader, writer as createWriter } from 'protons-runtime'
 import { MAX_MESSAGE_SIZE } from './constants.js'
-import { MalformedMessageError, MessageTooLargeError, TruncatedMessageError, UnknownMessageTypeError } from './errors.js'
+import { HolePunchProtocolError, MalformedMessageError, MessageTooLargeError, TruncatedMessageError, UnknownMessageTypeError } from './errors.js'
+import { HolePunch } from './pb/message.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** Numeric enum values of `HolePunch.Type` on the wire. */
 export const MESSAGE_TYPE = { CONNECT: 100, SYNC: 300 } as const
@@ -28,57 +26,54 @@ export interface HolePunchMessage {
   obsAddrs: Uint8Array[]
 }
 
-/** Longest varint we accept (10 bytes is the protobuf maximum for 64 bits). */
-const MAX_VARINT_BYTES = 10
 const FIELD_TYPE = 1
 const FIELD_OBS_ADDRS = 2
 const WIRE_VARINT = 0
-const WIRE_FIXED64 = 1
 const WIRE_LENGTH_DELIMITED = 2
-const WIRE_FIXED32 = 5
 
-/** Bytes needed to encode `value` as an unsigned varint. */
-export function varintLength (value: number): number {
-  let n = 1
-  while (value >= 0x80) {
-    value = Math.floor(value / 128)
-    n++
-  }
-  return n
+/** Turns a protons-runtime failure into a typed error (`RangeError` = read past the end). */
+function toProtocolError (err: unknown, what: string): HolePunchProtocolError {
+  if (err instanceof HolePunchProtocolError) return err
+  const detail = err instanceof Error ? err.message : String(err)
+  return err instanceof RangeError
+    ? new TruncatedMessageError(`truncated ${what}: ${detail}`, { cause: err })
+    : new MalformedMessageError(`invalid ${what}: ${detail}`, { cause: err })
 }
 
-function writeVarint (value: number, out: Uint8Array, offset: number): number {
-  while (value >= 0x80) {
-    out[offset++] = (value % 128) | 0x80
-    value = Math.floor(value / 128)
-  }
-  out[offset++] = value
-  return offset
+function toBytes (input: Uint8Array | Uint8ArrayList): Uint8Array {
+  return input instanceof Uint8Array ? input : input.subarray()
 }
 
 /**
- * Reads an unsigned varint at `offset`. Throws `TruncatedMessageError` when the
- * input ends inside the varint and `MalformedMessageError` when it is longer
- * than 10 bytes or exceeds `Number.MAX_SAFE_INTEGER`.
+ * Walks the fields once before the generated decoder runs: known fields must
+ * have their wire type, `type` must be present and a known value, varints at
+ * most 10 bytes. Unknown fields are skipped as protobuf requires.
  */
-export function readVarint (buf: Uint8Array, offset: number): { value: number, offset: number } {
-  let value = 0
-  let scale = 1
-  for (let i = 0; i < MAX_VARINT_BYTES; i++) {
-    if (offset >= buf.byteLength) {
-      throw new TruncatedMessageError('truncated varint')
+function checkFields (buf: Uint8Array): void {
+  const r = createReader(buf)
+  let hasType = false
+  while (r.pos < r.len) {
+    const tag = r.uint32()
+    const field = tag >>> 3
+    const wire = tag & 7
+    if (field === 0 || (field === FIELD_TYPE && wire !== WIRE_VARINT) || (field === FIELD_OBS_ADDRS && wire !== WIRE_LENGTH_DELIMITED)) {
+      throw new MalformedMessageError(`field ${field} has invalid wire type ${wire}`)
     }
-    const byte = buf[offset++]
-    value += (byte & 0x7f) * scale
-    if (value > Number.MAX_SAFE_INTEGER) {
-      throw new MalformedMessageError('varint too large')
+    if (wire === WIRE_VARINT) {
+      const value = r.uint64()
+      if (field === FIELD_TYPE) {
+        if (value !== BigInt(MESSAGE_TYPE.CONNECT) && value !== BigInt(MESSAGE_TYPE.SYNC)) {
+          throw new UnknownMessageTypeError(`unknown message type ${value}`)
+        }
+        hasType = true
+      }
+    } else {
+      r.skipType(wire)
     }
-    if ((byte & 0x80) === 0) {
-      return { value, offset }
-    }
-    scale *= 128
   }
-  throw new MalformedMessageError(`varint longer than ${MAX_VARINT_BYTES} bytes`)
+  if (!hasType) {
+    throw new MalformedMessageError('required field "type" is missing')
+  }
 }
 
 /**
@@ -86,26 +81,12 @@ export function readVarint (buf: Uint8Array, offset: number): { value: number, o
  * `MessageTooLargeError` if it would exceed `maxSize`.
  */
 export function encodeHolePunch (msg: HolePunchMessage, maxSize: number = MAX_MESSAGE_SIZE): Uint8Array {
-  const typeValue = MESSAGE_TYPE[msg.type]
-  if (typeValue == null) {
+  if (!Object.hasOwn(MESSAGE_TYPE, msg.type)) {
     throw new UnknownMessageTypeError(`unknown message type ${String(msg.type)}`)
   }
-  let size = 1 + varintLength(typeValue)
-  for (const addr of msg.obsAddrs) {
-    size += 1 + varintLength(addr.byteLength) + addr.byteLength
-  }
-  if (size > maxSize) {
-    throw new MessageTooLargeError(`message of ${size} bytes exceeds the maximum of ${maxSize} bytes`)
-  }
-  const out = new Uint8Array(size)
-  let offset = 0
-  out[offset++] = (FIELD_TYPE << 3) | WIRE_VARINT
-  offset = writeVarint(typeValue, out, offset)
-  for (const addr of msg.obsAddrs) {
-    out[offset++] = (FIELD_OBS_ADDRS << 3) | WIRE_LENGTH_DELIMITED
-    offset = writeVarint(addr.byteLength, out, offset)
-    out.set(addr, offset)
-    offset += addr.byteLength
+  const out = HolePunch.encode({ type: HolePunch.Type[msg.type], obsAddrs: msg.obsAddrs as Array<Uint8Array<ArrayBuffer>> })
+  if (out.byteLength > maxSize) {
+    throw new MessageTooLargeError(`message of ${out.byteLength} bytes exceeds the maximum of ${maxSize} bytes`)
   }
   return out
 }
@@ -115,76 +96,25 @@ export function encodeHolePunch (msg: HolePunchMessage, maxSize: number = MAX_ME
  * as protobuf requires; a missing or unknown `type` is rejected.
  */
 export function decodeHolePunch (input: Uint8Array | Uint8ArrayList, maxSize: number = MAX_MESSAGE_SIZE): HolePunchMessage {
-  const buf = input instanceof Uint8Array ? input : input.subarray()
+  const buf = toBytes(input)
   if (buf.byteLength > maxSize) {
     throw new MessageTooLargeError(`message of ${buf.byteLength} bytes exceeds the maximum of ${maxSize} bytes`)
   }
-  let type: HolePunchType | undefined
-  const obsAddrs: Uint8Array[] = []
-  let offset = 0
-  while (offset < buf.byteLength) {
-    const tag = readVarint(buf, offset)
-    offset = tag.offset
-    const field = Math.floor(tag.value / 8)
-    const wire = tag.value % 8
-    if (field === FIELD_TYPE && wire === WIRE_VARINT) {
-      const v = readVarint(buf, offset)
-      offset = v.offset
-      if (v.value === MESSAGE_TYPE.CONNECT) type = 'CONNECT'
-      else if (v.value === MESSAGE_TYPE.SYNC) type = 'SYNC'
-      else throw new UnknownMessageTypeError(`unknown message type ${v.value}`)
-    } else if (field === FIELD_OBS_ADDRS && wire === WIRE_LENGTH_DELIMITED) {
-      const len = readVarint(buf, offset)
-      offset = len.offset
-      if (offset + len.value > buf.byteLength) {
-        throw new TruncatedMessageError('truncated ObsAddrs field')
-      }
-      obsAddrs.push(buf.slice(offset, offset + len.value))
-      offset += len.value
-    } else if (field === FIELD_TYPE || field === FIELD_OBS_ADDRS || field === 0) {
-      throw new MalformedMessageError(`field ${field} has invalid wire type ${wire}`)
-    } else {
-      offset = skipField(buf, offset, wire)
+  try {
+    checkFields(buf)
+    const { type, obsAddrs } = HolePunch.decode(buf)
+    if (type !== HolePunch.Type.CONNECT && type !== HolePunch.Type.SYNC) {
+      throw new UnknownMessageTypeError(`unknown message type ${String(type)}`)
     }
+    return { type, obsAddrs }
+  } catch (err) {
+    throw toProtocolError(err, 'HolePunch message')
   }
-  if (type == null) {
-    throw new MalformedMessageError('required field "type" is missing')
-  }
-  return { type, obsAddrs }
-}
-
-function skipField (buf: Uint8Array, offset: number, wire: number): number {
-  let end: number
-  switch (wire) {
-    case WIRE_VARINT:
-      return readVarint(buf, offset).offset
-    case WIRE_FIXED64:
-      end = offset + 8
-      break
-    case WIRE_FIXED32:
-      end = offset + 4
-      break
-    case WIRE_LENGTH_DELIMITED: {
-      const len = readVarint(buf, offset)
-      end = len.offset + len.value
-      break
-    }
-    default:
-      throw new MalformedMessageError(`unsupported wire type ${wire}`)
-  }
-  if (end > buf.byteLength) {
-    throw new TruncatedMessageError('truncated unknown field')
-  }
-  return end
 }
 
 /** Encodes a message with its uvarint length prefix, ready for the wire. */
 export function encodeFrame (msg: HolePunchMessage, maxSize: number = MAX_MESSAGE_SIZE): Uint8Array {
-  const body = encodeHolePunch(msg, maxSize)
-  const out = new Uint8Array(varintLength(body.byteLength) + body.byteLength)
-  const offset = writeVarint(body.byteLength, out, 0)
-  out.set(body, offset)
-  return out
+  return createWriter().bytes(encodeHolePunch(msg, maxSize)).finish()
 }
 
 /**
@@ -193,14 +123,20 @@ export function encodeFrame (msg: HolePunchMessage, maxSize: number = MAX_MESSAG
  * rejected before the body is read.
  */
 export function decodeFrame (input: Uint8Array | Uint8ArrayList, maxSize: number = MAX_MESSAGE_SIZE): { message: HolePunchMessage, bytes: number } {
-  const buf = input instanceof Uint8Array ? input : input.subarray()
-  const len = readVarint(buf, 0)
-  if (len.value > maxSize) {
-    throw new MessageTooLargeError(`declared message length ${len.value} exceeds the maximum of ${maxSize} bytes`)
+  const buf = toBytes(input)
+  const r = createReader(buf)
+  let length: number
+  try {
+    length = Number(r.uint64())
+  } catch (err) {
+    throw toProtocolError(err, 'length prefix')
   }
-  if (len.offset + len.value > buf.byteLength) {
-    throw new TruncatedMessageError(`expected ${len.value} bytes, got ${buf.byteLength - len.offset}`)
+  if (length > maxSize) {
+    throw new MessageTooLargeError(`declared message length ${length} exceeds the maximum of ${maxSize} bytes`)
   }
-  const message = decodeHolePunch(buf.subarray(len.offset, len.offset + len.value), maxSize)
-  return { message, bytes: len.offset + len.value }
+  const end = r.pos + length
+  if (end > buf.byteLength) {
+    throw new TruncatedMessageError(`expected ${length} bytes, got ${buf.byteLength - r.pos}`)
+  }
+  return { message: decodeHolePunch(buf.subarray(r.pos, end), maxSize), bytes: end }
 }

@@ -1,57 +1,80 @@
+import { AbortError, ProtocolError, TimeoutError } from '@libp2p/interface'
+
 /**
  * Base class of every DCUtR wire/protocol violation (bad message, wrong type,
- * too large, truncated). `diagnose()` maps these to `protocol-error`.
+ * too large, truncated). `diagnose()` maps these to `protocol-error`. A
+ * `ProtocolError` of `@libp2p/interface`; `cause` is kept when given.
  */
-export class HolePunchProtocolError extends Error {
+export class HolePunchProtocolError extends ProtocolError {
+  static override name = 'HolePunchProtocolError'
   override name = 'HolePunchProtocolError'
+
+  constructor (message?: string, options?: ErrorOptions) {
+    super(message)
+    if (options != null && 'cause' in options) this.cause = options.cause
+  }
 }
 
 /** A message (or its declared length) is larger than `MAX_MESSAGE_SIZE`. */
 export class MessageTooLargeError extends HolePunchProtocolError {
+  static override name = 'MessageTooLargeError'
   override name = 'MessageTooLargeError'
 }
 
 /** The input ended in the middle of a varint, field or message. */
 export class TruncatedMessageError extends HolePunchProtocolError {
+  static override name = 'TruncatedMessageError'
   override name = 'TruncatedMessageError'
 }
 
 /** The `type` field holds a value other than CONNECT (100) or SYNC (300). */
 export class UnknownMessageTypeError extends HolePunchProtocolError {
+  static override name = 'UnknownMessageTypeError'
   override name = 'UnknownMessageTypeError'
 }
 
 /** A valid message arrived out of order (e.g. SYNC when CONNECT was expected). */
 export class UnexpectedMessageTypeError extends HolePunchProtocolError {
+  static override name = 'UnexpectedMessageTypeError'
   override name = 'UnexpectedMessageTypeError'
 }
 
 /** The message is not valid protobuf for `HolePunch` (bad wire type, missing `type`). */
 export class MalformedMessageError extends HolePunchProtocolError {
+  static override name = 'MalformedMessageError'
   override name = 'MalformedMessageError'
 }
 
 /** We have no usable candidate address to offer in CONNECT. */
 export class NoPublicAddressesError extends Error {
+  static override name = 'NoPublicAddressesError'
   override name = 'NoPublicAddressesError'
 }
 
 /** The remote peer's CONNECT carried no address we can dial. */
 export class RemoteNoPublicAddressesError extends Error {
+  static override name = 'RemoteNoPublicAddressesError'
   override name = 'RemoteNoPublicAddressesError'
 }
 
 /** The node's connection gater refused every remote candidate address. */
 export class DialDeniedError extends Error {
+  static override name = 'DialDeniedError'
   override name = 'DialDeniedError'
 }
 
-/** One attempt ran out of its time budget. */
-export class HolePunchTimeoutError extends Error {
+/** One attempt ran out of its time budget (a `TimeoutError` of `@libp2p/interface`). */
+export class HolePunchTimeoutError extends TimeoutError {
+  static override name = 'HolePunchTimeoutError'
   override name = 'HolePunchTimeoutError'
 }
 
-/** The punch was cancelled (service stopped, relayed connection closed). */
-export class HolePunchAbortedError extends Error {
+/**
+ * The punch was cancelled (service stopped, relayed connection closed). An
+ * `AbortError` of `@libp2p/interface`; its own class because `diagnose()`
+ * reports only these, not every abort inside libp2p, as `aborted`.
+ */
+export class HolePunchAbortedError extends AbortError {
+  static override name = 'HolePunchAbortedError'
   override name = 'HolePunchAbortedError'
 }

@@ -42,7 +42,7 @@ export {
   DEFAULT_MAX_OBSERVERS, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_PUNCH_RESENDS, DEFAULT_PUNCH_RESEND_INTERVAL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS,
   DEFAULT_DIAL_PRIORITY, MAX_SYNC_DELAY
 } from './constants.js'
-export { MESSAGE_TYPE, encodeHolePunch, decodeHolePunch, encodeFrame, decodeFrame, readVarint, varintLength } from './codec.js'
+export { MESSAGE_TYPE, encodeHolePunch, decodeHolePunch, encodeFrame, decodeFrame } from './codec.js'
 export type { HolePunchMessage, HolePunchType } from './codec.js'
 export { diagnose, isUnreachableError, isProtocolError, FAILURE_REASONS } from './diagnose.js'
 export type { DiagnoseInput, HolePunchFailureReason } from './diagnose.js'

@@ -61,3 +61,14 @@ describe('HolePunch codec', () => {
     expect(() => decodeHolePunch(new Uint8Array([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).toThrow(MalformedMessageError)
   })
 })
+
+describe('codec errors', () => {
+  it('are ProtocolErrors of @libp2p/interface, named after their class even when minified', async () => {
+    const { ProtocolError } = await import('@libp2p/interface')
+    const err = (() => { try { decodeHolePunch(new Uint8Array([0x12, 0x00])) } catch (e) { return e } })()
+    expect(err).toBeInstanceOf(MalformedMessageError)
+    expect(err).toBeInstanceOf(ProtocolError)
+    expect((err as Error).name).toBe('MalformedMessageError')
+    expect(MalformedMessageError.name).toBe('MalformedMessageError')
+  })
+})

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
+  IdentityError,
   IdentityPathError,
   IdentityPermissionError,
   InvalidKeyFileError,
@@ -79,6 +80,7 @@ describe('loadOrCreateIdentity', () => {
 
     const err = await loadOrCreateIdentity(path).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(IdentityPermissionError)
+    expect(err).toBeInstanceOf(IdentityError)
     const e = err as IdentityPermissionError
     expect(e.name).toBe('IdentityPermissionError')
     expect(e.mode).toBe(mode)
@@ -96,6 +98,7 @@ describe('loadOrCreateIdentity', () => {
 
     const err = await loadOrCreateIdentity(path).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(InvalidKeyFileError)
+    expect(err).toBeInstanceOf(IdentityError)
     expect((err as Error).name).toBe('InvalidKeyFileError')
     expect((err as Error).message).toContain(path)
     // no key material / file content in the message
@@ -131,6 +134,8 @@ describe('loadOrCreateIdentity', () => {
 
     const err = await loadOrCreateIdentity(path).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(IdentityPathError)
+    expect(err).toBeInstanceOf(IdentityError)
+    expect((err as IdentityError).path).toBe(path)
     expect((err as Error).message).toContain(path)
     expect((err as Error).message).toContain('directory')
   })

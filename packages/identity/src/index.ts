@@ -46,39 +46,52 @@ export const MAX_KEY_FILE_SIZE = 64 * 1024
 /** Bounded number of attempts to pick an unused temporary file name. */
 const MAX_TEMP_ATTEMPTS = 8
 
-/** The key file is readable or writable by group or others. */
-export class IdentityPermissionError extends Error {
-  override name = 'IdentityPermissionError'
+/**
+ * Base class of the errors a user can fix (file mode, file contents, path):
+ * callers recognise them with `instanceof IdentityError` and show the message
+ * without a stack trace.
+ */
+export class IdentityError extends Error {
+  static override name = 'IdentityError'
+  override name = 'IdentityError'
   readonly path: string
+
+  constructor (path: string, message: string) {
+    super(message)
+    this.path = path
+  }
+}
+
+/** The key file is readable or writable by group or others. */
+export class IdentityPermissionError extends IdentityError {
+  static override name = 'IdentityPermissionError'
+  override name = 'IdentityPermissionError'
   readonly mode: number
 
   constructor (path: string, mode: number) {
     const octal = (mode & 0o777).toString(8).padStart(3, '0')
-    super(`refusing to use identity key file ${path}: mode ${octal} allows access by group/others; run: chmod 600 ${path}`)
-    this.path = path
+    super(path, `refusing to use identity key file ${path}: mode ${octal} allows access by group/others; run: chmod 600 ${path}`)
     this.mode = mode & 0o777
   }
 }
 
 /** The key file exists but does not hold a usable protobuf-encoded private key. */
-export class InvalidKeyFileError extends Error {
+export class InvalidKeyFileError extends IdentityError {
+  static override name = 'InvalidKeyFileError'
   override name = 'InvalidKeyFileError'
-  readonly path: string
 
   constructor (path: string, problem: string) {
-    super(`invalid identity key file ${path}: ${problem} (the file was left unchanged)`)
-    this.path = path
+    super(path, `invalid identity key file ${path}: ${problem} (the file was left unchanged)`)
   }
 }
 
 /** The identity path cannot be used (it is a directory, a socket, unreadable, ...). */
-export class IdentityPathError extends Error {
+export class IdentityPathError extends IdentityError {
+  static override name = 'IdentityPathError'
   override name = 'IdentityPathError'
-  readonly path: string
 
   constructor (path: string, problem: string) {
-    super(`cannot use identity key file ${path}: ${problem}`)
-    this.path = path
+    super(path, `cannot use identity key file ${path}: ${problem}`)
   }
 }
 

@@ -1,5 +1,6 @@
 import { createSocket } from 'node:dgram'
 import { isIPv6 } from 'node:net'
+import { AbortError, InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import {
   DEFAULT_STUN_CLIENT_TIMEOUT_MS,
   DEFAULT_STUN_INITIAL_RTO_MS,
@@ -9,12 +10,9 @@ import {
   StunMethod
 } from './constants.js'
 import {
-  InvalidStunOptionsError,
   InvalidStunResponseError,
-  StunAbortedError,
   StunDecodeError,
-  StunErrorResponseError,
-  StunTimeoutError
+  StunErrorResponseError
 } from './errors.js'
 import {
   createTransactionId,
@@ -94,7 +92,7 @@ function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
 
 function checkPositive (name: string, value: number): void {
   if (!Number.isFinite(value) || value <= 0) {
-    throw new InvalidStunOptionsError(`${name} must be a positive number, got ${value}`)
+    throw new InvalidParametersError(`${name} must be a positive number, got ${value}`)
   }
 }
 
@@ -103,10 +101,10 @@ function checkPositive (name: string, value: number): void {
  * port the server saw (this socket's server-reflexive address).
  * Retransmits with exponential backoff until `timeout`.
  *
- * @throws {StunTimeoutError} when no response arrives in time
+ * @throws {TimeoutError} when no response arrives in time
  * @throws {StunErrorResponseError} when the server answers with an error
  * @throws {InvalidStunResponseError} when a success response has no address
- * @throws {StunAbortedError} when `signal` aborts
+ * @throws {AbortError} when `signal` aborts
  */
 export async function stunBindingRequest (server: { host: string, port: number }, options: StunBindingRequestOptions = {}): Promise<StunBindingResult> {
   const timeout = options.timeout ?? DEFAULT_STUN_CLIENT_TIMEOUT_MS
@@ -117,7 +115,7 @@ export async function stunBindingRequest (server: { host: string, port: number }
   checkPositive('maxTransmissions', maxTransmissions)
 
   if (options.signal?.aborted === true) {
-    throw new StunAbortedError('the STUN request was aborted')
+    throw new AbortError('the STUN request was aborted')
   }
 
   const transactionId = createTransactionId()
@@ -160,7 +158,7 @@ export async function stunBindingRequest (server: { host: string, port: number }
         reject(err)
       }
       const onError = (err: Error): void => { fail(err) }
-      const onAbort = (): void => { fail(new StunAbortedError('the STUN request was aborted')) }
+      const onAbort = (): void => { fail(new AbortError('the STUN request was aborted')) }
 
       const transmit = (): void => {
         transmissions++
@@ -203,7 +201,7 @@ export async function stunBindingRequest (server: { host: string, port: number }
       }
 
       const deadline = setTimeout(() => {
-        fail(new StunTimeoutError(`no STUN response from ${server.host}:${server.port} within ${timeout} ms`))
+        fail(new TimeoutError(`no STUN response from ${server.host}:${server.port} within ${timeout} ms`))
       }, timeout)
 
       socket.on('message', onMessage)

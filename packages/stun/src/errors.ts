@@ -1,3 +1,5 @@
+import { InvalidMessageError } from '@libp2p/interface'
+
 /** Why a datagram could not be decoded as a STUN message. */
 export type StunDecodeErrorReason =
   | 'too-short'
@@ -10,8 +12,9 @@ export type StunDecodeErrorReason =
   | 'bad-fingerprint'
   | 'bad-attribute'
 
-/** A datagram or attribute value is not a valid STUN message/attribute. */
-export class StunDecodeError extends Error {
+/** A datagram or attribute value is not a valid STUN message/attribute (an `InvalidMessageError` of `@libp2p/interface`). */
+export class StunDecodeError extends InvalidMessageError {
+  static override name = 'StunDecodeError'
   override name = 'StunDecodeError'
   readonly reason: StunDecodeErrorReason
 
@@ -23,36 +26,25 @@ export class StunDecodeError extends Error {
 
 /** A message or attribute cannot be encoded (value too long, bad address...). */
 export class StunEncodeError extends Error {
+  static override name = 'StunEncodeError'
   override name = 'StunEncodeError'
 }
 
 /** A string is not an IPv4 or IPv6 address literal. */
 export class InvalidIpAddressError extends Error {
+  static override name = 'InvalidIpAddressError'
   override name = 'InvalidIpAddressError'
-}
-
-/** Options passed to the server or client are out of range. */
-export class InvalidStunOptionsError extends Error {
-  override name = 'InvalidStunOptionsError'
 }
 
 /** `listen()` was called on a server that is already listening. */
 export class StunServerAlreadyListeningError extends Error {
+  static override name = 'StunServerAlreadyListeningError'
   override name = 'StunServerAlreadyListeningError'
-}
-
-/** No matching response arrived before the client's timeout. */
-export class StunTimeoutError extends Error {
-  override name = 'StunTimeoutError'
-}
-
-/** The client's request was aborted through its `signal`. */
-export class StunAbortedError extends Error {
-  override name = 'StunAbortedError'
 }
 
 /** The server answered with a Binding Error Response. */
 export class StunErrorResponseError extends Error {
+  static override name = 'StunErrorResponseError'
   override name = 'StunErrorResponseError'
   readonly code: number
   readonly reason: string
@@ -69,5 +61,6 @@ export class StunErrorResponseError extends Error {
 
 /** A success response carried neither XOR-MAPPED-ADDRESS nor MAPPED-ADDRESS. */
 export class InvalidStunResponseError extends Error {
+  static override name = 'InvalidStunResponseError'
   override name = 'InvalidStunResponseError'
 }

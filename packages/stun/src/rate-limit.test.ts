@@ -28,6 +28,6 @@ describe('SourceRateLimiter', () => {
   })
 
   it('rejects invalid options', () => {
-    expect(() => new SourceRateLimiter({ maxSources: 0 })).toThrow(expect.objectContaining({ name: 'InvalidStunOptionsError' }))
+    expect(() => new SourceRateLimiter({ maxSources: 0 })).toThrow(expect.objectContaining({ name: 'InvalidParametersError' }))
   })
 })

@@ -3,7 +3,7 @@ import {
   DEFAULT_RATE_LIMIT_MAX_SOURCES,
   DEFAULT_RATE_LIMIT_WINDOW_MS
 } from './constants.js'
-import { InvalidStunOptionsError } from './errors.js'
+import { InvalidParametersError } from '@libp2p/interface'
 
 /** Per-source-IP fixed-window rate limit of the STUN server. */
 export interface StunRateLimitInit {
@@ -37,7 +37,7 @@ interface Window {
 
 function positiveInteger (name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
-    throw new InvalidStunOptionsError(`${name} must be a positive integer, got ${value}`)
+    throw new InvalidParametersError(`${name} must be a positive integer, got ${value}`)
   }
 
   return value

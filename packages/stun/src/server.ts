@@ -13,7 +13,8 @@ import {
   StunClass,
   StunMethod
 } from './constants.js'
-import { InvalidStunOptionsError, StunDecodeError, StunServerAlreadyListeningError } from './errors.js'
+import { InvalidParametersError } from '@libp2p/interface'
+import { StunDecodeError, StunServerAlreadyListeningError } from './errors.js'
 import { unmapIPv4 } from './ip.js'
 import {
   decodeStunMessage,
@@ -184,11 +185,11 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
     this.log = init.log ?? noop
 
     if ([...this.software].length > MAX_SOFTWARE_LENGTH) {
-      throw new InvalidStunOptionsError(`software must be at most ${MAX_SOFTWARE_LENGTH} characters`)
+      throw new InvalidParametersError(`software must be at most ${MAX_SOFTWARE_LENGTH} characters`)
     }
 
     if (!Number.isInteger(this.maxMessageSize) || this.maxMessageSize < 20 || this.maxMessageSize > 65_535) {
-      throw new InvalidStunOptionsError(`maxMessageSize must be an integer in 20-65535, got ${this.maxMessageSize}`)
+      throw new InvalidParametersError(`maxMessageSize must be an integer in 20-65535, got ${this.maxMessageSize}`)
     }
 
     if (init.rateLimit !== false) {

@@ -5,7 +5,8 @@
  * outbound connections from the listening port, so the address a remote peer
  * (or a NAT) observes is the one we listen on. That makes identify's observed
  * address useful behind a NAT and makes TCP hole punching (simultaneous open,
- * e.g. via DCUtR) possible.
+ * e.g. via DCUtR) possible. Derived from `@libp2p/tcp` 11.0.28 (Apache-2.0 OR MIT,
+ * used under MIT): see NOTICE.
  *
  * @example
  *

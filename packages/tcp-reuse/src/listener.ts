@@ -1,13 +1,20 @@
+// Derived from @libp2p/tcp 11.0.28 (src/listener.ts), https://github.com/libp2p/js-libp2p,
+// copyright (c) Protocol Labs, Inc. and contributors, licensed Apache-2.0 OR MIT;
+// used under MIT. See ../NOTICE for the license text and what changed.
 import net from 'node:net'
 import { AlreadyStartedError, TypedEventEmitter, setMaxListeners } from '@libp2p/interface'
 import { getThinWaistAddresses } from '@libp2p/utils'
-import unixSocket from 'node-unix-socket'
 import { InvalidListenAddressError, ListenError } from './errors.js'
 import { socketToConn } from './socket-to-conn.js'
 import { onceEvent, toTcpTarget } from './utils.js'
 import type { IpFamily } from './utils.js'
 import type { ComponentLogger, Listener, ListenerEvents, Logger, MetricGroup, Upgrader } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Whether `server.listen()` supports `reusePort` (Node >= 22.12 or >= 23.1) */
+export const NODE_HAS_REUSE_PORT = ((major: number, minor: number) => major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12))(
+  ...process.versions.node.split('.').map(Number) as [number, number]
+)
 
 /** How long `close()` waits for the server and its sockets to close (ms) */
 export const DEFAULT_LISTENER_CLOSE_TIMEOUT = 5_000
@@ -133,28 +140,23 @@ export class TcpReuseListener extends TypedEventEmitter<ListenerEvents> implemen
       throw new InvalidListenAddressError(`Cannot listen on ${ma.toString()}: host must be an IP address`)
     }
 
-    try {
-      if (this.init.reusePort) {
-        let fd: number
-        try {
-          fd = unixSocket.createReuseportFd(target.port, target.host)
-        } catch (err: any) {
-          throw new ListenError(`could not bind ${target.host}:${target.port}: ${err.message}`, { cause: err, code: err.code })
-        }
-
-        // the server owns the fd from here on and closes it with the handle
-        await this.startServer(() => this.server.listen({ fd }, this.init.backlog))
-      } else {
-        await this.startServer(() => this.server.listen({
-          host: target.host,
-          port: target.port,
-          ipv6Only: family === 6,
-          backlog: this.init.backlog
-        }))
-      }
-    } catch (err) {
+    if (this.init.reusePort && !NODE_HAS_REUSE_PORT) {
       this.init.onClosed(this)
-      throw err
+      throw new ListenError(`listening with reusePort needs Node.js >= 22.12, this is ${process.version}`)
+    }
+
+    try {
+      // with reusePort (SO_REUSEPORT, Node >= 22.12) our dials can bind the same port
+      await this.startServer(() => this.server.listen({
+        host: target.host,
+        port: target.port,
+        ipv6Only: family === 6,
+        reusePort: this.init.reusePort,
+        backlog: this.init.backlog
+      }))
+    } catch (err: any) {
+      this.init.onClosed(this)
+      throw new ListenError(`could not bind ${target.host}:${target.port}: ${err.message}`, { cause: err, code: err.code })
     }
 
     const address = this.server.address()

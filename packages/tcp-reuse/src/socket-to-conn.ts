@@ -1,3 +1,6 @@
+// Derived from @libp2p/tcp 11.0.28 (src/socket-to-conn.ts), https://github.com/libp2p/js-libp2p,
+// copyright (c) Protocol Labs, Inc. and contributors, licensed Apache-2.0 OR MIT;
+// used under MIT. See ../NOTICE for the license text and what changed.
 import { InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { AbstractMultiaddrConnection } from '@libp2p/utils'
 import { onceEvent, socketAddressToMultiaddr } from './utils.js'

@@ -1,3 +1,6 @@
+// Derived from @libp2p/tcp 11.0.28 (src/tcp.ts), https://github.com/libp2p/js-libp2p,
+// copyright (c) Protocol Labs, Inc. and contributors, licensed Apache-2.0 OR MIT;
+// used under MIT. See ../NOTICE for the license text and what changed.
 import net from 'node:net'
 import { AbortError, serviceCapabilities, transportSymbol } from '@libp2p/interface'
 import { TCP as TCPMatcher } from '@multiformats/multiaddr-matcher'

@@ -1,6 +1,6 @@
 // Client side of the netns lab: a plain libp2p node (no autonat service)
 // listening on two IPs, running checkReachability against the stock server.
-// usage: node --import <tools/testkit/ts-hooks.mjs> client.mjs <server-multiaddr> <primary-ip> <secondary-ip> <port>
+// usage: node --experimental-transform-types --import <tools/testkit/ts-hooks.mjs> client.mjs <server-multiaddr> <primary-ip> <secondary-ip> <port>
 // (fixed ports: libp2p 3's getMultiaddrs() hides unconfirmed public addresses)
 // Prints one JSON line with all results, then exits.
 import { noise } from '@chainsafe/libp2p-noise'
