@@ -7,7 +7,7 @@
 # ---- build: install everything, compile (npm ci runs `prepare` = tsc -b) ----
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
-COPY package.json package-lock.json nx.json tsconfig.base.json tsconfig.build.json vitest.shared.ts ./
+COPY package.json package-lock.json .npmrc nx.json tsconfig.base.json tsconfig.build.json vitest.shared.ts ./
 COPY packages/ packages/
 COPY apps/ apps/
 COPY tools/ tools/

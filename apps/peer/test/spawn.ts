@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { parseEventStream, type NatkitEvent } from '@natkit/events'
+import { parseEventStream, type NatkitEvent, type NatkitEventName } from '@natkit/events'
 import { assertFreshBuild } from '@natkit/testkit'
 
 const APPS = fileURLToPath(new URL('../../', import.meta.url))
@@ -36,8 +36,10 @@ export class RoleProcess {
   }
 
   /** Resolves with the first event (already seen or future, after index `from`) that matches, or rejects after `timeout`. */
-  async waitFor (name: string, match: (e: any) => boolean = () => true, timeout = 20_000, from = 0): Promise<any> {
-    const find = (): NatkitEvent | undefined => this.events.slice(from).find(e => e.event === name && match(e))
+  async waitFor<E extends NatkitEventName> (name: E, match: (e: NatkitEvent<E>) => boolean = () => true, timeout = 20_000, from = 0): Promise<NatkitEvent<E>> {
+    // events are matched by name, so a found event is a NatkitEvent<E>
+    const named = (e: NatkitEvent): NatkitEvent<E> | undefined => e.event === name ? e as unknown as NatkitEvent<E> : undefined
+    const find = (): NatkitEvent<E> | undefined => this.events.slice(from).map(named).find(e => e != null && match(e))
     const found = find()
     if (found != null) return found
     return await new Promise((resolve, reject) => {

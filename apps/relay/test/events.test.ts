@@ -29,7 +29,7 @@ describe('natkit-relay --json: reservations and circuits', () => {
     expect(failed.reason).toContain('RESERVATION_REFUSED')
     const refused = await relay.waitFor('relay:reservation:refused')
     expect(refused).toMatchObject({ peer: failed.peerId, reason: 'RESERVATION_REFUSED' })
-    expect(relay.events.filter(e => e.event === 'relay:reservation').map((e: any) => e.peer)).toEqual([granted.peerId])
+    expect(relay.events.filter(e => e.event === 'relay:reservation').map(e => (e as { peer?: string }).peer)).toEqual([granted.peerId])
     expect(relay.events.filter(e => e.event === 'relay:reservation:refused')).toHaveLength(1)
 
     // A reaches B through the relay, pings, and exits: the circuit closes

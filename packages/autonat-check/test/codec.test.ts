@@ -1,8 +1,9 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
-// the stock js-libp2p implementation, used only as a wire-compatibility oracle
-import * as stock from '../../../node_modules/@libp2p/autonat-v2/dist/src/pb/index.js'
+// the stock js-libp2p implementation, used only as a wire-compatibility oracle: its protobuf module is not
+// in the package's exports, so it is located next to the entry point of the declared devDependency
+const stock = await import(new URL('pb/index.js', import.meta.resolve('@libp2p/autonat-v2')).href)
 import {
   decodeAutoNATMessage,
   decodeDialBack,

@@ -302,8 +302,8 @@ function coerceMultiaddr (spec: OptionSpec, raw: Raw, item: unknown): string {
     ma = multiaddr(item)
     // encoding to bytes validates every component (e.g. the /p2p/ peer id)
     void ma.bytes
-  } catch (err: any) {
-    fail(spec, raw, item, `is not a multiaddr: ${oneLine(err?.message ?? String(err))}`)
+  } catch (err) {
+    fail(spec, raw, item, `is not a multiaddr: ${oneLine(err instanceof Error ? err.message : String(err))}`)
   }
   if (spec.requirePeerId === true) {
     const components = ma.getComponents()
@@ -326,19 +326,20 @@ function readConfigFile (path: string, role: Role): Record<string, unknown> {
     if (!info.isFile()) throw new ConfigFileError(path, 'it is not a regular file')
     if (info.size > MAX_CONFIG_FILE_SIZE) throw new ConfigFileError(path, `it is larger than ${MAX_CONFIG_FILE_SIZE} bytes`)
     text = readFileSync(path, 'utf8')
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof ConfigFileError) throw err
-    const problem = err?.code === 'ENOENT'
+    const { code, message } = (err ?? {}) as NodeJS.ErrnoException
+    const problem = code === 'ENOENT'
       ? 'file not found'
-      : err?.code === 'EACCES' || err?.code === 'EPERM' ? 'permission denied' : String(err?.code ?? err?.message ?? err)
+      : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : String(code ?? message ?? err)
     throw new ConfigFileError(path, problem)
   }
 
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
-  } catch (err: any) {
-    throw new ConfigFileError(path, `not valid JSON: ${oneLine(err?.message ?? String(err))}`)
+  } catch (err) {
+    throw new ConfigFileError(path, `not valid JSON: ${oneLine(err instanceof Error ? err.message : String(err))}`)
   }
   if (parsed == null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigFileError(path, `expected a JSON object of options, got ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed}`)

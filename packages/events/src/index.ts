@@ -100,7 +100,7 @@ export class TooManyListenersError extends Error {
  */
 export class NatkitEvents {
   #peerId: string
-  readonly #listeners = new Map<string, Set<(e: any) => void>>()
+  readonly #listeners = new Map<string, Set<(e: NatkitEvent) => void>>()
   readonly #any = new Set<(e: NatkitEvent) => void>()
   readonly #maxListeners: number
 
@@ -113,10 +113,10 @@ export class NatkitEvents {
   set peerId (id: string) { this.#peerId = id }
 
   emit<E extends NatkitEventName>(event: E, payload: NatkitEventMap[E]): NatkitEvent<E> {
-    const full: any = { ts: new Date().toISOString(), event, peerId: this.#peerId, ...payload }
+    const full = { ts: new Date().toISOString(), event, peerId: this.#peerId, ...payload } as unknown as NatkitEvent<E>
     for (const fn of [...(this.#listeners.get(event) ?? []), ...this.#any]) {
       try {
-        fn(full)
+        fn(full as NatkitEvent)
       } catch (err) {
         process.stderr.write(`natkit: event listener for ${event} threw: ${(err as Error).message}\n`)
       }
@@ -131,8 +131,10 @@ export class NatkitEvents {
       this.#listeners.set(event, set)
     }
     if (set.size >= this.#maxListeners) throw new TooManyListenersError(`more than ${this.#maxListeners} listeners for ${event}`)
-    set.add(fn)
-    return () => { set.delete(fn) }
+    // stored under its event name, so it is only ever called with a NatkitEvent<E>
+    const listener = fn as unknown as (e: NatkitEvent) => void
+    set.add(listener)
+    return () => { set.delete(listener) }
   }
 
   onAny (fn: (e: NatkitEvent) => void): () => void {

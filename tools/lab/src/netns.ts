@@ -118,7 +118,7 @@ export async function listLeftovers (prefix?: string): Promise<Leftovers> {
 }
 
 async function killNamespacePids (ns: string): Promise<void> {
-  let out = ''
+  let out: string
   try {
     out = await command('ip', ['netns', 'pids', ns])
   } catch {

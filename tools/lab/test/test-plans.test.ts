@@ -29,8 +29,9 @@ function runClient (env: Record<string, string>): { code: number, stderr: string
   try {
     execFileSync(process.execPath, [CLIENT], { env: { PATH: process.env.PATH ?? '', ...env, REDIS_ADDR: '127.0.0.1:1' }, stdio: ['ignore', 'pipe', 'pipe'], timeout: 10_000 })
     return { code: 0, stderr: '' }
-  } catch (err: any) {
-    return { code: err.status, stderr: String(err.stderr) }
+  } catch (err) {
+    const { status, stderr } = err as { status: number, stderr: Buffer }
+    return { code: status, stderr: String(stderr) }
   }
 }
 

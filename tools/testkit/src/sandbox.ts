@@ -188,15 +188,16 @@ export function cleanupStaleSandboxes (): string[] {
 }
 
 interface NftElem { concat?: unknown[], elem?: { val?: { concat?: unknown[] } } }
+interface NftItem { counter?: { name?: string, packets?: number, bytes?: number }, set?: { name?: string, elem?: unknown[] } }
 
 /** Parses `nft -j list table netdev natkit_sink` output. */
 export function parseSinkState (json: string): Escapes {
-  const items: Array<Record<string, any>> = JSON.parse(json).nftables ?? []
+  const items: NftItem[] = JSON.parse(json).nftables ?? []
   const counter = items.find(i => i.counter?.name === 'escaped')?.counter
   if (counter == null) throw new SandboxError(`the sink has no "escaped" counter: ${json.slice(0, 200)}`)
   const destinations: Destination[] = []
   for (const set of items.filter(i => i.set?.name === 'dst4' || i.set?.name === 'dst6').map(i => i.set)) {
-    for (const e of (set.elem ?? []) as NftElem[]) {
+    for (const e of (set?.elem ?? []) as NftElem[]) {
       const c = e.concat ?? e.elem?.val?.concat
       if (!Array.isArray(c)) continue
       destinations.push({ address: String(c[0]), protocol: String(c[1]), port: Number(c[2]) })

@@ -3,8 +3,8 @@
 // usage: node --experimental-transform-types --import <tools/testkit/ts-hooks.mjs> client.mjs <server-multiaddr> <primary-ip> <secondary-ip> <port>
 // (fixed ports: libp2p 3's getMultiaddrs() hides unconfirmed public addresses)
 // Prints one JSON line with all results, then exits.
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'

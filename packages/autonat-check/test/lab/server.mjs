@@ -2,8 +2,8 @@
 // usage: node server.mjs <listen-ip> <port>
 // (a fixed port: libp2p 3's getMultiaddrs() hides public addresses until they are confirmed)
 // Prints one JSON line {"addr": "<multiaddr with /p2p>"} when ready, exits when stdin closes.
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'

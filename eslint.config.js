@@ -1,0 +1,118 @@
+// eslint (flat config): typescript-eslint with type information (projectService, via
+// tsconfig.json), and Nx module boundaries from the nx tags in each package.json.
+// `npm run lint` runs it with knip (dependency check).
+import js from '@eslint/js'
+import tseslint from 'typescript-eslint'
+import natkit from './tools/scripts/module-boundaries.mjs'
+
+/**
+ * Files still allowed explicit `any` (issue 9: in the end only the module that isolates
+ * libp2p internals). Every entry is a file being rewritten on another branch (roles as
+ * compositions, capabilities as services, codecs/errors): remove it once the file is typed.
+ */
+const ANY_ALLOWED = [
+  // `as any` into libp2p internals or untyped events
+  'packages/holepunch/src/holepunch.ts',
+  'packages/holepunch/test/e2e.test.ts',
+  'packages/holepunch/test/helpers.ts',
+  'packages/node/src/builder.test.ts',
+  'packages/node/src/relay-observer.test.ts',
+  'packages/node/src/relay-observer.ts',
+  'packages/node/src/reservations.ts',
+  'packages/node/src/role.ts',
+  'packages/tcp-reuse/test/tcp-reuse.test.ts',
+  'tools/lab/src/scenario.ts',
+  'tools/lab/test/scenarios.test.ts',
+  // other explicit `any` (caught errors, untyped callbacks)
+  'packages/autonat-check/test/netns-e2e.test.ts',
+  'packages/config/src/options.ts',
+  'packages/holepunch/src/diagnose.ts',
+  'packages/identity/src/index.ts',
+  'packages/node/src/builder.ts',
+  'packages/node/src/discovery.ts',
+  'packages/node/src/observe.ts',
+  'packages/node/src/ping.ts',
+  'packages/node/src/relay.test.ts',
+  'packages/stun/src/client.ts',
+  'packages/stun/src/server.ts',
+  'packages/tcp-reuse/src/listener.ts',
+  'packages/tcp-reuse/src/transport.ts'
+]
+
+/** Files with other findings, in code being rewritten on another branch (issue 9). */
+const PENDING_REWRITE = ['packages/node/src/role.ts']
+
+/**
+ * Tests of one app that use another app's test helper (apps/peer/test/spawn.ts, which spawns
+ * every role's binary): allowed until the helper moves to @natkit/testkit.
+ */
+const APP_HELPER_IMPORTS = ['apps/autonat-probe/test/check.test.ts', 'apps/relay/test/events.test.ts']
+
+const TEST_FILES = ['**/*.test.ts', '**/test/**']
+
+/** apps → packages, tools → packages and apps (the lab spawns the apps), packages → packages (nx tags in each package.json). */
+const depConstraints = [
+  { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  { sourceTag: 'scope:app', onlyDependOnLibsWithTags: ['scope:shared'] },
+  { sourceTag: 'scope:tools', onlyDependOnLibsWithTags: ['scope:shared', 'scope:app', 'scope:tools'] },
+  // examples/ (issue 9): a stock js-libp2p app using natkit's packages
+  { sourceTag: 'scope:examples', onlyDependOnLibsWithTags: ['scope:shared'] }
+]
+/** Tests may also use the test kit. */
+const testDepConstraints = depConstraints.map(c => ({ ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testkit'] }))
+
+export default tseslint.config(
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', '**/.test-results/**', 'reports/**', '.lab-runs/**', 'tools/interop/go/**', 'tools/interop/rust/**', '**/*.d.ts', 'packages/*/src/pb/*.ts']
+  },
+  js.configs.recommended,
+  {
+    rules: {
+      // `try { ... } catch {}`: deliberate best-effort cleanup (kill, unlink, parse of a foreign line)
+      'no-empty': ['error', { allowEmptyCatch: true }]
+    }
+  },
+  {
+    files: ['**/*.{js,mjs}'],
+    languageOptions: {
+      globals: { console: 'readonly', process: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', fetch: 'readonly', performance: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly', setImmediate: 'readonly' }
+    }
+  },
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.recommended],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/no-explicit-any': 'error'
+    }
+  },
+  {
+    files: ANY_ALLOWED,
+    rules: { '@typescript-eslint/no-explicit-any': 'off' }
+  },
+  {
+    files: PENDING_REWRITE,
+    rules: { 'no-useless-assignment': 'off' }
+  },
+  {
+    files: ['**/*.{ts,js,mjs}'],
+    plugins: { natkit },
+    rules: { 'natkit/enforce-module-boundaries': ['error', { depConstraints }] }
+  },
+  {
+    files: TEST_FILES,
+    rules: { 'natkit/enforce-module-boundaries': ['error', { depConstraints: testDepConstraints }] }
+  },
+  {
+    files: APP_HELPER_IMPORTS,
+    rules: {
+      'natkit/enforce-module-boundaries': ['error', {
+        depConstraints: testDepConstraints.map(c => c.sourceTag === 'scope:app' ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:app'] } : c)
+      }]
+    }
+  }
+)
