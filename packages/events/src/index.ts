@@ -165,3 +165,4 @@ export class EventTimeoutError extends Error {
 
 export { formatHuman, formatJson, createPrinter, type PrinterOptions } from './print.js'
 export { parseEventLine, parseEventStream, InvalidEventLineError } from './parse.js'
+export { USER_ERROR, UserError, isUserError } from './user-error.js'

@@ -21,6 +21,7 @@
  * ```
  */
 
+import { USER_ERROR } from '@natkit/events'
 import { createHash, randomBytes } from 'node:crypto'
 import { constants as fsConstants } from 'node:fs'
 import { link, lstat, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
@@ -49,6 +50,7 @@ const MAX_TEMP_ATTEMPTS = 8
 /** The key file is readable or writable by group or others. */
 export class IdentityPermissionError extends Error {
   override name = 'IdentityPermissionError'
+  readonly [USER_ERROR] = true
   readonly path: string
   readonly mode: number
 
@@ -63,6 +65,7 @@ export class IdentityPermissionError extends Error {
 /** The key file exists but does not hold a usable protobuf-encoded private key. */
 export class InvalidKeyFileError extends Error {
   override name = 'InvalidKeyFileError'
+  readonly [USER_ERROR] = true
   readonly path: string
 
   constructor (path: string, problem: string) {
@@ -74,6 +77,7 @@ export class InvalidKeyFileError extends Error {
 /** The identity path cannot be used (it is a directory, a socket, unreadable, ...). */
 export class IdentityPathError extends Error {
   override name = 'IdentityPathError'
+  readonly [USER_ERROR] = true
   readonly path: string
 
   constructor (path: string, problem: string) {
