@@ -95,6 +95,8 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       }
     }),
     afterStart: (node, running) => {
+      // after start resolved: every listener is up, so relays are dialled from the listen port
+      node.services.reservations?.keep()
       if (options.pingInterval > 0) startPingLoop(node, events, running, options.pingInterval)
       if (options.dht && options.bootstrap.length > 0) startAnnouncing(node, events, running)
     }

@@ -71,7 +71,10 @@ export interface ReservationKeeperComponents {
  *
  * It drives the reservation store of @libp2p/circuit-relay-v2's transport
  * (see `internals.ts`) because that store owns reservation refreshes.
- * A libp2p service: it starts keeping once the node has started.
+ * A libp2p service; call {@link ReservationKeeper.keep} once `node.start()`
+ * has resolved, so that the relay is dialled after every listener is up (a
+ * port-reusing TCP transport then dials from the listen port, and the relay
+ * observes the address other peers can punch to). Stopping the node stops it.
  */
 export class ReservationKeeper implements Startable {
   readonly [Symbol.toStringTag] = '@natkit/reservation-keeper'
@@ -106,8 +109,9 @@ export class ReservationKeeper implements Startable {
     this.#controller = new AbortController()
   }
 
-  /** Starts one keeping loop per relay, once the node (and its circuit relay transport) runs. */
-  afterStart (): void {
+  /** Starts one keeping loop per relay; call once the node has started. A second call does nothing. */
+  keep (): void {
+    if (this.#loops.length > 0 || this.#controller.signal.aborted) return
     for (const relay of this.#relays) {
       this.#log('keeping a reservation on %a', relay)
       this.#loops.push(this.#keep(relay).catch((err) => {
