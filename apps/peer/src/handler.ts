@@ -64,7 +64,7 @@ export async function resolveTarget (peer: PeerRunner, options: PeerOptions, tar
     throw new DialTargetError(`"${target}" is neither a multiaddr nor a peer id`)
   }
   const found: Multiaddr[] = []
-  if ((peer.node.services as Record<string, unknown>).dht != null) {
+  if (peer.node.services.dht != null) {
     try {
       const addrs = await findPeerAddrs(peer.node, id, signal)
       found.push(...addrs.map(ma => ma.getComponents().some(c => c.name === 'p2p' && c.value === target) ? ma : ma.encapsulate(`/p2p/${target}`)))
