@@ -11,42 +11,31 @@ import natkit from './tools/scripts/module-boundaries.mjs'
  * compositions, capabilities as services, codecs/errors): remove it once the file is typed.
  */
 const ANY_ALLOWED = [
-  // `as any` into libp2p internals or untyped events
-  'packages/holepunch/src/holepunch.ts',
-  'packages/holepunch/test/e2e.test.ts',
-  'packages/holepunch/test/helpers.ts',
-  'packages/node/src/builder.test.ts',
-  'packages/node/src/relay-observer.test.ts',
-  'packages/node/src/relay-observer.ts',
-  'packages/node/src/reservations.ts',
-  'packages/node/src/role.ts',
-  'packages/tcp-reuse/test/tcp-reuse.test.ts',
-  'tools/lab/src/scenario.ts',
-  'tools/lab/test/scenarios.test.ts',
-  // other explicit `any` (caught errors, untyped callbacks)
+  // the one module that isolates libp2p internals (issue 9's goal: only this entry)
+  'packages/node/src/internals.ts',
+  // still to be typed (caught errors, untyped events, the holepunch `initiator: false` dial)
   'packages/autonat-check/test/netns-e2e.test.ts',
   'packages/config/src/options.ts',
   'packages/holepunch/src/diagnose.ts',
+  'packages/holepunch/src/holepunch.ts',
+  'packages/holepunch/test/e2e.test.ts',
+  'packages/holepunch/test/helpers.ts',
   'packages/identity/src/index.ts',
-  'packages/node/src/builder.ts',
-  'packages/node/src/discovery.ts',
-  'packages/node/src/observe.ts',
-  'packages/node/src/ping.ts',
-  'packages/node/src/relay.test.ts',
   'packages/stun/src/client.ts',
   'packages/stun/src/server.ts',
   'packages/tcp-reuse/src/listener.ts',
-  'packages/tcp-reuse/src/transport.ts'
+  'packages/tcp-reuse/src/transport.ts',
+  'packages/tcp-reuse/test/tcp-reuse.test.ts',
+  'tools/lab/src/scenario.ts',
+  'tools/lab/test/scenarios.test.ts'
 ]
 
-/** Files with other findings, in code being rewritten on another branch (issue 9). */
-const PENDING_REWRITE = ['packages/node/src/role.ts']
 
 /**
  * Tests of one app that use another app's test helper (apps/peer/test/spawn.ts, which spawns
  * every role's binary): allowed until the helper moves to @natkit/testkit.
  */
-const APP_HELPER_IMPORTS = ['apps/autonat-probe/test/check.test.ts', 'apps/relay/test/events.test.ts']
+const APP_HELPER_IMPORTS = ['apps/autonat-probe/test/check.test.ts', 'apps/relay/test/events.test.ts', 'apps/relay/src/relay.test.ts']
 
 const TEST_FILES = ['**/*.test.ts', '**/test/**']
 
@@ -93,10 +82,6 @@ export default tseslint.config(
   {
     files: ANY_ALLOWED,
     rules: { '@typescript-eslint/no-explicit-any': 'off' }
-  },
-  {
-    files: PENDING_REWRITE,
-    rules: { 'no-useless-assignment': 'off' }
   },
   {
     files: ['**/*.{ts,js,mjs}'],

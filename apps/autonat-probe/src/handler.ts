@@ -1,4 +1,5 @@
 import { runRole, UsageError, type ParsedArgs } from '@natkit/cli'
+import { createAutonat } from './node.js'
 
 /** `natkit-autonat check`: at least one address is reachable. */
 export const EXIT_REACHABLE = 0
@@ -13,14 +14,17 @@ export const EXIT_NO_ANSWER = 1
 export { EXIT_USAGE } from '@natkit/cli'
 
 export async function handler (parsed: ParsedArgs<'autonat'>): Promise<number> {
-  if (parsed.command !== 'check') return await runRole({ name: 'natkit-autonat', options: parsed.options })
-  if (parsed.options.server.length === 0) throw new UsageError('check needs at least one --server <multiaddr of an AutoNAT v2 server>')
+  const o = parsed.options
+  if (parsed.command !== 'check') return await runRole({ name: 'natkit-autonat', options: o, create: async (events) => await createAutonat(o, events) })
+  if (o.server.length === 0) throw new UsageError('check needs at least one --server <multiaddr of an AutoNAT v2 server>')
   return await runRole({
     name: 'natkit-autonat',
-    options: parsed.options,
-    autonatServer: false,
-    main: async (role) => {
-      const results = await role.checkReachability(parsed.options.server, parsed.options.timeout)
+    options: o,
+    create: async (events) => await createAutonat(o, events, { check: true }),
+    main: async ({ node }) => {
+      const checker = node.services.reachability
+      if (checker == null) throw new Error('the check composition has no reachability checker')
+      const results = await checker.check(o.server, o.timeout)
       if (results.length === 0) return EXIT_NO_ANSWER
       return results.some(r => r.status === 'reachable') ? EXIT_REACHABLE : EXIT_UNREACHABLE
     }

@@ -1,8 +1,10 @@
 import { describeDefault, optionsFor, resolveOptions, ConfigError, type Role, type RoleOptions, type OptionSpec } from '@natkit/config'
+import { UserError } from '@natkit/events'
 import { Command, CommanderError, Option } from 'commander'
 
 /** A command line that cannot be used: one line, no stack. */
-export class UsageError extends Error {
+export class UsageError extends UserError {
+  static override name = 'UsageError'
   override name = 'UsageError'
 }
 

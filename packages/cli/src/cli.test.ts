@@ -1,4 +1,6 @@
 import { ConfigError } from '@natkit/config'
+import { USER_ERROR } from '@natkit/events'
+import { IdentityPermissionError } from '@natkit/identity'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { parseRoleArgs, reportFatal, UsageError, HelpShown, EXIT_USAGE } from './index.js'
 
@@ -8,10 +10,23 @@ describe('reportFatal', () => {
   it('prints a user error as one line without a stack, exit 2', () => {
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
     expect(reportFatal('natkit-x', new UsageError('bad flag'))).toBe(EXIT_USAGE)
-    expect(reportFatal('natkit-x', Object.assign(new Error('key is world readable'), { name: 'IdentityPermissionError' }))).toBe(EXIT_USAGE)
+    expect(reportFatal('natkit-x', new IdentityPermissionError('/k', 0o644))).toBe(EXIT_USAGE)
     const text = err.mock.calls.map(c => String(c[0])).join('')
-    expect(text).toBe('natkit-x: bad flag\nnatkit-x: key is world readable\n')
+    expect(text).toBe('natkit-x: bad flag\nnatkit-x: refusing to use identity key file /k: mode 644 allows access by group/others; run: chmod 600 /k\n')
     expect(text).not.toContain('    at ')
+  })
+
+  it('recognises user errors by class, not by name: the USER_ERROR mark counts, a look-alike name does not', () => {
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    /** a class that must extend another error class marks itself */
+    class OtherBaseError extends TypeError {}
+    class MarkedError extends OtherBaseError {
+      readonly [USER_ERROR] = true
+    }
+    expect(reportFatal('natkit-x', new MarkedError('bad input'))).toBe(EXIT_USAGE)
+    expect(reportFatal('natkit-x', Object.assign(new Error('disk on fire'), { name: 'IdentityPermissionError' }))).toBe(1)
+    // (with DEBUG set, the unexpected one's stack follows)
+    expect(err.mock.calls.map(c => String(c[0])).join('')).toMatch(/^natkit-x: bad input\nnatkit-x: disk on fire\n/)
   })
 
   it('help goes to stdout with exit 0', () => {

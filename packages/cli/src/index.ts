@@ -6,4 +6,4 @@
  * without stack traces, and running a role until SIGINT/SIGTERM.
  */
 export { addRoleOptions, parseRoleArgs, UsageError, HelpShown, type ParsedArgs, type ParseInit } from './args.js'
-export { runRole, reportFatal, quietEvents, EXIT_USAGE, type RunInit } from './run.js'
+export { runRole, reportFatal, quietEvents, EXIT_USAGE, type RunInit, type RunnableRole } from './run.js'

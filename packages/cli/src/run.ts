@@ -1,8 +1,7 @@
-import { ConfigError, type Role, type RoleOptions } from '@natkit/config'
-import { NatkitEvents, createPrinter } from '@natkit/events'
-import { NatkitRole } from '@natkit/node'
+import { NatkitEvents, createPrinter, isUserError } from '@natkit/events'
 import { enable } from '@libp2p/logger'
-import { HelpShown, UsageError } from './args.js'
+import { HelpShown } from './args.js'
+import type { CommonOptions, Role, RoleOptions } from '@natkit/config'
 
 /** Human output per --log-level: which events are left out (JSON output always has every event). */
 export function quietEvents (level: RoleOptions<Role>['logLevel']): string[] {
@@ -20,10 +19,9 @@ export const EXIT_USAGE = 2
 /** How long shutdown may take before the process exits anyway. */
 export const DEFAULT_SHUTDOWN_TIMEOUT = 10_000
 
-const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'IdentityPermissionError', 'InvalidKeyFileError', 'IdentityPathError', 'DialTargetError', 'NoCandidateAddressesError', 'RelayAddressError', 'MetricsListenError', 'InvalidMultiaddrError'])
-
 /**
- * Prints an error as one line. User errors never show a stack; unexpected
+ * Prints an error as one line. User errors (classes marked with
+ * `USER_ERROR` from @natkit/events, e.g. extending `UserError`) never show a stack and exit with {@link EXIT_USAGE}; unexpected
  * ones show it only with DEBUG set. Returns the exit code to use.
  */
 export function reportFatal (name: string, err: unknown): number {
@@ -32,7 +30,7 @@ export function reportFatal (name: string, err: unknown): number {
     return 0
   }
   const e = err as Error
-  if (err instanceof UsageError || err instanceof ConfigError || USER_ERRORS.has(e?.name)) {
+  if (isUserError(err)) {
     process.stderr.write(`${name}: ${e.message}\n`)
     return EXIT_USAGE
   }
@@ -41,23 +39,30 @@ export function reportFatal (name: string, err: unknown): number {
   return 1
 }
 
-export interface RunInit<R extends Role> {
-  name: string
-  options: RoleOptions<R>
-  /** autonat role: run the AutoNAT v2 server (off for `check`). @default true */
-  autonatServer?: boolean
-  /** Work to do once started; resolve with an exit code to stop, or never to run until a signal. */
-  main?: (role: NatkitRole<R>) => Promise<number>
+/** What `runRole` runs: a role's node, created by its app (e.g. `@natkit/node`'s `NatkitRunner`). */
+export interface RunnableRole {
+  start(): Promise<void>
+  stop(): Promise<void>
 }
 
-/** Starts a role, prints its events, stops gracefully on SIGINT/SIGTERM. Resolves with the exit code. */
-export async function runRole<R extends Role> (init: RunInit<R>): Promise<number> {
-  const o = init.options as RoleOptions<Role>
+export interface RunInit<T extends RunnableRole> {
+  name: string
+  /** The output options (`--json`, `--log-level`) */
+  options: Pick<CommonOptions, 'json' | 'logLevel'>
+  /** The app's composition: builds the role (not started) with its events going to `events`. */
+  create: (events: NatkitEvents) => Promise<T>
+  /** Work to do once started; resolve with an exit code to stop, or never to run until a signal. */
+  main?: (role: T) => Promise<number>
+}
+
+/** Creates and starts a role, prints its events, stops gracefully on SIGINT/SIGTERM. Resolves with the exit code. */
+export async function runRole<T extends RunnableRole> (init: RunInit<T>): Promise<number> {
+  const o = init.options
   const events = new NatkitEvents()
   createPrinter(events, { json: o.json, out: process.stdout, quiet: quietEvents(o.logLevel) })
   // debug also turns on natkit's own debug logs (stderr) unless DEBUG already chooses
   if (o.logLevel === 'debug' && process.env.DEBUG == null) enable('natkit:*')
-  const role = await NatkitRole.create(init.options, events, { autonatServer: init.autonatServer })
+  const role = await init.create(events)
   let stopping: Promise<number> | undefined
   const stop = async (code: number): Promise<number> => {
     stopping ??= (async () => {

@@ -497,3 +497,27 @@ export function defaultFor (spec: OptionSpec, preset: NetworkPreset, role: Role)
 function structuredCloneIfArray (v: unknown): unknown {
   return Array.isArray(v) ? [...v] : v
 }
+
+/** Option types that are limits (a count, a duration, a size). */
+export const LIMIT_TYPES: ReadonlySet<OptionType> = new Set(['int', 'duration', 'bytes'])
+
+/**
+ * For tests proving each limit reaches the component that uses it: a flag
+ * value for every limit option of `role` (except `exclude`), each different
+ * from its `local` default and from every other one (so that one option
+ * passed in place of another is caught too), within the option's bounds.
+ */
+export function distinctLimitFlags (role: Role, exclude: ReadonlySet<string> = new Set()): { limits: OptionSpec[], flags: Record<string, number> } {
+  const limits = optionsFor(role).filter(s => LIMIT_TYPES.has(s.type) && !exclude.has(s.key))
+  const used = new Set<number>()
+  const flags: Record<string, number> = {}
+  for (const spec of limits) {
+    const def = defaultFor(spec, 'local', role) as number
+    const next = (from: number): number => { let v = from; while (v === def || used.has(v)) v++; return v }
+    let v = next(def + 1)
+    if (spec.max != null && v > spec.max) v = next(spec.min ?? 0)
+    used.add(v)
+    flags[spec.key] = v
+  }
+  return { limits, flags }
+}

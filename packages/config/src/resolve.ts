@@ -1,3 +1,4 @@
+import { UserError } from '@natkit/events'
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -18,7 +19,8 @@ export const MAX_CONFIG_FILE_SIZE = 1024 * 1024
  * the raw input, `source` where it came from. The message is one line naming
  * the flag / env var / file key, the source and the problem.
  */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
+  static override name = 'ConfigError'
   override name = 'ConfigError'
   readonly field: string
   readonly value: unknown
@@ -34,6 +36,7 @@ export class ConfigError extends Error {
 
 /** The config file cannot be used (missing, unreadable, not JSON, not an object). `field` is `config`. */
 export class ConfigFileError extends ConfigError {
+  static override name = 'ConfigFileError'
   override name = 'ConfigFileError'
   readonly path: string
 

@@ -166,3 +166,4 @@ export class NatkitEvents {
 
 export { formatHuman, formatJson, createPrinter, type PrinterOptions } from './print.js'
 export { parseEventLine, parseEventStream, InvalidEventLineError } from './parse.js'
+export { USER_ERROR, UserError, isUserError } from './user-error.js'

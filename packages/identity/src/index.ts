@@ -21,6 +21,7 @@
  * ```
  */
 
+import { USER_ERROR } from '@natkit/events'
 import { createHash, randomBytes } from 'node:crypto'
 import { constants as fsConstants } from 'node:fs'
 import { link, lstat, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
@@ -54,6 +55,7 @@ const MAX_TEMP_ATTEMPTS = 8
 export class IdentityError extends Error {
   static override name = 'IdentityError'
   override name = 'IdentityError'
+  readonly [USER_ERROR] = true
   readonly path: string
 
   constructor (path: string, message: string) {

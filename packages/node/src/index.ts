@@ -1,17 +1,28 @@
 /**
  * @packageDocumentation
  *
- * The node builder every natkit app uses: one function composes a libp2p node
- * for a role from typed options, and `NatkitRole` runs it (identity, events,
- * metrics, relay reservations, dialing with hole punching).
+ * The common base of every natkit node and the capabilities roles compose.
+ *
+ * - Base: `createNatkitNode` (identity key, noise, yamux, identify, ping,
+ *   bootstrap discovery, metrics, connection limits; the role adds transports
+ *   and services), `loadIdentity`, `startNatkitNode` (event translation,
+ *   counters, `--metrics` server, ordered shutdown).
+ * - Capabilities as libp2p services: `reservationKeeper`,
+ *   `publicAddressConfirmation`, `relayObserver`, `reachabilityChecker`;
+ *   and `relayGater` (a connection gater).
+ * - Helpers: `pingConnection`, DHT self-announcement and lookup.
+ *
+ * Everything that touches js-libp2p internals is in `internals.ts`.
  */
-export { buildNode, composeInit, NATKIT_AGENT, type BuildInit, type ComposedInit } from './builder.js'
-export { NatkitRole, DialTargetError, NoCandidateAddressesError, type DialResult } from './role.js'
+export { createNatkitNode, connectionManagerInit, loadIdentity, prepareNatkitNode, startNatkitNode, type NatkitRunner, type NatkitRunnerInit, NATKIT_AGENT, NATKIT_VERSION, type BaseServices, type NatkitNode, type NatkitServiceFactories, type Libp2pComponents, type NatkitBaseOptions, type NatkitNodeInit, type RunningNode } from './node.js'
 export { observeNode, isLimited } from './observe.js'
 export { pingConnection, PING_PROTOCOL, DEFAULT_PING_TIMEOUT, PingMismatchError } from './ping.js'
-export { ReservationKeeper, DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, DEFAULT_RESERVATION_TIMEOUT, DEFAULT_RESERVATION_RENEW_MIN, RelayAddressError, CircuitTransportMissingError, type ReservationKeeperInit } from './reservations.js'
-export { observeRelayServer, RelayServerInternalsChangedError, RELAY_SERVER_VERIFIED_VERSION } from './relay-observer.js'
+export { reservationKeeper, ReservationKeeper, DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, DEFAULT_RESERVATION_TIMEOUT, DEFAULT_RESERVATION_RENEW_MIN, RelayAddressError, type ReservationKeeperInit, type ReservationKeeperComponents } from './reservations.js'
+export { publicAddressConfirmation, PublicAddressConfirmation, type PublicAddressConfirmationInit, type PublicAddressConfirmationComponents } from './public-addrs.js'
+export { reachabilityChecker, ReachabilityChecker, NoCandidateAddressesError, type ReachabilityCheckerInit, type ReachabilityCheckerComponents } from './reachability.js'
+export { observeRelayServer, relayObserver, RelayObserver, RelayServerInternalsChangedError, RELAY_SERVER_VERIFIED_VERSION, type RelayObserverInit, type RelayObserverComponents } from './relay-observer.js'
 export { relayGater, DEFAULT_MAX_TRACKED_PEERS, type RelayGaterInit } from './relay-gater.js'
+export { circuitReservationStore, nodeComponents, transportTags, CircuitTransportMissingError, Libp2pInternalsChangedError, LIBP2P_VERIFIED_VERSION, CIRCUIT_RELAY_VERIFIED_VERSION } from './internals.js'
 export { startMetricsServer, registerRoleCounters, MetricsListenError, DEFAULT_METRICS_REQUEST_TIMEOUT } from './metrics.js'
 export { registerGoHolePunchMetrics, GO_HOLEPUNCH_METRICS } from './holepunch-metrics.js'
 export { announceSelf, findPeerAddrs, waitForDhtPeer, DhtNotReadyError, DEFAULT_DHT_READY_TIMEOUT, DEFAULT_DHT_QUERY_TIMEOUT, MAX_PROVIDERS_PER_LOOKUP } from './discovery.js'

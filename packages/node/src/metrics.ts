@@ -1,11 +1,13 @@
 import { createServer, type Server } from 'node:http'
 import client from 'prom-client'
-import type { NatkitEvents } from '@natkit/events'
+import { UserError, type NatkitEvents } from '@natkit/events'
 
 /** Bound on one scrape response time. */
 export const DEFAULT_METRICS_REQUEST_TIMEOUT = 5_000
 
-export class MetricsListenError extends Error {
+/** `--metrics` cannot be served (address in use, not local, ...): a usage problem. */
+export class MetricsListenError extends UserError {
+  static override name = 'MetricsListenError'
   override name = 'MetricsListenError'
 }
 

@@ -1,5 +1,4 @@
 import { Circuit } from '@multiformats/multiaddr-matcher'
-import { observeRelayServer } from './relay-observer.js'
 import type { NatkitEvents } from '@natkit/events'
 import type { Connection, Libp2p } from '@libp2p/interface'
 
@@ -13,18 +12,19 @@ export function isLimited (conn: Connection): boolean {
 }
 
 /**
- * Translates libp2p events into natkit events: connections, address changes,
- * relay reservations and circuits (relay role, see `relay-observer.ts`) and
- * hole-punch outcomes.
+ * Translates libp2p events into natkit events: connections, address changes
+ * and hole-punch outcomes (relay reservations and circuits: the
+ * `relayObserver` service, see `relay-observer.ts`).
  * Returns `off` (detaches every listener) and `refresh` (emits `listening`
  * if the addresses changed since the last one).
  */
-export function observeNode (node: Libp2p<Record<string, any>>, events: NatkitEvents): { off: () => void, refresh: () => void } {
+export function observeNode (node: Libp2p, events: NatkitEvents): { off: () => void, refresh: () => void } {
   const offs: Array<() => void> = []
-  const on = (target: EventTarget | undefined, name: string, fn: (evt: any) => void): void => {
+  const on = (target: EventTarget | undefined, name: string, fn: (evt: CustomEvent) => void): void => {
     if (target == null) return
-    target.addEventListener(name, fn)
-    offs.push(() => { target.removeEventListener(name, fn) })
+    const listener = fn as (evt: Event) => void
+    target.addEventListener(name, listener)
+    offs.push(() => { target.removeEventListener(name, listener) })
   }
   let lastAddrs = ''
   const emitAddrs = (): void => {
@@ -44,16 +44,10 @@ export function observeNode (node: Libp2p<Record<string, any>>, events: NatkitEv
     const c: Connection = evt.detail
     events.emit('peer:disconnect', { remotePeer: c.remotePeer.toString(), remoteAddr: c.remoteAddr.toString() })
   })
-  const hp = node.services.holepunch as EventTarget | undefined
+  const hp = (node.services as Record<string, unknown>).holepunch
+
   for (const name of ['holepunch:attempt', 'holepunch:success', 'holepunch:failure'] as const) {
-    on(hp, name, (evt) => { events.emit(name, evt.detail) })
-  }
-  if (node.services.relay != null) {
-    try {
-      offs.push(observeRelayServer(node.services.relay, events))
-    } catch (err) {
-      events.emit('warn', { message: `relay reservation and circuit events are off: ${(err as Error).message}` })
-    }
+    on(hp instanceof EventTarget ? hp : undefined, name, (evt) => { events.emit(name, evt.detail) })
   }
   return { off: () => { offs.forEach(off => { off() }) }, refresh: emitAddrs }
 }

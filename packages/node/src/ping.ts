@@ -23,8 +23,8 @@ export async function pingConnection (conn: Connection, options: { signal?: Abor
     let length = 0
     const { promise, resolve, reject } = Promise.withResolvers<number>()
     const start = performance.now()
-    const onMessage = (evt: any): void => {
-      const chunk: Uint8Array = typeof evt.data?.subarray === 'function' ? evt.data.subarray() : evt.data
+    const onMessage = (evt: { data: Uint8Array | { subarray: () => Uint8Array } }): void => {
+      const chunk: Uint8Array = evt.data instanceof Uint8Array ? evt.data : evt.data.subarray()
       received.push(chunk)
       length += chunk.byteLength
       if (length >= PING_LENGTH) {

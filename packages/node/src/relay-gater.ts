@@ -13,6 +13,11 @@ export interface RelayGaterInit {
    * circuit ends within it, so the cap also bounds concurrent circuits per peer.
    */
   windowMs: number
+  /**
+   * Source peers tracked at most (the least recently active are forgotten).
+   *
+   * @default DEFAULT_MAX_TRACKED_PEERS
+   */
   maxTrackedPeers?: number
   onCircuit?: (src: PeerId, dst: PeerId, allowed: boolean) => void
 }

@@ -4,40 +4,44 @@
  * message when the installed version or those methods change; relay.test.ts
  * checks the events they produce with real nodes.
  */
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { resolveOptions } from '@natkit/config'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { tcp } from '@libp2p/tcp'
 import { NatkitEvents } from '@natkit/events'
 import { identityFromSeed } from '@natkit/identity'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildNode } from './builder.js'
-import { RELAY_SERVER_VERIFIED_VERSION, RelayServerInternalsChangedError, WRAPPED_SERVER_METHODS, observeRelayServer } from './relay-observer.js'
-import type { Libp2p } from '@libp2p/interface'
-
-function installedVersion (): string {
-  // the package's exports map hides package.json: walk up from its entry point
-  let dir = dirname(createRequire(import.meta.url).resolve('@libp2p/circuit-relay-v2'))
-  while (!dir.endsWith('circuit-relay-v2')) dir = dirname(dir)
-  return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version
-}
+import { installedVersion } from './internals.js'
+import { createNatkitNode } from './node.js'
+import { RELAY_SERVER_VERIFIED_VERSION, RelayServerInternalsChangedError, WRAPPED_SERVER_METHODS, observeRelayServer, relayObserver } from './relay-observer.js'
+import type { Connection, Libp2p } from '@libp2p/interface'
 
 const nodes: Libp2p[] = []
 afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => await n.stop())) })
 
 describe('relay-observer canary (@libp2p/circuit-relay-v2 server internals)', () => {
   it(`the installed @libp2p/circuit-relay-v2 is the version relay-observer.ts was checked against (${RELAY_SERVER_VERIFIED_VERSION})`, () => {
-    const version = installedVersion()
+    const version = installedVersion('@libp2p/circuit-relay-v2')
     expect(version, `@libp2p/circuit-relay-v2 is now ${version}: re-read its dist/src/server/index.js (handleReserve, handleConnect, stopHop), update relay-observer.ts and RELAY_SERVER_VERIFIED_VERSION`).toBe(RELAY_SERVER_VERIFIED_VERSION)
   })
 
-  it('the relay service has the methods it wraps, and they are restored on off()', async () => {
-    const options = resolveOptions('relay', { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], autonat: false } })
-    const node = await buildNode({ options, privateKey: await identityFromSeed('canary-relay'), events: new NatkitEvents() })
+  it('the relay service has the methods it wraps; the relayObserver service wraps them on start and restores them on stop', async () => {
+    const events = new NatkitEvents()
+    const warnings: string[] = []
+    events.on('warn', (e) => { warnings.push(e.message) })
+    const node = await createNatkitNode({
+      options: { listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], maxConnections: 10, dialTimeout: 5_000 },
+      privateKey: await identityFromSeed('canary-relay'),
+      transports: [tcp()],
+      services: { relay: circuitRelayServer(), relayObserver: relayObserver({ events }) }
+    })
     nodes.push(node)
-    const server = node.services.relay
+    const server = node.services.relay as unknown as Record<string, unknown>
     const before = WRAPPED_SERVER_METHODS.map(m => server[m])
     for (const m of WRAPPED_SERVER_METHODS) expect(typeof server[m], `CircuitRelayServer.${m}`).toBe('function')
+    await node.start()
+    expect(warnings).toEqual([])
+    expect(WRAPPED_SERVER_METHODS.map(m => server[m])).not.toEqual(before)
+    await node.stop()
+    expect(WRAPPED_SERVER_METHODS.map(m => server[m])).toEqual(before)
     const off = observeRelayServer(server, new NatkitEvents())
     expect(WRAPPED_SERVER_METHODS.map(m => server[m])).not.toEqual(before)
     off()
@@ -56,15 +60,17 @@ describe('relay-observer canary (@libp2p/circuit-relay-v2 server internals)', ()
     const peer = { toString: () => 'P' }
     // a stand-in for the server: writes one status on the HOP stream it is given, as 4.2.13's does
     const server = {
-      reply: { status: 'OK', reservation: { expire: 1700000000n } } as any,
-      async handleReserve ({ stream }: any): Promise<void> { await stream.pb({}).write(this.reply) },
+      reply: { status: 'OK', reservation: { expire: 1700000000n } } as { status: string, reservation?: { expire: bigint } },
+      async handleReserve ({ stream }: { stream: { pb: (proto: unknown) => { write: (msg: unknown) => Promise<void> } } }): Promise<void> { await stream.pb({}).write(this.reply) },
       async handleConnect (): Promise<void> {},
       async stopHop (): Promise<undefined> { return undefined }
     }
     observeRelayServer(server, events)
     let failWrite = false
     const stream = { pb: () => ({ write: async () => { if (failWrite) throw new Error('stream reset') } }), unwrap: () => ({}) }
-    const reserve = async (): Promise<void> => { await server.handleReserve({ stream, connection: { remotePeer: peer } } as any).catch(() => {}) }
+    // a stand-in connection: the observer reads only remotePeer
+    const connection = { remotePeer: peer } as unknown as Connection
+    const reserve = async (): Promise<void> => { await server.handleReserve({ stream, connection }).catch(() => {}) }
     await reserve()
     server.reply = { status: 'RESERVATION_REFUSED' }
     await reserve()

@@ -25,15 +25,17 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { NatkitEvents, RelayCircuitCloseReason } from '@natkit/events'
-import type { Connection, Stream } from '@libp2p/interface'
+import { CIRCUIT_RELAY_VERIFIED_VERSION } from './internals.js'
+import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
 
 /** The @libp2p/circuit-relay-v2 version whose server internals this module was checked against. */
-export const RELAY_SERVER_VERIFIED_VERSION = '4.2.13'
+export const RELAY_SERVER_VERIFIED_VERSION = CIRCUIT_RELAY_VERIFIED_VERSION
 
 /** The server methods this module wraps. */
 export const WRAPPED_SERVER_METHODS = ['handleReserve', 'handleConnect', 'stopHop'] as const
 
 export class RelayServerInternalsChangedError extends Error {
+  static override name = 'RelayServerInternalsChangedError'
   override name = 'RelayServerInternalsChangedError'
 }
 
@@ -98,7 +100,7 @@ function recording (stream: PbStreamLike, record: HopRecord): PbStreamLike {
 
 /** Throws {@link RelayServerInternalsChangedError} unless `server` has the methods this module wraps. */
 export function assertRelayServerInternals (server: unknown): asserts server is RelayServerLike {
-  const missing = WRAPPED_SERVER_METHODS.filter(m => typeof (server as any)?.[m] !== 'function')
+  const missing = WRAPPED_SERVER_METHODS.filter(m => typeof (server as Partial<Record<string, unknown>> | undefined)?.[m] !== 'function')
   if (missing.length > 0) {
     throw new RelayServerInternalsChangedError(`the circuit relay server has no ${missing.join(', ')} method (relay-observer.ts was written for @libp2p/circuit-relay-v2 ${RELAY_SERVER_VERIFIED_VERSION})`)
   }
@@ -114,7 +116,7 @@ function closeReason (err: Error | undefined): RelayCircuitCloseReason {
 /** Bytes the relay received on the spliced streams, both directions; attached before the library's own data-limit counter. */
 function countBytes (src: Stream, dst: Stream): { bytes: number } {
   const count = { bytes: 0 }
-  const onMessage = (evt: any): void => { count.bytes += evt.data.byteLength }
+  const onMessage = (evt: { data: { byteLength: number } }): void => { count.bytes += evt.data.byteLength }
   src.addEventListener('message', onMessage)
   dst.addEventListener('message', onMessage)
   return count
@@ -126,7 +128,7 @@ function watchCircuit (events: NatkitEvents, src: Stream, dst: Stream, count: { 
   let open = 2
   let error: Error | undefined
   for (const s of [src, dst]) {
-    s.addEventListener('close', (evt: any) => {
+    s.addEventListener('close', (evt) => {
       error ??= evt.error
       if (--open > 0) return
       const reason = closeReason(error)
@@ -187,3 +189,56 @@ export function observeRelayServer (server: unknown, events: NatkitEvents): () =
   return () => { Object.assign(server, original) }
 }
 
+
+export interface RelayObserverInit {
+  /** Where `relay:*` events go. */
+  events: NatkitEvents
+}
+
+/**
+ * The libp2p components the relay observer uses: the circuit relay server
+ * must be configured as the service named `relay`, before this one
+ * (@libp2p/circuit-relay-v2's server declares no capability to depend on).
+ */
+export interface RelayObserverComponents {
+  relay?: unknown
+  logger: ComponentLogger
+}
+
+/**
+ * {@link observeRelayServer} as a libp2p service: wraps the relay server when
+ * the node starts, restores it when it stops. If the server's internals
+ * changed, the relay still runs and a `warn` event says its events are off.
+ */
+export class RelayObserver implements Startable {
+  readonly [Symbol.toStringTag] = '@natkit/relay-observer'
+  readonly #components: RelayObserverComponents
+  readonly #events: NatkitEvents
+  readonly #log: Logger
+  #off?: () => void
+
+  constructor (components: RelayObserverComponents, init: RelayObserverInit) {
+    this.#components = components
+    this.#events = init.events
+    this.#log = components.logger.forComponent('natkit:relay-observer')
+  }
+
+  start (): void {
+    try {
+      this.#off = observeRelayServer(this.#components.relay, this.#events)
+    } catch (err) {
+      this.#log.error('relay events are off: %e', err)
+      this.#events.emit('warn', { message: `relay reservation and circuit events are off: ${(err as Error).message}` })
+    }
+  }
+
+  stop (): void {
+    this.#off?.()
+    this.#off = undefined
+  }
+}
+
+/** `services: { relay: circuitRelayServer(...), relayObserver: relayObserver({ events }) }` */
+export function relayObserver (init: RelayObserverInit): (components: RelayObserverComponents) => RelayObserver {
+  return (components) => new RelayObserver(components, init)
+}

@@ -1,6 +1,9 @@
+import { serviceDependencies, type ComponentLogger, type Logger, type PeerId, type Startable } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { UserError } from '@natkit/events'
+import { circuitReservationStore, CIRCUIT_TRANSPORT_TAG, type ReservationStoreLike } from './internals.js'
 import type { NatkitEvents } from '@natkit/events'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 
 /** First delay before retrying a failed or lost reservation. */
 export const DEFAULT_RESERVATION_RETRY = 2_000
@@ -14,31 +17,47 @@ export const DEFAULT_RESERVATION_TIMEOUT = 10_000
  */
 export const DEFAULT_RESERVATION_RENEW_MIN = 250
 
-export class RelayAddressError extends Error {
+/** A `--relay` address without `/p2p/<peer id>` (a usage problem). */
+export class RelayAddressError extends UserError {
+  static override name = 'RelayAddressError'
   override name = 'RelayAddressError'
-}
-export class CircuitTransportMissingError extends Error {
-  override name = 'CircuitTransportMissingError'
 }
 
 export interface ReservationKeeperInit {
   /** Relay multiaddrs, each ending in `/p2p/<relay peer id>`. */
   relays: Array<string | Multiaddr>
   events: NatkitEvents
-  /** @default DEFAULT_RESERVATION_RETRY */
+  /**
+   * First delay before retrying a failed or lost reservation; doubles up to `retryMax`.
+   *
+   * @default DEFAULT_RESERVATION_RETRY
+   */
   retry?: number
-  /** @default DEFAULT_RESERVATION_RETRY_MAX */
+  /**
+   * Upper bound of the retry delay.
+   *
+   * @default DEFAULT_RESERVATION_RETRY_MAX
+   */
   retryMax?: number
-  /** @default DEFAULT_RESERVATION_TIMEOUT */
+  /**
+   * Bound on one dial + reservation exchange with a relay.
+   *
+   * @default DEFAULT_RESERVATION_TIMEOUT
+   */
   timeout?: number
-  /** @default DEFAULT_RESERVATION_RENEW_MIN */
+  /**
+   * Shortest wait before renewing a reservation.
+   *
+   * @default DEFAULT_RESERVATION_RENEW_MIN
+   */
   renewMin?: number
 }
 
-interface ReservationStoreLike extends EventTarget {
-  addRelay: (peerId: PeerId, type: 'configured') => Promise<{ relay: PeerId, details: { reservation: { expire: bigint, addrs: Uint8Array[] } } }>
-  hasReservation: (peerId: PeerId) => boolean
-  getReservation: (peerId: PeerId) => { expire: bigint } | undefined
+/** The libp2p components the reservation keeper uses. */
+export interface ReservationKeeperComponents {
+  transportManager: TransportManager
+  connectionManager: Pick<ConnectionManager, 'openConnection'>
+  logger: ComponentLogger
 }
 
 /**
@@ -51,19 +70,27 @@ interface ReservationStoreLike extends EventTarget {
  * `reservation:failed`.
  *
  * It drives the reservation store of @libp2p/circuit-relay-v2's transport
- * (pinned version) because that store owns reservation refreshes.
+ * (see `internals.ts`) because that store owns reservation refreshes.
+ * A libp2p service; call {@link ReservationKeeper.keep} once `node.start()`
+ * has resolved, so that the relay is dialled after every listener is up (a
+ * port-reusing TCP transport then dials from the listen port, and the relay
+ * observes the address other peers can punch to). Stopping the node stops it.
  */
-export class ReservationKeeper {
-  readonly #node: Libp2p<Record<string, any>>
+export class ReservationKeeper implements Startable {
+  readonly [Symbol.toStringTag] = '@natkit/reservation-keeper'
+  readonly [serviceDependencies]: string[] = [CIRCUIT_TRANSPORT_TAG]
+  readonly #components: ReservationKeeperComponents
+  readonly #log: Logger
   readonly #init: Required<Omit<ReservationKeeperInit, 'relays' | 'events'>>
   readonly #events: NatkitEvents
   readonly #relays: Multiaddr[]
-  readonly #controller = new AbortController()
+  #controller = new AbortController()
   readonly #loops: Array<Promise<void>> = []
   readonly #listening = new Set<string>()
 
-  constructor (node: Libp2p<Record<string, any>>, init: ReservationKeeperInit) {
-    this.#node = node
+  constructor (components: ReservationKeeperComponents, init: ReservationKeeperInit) {
+    this.#components = components
+    this.#log = components.logger.forComponent('natkit:reservation-keeper')
     this.#events = init.events
     this.#init = {
       retry: init.retry ?? DEFAULT_RESERVATION_RETRY,
@@ -78,38 +105,43 @@ export class ReservationKeeper {
     })
   }
 
-  #store (): ReservationStoreLike {
-    const tm = (this.#node as any).components?.transportManager
-    const transport = tm?.getTransports?.().find((t: any) => t[Symbol.toStringTag] === '@libp2p/circuit-relay-v2-transport')
-    const store = transport?.reservationStore
-    if (store == null || typeof store.addRelay !== 'function') throw new CircuitTransportMissingError('the circuit relay transport (or its reservation store) is not available in this node')
-    return store
+  start (): void {
+    this.#controller = new AbortController()
   }
 
-  start (): void {
+  /** Starts one keeping loop per relay; call once the node has started. A second call does nothing. */
+  keep (): void {
+    if (this.#loops.length > 0 || this.#controller.signal.aborted) return
     for (const relay of this.#relays) {
+      this.#log('keeping a reservation on %a', relay)
       this.#loops.push(this.#keep(relay).catch((err) => {
         if (!this.#controller.signal.aborted) this.#events.emit('error', { message: `reservation keeper for ${relay.toString()} stopped: ${(err as Error).message}` })
       }))
     }
   }
 
-  async stop (): Promise<void> {
+  /** Stops the loops before libp2p stops the transports they use. */
+  async beforeStop (): Promise<void> {
     this.#controller.abort()
-    await Promise.allSettled(this.#loops)
+    await Promise.allSettled(this.#loops.splice(0))
+  }
+
+  async stop (): Promise<void> {
+    await this.beforeStop()
   }
 
   async #keep (relay: Multiaddr): Promise<void> {
     const signal = this.#controller.signal
-    const store = this.#store()
+    const store = circuitReservationStore(this.#components.transportManager)
     const relayId = relay.getComponents().findLast(c => c.name === 'p2p')?.value as string
     let delay = this.#init.retry
     while (!signal.aborted) {
       // Wait for the reservation to be removed again (relay gone) before retrying.
-      const removed = waitForEvent(store, 'relay:removed', (d: any) => d?.relay?.toString() === relayId, signal)
-      const created = (evt: any): void => {
-        if (evt.detail?.relay?.toString() !== relayId) return
-        const res = evt.detail.details.reservation
+      const removed = waitForEvent(store, 'relay:removed', (d) => (d as { relay?: PeerId } | undefined)?.relay?.toString() === relayId, signal)
+      const created = (evt: Event): void => {
+        const detail = (evt as CustomEvent<Awaited<ReturnType<ReservationStoreLike['addRelay']>>>).detail
+        if (detail?.relay?.toString() !== relayId) return
+        const res = detail.details.reservation
         this.#events.emit('reservation', {
           relay: relayId,
           addrs: (res.addrs ?? []).map((b: Uint8Array) => multiaddr(b).encapsulate('/p2p-circuit').toString()),
@@ -160,17 +192,24 @@ export class ReservationKeeper {
 
   async #reserve (relay: Multiaddr, relayId: string, store: ReservationStoreLike): Promise<PeerId> {
     const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#init.timeout)])
-    const conn = await this.#node.dial(relay, { signal })
+    const conn = await this.#components.connectionManager.openConnection(relay, { signal })
     if (!this.#listening.has(relayId)) {
       // the first time, a circuit listener is created; it then follows the store
-      const tm = (this.#node as any).components.transportManager
-      await tm.listen([relay.encapsulate('/p2p-circuit')])
+      await this.#components.transportManager.listen([relay.encapsulate('/p2p-circuit')])
       this.#listening.add(relayId)
     } else if (!store.hasReservation(conn.remotePeer)) {
       await store.addRelay(conn.remotePeer, 'configured')
     }
     return conn.remotePeer
   }
+}
+
+/**
+ * The reservation keeper as a libp2p service:
+ * `services: { reservations: reservationKeeper({ relays, events }) }`.
+ */
+export function reservationKeeper (init: ReservationKeeperInit): (components: ReservationKeeperComponents) => ReservationKeeper {
+  return (components) => new ReservationKeeper(components, init)
 }
 
 function sleep (ms: number, signal: AbortSignal): Promise<void> {

@@ -2,28 +2,35 @@
  * Relay limits and relay events with real nodes on loopback: each test fails
  * when its option does not reach the circuit relay server (or the peer's
  * reservation keeper), and the relay's events report outcomes, not requests.
+ * Moved from packages/node (issue 9); the assertions are unchanged.
  */
-import { resolveOptions, type Role } from '@natkit/config'
+import { resolveOptions } from '@natkit/config'
 import { NatkitEvents, type NatkitEvent, type NatkitEventName } from '@natkit/events'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
-import { NatkitRole } from './role.js'
+import { createRelay } from './node.js'
+// the peer side of these tests: the peer app's own composition (test-only import, as test/events.test.ts does with its binaries)
+import { createPeer } from '../../peer/src/node.js'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Stream } from '@libp2p/interface'
 
 const STOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/stop'
 const FLOOD_PROTOCOL = '/natkit-test/flood/1.0.0'
 
-interface Running { role: NatkitRole, log: NatkitEvent[], addr: string }
-const running: NatkitRole[] = []
+type Runner = Awaited<ReturnType<typeof createRelay>> | Awaited<ReturnType<typeof createPeer>>
+interface Running { role: Runner, log: NatkitEvent[], addr: string }
+const running: Runner[] = []
 afterEach(async () => { await Promise.all(running.splice(0).map(async r => await r.stop())) })
 
 const LOOPBACK_PEER = { listen: ['/ip4/127.0.0.1/tcp/0'], webrtc: false, upnp: false, dht: false, holepunch: false }
 
-async function start (role: Role, flags: Record<string, unknown>): Promise<Running> {
+async function start (role: 'relay' | 'peer', flags: Record<string, unknown>): Promise<Running> {
   const events = new NatkitEvents()
   const log: NatkitEvent[] = []
   events.onAny((e) => { log.push(e) })
-  const r = await NatkitRole.create(resolveOptions(role, { flags: role === 'peer' ? { ...LOOPBACK_PEER, ...flags } : { listen: ['/ip4/127.0.0.1/tcp/0'], ...flags } }), events)
+  const r = role === 'peer'
+    ? await createPeer(resolveOptions('peer', { flags: { ...LOOPBACK_PEER, ...flags } }), events)
+    : await createRelay(resolveOptions('relay', { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], ...flags } }), events)
   running.push(r)
   await r.start()
   const addr = r.node.getMultiaddrs().find(ma => ma.toString().includes('/tcp/'))?.toString() ?? ''
@@ -48,7 +55,7 @@ const CHUNK = 1024
 async function serveFlood (r: Running, total: number): Promise<void> {
   await r.role.node.handle(FLOOD_PROTOCOL, (stream: Stream) => {
     let sent = 0
-    stream.addEventListener('message', (evt: any) => {
+    stream.addEventListener('message', (evt) => {
       for (let i = 0; i < evt.data.byteLength && sent < total && stream.status === 'open'; i++, sent += CHUNK) stream.send(new Uint8Array(CHUNK))
       if (sent >= total && stream.status === 'open') stream.close().catch(() => {})
     })
@@ -60,12 +67,12 @@ async function readFlood (stream: Stream, total: number): Promise<{ bytes: numbe
   let bytes = 0
   let requested = 1
   const error = await new Promise<Error | undefined>((resolve) => {
-    stream.addEventListener('message', (evt: any) => {
+    stream.addEventListener('message', (evt) => {
       bytes += evt.data.byteLength
       if (bytes >= total) resolve(undefined)
       else if (bytes >= requested * CHUNK) { requested++; stream.send(new Uint8Array([1])) }
     })
-    stream.addEventListener('close', (evt: any) => { resolve(evt.error ?? new Error(`stream closed after ${bytes} bytes`)) }, { once: true })
+    stream.addEventListener('close', (evt) => { resolve(evt.error ?? new Error(`stream closed after ${bytes} bytes`)) }, { once: true })
     stream.send(new Uint8Array([1]))
   })
   return { bytes, error }
@@ -153,7 +160,7 @@ describe('relay limits and events (loopback)', () => {
     }
     expect(named(b, 'reservation:failed')).toEqual([])
     expect(named(relay, 'relay:reservation').length).toBeGreaterThanOrEqual(4)
-    expect(relay.role.node.services.relay.reservations.has(b.role.node.peerId)).toBe(true)
+    expect((relay.role.node.services as { relay?: CircuitRelayService }).relay?.reservations.has(b.role.node.peerId)).toBe(true)
   })
 
   it('--hop-timeout: a destination that never answers the STOP fails the circuit within the hop timeout', async () => {

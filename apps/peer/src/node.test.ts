@@ -1,0 +1,58 @@
+import { distinctLimitFlags, resolveOptions, type PeerOptions } from '@natkit/config'
+import { NatkitEvents } from '@natkit/events'
+import { afterEach, describe, expect, it } from 'vitest'
+import { composeInit, createPeer } from './node.js'
+import { nodeComponents, transportTags, type NatkitRunner } from '@natkit/node'
+
+const running: NatkitRunner[] = []
+afterEach(async () => { await Promise.all(running.splice(0).map(async r => { await r.stop() })) })
+
+async function start (flags: Record<string, unknown> = {}): Promise<Awaited<ReturnType<typeof createPeer>>> {
+  const r = await createPeer(resolveOptions('peer', { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-peer', upnp: false, ...flags } }), new NatkitEvents())
+  running.push(r)
+  await r.start()
+  return r
+}
+
+const transports = (node: Parameters<typeof nodeComponents>[0]): string[] => transportTags(nodeComponents(node).transportManager)
+
+describe('peer composition', () => {
+  it('port-reusing TCP, relay transport, hole punching, DHT client', async () => {
+    const { node } = await start({ webrtc: false })
+    expect(transports(node)).toEqual(expect.arrayContaining(['@natkit/tcp-reuse', '@libp2p/circuit-relay-v2-transport']))
+    expect(node.getProtocols()).toEqual(expect.arrayContaining(['/libp2p/dcutr', '/libp2p/circuit/relay/0.2.0/stop']))
+    expect(node.services.dht?.getMode()).toBe('client')
+    const stock = await start({ webrtc: false, tcpReuse: false, holepunch: false })
+    expect(transports(stock.node)).toContain('@libp2p/tcp')
+    expect(stock.node.getProtocols()).not.toContain('/libp2p/dcutr')
+  })
+})
+
+describe('composeInit: every peer limit reaches the component that uses it', () => {
+  /** option key → where its value must arrive in `composeInit`'s result */
+  const PATHS: Record<string, string[]> = {
+    maxConnections: ['connectionManager.maxConnections'],
+    // the same option feeds three components
+    dialTimeout: ['connectionManager.dialTimeout', 'circuitTransport.reservationCompletionTimeout', 'reservationKeeper.timeout'],
+    holepunchTimeout: ['holepunch.timeout'],
+    holepunchAttempts: ['holepunch.attempts'],
+    reservationRetry: ['reservationKeeper.retry'],
+    reservationRetryMax: ['reservationKeeper.retryMax']
+  }
+  /** Limits that are not handed to libp2p: the app uses them directly. */
+  const NOT_LIBP2P = new Set(['timeout', 'pingInterval'])
+  const get = (obj: unknown, path: string): unknown => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], obj)
+
+  it('a non-default value of each limit arrives unchanged', () => {
+    const { limits, flags } = distinctLimitFlags('peer', NOT_LIBP2P)
+    const options: PeerOptions = resolveOptions('peer', { flags: { ...flags, relay: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6'] } })
+    const composed = composeInit(options)
+    for (const spec of limits) {
+      const paths = PATHS[spec.key]
+      expect(paths, `option ${spec.key} is not mapped to a libp2p component in this test`).toBeDefined()
+      const value = (options as unknown as Record<string, unknown>)[spec.key]
+      expect(value).toBe(flags[spec.key])
+      for (const path of paths) expect(String(get(composed, path)), `${spec.key} -> ${path}`).toBe(String(value))
+    }
+  })
+})

@@ -1,0 +1,138 @@
+/**
+ * The peer's composition and its background work: port-reusing TCP,
+ * WebSockets, the circuit relay transport, optional WebRTC; natkit's hole
+ * punching (DCUtR), reservations kept on `--relay`, AutoNAT v2, optional
+ * UPnP and DHT client; public interface addresses announced right away; a
+ * `--ping-interval` loop and DHT self-announcement.
+ */
+import { autoNATv2 } from '@libp2p/autonat-v2'
+import { circuitRelayTransport, type CircuitRelayTransportInit } from '@libp2p/circuit-relay-v2'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
+import { tcp } from '@libp2p/tcp'
+import { uPnPNAT } from '@libp2p/upnp-nat'
+import { webRTC } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { holePunch, type HolePunchInit, type HolePunchService } from '@natkit/holepunch'
+import {
+  announceSelf, connectionManagerInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
+  type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
+} from '@natkit/node'
+import { tcpReuse } from '@natkit/tcp-reuse'
+import type { PeerOptions } from '@natkit/config'
+import type { NatkitEvents } from '@natkit/events'
+import type { Libp2p } from '@libp2p/interface'
+
+/** The peer's own services (beside the base's identify and ping). */
+export type PeerServices = {
+  /** `--holepunch` */
+  holepunch?: HolePunchService
+  autonat: unknown
+  /** `--upnp` */
+  upnp?: unknown
+  /** `--dht` */
+  dht?: KadDHT
+  publicAddrs: PublicAddressConfirmation
+  /** with `--relay` */
+  reservations?: ReservationKeeper
+}
+
+/** The running peer `createPeer` returns. */
+export type PeerRunner = NatkitRunner<BaseServices & PeerServices>
+
+/** The init the peer hands to each libp2p component that takes a limit or timeout, from the resolved options only. */
+export interface PeerComposedInit {
+  connectionManager: { maxConnections: number, dialTimeout: number }
+  circuitTransport: CircuitRelayTransportInit
+  /** `--holepunch` */
+  holepunch?: HolePunchInit
+  /** `--dht` (client mode) */
+  dht?: KadDHTInit
+  /** with `--relay`: the reservation keeper service (its `events` are added by `createPeer`) */
+  reservationKeeper?: Omit<ReservationKeeperInit, 'events'>
+}
+
+/** Pure: resolved peer options → the init of each component (a test proves each limit arrives). */
+export function composeInit (p: PeerOptions): PeerComposedInit {
+  // Lab/local presets run on addresses js-libp2p would otherwise filter; only
+  // the public preset strips private addresses from DHT records.
+  const mapper = p.network === 'public' ? removePrivateAddressesMapper : passthroughMapper
+  return {
+    connectionManager: connectionManagerInit(p),
+    circuitTransport: { reservationCompletionTimeout: p.dialTimeout },
+    ...(p.holepunch ? { holepunch: { timeout: p.holepunchTimeout, attempts: p.holepunchAttempts, allowPrivateAddresses: p.allowPrivateAddresses } } : {}),
+    ...(p.dht ? { dht: { clientMode: true, protocol: p.dhtProtocol, peerInfoMapper: mapper } } : {}),
+    ...(p.relay.length > 0 ? { reservationKeeper: { relays: p.relay.map(String), retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {})
+  }
+}
+
+/** Builds the peer's node (not started); `start()` also starts the ping loop and DHT self-announcement. */
+export async function createPeer (options: PeerOptions, events: NatkitEvents): Promise<PeerRunner> {
+  const c = composeInit(options)
+  const listen = options.listen.map(String)
+  const transports = [options.tcpReuse ? tcpReuse() : tcp(), webSockets(), circuitRelayTransport(c.circuitTransport)]
+  if (options.webrtc) {
+    transports.push(webRTC({ rtcConfiguration: { iceServers: options.stun.length > 0 ? [{ urls: [...options.stun] }] : [] } }))
+    if (!listen.includes('/webrtc')) listen.push('/webrtc')
+  }
+  return await prepareNatkitNode({
+    role: 'peer',
+    options,
+    events,
+    create: async (privateKey) => await createNatkitNode<PeerServices>({
+      options,
+      privateKey,
+      listen,
+      transports,
+      services: {
+        ...(c.holepunch != null ? { holepunch: holePunch(c.holepunch) } : {}),
+        autonat: autoNATv2(),
+        // the gateway itself reports the mapping, so the mapped address is announced
+        // without waiting for AutoNAT confirmations from several network segments
+        ...(options.upnp ? { upnp: uPnPNAT({ autoConfirmAddress: true }) } : {}),
+        ...(c.dht != null ? { dht: kadDHT(c.dht) } : {}),
+        publicAddrs: publicAddressConfirmation({ events }),
+        ...(c.reservationKeeper != null ? { reservations: reservationKeeper({ ...c.reservationKeeper, events }) } : {})
+      }
+    }),
+    afterStart: (node, running) => {
+      // after start resolved: every listener is up, so relays are dialled from the listen port
+      node.services.reservations?.keep()
+      if (options.pingInterval > 0) startPingLoop(node, events, running, options.pingInterval)
+      if (options.dht && options.bootstrap.length > 0) startAnnouncing(node, events, running)
+    }
+  })
+}
+
+/** Pings every connection each `interval` ms (`ping` events). */
+function startPingLoop (node: Libp2p, events: NatkitEvents, running: RunningNode, interval: number): void {
+  const timer = setInterval(() => {
+    for (const conn of node.getConnections()) {
+      pingConnection(conn, { signal: AbortSignal.timeout(Math.min(interval, 10_000)) }).then((rttMs) => {
+        events.emit('ping', { remotePeer: conn.remotePeer.toString(), rttMs, limited: isLimited(conn), remoteAddr: conn.remoteAddr.toString() })
+      }, () => {})
+    }
+  }, interval)
+  timer.unref()
+  running.onStop(() => { clearInterval(timer) })
+}
+
+/** Publishes this peer's DHT provider record at start and again whenever a reservation changes its addresses. */
+function startAnnouncing (node: Libp2p, events: NatkitEvents, running: RunningNode): void {
+  const controller = new AbortController()
+  let announcing: Promise<void> | undefined
+  let again = false
+  const announce = (): void => {
+    if (announcing != null) { again = true; return }
+    announcing = announceSelf(node, controller.signal).then(() => {
+      events.emit('info', { message: 'published this peer\'s addresses to the DHT' })
+    }, (err: Error) => {
+      if (!controller.signal.aborted) events.emit('warn', { message: `DHT announce failed: ${err.message}` })
+    }).finally(() => {
+      announcing = undefined
+      if (again && !controller.signal.aborted) { again = false; announce() }
+    })
+  }
+  const off = events.on('reservation', announce)
+  announce()
+  running.onStop(async () => { off(); controller.abort(); await announcing })
+}

@@ -1,0 +1,54 @@
+import { distinctLimitFlags, resolveOptions, type RelayOptions } from '@natkit/config'
+import { NatkitEvents } from '@natkit/events'
+import { afterEach, describe, expect, it } from 'vitest'
+import { composeInit, createRelay } from './node.js'
+import type { NatkitRunner } from '@natkit/node'
+
+const running: NatkitRunner[] = []
+afterEach(async () => { await Promise.all(running.splice(0).map(async r => { await r.stop() })) })
+
+async function start (flags: Record<string, unknown> = {}): Promise<Awaited<ReturnType<typeof createRelay>>> {
+  const r = await createRelay(resolveOptions('relay', { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-relay', ...flags } }), new NatkitEvents())
+  running.push(r)
+  await r.start()
+  return r
+}
+
+describe('relay composition', () => {
+  it('circuit relay v2 hop + AutoNAT v2, optional', async () => {
+    const { node } = await start()
+    expect(node.getProtocols()).toEqual(expect.arrayContaining(['/libp2p/circuit/relay/0.2.0/hop', '/libp2p/autonat/2/dial-request', '/ipfs/id/1.0.0', '/ipfs/ping/1.0.0']))
+    const noAutonat = await start({ autonat: false })
+    expect(noAutonat.node.getProtocols()).not.toContain('/libp2p/autonat/2/dial-request')
+  })
+})
+
+describe('composeInit: every relay limit reaches the component that uses it', () => {
+  /** option key → where its value must arrive in `composeInit`'s result */
+  const PATHS: Record<string, string[]> = {
+    maxConnections: ['connectionManager.maxConnections'],
+    dialTimeout: ['connectionManager.dialTimeout'],
+    maxReservations: ['relayServer.reservations.maxReservations'],
+    reservationTtl: ['relayServer.reservations.reservationTtl'],
+    circuitDuration: ['relayServer.reservations.defaultDurationLimit', 'relayGater.windowMs'],
+    circuitData: ['relayServer.reservations.defaultDataLimit'],
+    maxCircuitsPerPeer: ['relayGater.maxCircuitsPerPeer'],
+    maxInboundHopStreams: ['relayServer.maxInboundHopStreams'],
+    maxOutboundStopStreams: ['relayServer.maxOutboundStopStreams'],
+    hopTimeout: ['relayServer.hopTimeout']
+  }
+  const get = (obj: unknown, path: string): unknown => path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], obj)
+
+  it('a non-default value of each limit arrives unchanged', () => {
+    const { limits, flags } = distinctLimitFlags('relay')
+    const options: RelayOptions = resolveOptions('relay', { flags })
+    const composed = composeInit(options)
+    for (const spec of limits) {
+      const paths = PATHS[spec.key]
+      expect(paths, `option ${spec.key} is not mapped to a libp2p component in this test`).toBeDefined()
+      const value = (options as unknown as Record<string, unknown>)[spec.key]
+      expect(value).toBe(flags[spec.key])
+      for (const path of paths) expect(String(get(composed, path)), `${spec.key} -> ${path}`).toBe(String(value))
+    }
+  })
+})

@@ -1,0 +1,80 @@
+/**
+ * The relay's composition: a circuit relay v2 server with reservation and
+ * circuit limits, a per-peer circuit cap (gater), relay events (observer
+ * service), an optional AutoNAT v2 server, and an optional STUN binding
+ * server beside the node.
+ */
+import { autoNATv2 } from '@libp2p/autonat-v2'
+import { circuitRelayServer, type CircuitRelayServerInit, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { connectionManagerInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver } from '@natkit/node'
+import { createStunServer } from '@natkit/stun'
+import type { RelayOptions } from '@natkit/config'
+import type { NatkitEvents } from '@natkit/events'
+
+/** The relay's own services (beside the base's identify and ping). */
+export type RelayServices = {
+  relay: CircuitRelayService
+  relayObserver: RelayObserver
+  /** `--autonat` */
+  autonat?: unknown
+}
+
+/** The init the relay hands to each libp2p component that takes a limit or timeout, from the resolved options only. */
+export interface RelayComposedInit {
+  connectionManager: { maxConnections: number, dialTimeout: number }
+  relayServer: CircuitRelayServerInit
+  /** the per-peer circuit cap (its `events` are added by `createRelay`) */
+  relayGater: Omit<RelayGaterInit, 'events'>
+}
+
+/** Pure: resolved relay options → the init of each component (a test proves each limit arrives). */
+export function composeInit (o: RelayOptions): RelayComposedInit {
+  return {
+    connectionManager: connectionManagerInit(o),
+    relayServer: {
+      hopTimeout: o.hopTimeout,
+      maxInboundHopStreams: o.maxInboundHopStreams,
+      maxOutboundStopStreams: o.maxOutboundStopStreams,
+      reservations: {
+        maxReservations: o.maxReservations,
+        reservationTtl: o.reservationTtl,
+        defaultDurationLimit: o.circuitDuration,
+        defaultDataLimit: BigInt(o.circuitData),
+        applyDefaultLimit: true
+      }
+    },
+    relayGater: { maxCircuitsPerPeer: o.maxCircuitsPerPeer, windowMs: o.circuitDuration }
+  }
+}
+
+/** Builds the relay's node (not started); `start()` also starts the STUN server of `--stun-listen`. */
+export async function createRelay (options: RelayOptions, events: NatkitEvents): Promise<NatkitRunner<BaseServices & RelayServices>> {
+  const c = composeInit(options)
+  return await prepareNatkitNode({
+    role: 'relay',
+    options,
+    events,
+    create: async (privateKey) => await createNatkitNode<RelayServices>({
+      options,
+      privateKey,
+      transports: [tcp(), webSockets()],
+      connectionGater: relayGater({ ...c.relayGater, events }),
+      services: {
+        relay: circuitRelayServer(c.relayServer),
+        // after `relay`: it wraps that service
+        relayObserver: relayObserver({ events }),
+        ...(options.autonat ? { autonat: autoNATv2() } : {})
+      }
+    }),
+    afterStart: async (_node, running) => {
+      if (options.stunListen == null) return
+      const { host, port } = options.stunListen
+      const stun = createStunServer()
+      const bound = await stun.listen(port, host)
+      running.onStop(async () => { await stun.close() })
+      events.emit('info', { message: `STUN binding server on udp ${bound.address}:${bound.port}` })
+    }
+  })
+}

@@ -1,0 +1,100 @@
+/**
+ * INTERNALS: every place natkit reaches into js-libp2p beyond its public
+ * API, in one module. Written for, and checked against:
+ *
+ * - libp2p {@link LIBP2P_VERIFIED_VERSION}
+ * - @libp2p/circuit-relay-v2 {@link CIRCUIT_RELAY_VERIFIED_VERSION}
+ *
+ * `internals.test.ts` is the canary: it fails with a message naming the
+ * internal that moved when an upgrade changes one of them. The relay server
+ * methods `relay-observer.ts` wraps are checked by `assertRelayServerInternals`
+ * there (same version) and its own canary test.
+ *
+ * Not here: `@natkit/holepunch` passes `{ initiator: false }` to
+ * `transportManager.dial` (the dial queue drops the option, see
+ * docs/upstream.md); it cannot import this package (this package depends on
+ * it), so that cast stays in packages/holepunch/src/holepunch.ts.
+ */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import type { PeerId, Libp2p } from '@libp2p/interface'
+import type { TransportManager } from '@libp2p/interface-internal'
+
+/** The libp2p version whose internals this module was checked against. */
+export const LIBP2P_VERIFIED_VERSION = '3.3.11'
+/** The @libp2p/circuit-relay-v2 version whose internals this module (and relay-observer.ts) was checked against. */
+export const CIRCUIT_RELAY_VERIFIED_VERSION = '4.2.13'
+
+/** The `Symbol.toStringTag` of @libp2p/circuit-relay-v2's transport. */
+export const CIRCUIT_TRANSPORT_TAG = '@libp2p/circuit-relay-v2-transport'
+
+/** An internal natkit relies on is not where the verified versions had it. */
+export class Libp2pInternalsChangedError extends Error {
+  static override name = 'Libp2pInternalsChangedError'
+  override name = 'Libp2pInternalsChangedError'
+}
+
+/** The node has no circuit relay transport (a composition mistake). */
+export class CircuitTransportMissingError extends Error {
+  static override name = 'CircuitTransportMissingError'
+  override name = 'CircuitTransportMissingError'
+}
+
+/**
+ * The private `reservationStore` of @libp2p/circuit-relay-v2's transport
+ * (`dist/src/transport/reservation-store.js`): it owns reservation refreshes,
+ * so natkit's reservation keeper drives it.
+ */
+export interface ReservationStoreLike extends EventTarget {
+  addRelay(peerId: PeerId, type: 'configured'): Promise<{ relay: PeerId, details: { reservation: { expire: bigint, addrs: Uint8Array[] } } }>
+  hasReservation(peerId: PeerId): boolean
+  getReservation(peerId: PeerId): { expire: bigint } | undefined
+}
+
+/** What a transport may carry: its tag and (circuit relay transport only) its private reservation store. */
+interface TaggedTransport {
+  [Symbol.toStringTag]?: string
+  reservationStore?: Partial<ReservationStoreLike>
+}
+
+/** The `Symbol.toStringTag` of each transport in `transportManager` (public on every js-libp2p transport, but not in the `Transport` type). */
+export function transportTags (transportManager: Pick<TransportManager, 'getTransports'>): string[] {
+  return transportManager.getTransports().map(t => (t as TaggedTransport)[Symbol.toStringTag] ?? '')
+}
+
+/**
+ * The circuit relay transport's reservation store.
+ *
+ * @throws {CircuitTransportMissingError} no circuit relay transport in this node
+ * @throws {Libp2pInternalsChangedError} the transport has no store with the methods natkit uses
+ */
+export function circuitReservationStore (transportManager: Pick<TransportManager, 'getTransports'>): ReservationStoreLike {
+  const transport = transportManager.getTransports().find(t => (t as TaggedTransport)[Symbol.toStringTag] === CIRCUIT_TRANSPORT_TAG) as TaggedTransport | undefined
+  if (transport == null) throw new CircuitTransportMissingError('the circuit relay transport is not in this node\'s transports')
+  const store = transport.reservationStore
+  const missing = (['addRelay', 'hasReservation', 'getReservation', 'addEventListener'] as const).filter(m => typeof store?.[m] !== 'function')
+  if (missing.length > 0) {
+    throw new Libp2pInternalsChangedError(`the circuit relay transport's reservationStore has no ${missing.join(', ')} (internals.ts was written for @libp2p/circuit-relay-v2 ${CIRCUIT_RELAY_VERIFIED_VERSION})`)
+  }
+  return store as ReservationStoreLike
+}
+
+/**
+ * A started node's components (libp2p keeps them on the private `components`
+ * field). For tests and tools that inspect a node built with `createLibp2p`;
+ * a service gets its components from libp2p instead.
+ */
+export function nodeComponents (node: Libp2p): { transportManager: TransportManager } {
+  const components = (node as any).components as { transportManager?: TransportManager } | undefined
+  if (components?.transportManager == null) throw new Libp2pInternalsChangedError(`libp2p node has no components.transportManager (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  return { transportManager: components.transportManager }
+}
+
+/** The version of an installed package (exports maps hide package.json: walk up from its entry point). */
+export function installedVersion (name: string): string {
+  let dir = dirname(createRequire(import.meta.url).resolve(name))
+  const last = name.split('/').pop() ?? name
+  while (!dir.endsWith(last) && dirname(dir) !== dir) dir = dirname(dir)
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version
+}

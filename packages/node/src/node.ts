@@ -1,0 +1,194 @@
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify, identifyPush } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { registerGoHolePunchMetrics } from './holepunch-metrics.js'
+import { registerRoleCounters, startMetricsServer } from './metrics.js'
+import { observeNode } from './observe.js'
+import type { CommonOptions, Role } from '@natkit/config'
+import type { NatkitEvents } from '@natkit/events'
+import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
+
+/** The libp2p identify agent string every natkit node announces. */
+export const NATKIT_VERSION = '0.1.0'
+export const NATKIT_AGENT = `natkit/${NATKIT_VERSION}`
+
+/** The services every natkit node runs, whatever its role. */
+export type BaseServices = {
+  identify: ReturnType<ReturnType<typeof identify>>
+  identifyPush: ReturnType<ReturnType<typeof identifyPush>>
+  ping: ReturnType<ReturnType<typeof ping>>
+}
+
+/** The components libp2p hands to a service factory (libp2p does not export the type). */
+export type Libp2pComponents = Parameters<NonNullable<Libp2pOptions['transports']>[number]>[0]
+
+/** A role's service factories: each gets libp2p's components, the base services and the role's other services. */
+export type NatkitServiceFactories<S extends ServiceMap> = { [K in keyof S]: (components: Libp2pComponents & BaseServices & S) => S[K] }
+
+/** The node `createNatkitNode` returns for a role whose own services are `S`. */
+export type NatkitNode<S extends ServiceMap = ServiceMap> = Libp2p<BaseServices & S>
+
+const str = (xs: ReadonlyArray<unknown> | undefined): string[] => (xs ?? []).map(x => String(x))
+
+/** The options of the common base (every role has them). */
+export type NatkitBaseOptions = Pick<CommonOptions, 'listen' | 'announce' | 'bootstrap' | 'maxConnections' | 'dialTimeout' | 'metrics'>
+
+export interface NatkitNodeInit<S extends ServiceMap> {
+  options: NatkitBaseOptions
+  privateKey: PrivateKey
+  /** The role's transports (the base adds none). */
+  transports: NonNullable<Libp2pOptions['transports']>
+  /** The role's services, added to identify, identifyPush and ping. */
+  services?: NatkitServiceFactories<S>
+  connectionGater?: Libp2pOptions['connectionGater']
+  /** Listen addresses, when the role adds some to `options.listen`. @default options.listen */
+  listen?: string[]
+}
+
+/** The connection manager limits the base takes from the common options (a test of a role proves they arrive). */
+export function connectionManagerInit (options: Pick<CommonOptions, 'maxConnections' | 'dialTimeout'>): { maxConnections: number, dialTimeout: number } {
+  return { maxConnections: options.maxConnections, dialTimeout: options.dialTimeout }
+}
+
+/**
+ * The common base of every natkit node: the given identity, noise, yamux,
+ * identify, identify push, ping, bootstrap discovery from `--bootstrap`,
+ * prometheus metrics with `--metrics`, connection limits. The role adds its
+ * transports, services and gater. The node is created but not started.
+ */
+export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeInit<S>): Promise<NatkitNode<S>> {
+  const o = init.options
+  const bootstrapList = str(o.bootstrap)
+  return await createLibp2p({
+    privateKey: init.privateKey,
+    start: false,
+    nodeInfo: { name: 'natkit', version: NATKIT_VERSION, userAgent: NATKIT_AGENT },
+    addresses: { listen: init.listen ?? str(o.listen), announce: str(o.announce) },
+    transports: init.transports,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: init.connectionGater ?? {},
+    connectionManager: connectionManagerInit(o),
+    peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList })] : [],
+    metrics: o.metrics != null ? prometheusMetrics({ collectDefaultMetrics: true }) : undefined,
+    services: {
+      identify: identify(),
+      identifyPush: identifyPush(),
+      ping: ping(),
+      ...init.services
+    }
+  }) as NatkitNode<S>
+}
+
+/**
+ * The private key of `--seed` (tests), `--identity` (loaded or created, 0600)
+ * or a new ephemeral one, with a note saying which.
+ */
+export async function loadIdentity (options: Pick<CommonOptions, 'seed' | 'identity'>): Promise<{ key: PrivateKey, note: string }> {
+  if (options.seed != null) return { key: await identityFromSeed(options.seed), note: 'identity derived from --seed (test only)' }
+  if (options.identity != null) {
+    const { privateKey, created } = await loadOrCreateIdentity(options.identity)
+    return { key: privateKey, note: `${created ? 'created new' : 'loaded'} identity ${options.identity}` }
+  }
+  return { key: await generateKeyPair('Ed25519'), note: 'no --identity given: using an ephemeral identity (the peer id changes on restart)' }
+}
+
+/** A started natkit node and what runs beside it; `stop` undoes everything, in reverse order. */
+export interface RunningNode {
+  /** Adds work to undo on stop (run before the node stops, last added first). */
+  onStop(cleanup: () => void | Promise<void>): void
+  stop(): Promise<void>
+}
+
+/**
+ * Lifecycle of the common base: translates libp2p events into natkit events
+ * (`observeNode`), counts them into the metrics registry, starts the node and
+ * the `--metrics` server. Emits `starting <role> …` first.
+ */
+export async function startNatkitNode<S extends ServiceMap> (node: Libp2p<S>, init: { role: Role, options: Pick<CommonOptions, 'network' | 'metrics'>, events: NatkitEvents }): Promise<RunningNode> {
+  const { events, options: o } = init
+  const cleanups: Array<() => void | Promise<void>> = []
+  let stopped = false
+  const running: RunningNode = {
+    onStop: (cleanup) => { cleanups.push(cleanup) },
+    stop: async () => {
+      if (stopped) return
+      stopped = true
+      for (const c of cleanups.reverse()) await c()
+      await node.stop()
+    }
+  }
+  events.emit('info', { message: `starting ${init.role} ${node.peerId.toString()} (network preset ${o.network})` })
+  try {
+    const observer = observeNode(node, events)
+    cleanups.push(observer.off)
+    cleanups.push(registerRoleCounters(events))
+    const holepunch = (node.services as Record<string, unknown>).holepunch
+    if (holepunch instanceof EventTarget) cleanups.push(registerGoHolePunchMetrics(holepunch))
+    await node.start()
+    observer.refresh()
+    if (o.metrics != null) {
+      const m = await startMetricsServer(o.metrics.host, o.metrics.port)
+      cleanups.push(m.close)
+      events.emit('info', { message: `metrics on ${m.url}` })
+    }
+  } catch (err) {
+    await running.stop()
+    throw err
+  }
+  return running
+}
+
+/** A natkit node with its identity loaded, ready to start: what a role's `create…` returns and `runRole` runs. */
+export interface NatkitRunner<S extends ServiceMap = ServiceMap> {
+  readonly node: Libp2p<S>
+  readonly events: NatkitEvents
+  readonly peerId: string
+  /** Starts the node (see `startNatkitNode`), then the role's own `afterStart`. */
+  start(): Promise<void>
+  /** Undoes the role's and the base's work, then stops the node; idempotent. */
+  stop(): Promise<void>
+}
+
+export interface NatkitRunnerInit<S extends ServiceMap> {
+  role: Role
+  options: Pick<CommonOptions, 'seed' | 'identity' | 'network' | 'metrics'>
+  events: NatkitEvents
+  /** The role's composition: builds its (not started) node from the loaded identity. */
+  create: (privateKey: PrivateKey) => Promise<Libp2p<S>>
+  /** The role's work once the node runs; register undo work with `running.onStop`. */
+  afterStart?: (node: Libp2p<S>, running: RunningNode) => void | Promise<void>
+}
+
+/**
+ * Loads the identity, builds the role's node with it (emitting which identity
+ * is used) and returns a runner: the lifecycle every role shares.
+ */
+export async function prepareNatkitNode<S extends ServiceMap> (init: NatkitRunnerInit<S>): Promise<NatkitRunner<S>> {
+  const { key, note } = await loadIdentity(init.options)
+  const node = await init.create(key)
+  init.events.peerId = node.peerId.toString()
+  init.events.emit('info', { message: note })
+  let running: RunningNode | undefined
+  let stopped = false
+  return {
+    node,
+    events: init.events,
+    peerId: node.peerId.toString(),
+    start: async () => {
+      running = await startNatkitNode(node, init)
+      await init.afterStart?.(node, running)
+    },
+    stop: async () => {
+      if (stopped) return
+      stopped = true
+      await (running?.stop() ?? node.stop())
+    }
+  }
+}
