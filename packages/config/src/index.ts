@@ -28,6 +28,7 @@
 export * from './options.js'
 export { ConfigError, ConfigFileError, MAX_CONFIG_FILE_SIZE, MAX_ERROR_VALUE_LENGTH, cliFlags, resolveOptions } from './resolve.js'
 export type { CommanderLike, ConfigSource, ConfigSources } from './resolve.js'
+export { limitsNotReaching, type LimitPathsInit } from './limits.js'
 export { MAX_DURATION_MS, ParseProblem, formatBytes, formatDuration, formatHostPort, parseBoolean, parseBytes, parseDuration, parseHostPort, parseInteger } from './parse.js'
 export type { HostPort } from './parse.js'
 export { describeDefault, describeOptions, formatOptionValue } from './docs.js'
