@@ -11,13 +11,14 @@ COPY package.json package-lock.json .npmrc nx.json tsconfig.base.json tsconfig.b
 COPY packages/ packages/
 COPY apps/ apps/
 COPY tools/ tools/
+COPY examples/ examples/
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \
  && mkdir -p /out \
  && for d in packages/* apps/* tools/*; do \
       [ -f "$d/package.json" ] || continue; \
       mkdir -p "/out/$d"; cp "$d/package.json" "/out/$d/"; \
-      for sub in dist bin; do if [ -d "$d/$sub" ]; then cp -r "$d/$sub" "/out/$d/"; fi; done; \
+      for sub in dist bin node_modules; do if [ -d "$d/$sub" ]; then cp -r "$d/$sub" "/out/$d/"; fi; done; \
     done \
  && find /out -name '*.tsbuildinfo' -delete \
  && cp -r node_modules package.json /out/

@@ -10,7 +10,7 @@ RUN npm prune --omit=dev --offline --no-audit --no-fund \
  && for d in packages/* apps/* tools/*; do \
       [ -f "$d/package.json" ] || continue; \
       mkdir -p "/out/$d"; cp "$d/package.json" "/out/$d/"; \
-      for sub in dist bin; do if [ -d "$d/$sub" ]; then cp -r "$d/$sub" "/out/$d/"; fi; done; \
+      for sub in dist bin node_modules; do if [ -d "$d/$sub" ]; then cp -r "$d/$sub" "/out/$d/"; fi; done; \
     done \
  && find /out -name '*.tsbuildinfo' -delete \
  && cp -r node_modules package.json /out/
