@@ -4,6 +4,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runTrial, assertSupportedProfile, defaultTopology, describeTopology, InvalidTopologyError, Lab, routerRuleset, tcpConnect, tcpServer, udpAgent, udpConnectedSend, udpSend, udpServer, UnsupportedNatProfileError, validateTopology } from '../src/index.js'
 import { labSkipReason, parseEcho } from './env.js'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { InboundMode, NatProfile, Probe, Router, SelfCheckResult } from '../src/index.js'
 
 const BIN = fileURLToPath(new URL('../bin/natkit-lab.js', import.meta.url))
@@ -98,7 +99,7 @@ describe('inbound modes and cone profiles (rulesets)', () => {
 })
 
 // peer-a behind an address-restricted NAT, peer-b behind a full-cone NAT; both routers drop unsolicited inbound.
-describe.skipIf(labSkipReason != null)('cone NAT profiles with traffic (address-restricted vs full-cone, inbound drop)', () => {
+describe.skipIf(missingPrerequisite(labSkipReason))('cone NAT profiles with traffic (address-restricted vs full-cone, inbound drop)', () => {
   let lab: Lab
 
   beforeAll(async () => {
@@ -224,7 +225,7 @@ describe.skipIf(labSkipReason != null)('cone NAT profiles with traffic (address-
 })
 
 // peer-a behind a port-restricted router that resets, peer-b behind one that rejects (OpenWrt-style).
-describe.skipIf(labSkipReason != null)('inbound reset and reject with traffic (port-restricted routers)', () => {
+describe.skipIf(missingPrerequisite(labSkipReason))('inbound reset and reject with traffic (port-restricted routers)', () => {
   let lab: Lab
 
   beforeAll(async () => {
@@ -296,7 +297,7 @@ describe('inbound mode on the command line', () => {
   })
 })
 
-describe.skipIf(labSkipReason != null)('inbound mode reaches the lab from the CLI and the trial runner', () => {
+describe.skipIf(missingPrerequisite(labSkipReason))('inbound mode reaches the lab from the CLI and the trial runner', () => {
   it('natkit-lab topo --inbound reset: the self-check sees both cone routers answer an unsolicited SYN with a reset', async () => {
     const { stdout } = await run(process.execPath, [BIN, 'topo', '--a', 'full-cone', '--b', 'address-restricted', '--inbound', 'reset', '--json'], { timeout: 60_000 })
     const { topology, results } = JSON.parse(stdout) as { topology: { routers: Router[] }, results: SelfCheckResult[] }
