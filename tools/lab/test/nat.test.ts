@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { defaultTopology, Lab, tcpConnect, tcpServer, udpAgent, udpSend, udpServer } from '../src/index.js'
-import { labSkipReason, parseEcho } from './env.js'
+import { labSkipReason, parseEcho, roundTrip } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { Probe } from '../src/index.js'
 
@@ -12,16 +12,6 @@ const UDP_PORT = 4000
 const TCP_PORT = 4001
 /** The bootstrap host's echo server uses another port, so port 4000 there is free to impersonate the relay's port. */
 const BOOTSTRAP_UDP_PORT = 4100
-
-/** Sends `msg` from the agent to the echo server on `ip` and waits for the echo; returns the mapped source the server saw. */
-async function roundTrip (agent: Probe, ip: string, msg: string): Promise<{ ip: string, port: number }> {
-  const port = ip === BOOTSTRAP ? BOOTSTRAP_UDP_PORT : UDP_PORT
-  agent.send(`send ${ip} ${port} ${msg}`)
-  const rec = await agent.waitFor(r => r.probe === 'datagram' && r.ip === ip && r.port === port && parseEcho(r.msg)?.msg === msg)
-  const echo = parseEcho(rec.msg)
-  if (echo == null) throw new Error(`bad echo ${String(rec.msg)}`)
-  return { ip: echo.ip, port: echo.port }
-}
 
 // peer-a is behind a port-restricted NAT, peer-b behind a symmetric NAT.
 describe.skipIf(missingPrerequisite(labSkipReason))('NAT profiles (port-restricted vs symmetric)', () => {

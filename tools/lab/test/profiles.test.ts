@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runTrial, assertSupportedProfile, defaultTopology, describeTopology, InvalidTopologyError, Lab, routerRuleset, tcpConnect, tcpServer, udpAgent, udpConnectedSend, udpSend, udpServer, UnsupportedNatProfileError, validateTopology } from '../src/index.js'
-import { labSkipReason, parseEcho } from './env.js'
+import { labSkipReason, parseEcho, roundTrip } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { InboundMode, NatProfile, Probe, Router, SelfCheckResult } from '../src/index.js'
 
@@ -26,16 +26,6 @@ const OTHER_PORT = 4006
 const REMOTE_AGENT_PORT = 4007
 /** A LAN port no LAN host ever sent from: no router holds a mapping for it. */
 const UNMAPPED_PORT = 5000
-
-/** Sends `msg` from the agent to the echo server on `ip` and waits for the echo; returns the mapped source the server saw. */
-async function roundTrip (agent: Probe, ip: string, msg: string): Promise<{ ip: string, port: number }> {
-  const port = ip === BOOTSTRAP ? BOOTSTRAP_UDP_PORT : UDP_PORT
-  agent.send(`send ${ip} ${port} ${msg}`)
-  const rec = await agent.waitFor(r => r.probe === 'datagram' && r.ip === ip && r.port === port && parseEcho(r.msg)?.msg === msg)
-  const echo = parseEcho(rec.msg)
-  if (echo == null) throw new Error(`bad echo ${String(rec.msg)}`)
-  return { ip: echo.ip, port: echo.port }
-}
 
 /** What the agent received, as `ip:port msg` (echoes unwrapped). */
 function received (agent: Probe): string[] {
