@@ -28,7 +28,7 @@ function defaultHint (spec: OptionSpec): string {
 }
 
 /** Adds one commander option per option row of `role`. No commander defaults: precedence is resolved in @natkit/config. */
-export function addRoleOptions (cmd: Command, role: RoleDefinition<any>, skip: string[] = []): Command {
+export function addRoleOptions (cmd: Command, role: RoleDefinition, skip: string[] = []): Command {
   for (const spec of role.specs) {
     if (skip.includes(spec.key)) continue
     const help = `${spec.description}${defaultHint(spec)} [env ${spec.env}]`

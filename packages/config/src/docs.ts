@@ -41,7 +41,7 @@ export function describeDefault (spec: OptionSpec): string {
  * A plain-text table of the options of `role`: flag, env var, default and
  * description. Used for `--help` epilogues and the README.
  */
-export function describeOptions (role: RoleDefinition<any>): string {
+export function describeOptions (role: RoleDefinition): string {
   const rows = role.specs.map(spec => [
     spec.type === 'boolean' ? `${spec.flag}${defaultFor(spec, 'local') === true ? ` / --no-${spec.flag.slice(2)}` : ''}` : `${spec.flag} ${spec.arg ?? '<value>'}`,
     spec.env,

@@ -48,7 +48,7 @@ function file (content: unknown, name = 'natkit.json'): string {
   return path
 }
 
-function configError (role: RoleDefinition<any>, sources: ConfigSources): ConfigError {
+function configError (role: RoleDefinition, sources: ConfigSources): ConfigError {
   try {
     resolveOptions(role, sources)
   } catch (err) {

@@ -235,7 +235,8 @@ export interface RoleInit<O extends CommonOptions> {
 export interface RoleDefinition<O extends CommonOptions = CommonOptions> {
   readonly name: O['role']
   readonly specs: readonly OptionSpec[]
-  readonly check?: (options: O, ctx: RoleCheckContext) => void
+  /** (method syntax, so that any role's definition is a `RoleDefinition`) */
+  check?(options: O, ctx: RoleCheckContext): void
 }
 
 /** Defines a role from its own rows (the common rows come first). */
@@ -251,7 +252,7 @@ export function defineRole<O extends CommonOptions> (init: RoleInit<O>): RoleDef
 }
 
 /** Look up one of a role's options by its camelCase key. */
-export function getOptionSpec (role: RoleDefinition<any>, key: string): OptionSpec | undefined {
+export function getOptionSpec (role: RoleDefinition, key: string): OptionSpec | undefined {
   return role.specs.find(s => s.key === key)
 }
 
@@ -280,7 +281,7 @@ export const LIMIT_TYPES: ReadonlySet<OptionType> = new Set(['int', 'duration', 
  * from its `local` default and from every other one (so that one option
  * passed in place of another is caught too), within the option's bounds.
  */
-export function distinctLimitFlags (role: RoleDefinition<any>, exclude: ReadonlySet<string> = new Set()): { limits: OptionSpec[], flags: Record<string, number> } {
+export function distinctLimitFlags (role: RoleDefinition, exclude: ReadonlySet<string> = new Set()): { limits: OptionSpec[], flags: Record<string, number> } {
   const limits = role.specs.filter(s => LIMIT_TYPES.has(s.type) && !exclude.has(s.key))
   const used = new Set<number>()
   const flags: Record<string, number> = {}

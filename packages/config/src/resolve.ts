@@ -325,7 +325,7 @@ function oneLine (s: string): string {
   return s.split('\n')[0].trim()
 }
 
-function readConfigFile (path: string, definition: RoleDefinition<any>): Record<string, unknown> {
+function readConfigFile (path: string, definition: RoleDefinition): Record<string, unknown> {
   let text: string
   try {
     const info = statSync(path)
