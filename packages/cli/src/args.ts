@@ -20,7 +20,7 @@ export class HelpShown extends Error {
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').map(s => s.trim()).filter(s => s !== '')]
 
-/** ` (default: …)` for help text, from the option table's own description of defaults. */
+/** ` (default: …)` for help text, from the option row's own description of defaults. */
 function defaultHint (spec: OptionSpec): string {
   if (spec.type === 'boolean') return ''
   const d = describeDefault(spec)

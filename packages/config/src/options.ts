@@ -18,7 +18,7 @@ export type LogLevel = typeof LOG_LEVELS[number]
 
 export type OptionType = 'string' | 'string[]' | 'multiaddr[]' | 'int' | 'duration' | 'bytes' | 'boolean' | 'enum' | 'hostport' | 'path'
 
-/** One row of the option table; flags, env vars, config-file keys, validation and docs all come from it. */
+/** One option row of a role; flags, env vars, config-file keys, validation and docs all come from it. */
 export interface OptionSpec {
   /** camelCase key: the result field, the config-file key and commander's option name */
   key: string
