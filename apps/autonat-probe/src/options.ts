@@ -1,7 +1,7 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
 import { defineRole, spec, type CommonOptions } from '@natkit/config'
 
-/** @default the AutoNAT node listens on TCP 4021 */
+/** Default of `listen`: TCP 4021. */
 export const DEFAULT_AUTONAT_LISTEN: readonly string[] = Object.freeze(['/ip4/0.0.0.0/tcp/4021'])
 export const DEFAULT_AUTONAT_TIMEOUT = 10_000
 

@@ -1,7 +1,7 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
 import { DHT_PROTOCOL_SPEC, defineRole, spec, type CommonOptions } from '@natkit/config'
 
-/** @default the bootstrap node listens on TCP 4011 */
+/** Default of `listen`: TCP 4011. */
 export const DEFAULT_BOOTSTRAP_LISTEN: readonly string[] = Object.freeze(['/ip4/0.0.0.0/tcp/4011'])
 export const DEFAULT_K_BUCKET_SIZE = 20
 

@@ -5,7 +5,7 @@ import { DHT_PROTOCOL_SPEC, checkStunUrl, defineRole, spec, type CommonOptions }
 // ---------------------------------------------------------------------------
 // named defaults
 
-/** @default the peer listens on an ephemeral TCP port */
+/** Default of `listen`: an ephemeral TCP port. */
 export const DEFAULT_PEER_LISTEN: readonly string[] = Object.freeze(['/ip4/0.0.0.0/tcp/0'])
 export const DEFAULT_HOLEPUNCH = true
 export const DEFAULT_HOLEPUNCH_TIMEOUT = 5_000

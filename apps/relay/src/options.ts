@@ -4,7 +4,7 @@ import { defineRole, spec, type CommonOptions, type HostPort } from '@natkit/con
 // ---------------------------------------------------------------------------
 // named defaults
 
-/** @default the relay listens on TCP 4001 and WebSockets 4002 */
+/** Default of `listen`: TCP 4001 and WebSockets 4002. */
 export const DEFAULT_RELAY_LISTEN: readonly string[] = Object.freeze(['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'])
 export const DEFAULT_MAX_RESERVATIONS = 128
 export const DEFAULT_RESERVATION_TTL = 2 * 60 * 60 * 1000
