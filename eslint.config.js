@@ -12,7 +12,7 @@ import natkit from './tools/scripts/module-boundaries.mjs'
  */
 const ANY_ALLOWED = [
   // the one module that isolates libp2p internals (issue 9's goal: only this entry)
-  'packages/node/src/internals.ts',
+  'packages/libp2p-internals/src/index.ts',
   // still to be typed (caught errors, untyped events, the holepunch `initiator: false` dial)
   'packages/autonat-check/test/netns-e2e.test.ts',
   'packages/config/src/options.ts',

@@ -2,6 +2,7 @@ import { TypedEventEmitter, serviceDependencies } from '@libp2p/interface'
 import { isLoopback, isPrivate, lpStream } from '@libp2p/utils'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { DNS, IP } from '@multiformats/multiaddr-matcher'
+import { dialAsResponder, transportTags } from '@natkit/libp2p-internals'
 import { decodeHolePunch, encodeHolePunch } from './codec.js'
 import {
   DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_MAX_INBOUND_STREAMS,
@@ -370,7 +371,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       return 'observers saw different ports for the same local port: the NAT mapping varies per destination (symmetric NAT)'
     }
     const tm = this.#components.transportManager
-    const reusesPort = tm.getTransports().some(t => (t as any)[Symbol.toStringTag] === '@natkit/tcp-reuse')
+    const reusesPort = transportTags(tm).includes('@natkit/tcp-reuse')
     if (!reusesPort) return undefined
     const listenPorts = new Set(tm.getAddrs().map(ma => toTcpAddr(ma)?.port).filter((p): p is number => p != null))
     if (listenPorts.size === 0) return undefined
@@ -620,7 +621,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         try {
           return initiator
             ? await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true })
-            : await this.#components.transportManager.dial(addr, { signal, initiator: false } as any)
+            : await dialAsResponder(this.#components.transportManager, addr, { signal })
         } catch (err) {
           lastError = err
           if (signal.aborted) throw err
