@@ -521,9 +521,9 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         this.#log('closing relayed connection to %p', relayed.remotePeer)
         await relayed.close({ signal: AbortSignal.timeout(this.#timeout) })
         this.#log('closed relayed connection to %p, status %s', relayed.remotePeer, relayed.status)
-      } catch (err: any) {
+      } catch (err) {
         this.#log('closing relayed connection to %p failed - %e', relayed.remotePeer, err)
-        relayed.abort(err)
+        relayed.abort(err instanceof Error ? err : new Error(String(err)))
       }
     }
   }
@@ -578,11 +578,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     let data
     try {
       data = await lp.read({ signal })
-    } catch (err: any) {
-      if (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError') {
+    } catch (err) {
+      const name = err instanceof Error ? err.name : undefined
+      if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {
         throw new MessageTooLargeError(`message exceeds the maximum of ${MAX_MESSAGE_SIZE} bytes`, { cause: err })
       }
-      if (err?.name === 'UnexpectedEOFError') {
+      if (name === 'UnexpectedEOFError') {
         throw new TruncatedMessageError(`stream ended while waiting for ${expected}`, { cause: err })
       }
       throw err
@@ -752,7 +753,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           end()
           await this.#succeed(relayed, conn, start, attempt, 'initiator')
           return
-        } catch (err: any) {
+        } catch (err) {
           lastError = err
           this.#log('attempt %d/%d with %p failed - %e', attempt, this.#attempts, peer, err)
           stream?.abort(err instanceof Error ? err : new Error(String(err)))
@@ -803,7 +804,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       this.#outcome(peer, 'responder', attempt, dialed, own, conn)
       end()
       await this.#succeed(relayed, conn, start, attempt, 'responder')
-    } catch (err: any) {
+    } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       if (punch.superseded) {
         this.#log('responder attempt %d with %p superseded', attempt, peer)
@@ -816,7 +817,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   #closeQuietly (stream: Stream): void {
-    stream.close({ signal: AbortSignal.timeout(this.#timeout) }).catch((err: any) => {
+    stream.close({ signal: AbortSignal.timeout(this.#timeout) }).catch((err: unknown) => {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     })
   }

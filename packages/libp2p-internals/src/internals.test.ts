@@ -6,15 +6,15 @@
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, dialAsResponder, installedVersion, nodeComponents, transportTags } from './index.js'
-import type { Libp2p, Transport } from '@libp2p/interface'
+import type { Libp2p } from '@libp2p/interface'
 
 const nodes: Libp2p[] = []
 afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
 
-async function createNode (transports: Array<(components: never) => Transport>): Promise<Libp2p> {
+async function createNode (transports: NonNullable<Libp2pOptions['transports']>): Promise<Libp2p> {
   const node = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports, services: { identify: identify() } })
   nodes.push(node)
   return node
