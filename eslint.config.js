@@ -15,10 +15,10 @@ const ANY_ALLOWED = [
 
 
 /**
- * Tests of one app that use another app's test helper (apps/peer/test/spawn.ts, which spawns
- * every role's binary): allowed until the helper moves to @natkit/testkit.
+ * Tests of one app that use another app's code: the relay's in-process test composes the
+ * peer app's node as the other side. (Role binaries are spawned with @natkit/testkit/roles.)
  */
-const APP_HELPER_IMPORTS = ['apps/autonat-probe/test/check.test.ts', 'apps/relay/test/events.test.ts', 'apps/relay/src/relay.test.ts']
+const APP_HELPER_IMPORTS = ['apps/relay/src/relay.test.ts']
 
 const TEST_FILES = ['**/*.test.ts', '**/test/**']
 
