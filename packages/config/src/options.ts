@@ -38,8 +38,8 @@ export interface OptionSpec {
   default: unknown | ((preset: NetworkPreset) => unknown)
   /** `multiaddr[]` only: every address must end with `/p2p/<peerId>` */
   requirePeerId?: boolean
-  /** extra per-value (per-item for lists) check returning a problem, or `undefined` when fine */
-  check?: (value: any) => string | undefined
+  /** `string`/`string[]` only: extra per-value (per-item for lists) check returning a problem, or `undefined` when fine */
+  check?: (value: string) => string | undefined
   /** placeholder for the flag's argument in help output, e.g. `<multiaddr>` */
   arg?: string
   /** `true` for options that are only read from flags/env (the config file path itself) */

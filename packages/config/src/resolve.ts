@@ -288,6 +288,7 @@ function coerceItem (spec: OptionSpec, raw: Raw, item: unknown, role: string): u
       throw new TypeError(`option ${spec.key} has unknown type ${String(spec.type)} (role ${role})`)
   }
   if (spec.check != null) {
+    if (typeof value !== 'string') throw new TypeError(`option ${spec.key} has a check but is not a string option (role ${role})`)
     const problem = spec.check(value)
     if (problem != null) fail(spec, raw, item, problem)
   }
