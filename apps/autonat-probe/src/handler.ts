@@ -1,4 +1,5 @@
 import { runRole, UsageError, type ParsedArgs } from '@natkit/cli'
+import type { AutonatOptions } from './options.js'
 import { createAutonat } from './node.js'
 
 /** `natkit-autonat check`: at least one address is reachable. */
@@ -13,7 +14,7 @@ export const EXIT_NO_ANSWER = 1
  */
 export { EXIT_USAGE } from '@natkit/cli'
 
-export async function handler (parsed: ParsedArgs<'autonat'>): Promise<number> {
+export async function handler (parsed: ParsedArgs<AutonatOptions>): Promise<number> {
   const o = parsed.options
   if (parsed.command !== 'check') return await runRole({ name: 'natkit-autonat', options: o, create: async (events) => await createAutonat(o, events) })
   if (o.server.length === 0) throw new UsageError('check needs at least one --server <multiaddr of an AutoNAT v2 server>')

@@ -1,1 +1,1 @@
-export { parseArgs } from './options.js'
+export { parseArgs, AUTONAT_ROLE, AUTONAT_CLI, type AutonatOptions } from './options.js'

@@ -1,5 +1,6 @@
 import { limitsNotReaching, resolveOptions } from '@natkit/config'
 import { NatkitEvents } from '@natkit/events'
+import { AUTONAT_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { composeInit, createAutonat } from './node.js'
 import type { NatkitRunner } from '@natkit/node'
@@ -8,7 +9,7 @@ const running: NatkitRunner[] = []
 afterEach(async () => { await Promise.all(running.splice(0).map(async r => { await r.stop() })) })
 
 async function start (flags: Record<string, unknown> = {}): Promise<Awaited<ReturnType<typeof createAutonat>>> {
-  const r = await createAutonat(resolveOptions('autonat', { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-autonat', ...flags } }), new NatkitEvents())
+  const r = await createAutonat(resolveOptions(AUTONAT_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-autonat', ...flags } }), new NatkitEvents())
   running.push(r)
   await r.start()
   return r
@@ -20,7 +21,7 @@ describe('autonat composition', () => {
     expect(node.getProtocols()).toContain('/libp2p/autonat/2/dial-request')
     expect((node.services as Record<string, unknown>).dht).toBeUndefined()
     expect(node.services.reachability).toBeUndefined()
-    const check = await createAutonat(resolveOptions('autonat', { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-autonat-check' } }), new NatkitEvents(), { check: true })
+    const check = await createAutonat(resolveOptions(AUTONAT_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-autonat-check' } }), new NatkitEvents(), { check: true })
     running.push(check)
     await check.start()
     expect(check.node.getProtocols()).not.toContain('/libp2p/autonat/2/dial-request')
@@ -38,6 +39,6 @@ describe('composeInit: every autonat limit reaches the component that uses it', 
   const NOT_LIBP2P = new Set(['timeout'])
 
   it('a non-default value of each limit arrives unchanged', () => {
-    expect(limitsNotReaching({ role: 'autonat', paths: PATHS, compose: composeInit, exclude: NOT_LIBP2P })).toEqual([])
+    expect(limitsNotReaching({ role: AUTONAT_ROLE, paths: PATHS, compose: composeInit, exclude: NOT_LIBP2P })).toEqual([])
   })
 })

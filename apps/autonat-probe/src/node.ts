@@ -8,7 +8,7 @@ import { autoNATv2 } from '@libp2p/autonat-v2'
 import { webSockets } from '@libp2p/websockets'
 import { connectionManagerInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, reachabilityChecker, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
-import type { AutonatOptions } from '@natkit/config'
+import type { AutonatOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 
 /** The init the autonat role hands to each libp2p component that takes a limit or timeout, from the resolved options only. */

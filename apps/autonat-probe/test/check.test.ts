@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process'
 import { createServer, type Server, type Socket } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BINS, RoleProcess, listeningAddr } from '../../peer/test/spawn.js'
+import { BINS, RoleProcess, listeningAddr } from '@natkit/testkit/roles'
 
 const procs: RoleProcess[] = []
 const servers: Server[] = []

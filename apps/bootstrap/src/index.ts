@@ -1,1 +1,1 @@
-export { parseArgs } from './options.js'
+export { parseArgs, BOOTSTRAP_ROLE, BOOTSTRAP_CLI, type BootstrapOptions } from './options.js'

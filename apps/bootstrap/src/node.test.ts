@@ -1,5 +1,6 @@
 import { limitsNotReaching, resolveOptions } from '@natkit/config'
 import { NatkitEvents } from '@natkit/events'
+import { BOOTSTRAP_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { composeInit, createBootstrap } from './node.js'
 import type { NatkitRunner } from '@natkit/node'
@@ -8,7 +9,7 @@ const running: NatkitRunner[] = []
 afterEach(async () => { await Promise.all(running.splice(0).map(async r => { await r.stop() })) })
 
 async function start (flags: Record<string, unknown> = {}): Promise<Awaited<ReturnType<typeof createBootstrap>>> {
-  const r = await createBootstrap(resolveOptions('bootstrap', { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-bootstrap', ...flags } }), new NatkitEvents())
+  const r = await createBootstrap(resolveOptions(BOOTSTRAP_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-bootstrap', ...flags } }), new NatkitEvents())
   running.push(r)
   await r.start()
   return r
@@ -32,6 +33,6 @@ describe('composeInit: every bootstrap limit reaches the component that uses it'
   }
 
   it('a non-default value of each limit arrives unchanged', () => {
-    expect(limitsNotReaching({ role: 'bootstrap', paths: PATHS, compose: composeInit })).toEqual([])
+    expect(limitsNotReaching({ role: BOOTSTRAP_ROLE, paths: PATHS, compose: composeInit })).toEqual([])
   })
 })

@@ -6,7 +6,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, t
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { connectionManagerInit, createNatkitNode, prepareNatkitNode, type BaseServices, type NatkitRunner } from '@natkit/node'
-import type { BootstrapOptions } from '@natkit/config'
+import type { BootstrapOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 
 /** The bootstrap's own services (beside the base's identify and ping). */

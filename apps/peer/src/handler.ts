@@ -4,7 +4,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { findPeerAddrs, isLimited, pingConnection } from '@natkit/node'
 import { UserError } from '@natkit/events'
 import { createPeer, type PeerRunner } from './node.js'
-import type { PeerOptions } from '@natkit/config'
+import type { PeerOptions } from './options.js'
 import type { Connection } from '@libp2p/interface'
 
 /** Exit status of `natkit-peer dial`: a direct connection was made. */
@@ -33,7 +33,7 @@ export interface DialResult {
   reason?: string
 }
 
-export async function handler (parsed: ParsedArgs<'peer'>): Promise<number> {
+export async function handler (parsed: ParsedArgs<PeerOptions>): Promise<number> {
   const o = parsed.options
   if (parsed.command !== 'dial') return await runRole({ name: 'natkit-peer', options: o, create: async (events) => await createPeer(o, events) })
   const target = parsed.args[0]

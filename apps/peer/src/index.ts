@@ -1,1 +1,1 @@
-export { parseArgs } from './options.js'
+export { parseArgs, PEER_ROLE, PEER_CLI, type PeerOptions } from './options.js'

@@ -1,5 +1,6 @@
 import { limitsNotReaching, resolveOptions } from '@natkit/config'
 import { NatkitEvents } from '@natkit/events'
+import { PEER_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { composeInit, createPeer } from './node.js'
 import { nodeComponents, transportTags, type NatkitRunner } from '@natkit/node'
@@ -8,7 +9,7 @@ const running: NatkitRunner[] = []
 afterEach(async () => { await Promise.all(running.splice(0).map(async r => { await r.stop() })) })
 
 async function start (flags: Record<string, unknown> = {}): Promise<Awaited<ReturnType<typeof createPeer>>> {
-  const r = await createPeer(resolveOptions('peer', { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-peer', upnp: false, ...flags } }), new NatkitEvents())
+  const r = await createPeer(resolveOptions(PEER_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-peer', upnp: false, ...flags } }), new NatkitEvents())
   running.push(r)
   await r.start()
   return r
@@ -43,6 +44,6 @@ describe('composeInit: every peer limit reaches the component that uses it', () 
   const NOT_LIBP2P = new Set(['timeout', 'pingInterval'])
 
   it('a non-default value of each limit arrives unchanged', () => {
-    expect(limitsNotReaching({ role: 'peer', paths: PATHS, compose: composeInit, exclude: NOT_LIBP2P, extraFlags: { relay: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6'] } })).toEqual([])
+    expect(limitsNotReaching({ role: PEER_ROLE, paths: PATHS, compose: composeInit, exclude: NOT_LIBP2P, extraFlags: { relay: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6'] } })).toEqual([])
   })
 })

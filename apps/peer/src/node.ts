@@ -18,7 +18,7 @@ import {
   type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
-import type { PeerOptions } from '@natkit/config'
+import type { PeerOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 import type { Libp2p } from '@libp2p/interface'
 

@@ -1,10 +1,159 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
+import { DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX } from '@natkit/node'
+import { DHT_PROTOCOL_SPEC, checkStunUrl, defineRole, spec, type CommonOptions } from '@natkit/config'
+
+// ---------------------------------------------------------------------------
+// named defaults
+
+/** Default of `listen`: an ephemeral TCP port. */
+export const DEFAULT_PEER_LISTEN: readonly string[] = Object.freeze(['/ip4/0.0.0.0/tcp/0'])
+export const DEFAULT_HOLEPUNCH = true
+export const DEFAULT_HOLEPUNCH_TIMEOUT = 5_000
+export const DEFAULT_HOLEPUNCH_ATTEMPTS = 3
+export const MAX_HOLEPUNCH_ATTEMPTS = 10
+export const DEFAULT_TCP_REUSE = true
+export const DEFAULT_WEBRTC = true
+/**
+ * Ask a UPnP IGD router for port mappings. Off by default: it multicasts SSDP
+ * searches on the local network and changes the user's router, so it is
+ * opt-in (`--upnp`).
+ */
+export const DEFAULT_UPNP = false
+export const DEFAULT_DHT = true
+export const DEFAULT_PING_INTERVAL = 0
+export const DEFAULT_PEER_TIMEOUT = 30_000
+export const DEFAULT_ALLOW_PRIVATE_ADDRESSES = false
+
+export interface PeerOptions extends CommonOptions {
+  role: 'peer'
+  /**
+   * Relays to reserve a slot on; each must end with `/p2p/<peerId>`.
+   *
+   * @default []
+   */
+  relay: string[]
+  /**
+   * Attempt DCUtR hole punching over relayed connections.
+   *
+   * @default true
+   */
+  holepunch: boolean
+  /**
+   * Timeout of one hole punch attempt in milliseconds.
+   *
+   * @default 5000 (5s)
+   */
+  holepunchTimeout: number
+  /**
+   * Hole punch attempts per relayed connection (1-10).
+   *
+   * @default 3
+   */
+  holepunchAttempts: number
+  /**
+   * Bind outgoing TCP dials to the listen port (SO_REUSEPORT) so NAT mappings match.
+   *
+   * @default true
+   */
+  tcpReuse: boolean
+  /**
+   * Ask the router for port mappings (UPnP IGD, via @libp2p/upnp-nat) and
+   * announce the mapped address the gateway reports. Opt-in: it sends SSDP
+   * multicast on the LAN and changes the router's configuration.
+   *
+   * @default false
+   */
+  upnp: boolean
+  /**
+   * Enable the WebRTC (UDP) transport.
+   *
+   * @default true
+   */
+  webrtc: boolean
+  /**
+   * STUN servers (`stun:HOST:PORT`). No public STUN server is ever used by default.
+   *
+   * @default []
+   */
+  stun: string[]
+  /**
+   * First delay before retrying a failed reservation in milliseconds (doubles each time).
+   *
+   * @default 2000 (2s)
+   */
+  reservationRetry: number
+  /**
+   * Upper bound of the reservation retry delay in milliseconds.
+   *
+   * @default 60000 (60s)
+   */
+  reservationRetryMax: number
+  /**
+   * Run a Kademlia DHT client/server.
+   *
+   * @default true
+   */
+  dht: boolean
+  /**
+   * Kademlia protocol id.
+   *
+   * @default '/natkit/kad/1.0.0' for `local`/`lab`; '/ipfs/kad/1.0.0' for `public`
+   */
+  dhtProtocol: string
+  /**
+   * Ping connected peers this often in milliseconds; 0 = off.
+   *
+   * @default 0
+   */
+  pingInterval: number
+  /**
+   * Overall timeout of `natkit-peer dial` in milliseconds.
+   *
+   * @default 30000 (30s)
+   */
+  timeout: number
+  /**
+   * Treat private/loopback addresses as hole punch candidates (LAN/loopback tests).
+   *
+   * @default false
+   */
+  allowPrivateAddresses: boolean
+}
+
+/** The peer's options: the common ones, then reservations, hole punching, transports and the DHT; `reservationRetryMax` must be >= `reservationRetry`. */
+export const PEER_ROLE = defineRole<PeerOptions>({
+  name: 'peer',
+  listen: DEFAULT_PEER_LISTEN,
+  specs: [
+    DHT_PROTOCOL_SPEC,
+    spec('relay', 'multiaddr[]', [], 'relays to reserve a slot on (each ending in /p2p/<peerId>)', { arg: '<multiaddr>', requirePeerId: true }),
+    spec('holepunch', 'boolean', DEFAULT_HOLEPUNCH, 'hole punch relayed connections (DCUtR)'),
+    spec('holepunchTimeout', 'duration', DEFAULT_HOLEPUNCH_TIMEOUT, 'timeout of one hole punch attempt', { min: 1, arg: '<duration>' }),
+    spec('holepunchAttempts', 'int', DEFAULT_HOLEPUNCH_ATTEMPTS, 'hole punch attempts per relayed connection', { min: 1, max: MAX_HOLEPUNCH_ATTEMPTS, arg: '<n>' }),
+    spec('tcpReuse', 'boolean', DEFAULT_TCP_REUSE, 'dial TCP from the listen port (port reuse)'),
+    spec('webrtc', 'boolean', DEFAULT_WEBRTC, 'enable the WebRTC transport'),
+    spec('upnp', 'boolean', DEFAULT_UPNP, 'ask the router for port mappings (UPnP IGD, SSDP multicast on the LAN) and announce the mapped address; off unless given'),
+    spec('stun', 'string[]', [], 'STUN servers (stun:HOST:PORT); none by default', { arg: '<url>', check: checkStunUrl }),
+    spec('reservationRetry', 'duration', DEFAULT_RESERVATION_RETRY, 'first retry delay after a failed reservation (doubles)', { min: 1, arg: '<duration>' }),
+    spec('reservationRetryMax', 'duration', DEFAULT_RESERVATION_RETRY_MAX, 'maximum retry delay after failed reservations', { min: 1, arg: '<duration>' }),
+    spec('dht', 'boolean', DEFAULT_DHT, 'run the Kademlia DHT'),
+    spec('pingInterval', 'duration', DEFAULT_PING_INTERVAL, 'ping connected peers this often; 0 = off', { min: 0, arg: '<duration>' }),
+    spec('allowPrivateAddresses', 'boolean', DEFAULT_ALLOW_PRIVATE_ADDRESSES, 'treat private/loopback addresses as hole punch candidates (LAN/loopback tests)'),
+    // the description is shared with natkit-autonat's --timeout
+    spec('timeout', 'duration', DEFAULT_PEER_TIMEOUT, 'overall timeout (peer: of `dial`; autonat: of a check)', { min: 1, arg: '<duration>' })
+  ],
+  check: (o, ctx) => {
+    if (o.reservationRetryMax < o.reservationRetry) {
+      ctx.fail('reservationRetryMax', `must be >= reservationRetry (${String(o.reservationRetry)}ms)`)
+    }
+  }
+})
 
 /** The `natkit-peer` command line. */
-export const PEER_CLI: ParseInit = {
+export const PEER_CLI: ParseInit<PeerOptions> = {
   name: 'natkit-peer',
   description: 'A natkit peer: keeps reservations on relays, upgrades relayed connections to direct ones by hole punching',
-  role: 'peer',
+  role: PEER_ROLE,
   commands: [
     { name: 'run', description: 'run the peer: listen, keep --relay reservations, accept and upgrade connections (default)', default: true },
     { name: 'dial', args: '<target>', description: 'connect to a multiaddr or peer id, wait up to --timeout for a direct connection; exit 0 direct, 3 relayed only, 1 not connected' }
@@ -12,6 +161,6 @@ export const PEER_CLI: ParseInit = {
 }
 
 /** Pure: argv (after the script name) and env → command and validated peer options. */
-export function parseArgs (argv: string[], env: Record<string, string | undefined> = {}): ParsedArgs<'peer'> {
-  return parseRoleArgs<'peer'>(argv, { ...PEER_CLI, env })
+export function parseArgs (argv: string[], env: Record<string, string | undefined> = {}): ParsedArgs<PeerOptions> {
+  return parseRoleArgs(argv, { ...PEER_CLI, env })
 }

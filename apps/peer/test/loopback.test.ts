@@ -5,7 +5,7 @@
  * comes back by itself.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { RoleProcess, listeningAddr } from './spawn.js'
+import { RoleProcess, listeningAddr } from '@natkit/testkit/roles'
 
 const procs: RoleProcess[] = []
 const start = (bin: ConstructorParameters<typeof RoleProcess>[0], args: string[]): RoleProcess => {

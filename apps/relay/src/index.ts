@@ -1,1 +1,1 @@
-export { parseArgs } from './options.js'
+export { parseArgs, RELAY_ROLE, RELAY_CLI, type RelayOptions } from './options.js'

@@ -1,5 +1,6 @@
 import { limitsNotReaching, resolveOptions } from '@natkit/config'
 import { NatkitEvents } from '@natkit/events'
+import { RELAY_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { composeInit, createRelay } from './node.js'
 import type { NatkitRunner } from '@natkit/node'
@@ -8,7 +9,7 @@ const running: NatkitRunner[] = []
 afterEach(async () => { await Promise.all(running.splice(0).map(async r => { await r.stop() })) })
 
 async function start (flags: Record<string, unknown> = {}): Promise<Awaited<ReturnType<typeof createRelay>>> {
-  const r = await createRelay(resolveOptions('relay', { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-relay', ...flags } }), new NatkitEvents())
+  const r = await createRelay(resolveOptions(RELAY_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-relay', ...flags } }), new NatkitEvents())
   running.push(r)
   await r.start()
   return r
@@ -39,6 +40,6 @@ describe('composeInit: every relay limit reaches the component that uses it', ()
   }
 
   it('a non-default value of each limit arrives unchanged', () => {
-    expect(limitsNotReaching({ role: 'relay', paths: PATHS, compose: composeInit })).toEqual([])
+    expect(limitsNotReaching({ role: RELAY_ROLE, paths: PATHS, compose: composeInit })).toEqual([])
   })
 })

@@ -10,7 +10,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { connectionManagerInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver } from '@natkit/node'
 import { createStunServer } from '@natkit/stun'
-import type { RelayOptions } from '@natkit/config'
+import type { RelayOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 
 /** The relay's own services (beside the base's identify and ping). */

@@ -1,13 +1,111 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
+import { defineRole, spec, type CommonOptions, type HostPort } from '@natkit/config'
+
+// ---------------------------------------------------------------------------
+// named defaults
+
+/** Default of `listen`: TCP 4001 and WebSockets 4002. */
+export const DEFAULT_RELAY_LISTEN: readonly string[] = Object.freeze(['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'])
+export const DEFAULT_MAX_RESERVATIONS = 128
+export const DEFAULT_RESERVATION_TTL = 2 * 60 * 60 * 1000
+export const DEFAULT_CIRCUIT_DURATION = 2 * 60 * 1000
+export const DEFAULT_CIRCUIT_DATA = 128 * 1024
+export const DEFAULT_MAX_CIRCUITS_PER_PEER = 16
+export const DEFAULT_MAX_INBOUND_HOP_STREAMS = 32
+export const DEFAULT_MAX_OUTBOUND_STOP_STREAMS = 64
+export const DEFAULT_HOP_TIMEOUT = 30_000
+export const DEFAULT_RELAY_AUTONAT = true
+
+export interface RelayOptions extends CommonOptions {
+  role: 'relay'
+  /**
+   * Maximum concurrent relay reservations.
+   *
+   * @default 128
+   */
+  maxReservations: number
+  /**
+   * Lifetime of a reservation in milliseconds.
+   *
+   * @default 7200000 (2h)
+   */
+  reservationTtl: number
+  /**
+   * Duration limit of a relayed (limited) connection in milliseconds.
+   *
+   * @default 120000 (2m)
+   */
+  circuitDuration: number
+  /**
+   * Data limit of a relayed (limited) connection in bytes (each direction).
+   *
+   * @default 131072 (128KiB)
+   */
+  circuitData: number
+  /**
+   * Maximum concurrent circuits per source/destination peer.
+   *
+   * @default 16
+   */
+  maxCircuitsPerPeer: number
+  /**
+   * Maximum concurrent inbound HOP streams per connection.
+   *
+   * @default 32
+   */
+  maxInboundHopStreams: number
+  /**
+   * Maximum concurrent outbound STOP streams per connection.
+   *
+   * @default 64
+   */
+  maxOutboundStopStreams: number
+  /**
+   * Timeout of a HOP request (including the STOP to the destination) in milliseconds.
+   *
+   * @default 30000 (30s)
+   */
+  hopTimeout: number
+  /**
+   * Run an AutoNAT v2 server.
+   *
+   * @default true
+   */
+  autonat: boolean
+  /**
+   * Run a UDP STUN binding server on this `host:port` (e.g. `0.0.0.0:3478`). Unset = off.
+   *
+   * @default undefined
+   */
+  stunListen?: HostPort
+}
+
+/** The relay's options: the common ones, then its reservation and circuit limits. */
+export const RELAY_ROLE = defineRole<RelayOptions>({
+  name: 'relay',
+  listen: DEFAULT_RELAY_LISTEN,
+  specs: [
+    spec('maxReservations', 'int', DEFAULT_MAX_RESERVATIONS, 'maximum concurrent relay reservations', { min: 1, max: 100_000, arg: '<n>' }),
+    spec('reservationTtl', 'duration', DEFAULT_RESERVATION_TTL, 'lifetime of a reservation', { min: 1000, arg: '<duration>' }),
+    spec('circuitDuration', 'duration', DEFAULT_CIRCUIT_DURATION, 'duration limit of a relayed connection', { min: 1, arg: '<duration>' }),
+    spec('circuitData', 'bytes', DEFAULT_CIRCUIT_DATA, 'data limit of a relayed connection', { min: 1, arg: '<bytes>' }),
+    spec('maxCircuitsPerPeer', 'int', DEFAULT_MAX_CIRCUITS_PER_PEER, 'maximum concurrent circuits per peer', { min: 1, max: 10_000, arg: '<n>' }),
+    spec('maxInboundHopStreams', 'int', DEFAULT_MAX_INBOUND_HOP_STREAMS, 'maximum concurrent inbound HOP streams per connection', { min: 1, max: 10_000, arg: '<n>' }),
+    spec('maxOutboundStopStreams', 'int', DEFAULT_MAX_OUTBOUND_STOP_STREAMS, 'maximum concurrent outbound STOP streams per connection', { min: 1, max: 10_000, arg: '<n>' }),
+    spec('hopTimeout', 'duration', DEFAULT_HOP_TIMEOUT, 'timeout of a HOP request', { min: 1, arg: '<duration>' }),
+    spec('autonat', 'boolean', DEFAULT_RELAY_AUTONAT, 'run an AutoNAT v2 server'),
+    spec('stunListen', 'hostport', undefined, 'run a UDP STUN binding server on host:port (e.g. 0.0.0.0:3478); unset = off', { arg: '<host:port>' })
+  ]
+})
 
 /** The `natkit-relay` command line: a circuit relay v2 server with AutoNAT v2 and optional STUN. */
-export const RELAY_CLI: ParseInit = {
+export const RELAY_CLI: ParseInit<RelayOptions> = {
   name: 'natkit-relay',
   description: 'Circuit relay v2 server with reservation and circuit limits, an AutoNAT v2 server and an optional STUN binding server',
-  role: 'relay'
+  role: RELAY_ROLE
 }
 
 /** Pure: argv (after the script name) and env → validated relay options. */
-export function parseArgs (argv: string[], env: Record<string, string | undefined> = {}): ParsedArgs<'relay'> {
-  return parseRoleArgs<'relay'>(argv, { ...RELAY_CLI, env })
+export function parseArgs (argv: string[], env: Record<string, string | undefined> = {}): ParsedArgs<RelayOptions> {
+  return parseRoleArgs(argv, { ...RELAY_CLI, env })
 }

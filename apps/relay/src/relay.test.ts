@@ -9,8 +9,10 @@ import { NatkitEvents, type NatkitEvent, type NatkitEventName } from '@natkit/ev
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createRelay } from './node.js'
+import { RELAY_ROLE } from './options.js'
 // the peer side of these tests: the peer app's own composition (test-only import, as test/events.test.ts does with its binaries)
 import { createPeer } from '../../peer/src/node.js'
+import { PEER_ROLE } from '../../peer/src/options.js'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Stream } from '@libp2p/interface'
 
@@ -29,8 +31,8 @@ async function start (role: 'relay' | 'peer', flags: Record<string, unknown>): P
   const log: NatkitEvent[] = []
   events.onAny((e) => { log.push(e) })
   const r = role === 'peer'
-    ? await createPeer(resolveOptions('peer', { flags: { ...LOOPBACK_PEER, ...flags } }), events)
-    : await createRelay(resolveOptions('relay', { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], ...flags } }), events)
+    ? await createPeer(resolveOptions(PEER_ROLE, { flags: { ...LOOPBACK_PEER, ...flags } }), events)
+    : await createRelay(resolveOptions(RELAY_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], ...flags } }), events)
   running.push(r)
   await r.start()
   const addr = r.node.getMultiaddrs().find(ma => ma.toString().includes('/tcp/'))?.toString() ?? ''

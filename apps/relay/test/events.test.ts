@@ -4,7 +4,7 @@
  * established and again when it closed, with its bytes. Loopback only.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { RoleProcess, listeningAddr } from '../../peer/test/spawn.js'
+import { RoleProcess, listeningAddr } from '@natkit/testkit/roles'
 
 const procs: RoleProcess[] = []
 const start = (bin: ConstructorParameters<typeof RoleProcess>[0], args: string[]): RoleProcess => {

@@ -38,8 +38,8 @@ function ip (...args: string[]): void {
 }
 
 /** Resolves with the first stdout line that parses as JSON; rejects on exit or timeout. */
-async function firstJsonLine (child: ChildProcess, what: string): Promise<any> {
-  return new Promise((resolve, reject) => {
+async function firstJsonLine<T> (child: ChildProcess, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     let out = ''
     let err = ''
     const timer = setTimeout(() => { reject(new Error(`${what}: no output within ${STEP_TIMEOUT} ms; stderr: ${err}`)) }, STEP_TIMEOUT)
@@ -92,7 +92,7 @@ describe.skipIf(missingPrerequisite(skipReason))('checkReachability against the 
 
     const server = nodeIn(srvNs, ['server.mjs', SERVER_IP, PORT])
     children.push(server)
-    const ready = await firstJsonLine(server, 'autoNATv2 server')
+    const ready = await firstJsonLine<{ addr: string }>(server, 'autoNATv2 server')
     serverAddr = ready.addr
   })
 
@@ -118,7 +118,7 @@ describe.skipIf(missingPrerequisite(skipReason))('checkReachability against the 
     // transform (not just strip) types: the protons-generated codec uses namespaces
     const client = nodeIn(cliNs, ['--experimental-transform-types', '--import', TS_HOOKS, 'client.mjs', serverAddr, CLIENT_IP, CLIENT_SECONDARY_IP, PORT])
     children.push(client)
-    const out = await firstJsonLine(client, 'client') as { main: ReachabilityResult[], stingy: ReachabilityResult[], handlerRemoved: boolean }
+    const out = await firstJsonLine<{ main: ReachabilityResult[], stingy: ReachabilityResult[], handlerRemoved: boolean }>(client, 'client')
     const [primary, closed, secondary, privateAddr] = out.main
 
     // (a) we listen on the address the connection comes from: plain dial-back

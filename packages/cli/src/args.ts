@@ -1,4 +1,4 @@
-import { describeDefault, optionsFor, resolveOptions, ConfigError, type Role, type RoleOptions, type OptionSpec } from '@natkit/config'
+import { describeDefault, resolveOptions, ConfigError, type CommonOptions, type OptionSpec, type RoleDefinition } from '@natkit/config'
 import { UserError } from '@natkit/events'
 import { Command, CommanderError, Option } from 'commander'
 
@@ -20,18 +20,18 @@ export class HelpShown extends Error {
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), ...value.split(',').map(s => s.trim()).filter(s => s !== '')]
 
-/** ` (default: …)` for help text, from the option table's own description of defaults. */
-function defaultHint (spec: OptionSpec, role: Role): string {
+/** ` (default: …)` for help text, from the option row's own description of defaults. */
+function defaultHint (spec: OptionSpec): string {
   if (spec.type === 'boolean') return ''
-  const d = describeDefault(spec, role)
+  const d = describeDefault(spec)
   return d === '-' || d === '[]' ? '' : ` (default: ${d})`
 }
 
-/** Adds one commander option per option-table row that applies to `role`. No commander defaults: precedence is resolved in @natkit/config. */
-export function addRoleOptions (cmd: Command, role: Role, skip: string[] = []): Command {
-  for (const spec of optionsFor(role)) {
+/** Adds one commander option per option row of `role`. No commander defaults: precedence is resolved in @natkit/config. */
+export function addRoleOptions (cmd: Command, role: RoleDefinition, skip: string[] = []): Command {
+  for (const spec of role.specs) {
     if (skip.includes(spec.key)) continue
-    const help = `${spec.description}${defaultHint(spec, role)} [env ${spec.env}]`
+    const help = `${spec.description}${defaultHint(spec)} [env ${spec.env}]`
     if (spec.type === 'boolean') {
       // positive flag first: commander then leaves the value undefined unless typed,
       // so env and config-file values are not overridden by an implicit default
@@ -50,11 +50,12 @@ export function addRoleOptions (cmd: Command, role: Role, skip: string[] = []): 
   return cmd
 }
 
-export interface ParseInit {
+export interface ParseInit<O extends CommonOptions = CommonOptions> {
   /** Binary name for usage lines, e.g. `natkit-relay`. */
   name: string
   description: string
-  role: Role
+  /** The role's options (its app's `defineRole`). */
+  role: RoleDefinition<O>
   env?: Record<string, string | undefined>
   /** Sub-commands (e.g. `dial <target>`); when absent the role runs directly. */
   commands?: Array<{ name: string, args?: string, description: string, default?: boolean }>
@@ -62,10 +63,10 @@ export interface ParseInit {
   skip?: string[]
 }
 
-export interface ParsedArgs<R extends Role> {
+export interface ParsedArgs<O extends CommonOptions> {
   command: string
   args: string[]
-  options: RoleOptions<R>
+  options: O
 }
 
 function configure (cmd: Command, out: { text: string }): Command {
@@ -80,7 +81,7 @@ function configure (cmd: Command, out: { text: string }): Command {
  * Pure parsing: argv (without node and script) → resolved, validated role
  * options. Throws UsageError/ConfigError with one clear line, or HelpShown.
  */
-export function parseRoleArgs<R extends Role> (argv: string[], init: ParseInit): ParsedArgs<R> {
+export function parseRoleArgs<O extends CommonOptions> (argv: string[], init: ParseInit<O>): ParsedArgs<O> {
   const out = { text: '' }
   const program = configure(new Command(init.name), out).description(init.description)
   let chosen: { command: string, args: string[], flags: Record<string, unknown> } | undefined
@@ -108,7 +109,7 @@ export function parseRoleArgs<R extends Role> (argv: string[], init: ParseInit):
   if (chosen == null) throw new UsageError('no command given')
   const flags = Object.fromEntries(Object.entries(chosen.flags).filter(([, v]) => v !== undefined))
   try {
-    const options = resolveOptions(init.role, { flags, env: init.env ?? {} }) as RoleOptions<R>
+    const options = resolveOptions(init.role, { flags, env: init.env ?? {} })
     return { command: chosen.command, args: chosen.args, options }
   } catch (err) {
     if (err instanceof ConfigError) throw err

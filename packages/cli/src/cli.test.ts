@@ -1,4 +1,4 @@
-import { ConfigError } from '@natkit/config'
+import { ConfigError, defineRole, spec, type CommonOptions } from '@natkit/config'
 import { USER_ERROR } from '@natkit/events'
 import { IdentityPermissionError } from '@natkit/identity'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -37,16 +37,18 @@ describe('reportFatal', () => {
 })
 
 describe('parseRoleArgs', () => {
-  const init = { name: 'natkit-peer', description: 'd', role: 'peer' as const }
+  /** a role with one boolean row that defaults to true */
+  const role = defineRole<CommonOptions & { role: 'peer', webrtc: boolean }>({ name: 'peer', listen: ['/ip4/0.0.0.0/tcp/0'], specs: [spec('webrtc', 'boolean', true, 'enable the WebRTC transport')] })
+  const init = { name: 'natkit-peer', description: 'd', role }
 
   it('takes repeated and comma-separated list flags', () => {
-    const { options } = parseRoleArgs<'peer'>(['--listen', '/ip4/127.0.0.1/tcp/1,/ip4/127.0.0.1/tcp/2', '--listen', '/ip4/127.0.0.1/tcp/3'], init)
+    const { options } = parseRoleArgs(['--listen', '/ip4/127.0.0.1/tcp/1,/ip4/127.0.0.1/tcp/2', '--listen', '/ip4/127.0.0.1/tcp/3'], init)
     expect(options.listen).toEqual(['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2', '/ip4/127.0.0.1/tcp/3'])
   })
 
   it('boolean defaults of true are not forced by commander, so env still applies', () => {
-    expect(parseRoleArgs<'peer'>([], { ...init, env: { NATKIT_WEBRTC: 'no' } }).options.webrtc).toBe(false)
-    expect(parseRoleArgs<'peer'>(['--no-webrtc'], init).options.webrtc).toBe(false)
+    expect(parseRoleArgs([], { ...init, env: { NATKIT_WEBRTC: 'no' } }).options.webrtc).toBe(false)
+    expect(parseRoleArgs(['--no-webrtc'], init).options.webrtc).toBe(false)
   })
 
   it('bad values surface as ConfigError naming the flag', () => {

@@ -1,8 +1,8 @@
 /**
  * @packageDocumentation
  *
- * What every natkit app shares: commander flags generated from the option
- * table of @natkit/config, a pure `parseRoleArgs`, user-error reporting
+ * What every natkit app shares: commander flags generated from a role's
+ * option rows (its app's `defineRole` from @natkit/config), a pure `parseRoleArgs`, user-error reporting
  * without stack traces, and running a role until SIGINT/SIGTERM.
  */
 export { addRoleOptions, parseRoleArgs, UsageError, HelpShown, type ParsedArgs, type ParseInit } from './args.js'

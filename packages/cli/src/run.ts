@@ -1,10 +1,10 @@
 import { NatkitEvents, createPrinter, isUserError } from '@natkit/events'
 import { enable } from '@libp2p/logger'
 import { HelpShown } from './args.js'
-import type { CommonOptions, Role, RoleOptions } from '@natkit/config'
+import type { CommonOptions } from '@natkit/config'
 
 /** Human output per --log-level: which events are left out (JSON output always has every event). */
-export function quietEvents (level: RoleOptions<Role>['logLevel']): string[] {
+export function quietEvents (level: CommonOptions['logLevel']): string[] {
   const chatty = ['ping', 'info', 'peer:connect', 'peer:disconnect', 'listening', 'relay:circuit', 'relay:circuit:closed', 'relay:reservation', 'holepunch:attempt']
   switch (level) {
     case 'debug': return []

@@ -1,7 +1,7 @@
-import { NETWORK_PRESETS, defaultFor, optionsFor } from './options.js'
+import { NETWORK_PRESETS, defaultFor } from './options.js'
 import { formatBytes, formatDuration, formatHostPort } from './parse.js'
 import type { HostPort } from './parse.js'
-import type { NetworkPreset, OptionSpec, Role } from './options.js'
+import type { NetworkPreset, OptionSpec, RoleDefinition } from './options.js'
 
 /** Longest list rendered in full in a default column. */
 const MAX_LISTED_DEFAULTS = 3
@@ -22,13 +22,13 @@ export function formatOptionValue (spec: OptionSpec, value: unknown): string {
   }
 }
 
-/** The default of `spec` for `role`, noting where presets differ. */
-export function describeDefault (spec: OptionSpec, role: Role): string {
+/** The default of `spec`, noting where presets differ. */
+export function describeDefault (spec: OptionSpec): string {
   const byPreset = new Map<string, NetworkPreset[]>()
   for (const preset of NETWORK_PRESETS) {
     const text = spec.key === 'bootstrap' && preset === 'public'
       ? 'PUBLIC_BOOTSTRAP_PEERS'
-      : formatOptionValue(spec, defaultFor(spec, preset, role))
+      : formatOptionValue(spec, defaultFor(spec, preset))
     byPreset.set(text, [...(byPreset.get(text) ?? []), preset])
   }
   if (byPreset.size === 1) {
@@ -41,11 +41,11 @@ export function describeDefault (spec: OptionSpec, role: Role): string {
  * A plain-text table of the options of `role`: flag, env var, default and
  * description. Used for `--help` epilogues and the README.
  */
-export function describeOptions (role: Role): string {
-  const rows = optionsFor(role).map(spec => [
-    spec.type === 'boolean' ? `${spec.flag}${defaultFor(spec, 'local', role) === true ? ` / --no-${spec.flag.slice(2)}` : ''}` : `${spec.flag} ${spec.arg ?? '<value>'}`,
+export function describeOptions (role: RoleDefinition): string {
+  const rows = role.specs.map(spec => [
+    spec.type === 'boolean' ? `${spec.flag}${defaultFor(spec, 'local') === true ? ` / --no-${spec.flag.slice(2)}` : ''}` : `${spec.flag} ${spec.arg ?? '<value>'}`,
     spec.env,
-    describeDefault(spec, role),
+    describeDefault(spec),
     spec.description
   ])
   const header = ['FLAG', 'ENV', 'DEFAULT', 'DESCRIPTION']

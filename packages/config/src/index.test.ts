@@ -5,24 +5,27 @@ import { join } from 'node:path'
 import { TS_HOOKS } from '@natkit/testkit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
+  COMMON_SPECS,
   ConfigError,
   ConfigFileError,
-  DEFAULT_CIRCUIT_DATA,
-  DEFAULT_LISTEN,
-  DEFAULT_MAX_RESERVATIONS,
+  DHT_PROTOCOL_SPEC,
   NATKIT_DHT_PROTOCOL,
-  OPTION_SPECS,
   PUBLIC_BOOTSTRAP_PEERS,
   PUBLIC_DHT_PROTOCOL,
   ROLES,
+  ROLE_OPTION_KEYS,
+  checkStunUrl,
   cliFlags,
+  defineRole,
   describeOptions,
-  optionsFor,
+  distinctLimitFlags,
   parseBytes,
   parseDuration,
-  resolveOptions
+  resolveOptions,
+  rolesWithKey,
+  spec
 } from './index.js'
-import type { ConfigSources, Role } from './index.js'
+import type { CommonOptions, ConfigSources, HostPort, RoleDefinition } from './index.js'
 
 /** The uid and gid of `nobody` (and Debian's `nogroup`). */
 const NOBODY = 65534
@@ -45,7 +48,7 @@ function file (content: unknown, name = 'natkit.json'): string {
   return path
 }
 
-function configError (role: Role, sources: ConfigSources): ConfigError {
+function configError (role: RoleDefinition, sources: ConfigSources): ConfigError {
   try {
     resolveOptions(role, sources)
   } catch (err) {
@@ -55,31 +58,92 @@ function configError (role: Role, sources: ConfigSources): ConfigError {
   throw new Error('expected resolveOptions to throw')
 }
 
-describe('option table', () => {
-  it('has unique keys, derived flags/env names, and covers the brief', () => {
-    const keys = OPTION_SPECS.map(s => s.key)
+
+/**
+ * A made-up role exercising the machinery: one row of each type, a
+ * preset-dependent default and a cross-field check. (The real roles' rows
+ * live in their apps, with their own tests.)
+ */
+interface DemoOptions extends CommonOptions {
+  role: 'peer'
+  dhtProtocol: string
+  count: number
+  wait: number
+  idle: number
+  size: number
+  flagOn: boolean
+  at?: HostPort
+  upstream: string[]
+  urls: string[]
+  low: number
+  high: number
+}
+
+const DEMO_LISTEN = ['/ip4/0.0.0.0/tcp/0']
+const DEMO = defineRole<DemoOptions>({
+  name: 'peer',
+  listen: DEMO_LISTEN,
+  specs: [
+    DHT_PROTOCOL_SPEC,
+    spec('count', 'int', 3, 'a count', { min: 1, max: 10, arg: '<n>' }),
+    spec('wait', 'duration', 30_000, 'a wait', { min: 1, arg: '<duration>' }),
+    spec('idle', 'duration', 0, 'an interval; 0 = off', { min: 0, arg: '<duration>' }),
+    spec('size', 'bytes', 128 * 1024, 'a size', { min: 1, arg: '<bytes>' }),
+    spec('flagOn', 'boolean', true, 'on unless turned off'),
+    spec('at', 'hostport', undefined, 'a host:port; unset = off', { arg: '<host:port>' }),
+    spec('upstream', 'multiaddr[]', [], 'upstream peers (each ending in /p2p/<peerId>)', { arg: '<multiaddr>', requirePeerId: true }),
+    spec('urls', 'string[]', [], 'STUN urls', { arg: '<url>', check: checkStunUrl }),
+    spec('low', 'duration', 2_000, 'a lower bound', { min: 1 }),
+    spec('high', 'duration', 60_000, 'an upper bound', { min: 1 })
+  ],
+  check: (o, ctx) => {
+    if (o.high < o.low) ctx.fail('high', `must be >= low (${String(o.low)}ms)`)
+  }
+})
+
+
+describe('role definitions', () => {
+  it('common rows first, then the role\'s own; flags and env names derive from the key', () => {
+    const keys = DEMO.specs.map(s => s.key)
     expect(new Set(keys).size).toBe(keys.length)
-    const relay = OPTION_SPECS.find(s => s.key === 'maxReservations')
-    expect(relay?.flag).toBe('--max-reservations')
-    expect(relay?.env).toBe('NATKIT_MAX_RESERVATIONS')
-    expect(optionsFor('relay').map(s => s.key)).toEqual(expect.arrayContaining(['network', 'listen', 'maxReservations', 'circuitData', 'autonat', 'stunListen']))
-    expect(optionsFor('relay').map(s => s.key)).not.toContain('holepunch')
-    expect(optionsFor('peer').map(s => s.key)).toEqual(expect.arrayContaining(['relay', 'holepunch', 'stun', 'dhtProtocol', 'timeout', 'allowPrivateAddresses']))
-    expect(optionsFor('autonat').map(s => s.key)).toEqual(expect.arrayContaining(['server', 'timeout']))
-    expect(optionsFor('bootstrap').map(s => s.key)).toEqual(expect.arrayContaining(['dhtProtocol', 'kBucketSize']))
+    expect(keys.slice(0, COMMON_SPECS.length)).toEqual(COMMON_SPECS.map(s => s.key))
+    expect(keys.slice(COMMON_SPECS.length)).toEqual(['dhtProtocol', 'count', 'wait', 'idle', 'size', 'flagOn', 'at', 'upstream', 'urls', 'low', 'high'])
+    const flagOn = DEMO.specs.find(s => s.key === 'flagOn')
+    expect(flagOn?.flag).toBe('--flag-on')
+    expect(flagOn?.env).toBe('NATKIT_FLAG_ON')
   })
 
-  it('rejects an unknown role', () => {
-    expect(() => optionsFor('nope' as Role)).toThrow(/unknown role/)
+  it('rejects an unknown role and a key defined twice', () => {
+    expect(() => defineRole({ name: 'nope' as 'peer', listen: [], specs: [] })).toThrow(/unknown role/)
+    expect(() => defineRole({ name: 'peer', listen: [], specs: [spec('json', 'boolean', false, 'again')] })).toThrow(/option json is defined twice/)
+  })
+
+  it('knows which roles own which keys, for refusing another role\'s key', () => {
+    expect(rolesWithKey('maxReservations')).toEqual(['relay'])
+    expect(rolesWithKey('timeout')).toEqual(['peer', 'autonat'])
+    expect(rolesWithKey('dhtProtocol')).toEqual(['bootstrap', 'peer'])
+    expect(rolesWithKey('maxReservatons')).toEqual([])
+    for (const role of ROLES) {
+      for (const key of ROLE_OPTION_KEYS[role]) expect(COMMON_SPECS.map(s => s.key)).not.toContain(key)
+    }
+  })
+
+  it('distinctLimitFlags gives every limit a value unlike its default and the others, within bounds', () => {
+    const { limits, flags } = distinctLimitFlags(DEMO, new Set(['low']))
+    expect(limits.map(s => s.key)).toEqual(['maxConnections', 'dialTimeout', 'count', 'wait', 'idle', 'size', 'high'])
+    expect(new Set(Object.values(flags)).size).toBe(limits.length)
+    expect(flags.count).not.toBe(3)
+    expect(flags.count).toBeLessThanOrEqual(10)
+    expect(resolveOptions(DEMO, { flags }).count).toBe(flags.count)
   })
 })
 
 describe('defaults', () => {
-  it.each(ROLES)('resolves %s with only defaults, carrying role and network', (role) => {
-    const opts = resolveOptions(role, {})
-    expect(opts.role).toBe(role)
+  it('resolves with only defaults, carrying role, network and the role\'s listen', () => {
+    const opts = resolveOptions(DEMO, {})
+    expect(opts.role).toBe('peer')
     expect(opts.network).toBe('local')
-    expect(opts.listen).toEqual(DEFAULT_LISTEN[role])
+    expect(opts.listen).toEqual(DEMO_LISTEN)
     expect(opts.bootstrap).toEqual([])
     expect(opts.identity).toBeUndefined()
     expect(opts.metrics).toBeUndefined()
@@ -87,40 +151,18 @@ describe('defaults', () => {
     expect(opts.dialTimeout).toBe(10_000)
     expect(opts.logLevel).toBe('info')
     expect(opts.json).toBe(false)
-  })
-
-  it('has the documented role defaults', () => {
-    const relay = resolveOptions('relay', {})
-    expect(relay.maxReservations).toBe(DEFAULT_MAX_RESERVATIONS)
-    expect(relay.reservationTtl).toBe(2 * 3600_000)
-    expect(relay.circuitDuration).toBe(120_000)
-    expect(relay.circuitData).toBe(131072)
-    expect(relay.circuitData).toBe(DEFAULT_CIRCUIT_DATA)
-    expect(relay.autonat).toBe(true)
-    expect(relay.stunListen).toBeUndefined()
-
-    const peer = resolveOptions('peer', {})
-    expect(peer.timeout).toBe(30_000)
-    expect(peer.holepunchAttempts).toBe(3)
-    expect(peer.stun).toEqual([])
-    expect(peer.pingInterval).toBe(0)
-    expect(peer.dhtProtocol).toBe(NATKIT_DHT_PROTOCOL)
-    // UPnP multicasts SSDP on the LAN and changes the router: opt-in only
-    expect(peer.upnp).toBe(false)
-    expect(resolveOptions('peer', { flags: { upnp: true } }).upnp).toBe(true)
-
-    expect(resolveOptions('autonat', {}).timeout).toBe(10_000)
-    expect(resolveOptions('bootstrap', {}).kBucketSize).toBe(20)
+    expect(opts).toMatchObject({ count: 3, wait: 30_000, size: 131072, flagOn: true, upstream: [], urls: [], dhtProtocol: NATKIT_DHT_PROTOCOL })
+    expect(opts.at).toBeUndefined()
   })
 
   it('public preset uses PUBLIC_BOOTSTRAP_PEERS and the IPFS DHT; local and lab do not', () => {
-    const pub = resolveOptions('peer', { flags: { network: 'public' } })
+    const pub = resolveOptions(DEMO, { flags: { network: 'public' } })
     expect(pub.bootstrap).toEqual([...PUBLIC_BOOTSTRAP_PEERS])
     expect(pub.dhtProtocol).toBe(PUBLIC_DHT_PROTOCOL)
-    expect(pub.stun).toEqual([])
+    expect(pub.urls).toEqual([])
 
     for (const network of ['local', 'lab']) {
-      const opts = resolveOptions('peer', { env: { NATKIT_NETWORK: network } })
+      const opts = resolveOptions(DEMO, { env: { NATKIT_NETWORK: network } })
       expect(opts.network).toBe(network)
       expect(opts.bootstrap).toEqual([])
       expect(opts.dhtProtocol).toBe(NATKIT_DHT_PROTOCOL)
@@ -129,42 +171,43 @@ describe('defaults', () => {
 
   it('every public bootstrap peer is a valid /p2p/ multiaddr', () => {
     expect(PUBLIC_BOOTSTRAP_PEERS).toHaveLength(5)
-    const opts = resolveOptions('bootstrap', { flags: { bootstrap: [...PUBLIC_BOOTSTRAP_PEERS] } })
+    const opts = resolveOptions(DEMO, { flags: { bootstrap: [...PUBLIC_BOOTSTRAP_PEERS] } })
     expect(opts.bootstrap).toEqual([...PUBLIC_BOOTSTRAP_PEERS])
   })
 })
 
 describe('precedence', () => {
   it('flag beats env beats file beats default', () => {
-    const cfg = file({ maxReservations: 10, hopTimeout: '7s', circuitData: 2048 })
-    const env = { NATKIT_MAX_RESERVATIONS: '20', NATKIT_HOP_TIMEOUT: '8s' }
+    const cfg = file({ count: 3, wait: '7s', size: 2048 })
+    const env = { NATKIT_COUNT: '4', NATKIT_WAIT: '8s' }
 
-    const all = resolveOptions('relay', { flags: { maxReservations: '30' }, env, configFile: cfg })
-    expect(all.maxReservations).toBe(30)
-    expect(all.hopTimeout).toBe(8000)
-    expect(all.circuitData).toBe(2048)
-    expect(all.maxCircuitsPerPeer).toBe(16)
+    const all = resolveOptions(DEMO, { flags: { count: '5' }, env, configFile: cfg })
+    expect(all.count).toBe(5)
+    expect(all.wait).toBe(8000)
+    expect(all.size).toBe(2048)
+    expect(all.low).toBe(2000)
     expect(all.config).toBe(cfg)
 
-    expect(resolveOptions('relay', { env, configFile: cfg }).maxReservations).toBe(20)
-    expect(resolveOptions('relay', { configFile: cfg }).maxReservations).toBe(10)
-    expect(resolveOptions('relay', {}).maxReservations).toBe(128)
+    expect(resolveOptions(DEMO, { env, configFile: cfg }).count).toBe(4)
+    expect(resolveOptions(DEMO, { configFile: cfg }).count).toBe(3)
+    expect(resolveOptions(DEMO, {}).count).toBe(3)
   })
+
 
   it('takes network from the file and applies its preset defaults', () => {
     const cfg = file({ network: 'public' })
-    const opts = resolveOptions('peer', { configFile: cfg })
+    const opts = resolveOptions(DEMO, { configFile: cfg })
     expect(opts.network).toBe('public')
     expect(opts.bootstrap).toEqual([...PUBLIC_BOOTSTRAP_PEERS])
     expect(opts.dhtProtocol).toBe(PUBLIC_DHT_PROTOCOL)
 
     // a higher-precedence network overrides the file's, and with it the defaults
-    const local = resolveOptions('peer', { configFile: cfg, env: { NATKIT_NETWORK: 'lab' } })
+    const local = resolveOptions(DEMO, { configFile: cfg, env: { NATKIT_NETWORK: 'lab' } })
     expect(local.network).toBe('lab')
     expect(local.bootstrap).toEqual([])
 
     // explicitly set values beat preset defaults
-    const explicit = resolveOptions('peer', { configFile: cfg, flags: { bootstrap: BOOT, dhtProtocol: '/mine/kad/1.0.0' } })
+    const explicit = resolveOptions(DEMO, { configFile: cfg, flags: { bootstrap: BOOT, dhtProtocol: '/mine/kad/1.0.0' } })
     expect(explicit.bootstrap).toEqual([BOOT])
     expect(explicit.dhtProtocol).toBe('/mine/kad/1.0.0')
   })
@@ -173,39 +216,40 @@ describe('precedence', () => {
     const a = file({ maxConnections: 1 }, 'a.json')
     const b = file({ maxConnections: 2 }, 'b.json')
     const c = file({ maxConnections: 3 }, 'c.json')
-    expect(resolveOptions('peer', { flags: { config: a }, env: { NATKIT_CONFIG: b }, configFile: c }).maxConnections).toBe(1)
-    expect(resolveOptions('peer', { env: { NATKIT_CONFIG: b }, configFile: c }).maxConnections).toBe(2)
-    expect(resolveOptions('peer', { configFile: c }).maxConnections).toBe(3)
-    expect(resolveOptions('peer', { env: { NATKIT_CONFIG: b } }).config).toBe(b)
+    expect(resolveOptions(DEMO, { flags: { config: a }, env: { NATKIT_CONFIG: b }, configFile: c }).maxConnections).toBe(1)
+    expect(resolveOptions(DEMO, { env: { NATKIT_CONFIG: b }, configFile: c }).maxConnections).toBe(2)
+    expect(resolveOptions(DEMO, { configFile: c }).maxConnections).toBe(3)
+    expect(resolveOptions(DEMO, { env: { NATKIT_CONFIG: b } }).config).toBe(b)
   })
 
   it('empty env var unsets a scalar but empties a list', () => {
     const cfg = file({ metrics: '127.0.0.1:9090', network: 'public' })
-    const opts = resolveOptions('peer', { configFile: cfg, env: { NATKIT_METRICS: '', NATKIT_BOOTSTRAP: '' } })
+    const opts = resolveOptions(DEMO, { configFile: cfg, env: { NATKIT_METRICS: '', NATKIT_BOOTSTRAP: '' } })
     expect(opts.metrics).toEqual({ host: '127.0.0.1', port: 9090 })
     expect(opts.bootstrap).toEqual([])
   })
 
+
   it('ignores undefined flags and unrelated keys', () => {
-    const opts = resolveOptions('peer', { flags: { holepunch: undefined, somethingElse: 'x' }, env: { PATH: '/bin', NATKIT_MAX_RESERVATIONS: 'junk' } })
-    expect(opts.holepunch).toBe(true)
+    const opts = resolveOptions(DEMO, { flags: { flagOn: undefined, somethingElse: 'x' }, env: { PATH: '/bin', NATKIT_MAX_RESERVATIONS: 'junk' } })
+    expect(opts.flagOn).toBe(true)
   })
 })
 
 describe('coercion', () => {
   it('multiaddr lists: repeated flags, comma-separated flags and env, JSON arrays', () => {
-    expect(resolveOptions('peer', { flags: { listen: ['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2,/ip4/127.0.0.1/tcp/3/ws'] } }).listen)
+    expect(resolveOptions(DEMO, { flags: { listen: ['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2,/ip4/127.0.0.1/tcp/3/ws'] } }).listen)
       .toEqual(['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2', '/ip4/127.0.0.1/tcp/3/ws'])
-    expect(resolveOptions('peer', { env: { NATKIT_ANNOUNCE: '/ip4/11.0.0.4/tcp/1, /dns4/example.test/tcp/2' } }).announce)
+    expect(resolveOptions(DEMO, { env: { NATKIT_ANNOUNCE: '/ip4/11.0.0.4/tcp/1, /dns4/example.test/tcp/2' } }).announce)
       .toEqual(['/ip4/11.0.0.4/tcp/1', '/dns4/example.test/tcp/2'])
-    expect(resolveOptions('peer', { configFile: file({ relay: [`/ip4/127.0.0.1/tcp/4001/p2p/${PEER_A}`] }) }).relay)
+    expect(resolveOptions(DEMO, { configFile: file({ upstream: [`/ip4/127.0.0.1/tcp/4001/p2p/${PEER_A}`] }) }).upstream)
       .toEqual([`/ip4/127.0.0.1/tcp/4001/p2p/${PEER_A}`])
   })
 
   it('ints', () => {
-    expect(resolveOptions('relay', { flags: { maxReservations: '7' } }).maxReservations).toBe(7)
-    expect(resolveOptions('relay', { configFile: file({ maxReservations: 9 }) }).maxReservations).toBe(9)
-    expect(resolveOptions('peer', { env: { NATKIT_HOLEPUNCH_ATTEMPTS: '10' } }).holepunchAttempts).toBe(10)
+    expect(resolveOptions(DEMO, { flags: { count: '7' } }).count).toBe(7)
+    expect(resolveOptions(DEMO, { configFile: file({ count: 9 }) }).count).toBe(9)
+    expect(resolveOptions(DEMO, { env: { NATKIT_COUNT: '10' } }).count).toBe(10)
   })
 
   it('durations', () => {
@@ -216,9 +260,9 @@ describe('coercion', () => {
     expect(parseDuration('1500')).toBe(1500)
     expect(parseDuration('1.5s')).toBe(1500)
     expect(parseDuration(42)).toBe(42)
-    expect(resolveOptions('peer', { env: { NATKIT_HOLEPUNCH_TIMEOUT: '2s' } }).holepunchTimeout).toBe(2000)
-    expect(resolveOptions('peer', { configFile: file({ pingInterval: 1000 }) }).pingInterval).toBe(1000)
-    expect(resolveOptions('peer', { flags: { pingInterval: '0' } }).pingInterval).toBe(0)
+    expect(resolveOptions(DEMO, { env: { NATKIT_WAIT: '2s' } }).wait).toBe(2000)
+    expect(resolveOptions(DEMO, { configFile: file({ idle: 1000 }) }).idle).toBe(1000)
+    expect(resolveOptions(DEMO, { flags: { idle: '0' } }).idle).toBe(0)
   })
 
   it('bytes', () => {
@@ -226,70 +270,72 @@ describe('coercion', () => {
     expect(parseBytes('1MiB')).toBe(1048576)
     expect(parseBytes('1kB')).toBe(1000)
     expect(parseBytes('4096')).toBe(4096)
-    expect(resolveOptions('relay', { flags: { circuitData: '1MiB' } }).circuitData).toBe(1048576)
-    expect(resolveOptions('relay', { configFile: file({ circuitData: '64KiB' }) }).circuitData).toBe(65536)
+    expect(resolveOptions(DEMO, { flags: { size: '1MiB' } }).size).toBe(1048576)
+    expect(resolveOptions(DEMO, { configFile: file({ size: '64KiB' }) }).size).toBe(65536)
   })
 
   it('booleans', () => {
     for (const [input, want] of [['true', true], ['false', false], ['1', true], ['0', false], ['yes', true], ['NO', false]] as const) {
-      expect(resolveOptions('peer', { env: { NATKIT_HOLEPUNCH: input } }).holepunch).toBe(want)
+      expect(resolveOptions(DEMO, { env: { NATKIT_FLAG_ON: input } }).flagOn).toBe(want)
     }
-    expect(resolveOptions('peer', { flags: { holepunch: false } }).holepunch).toBe(false)
-    expect(resolveOptions('peer', { configFile: file({ webrtc: false }) }).webrtc).toBe(false)
-    expect(resolveOptions('peer', { flags: { json: true } }).json).toBe(true)
+    expect(resolveOptions(DEMO, { flags: { flagOn: false } }).flagOn).toBe(false)
+    expect(resolveOptions(DEMO, { configFile: file({ flagOn: false }) }).flagOn).toBe(false)
+    expect(resolveOptions(DEMO, { flags: { json: true } }).json).toBe(true)
   })
 
   it('enums', () => {
-    expect(resolveOptions('peer', { flags: { logLevel: 'debug' } }).logLevel).toBe('debug')
-    expect(resolveOptions('peer', { env: { NATKIT_LOG_LEVEL: 'WARN' } }).logLevel).toBe('warn')
+    expect(resolveOptions(DEMO, { flags: { logLevel: 'debug' } }).logLevel).toBe('debug')
+    expect(resolveOptions(DEMO, { env: { NATKIT_LOG_LEVEL: 'WARN' } }).logLevel).toBe('warn')
   })
 
   it('hostport', () => {
-    expect(resolveOptions('relay', { flags: { metrics: '127.0.0.1:9090' } }).metrics).toEqual({ host: '127.0.0.1', port: 9090 })
-    expect(resolveOptions('relay', { env: { NATKIT_STUN_LISTEN: '0.0.0.0:3478' } }).stunListen).toEqual({ host: '0.0.0.0', port: 3478 })
-    expect(resolveOptions('relay', { flags: { metrics: '[::1]:0' } }).metrics).toEqual({ host: '::1', port: 0 })
+    expect(resolveOptions(DEMO, { flags: { metrics: '127.0.0.1:9090' } }).metrics).toEqual({ host: '127.0.0.1', port: 9090 })
+    expect(resolveOptions(DEMO, { env: { NATKIT_AT: '0.0.0.0:3478' } }).at).toEqual({ host: '0.0.0.0', port: 3478 })
+    expect(resolveOptions(DEMO, { flags: { metrics: '[::1]:0' } }).metrics).toEqual({ host: '::1', port: 0 })
   })
 
+
   it('paths: as given from flags/env, relative to the config file from the file', () => {
-    expect(resolveOptions('peer', { flags: { identity: 'keys/peer.key' } }).identity).toBe('keys/peer.key')
+    expect(resolveOptions(DEMO, { flags: { identity: 'keys/peer.key' } }).identity).toBe('keys/peer.key')
     const sub = join(dir, 'etc')
     mkdirSync(sub)
     const cfg = join(sub, 'natkit.json')
     writeFileSync(cfg, JSON.stringify({ identity: 'peer.key' }))
-    expect(resolveOptions('peer', { configFile: cfg }).identity).toBe(join(sub, 'peer.key'))
+    expect(resolveOptions(DEMO, { configFile: cfg }).identity).toBe(join(sub, 'peer.key'))
   })
 
   it('stun urls and strings', () => {
-    expect(resolveOptions('peer', { flags: { stun: 'stun:127.0.0.1:3478,stun:stun.example.test:19302' } }).stun)
+    expect(resolveOptions(DEMO, { flags: { urls: 'stun:127.0.0.1:3478,stun:stun.example.test:19302' } }).urls)
       .toEqual(['stun:127.0.0.1:3478', 'stun:stun.example.test:19302'])
-    expect(resolveOptions('peer', { flags: { seed: 'alice' } }).seed).toBe('alice')
+    expect(resolveOptions(DEMO, { flags: { seed: 'alice' } }).seed).toBe('alice')
   })
 })
 
 describe('errors name the field, the value and the source', () => {
-  const cases: Array<[string, Role, ConfigSources, string, string, RegExp]> = [
-    ['bad multiaddr flag', 'peer', { flags: { listen: 'foo' } }, 'listen', 'flag', /^invalid value for --listen \(flag\): "foo" is not a multiaddr: .+/],
-    ['int below min env', 'relay', { env: { NATKIT_MAX_RESERVATIONS: '-3' } }, 'maxReservations', 'env', /^invalid value for NATKIT_MAX_RESERVATIONS \(env\): "-3" must be an integer >= 1$/],
-    ['int above max', 'peer', { flags: { holepunchAttempts: '11' } }, 'holepunchAttempts', 'flag', /"11" must be an integer <= 10/],
-    ['not an int', 'peer', { flags: { maxConnections: '3.5' } }, 'maxConnections', 'flag', /--max-connections \(flag\): "3.5" is not an integer/],
-    ['bad duration', 'peer', { env: { NATKIT_DIAL_TIMEOUT: '5 parsecs' } }, 'dialTimeout', 'env', /NATKIT_DIAL_TIMEOUT \(env\): "5 parsecs" is not a duration/],
-    ['zero timeout', 'peer', { flags: { timeout: '0' } }, 'timeout', 'flag', /"0" must be a duration >= 1ms/],
-    ['bad bytes', 'relay', { flags: { circuitData: '12 potatoes' } }, 'circuitData', 'flag', /"12 potatoes" is not a byte size/],
-    ['bad boolean', 'peer', { env: { NATKIT_HOLEPUNCH: 'maybe' } }, 'holepunch', 'env', /NATKIT_HOLEPUNCH \(env\): "maybe" is not a boolean/],
-    ['bad enum', 'peer', { flags: { network: 'mars' } }, 'network', 'flag', /"mars" must be one of local, lab, public/],
-    ['bad hostport', 'relay', { flags: { metrics: '9090' } }, 'metrics', 'flag', /"9090" is not host:port/],
-    ['port out of range', 'relay', { flags: { stunListen: '0.0.0.0:70000' } }, 'stunListen', 'flag', /port outside 0-65535/],
-    ['empty path', 'peer', { flags: { identity: '' } }, 'identity', 'flag', /"" must be a non-empty path/],
-    ['bootstrap without /p2p/', 'peer', { flags: { bootstrap: '/ip4/127.0.0.1/tcp/4011' } }, 'bootstrap', 'flag', /--bootstrap \(flag\): "\/ip4\/127.0.0.1\/tcp\/4011" must end with \/p2p\/<peerId>/],
-    ['relay without /p2p/', 'peer', { env: { NATKIT_RELAY: `${BOOT},/ip4/127.0.0.1/tcp/4001` } }, 'relay', 'env', /NATKIT_RELAY \(env\): "\/ip4\/127.0.0.1\/tcp\/4001" must end with \/p2p/],
-    ['bad peer id', 'peer', { flags: { relay: '/ip4/127.0.0.1/tcp/4001/p2p/notapeerid' } }, 'relay', 'flag', /"\/ip4\/127.0.0.1\/tcp\/4001\/p2p\/notapeerid" is not a multiaddr/],
-    ['bad stun', 'peer', { flags: { stun: 'stun.example.test:3478' } }, 'stun', 'flag', /"stun.example.test:3478" is not a STUN server URL/],
-    ['bad dht protocol', 'bootstrap', { flags: { dhtProtocol: 'kad' } }, 'dhtProtocol', 'flag', /"kad" must start with "\/"/],
-    ['retry max below retry', 'peer', { flags: { reservationRetry: '10s', reservationRetryMax: '5s' } }, 'reservationRetryMax', 'flag', /--reservation-retry-max \(flag\): "5s" must be >= reservationRetry/]
+  const cases: Array<[string, ConfigSources, string, string, RegExp]> = [
+    ['bad multiaddr flag', { flags: { listen: 'foo' } }, 'listen', 'flag', /^invalid value for --listen \(flag\): "foo" is not a multiaddr: .+/],
+    ['int below min env', { env: { NATKIT_COUNT: '-3' } }, 'count', 'env', /^invalid value for NATKIT_COUNT \(env\): "-3" must be an integer >= 1$/],
+    ['int above max', { flags: { count: '11' } }, 'count', 'flag', /"11" must be an integer <= 10/],
+    ['not an int', { flags: { maxConnections: '3.5' } }, 'maxConnections', 'flag', /--max-connections \(flag\): "3.5" is not an integer/],
+    ['bad duration', { env: { NATKIT_DIAL_TIMEOUT: '5 parsecs' } }, 'dialTimeout', 'env', /NATKIT_DIAL_TIMEOUT \(env\): "5 parsecs" is not a duration/],
+    ['zero duration', { flags: { wait: '0' } }, 'wait', 'flag', /"0" must be a duration >= 1ms/],
+    ['bad bytes', { flags: { size: '12 potatoes' } }, 'size', 'flag', /"12 potatoes" is not a byte size/],
+    ['bad boolean', { env: { NATKIT_FLAG_ON: 'maybe' } }, 'flagOn', 'env', /NATKIT_FLAG_ON \(env\): "maybe" is not a boolean/],
+    ['bad enum', { flags: { network: 'mars' } }, 'network', 'flag', /"mars" must be one of local, lab, public/],
+    ['bad hostport', { flags: { metrics: '9090' } }, 'metrics', 'flag', /"9090" is not host:port/],
+    ['port out of range', { flags: { at: '0.0.0.0:70000' } }, 'at', 'flag', /port outside 0-65535/],
+    ['empty path', { flags: { identity: '' } }, 'identity', 'flag', /"" must be a non-empty path/],
+    ['bootstrap without /p2p/', { flags: { bootstrap: '/ip4/127.0.0.1/tcp/4011' } }, 'bootstrap', 'flag', /--bootstrap \(flag\): "\/ip4\/127.0.0.1\/tcp\/4011" must end with \/p2p\/<peerId>/],
+    ['list item without /p2p/', { env: { NATKIT_UPSTREAM: `${BOOT},/ip4/127.0.0.1/tcp/4001` } }, 'upstream', 'env', /NATKIT_UPSTREAM \(env\): "\/ip4\/127.0.0.1\/tcp\/4001" must end with \/p2p/],
+    ['bad peer id', { flags: { upstream: '/ip4/127.0.0.1/tcp/4001/p2p/notapeerid' } }, 'upstream', 'flag', /"\/ip4\/127.0.0.1\/tcp\/4001\/p2p\/notapeerid" is not a multiaddr/],
+    ['bad stun', { flags: { urls: 'stun.example.test:3478' } }, 'urls', 'flag', /"stun.example.test:3478" is not a STUN server URL/],
+    ['bad dht protocol', { flags: { dhtProtocol: 'kad' } }, 'dhtProtocol', 'flag', /"kad" must start with "\/"/],
+    ['role check (ctx.fail)', { flags: { low: '10s', high: '5s' } }, 'high', 'flag', /^invalid value for --high \(flag\): "5s" must be >= low \(10000ms\)$/],
+    ['role check from the file', { configFile: '' }, 'high', 'file', /^invalid value for high in .*natkit\.json \(file\): 100 must be >= low \(2000ms\)$/]
   ]
 
-  it.each(cases)('%s', (_name, role, sources, field, source, message) => {
-    const err = configError(role, sources)
+  it.each(cases)('%s', (_name, sources, field, source, message) => {
+    const err = configError(DEMO, sources.configFile === '' ? { configFile: file({ high: 100 }) } : sources)
     expect(err.name).toBe('ConfigError')
     expect(err.field).toBe(field)
     expect(err.source).toBe(source)
@@ -298,30 +344,33 @@ describe('errors name the field, the value and the source', () => {
   })
 
   it('names the file and key for bad values in the file', () => {
-    const cfg = file({ maxReservations: 'lots' })
-    const err = configError('relay', { configFile: cfg })
+    const cfg = file({ count: 'lots' })
+    const err = configError(DEMO, { configFile: cfg })
     expect(err.source).toBe('file')
-    expect(err.field).toBe('maxReservations')
+    expect(err.field).toBe('count')
     expect(err.value).toBe('lots')
-    expect(err.message).toBe(`invalid value for maxReservations in ${cfg} (file): "lots" is not an integer`)
+    expect(err.message).toBe(`invalid value for count in ${cfg} (file): "lots" is not an integer`)
   })
 
   it('requires JSON arrays for lists in the file', () => {
-    const err = configError('peer', { configFile: file({ listen: '/ip4/127.0.0.1/tcp/1' }) })
+    const err = configError(DEMO, { configFile: file({ listen: '/ip4/127.0.0.1/tcp/1' }) })
     expect(err.message).toMatch(/listen in .* \(file\): .* must be a list/)
   })
 
   it('rejects an unknown key in the file, naming it', () => {
     const cfg = file({ maxConnections: 5, maxReservatons: 3 })
-    const err = configError('relay', { configFile: cfg })
+    const err = configError(DEMO, { configFile: cfg })
     expect(err.field).toBe('maxReservatons')
-    expect(err.message).toContain('"maxReservatons"')
-    expect(err.message).toContain(cfg)
+    expect(err.message).toBe(`unknown option "maxReservatons" in config file ${cfg}`)
   })
 
-  it('rejects a key of another role and "config" in the file', () => {
-    expect(configError('peer', { configFile: file({ maxReservations: 3 }) }).message).toMatch(/does not apply to role peer/)
-    expect(configError('peer', { configFile: file({ config: 'other.json' }) }).message).toMatch(/not allowed there/)
+  it('rejects a key of another role, naming its roles, and "config" in the file', () => {
+    const cfg = file({ maxReservations: 3 })
+    expect(configError(DEMO, { configFile: cfg }).message).toBe(`option "maxReservations" in config file ${cfg} does not apply to role peer (it is for relay)`)
+    const cfg2 = file({ kBucketSize: 3 }, 'k.json')
+    expect(configError(DEMO, { configFile: cfg2 }).message).toBe(`option "kBucketSize" in config file ${cfg2} does not apply to role peer (it is for bootstrap)`)
+    const cfg3 = file({ config: 'other.json' }, 'c.json')
+    expect(configError(DEMO, { configFile: cfg3 }).message).toBe(`option "config" in config file ${cfg3} is not allowed there (use --config or NATKIT_CONFIG)`)
   })
 
   it.each([
@@ -332,7 +381,7 @@ describe('errors name the field, the value and the source', () => {
     ['a directory', (): string => dir, /is a directory/]
   ])('config file %s → error naming the file', (_name, make, problem) => {
     const path = make()
-    const err = configError('peer', { flags: { config: path } })
+    const err = configError(DEMO, { flags: { config: path } })
     expect(err).toBeInstanceOf(ConfigFileError)
     expect(err.field).toBe('config')
     expect(err.message).toContain(path)
@@ -344,18 +393,19 @@ describe('errors name the field, the value and the source', () => {
     const path = file({})
     chmodSync(path, 0)
     if (process.getuid?.() !== 0) {
-      expect(configError('peer', { configFile: path }).message).toMatch(/permission denied/)
+      expect(configError(DEMO, { configFile: path }).message).toMatch(/permission denied/)
       return
     }
     // root reads any file: a child imports this package's source, then drops to
     // nobody before reading, and reports each file's error message (or null)
     chmodSync(dir, 0o755)
     const script = `
-      import { resolveOptions } from ${JSON.stringify(new URL('./index.ts', import.meta.url).pathname)}
+      import { defineRole, resolveOptions } from ${JSON.stringify(new URL('./index.ts', import.meta.url).pathname)}
+      const role = defineRole({ name: 'peer', listen: [], specs: [] })
       process.setgroups([${NOBODY}]); process.setgid(${NOBODY}); process.setuid(${NOBODY})
       const out = { uid: process.getuid() }
       for (const f of process.argv.slice(1)) {
-        try { resolveOptions('peer', { configFile: f }); out[f] = null } catch (err) { out[f] = err.message }
+        try { resolveOptions(role, { configFile: f }); out[f] = null } catch (err) { out[f] = err.message }
       }
       process.stdout.write(JSON.stringify(out))
     `
@@ -369,50 +419,51 @@ describe('errors name the field, the value and the source', () => {
   })
 
   it('identity and seed together are refused, naming both sources', () => {
-    const err = configError('peer', { flags: { identity: '/tmp/k' }, env: { NATKIT_SEED: 'alice' } })
+    const err = configError(DEMO, { flags: { identity: '/tmp/k' }, env: { NATKIT_SEED: 'alice' } })
     expect(err.field).toBe('seed')
     expect(err.source).toBe('env')
     expect(err.message).toContain('NATKIT_SEED (env)')
     expect(err.message).toContain('--identity (flag)')
     // each alone is fine
-    expect(resolveOptions('peer', { flags: { identity: '/tmp/k' } }).identity).toBe('/tmp/k')
-    expect(resolveOptions('peer', { env: { NATKIT_SEED: 'alice' } }).seed).toBe('alice')
+    expect(resolveOptions(DEMO, { flags: { identity: '/tmp/k' } }).identity).toBe('/tmp/k')
+    expect(resolveOptions(DEMO, { env: { NATKIT_SEED: 'alice' } }).seed).toBe('alice')
   })
 
   it('a repeated scalar flag takes the last value but a list in env/file does not', () => {
-    expect(resolveOptions('peer', { flags: { maxConnections: ['5', '6'] } }).maxConnections).toBe(6)
-    expect(configError('peer', { configFile: file({ maxConnections: [5, 6] }) }).message).toMatch(/must be a single integer/)
+    expect(resolveOptions(DEMO, { flags: { maxConnections: ['5', '6'] } }).maxConnections).toBe(6)
+    expect(configError(DEMO, { configFile: file({ maxConnections: [5, 6] }) }).message).toMatch(/must be a single integer/)
   })
 })
 
 describe('describeOptions', () => {
   it('lists every option of the role with flag, env, default and description', () => {
-    const text = describeOptions('relay')
+    const text = describeOptions(DEMO)
     const lines = text.trimEnd().split('\n')
     expect(lines[0]).toMatch(/^FLAG\s+ENV\s+DEFAULT\s+DESCRIPTION$/)
-    expect(lines).toHaveLength(optionsFor('relay').length + 1)
-    expect(text).toMatch(/--max-reservations <n>\s+NATKIT_MAX_RESERVATIONS\s+128\s+maximum concurrent relay reservations/)
-    expect(text).toMatch(/--circuit-data <bytes>\s+NATKIT_CIRCUIT_DATA\s+128KiB/)
-    expect(text).toMatch(/--reservation-ttl <duration>\s+NATKIT_RESERVATION_TTL\s+2h/)
-    expect(text).toMatch(/--autonat \/ --no-autonat/)
-    expect(text).not.toContain('--holepunch')
+    expect(lines).toHaveLength(DEMO.specs.length + 1)
+    expect(text).toMatch(/--count <n>\s+NATKIT_COUNT\s+3\s+a count/)
+    expect(text).toMatch(/--size <bytes>\s+NATKIT_SIZE\s+128KiB/)
+    expect(text).toMatch(/--wait <duration>\s+NATKIT_WAIT\s+30s/)
+    expect(text).toMatch(/--listen <multiaddr>\s+NATKIT_LISTEN\s+\/ip4\/0\.0\.0\.0\/tcp\/0\s/)
+    expect(text).toMatch(/--flag-on \/ --no-flag-on/)
+    expect(text).toMatch(/--json\s+NATKIT_JSON/)
   })
 
   it('shows preset-dependent defaults', () => {
-    const text = describeOptions('peer')
+    const text = describeOptions(DEMO)
     expect(text).toMatch(/local\/lab: \/natkit\/kad\/1\.0\.0; public: \/ipfs\/kad\/1\.0\.0/)
     expect(text).toMatch(/local\/lab: \[\]; public: PUBLIC_BOOTSTRAP_PEERS/)
-    expect(describeOptions('autonat')).toMatch(/--timeout <duration>\s+NATKIT_TIMEOUT\s+10s/)
   })
 })
 
+
 describe('cliFlags', () => {
   it('keeps only values the user typed', () => {
-    const values: Record<string, unknown> = { holepunch: true, listen: ['/ip4/127.0.0.1/tcp/5'] }
-    const sources: Record<string, string> = { holepunch: 'default', listen: 'cli' }
+    const values: Record<string, unknown> = { flagOn: true, listen: ['/ip4/127.0.0.1/tcp/5'] }
+    const sources: Record<string, string> = { flagOn: 'default', listen: 'cli' }
     const flags = cliFlags({ opts: () => values, getOptionValueSource: (k) => sources[k] })
     expect(flags).toEqual({ listen: ['/ip4/127.0.0.1/tcp/5'] })
     // so the env value is not masked by commander's implied default
-    expect(resolveOptions('peer', { flags, env: { NATKIT_HOLEPUNCH: 'false' } }).holepunch).toBe(false)
+    expect(resolveOptions(DEMO, { flags, env: { NATKIT_FLAG_ON: 'false' } }).flagOn).toBe(false)
   })
 })

@@ -1,13 +1,14 @@
-import { distinctLimitFlags, type Role, type RoleOptions } from './options.js'
+import { distinctLimitFlags, type CommonOptions, type RoleDefinition } from './options.js'
 import { resolveOptions } from './resolve.js'
 
 /** What {@link limitsNotReaching} needs to know about a role's composition. */
-export interface LimitPathsInit<R extends Role> {
-  role: R
+export interface LimitPathsInit<O extends CommonOptions> {
+  /** the role's definition (its option rows) */
+  role: RoleDefinition<O>
   /** Option key → the paths in `compose`'s result where its value must arrive. */
   paths: Readonly<Record<string, readonly string[]>>
   /** The role's pure composition (options → the init handed to libp2p). */
-  compose: (options: RoleOptions<R>) => unknown
+  compose: (options: O) => unknown
   /** Limits the app uses itself instead of handing them to libp2p. */
   exclude?: ReadonlySet<string>
   /** Other flags the composition needs (e.g. a relay for the peer's reservation keeper). */
@@ -23,7 +24,7 @@ const get = (obj: unknown, path: string): unknown => path.split('.').reduce<unkn
  * line per limit that is not mapped in `paths` or did not arrive unchanged at
  * each of its paths. An empty list means every limit arrived.
  */
-export function limitsNotReaching<R extends Role> (init: LimitPathsInit<R>): string[] {
+export function limitsNotReaching<O extends CommonOptions> (init: LimitPathsInit<O>): string[] {
   const { limits, flags } = distinctLimitFlags(init.role, init.exclude)
   const options = resolveOptions(init.role, { flags: { ...flags, ...init.extraFlags } })
   const composed = init.compose(options)

@@ -1,5 +1,5 @@
 /**
- * Value parsers shared by the option table. Each returns the coerced value or
+ * Value parsers shared by the option rows. Each returns the coerced value or
  * throws a `ParseProblem` whose message completes the sentence
  * `"<value>" ...` (e.g. `must be an integer >= 1`).
  */

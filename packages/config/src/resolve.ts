@@ -2,9 +2,9 @@ import { UserError } from '@natkit/events'
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { defaultFor, getOptionSpec, optionsFor } from './options.js'
+import { defaultFor, getOptionSpec, rolesWithKey } from './options.js'
 import { ParseProblem, parseBoolean, parseBytes, parseDuration, parseHostPort, parseInteger } from './parse.js'
-import type { NetworkPreset, OptionSpec, Role, RoleOptions } from './options.js'
+import type { CommonOptions, NetworkPreset, OptionSpec, RoleDefinition } from './options.js'
 
 export type ConfigSource = 'flag' | 'env' | 'file' | 'default'
 
@@ -69,16 +69,18 @@ interface Raw {
 }
 
 /**
- * Resolve the options of `role` from flags > env > config file > defaults.
+ * Resolve the options of `role` (its rows, from the role's app) from
+ * flags > env > config file > defaults, then run the role's cross-field check.
  * Throws {@link ConfigError} (or {@link ConfigFileError}) on the first bad value.
  */
-export function resolveOptions<R extends Role> (role: R, sources: ConfigSources = {}): RoleOptions<R> {
-  const specs = optionsFor(role)
+export function resolveOptions<O extends CommonOptions> (definition: RoleDefinition<O>, sources: ConfigSources = {}): O {
+  const specs = definition.specs
+  const role = definition.name
   const flags = sources.flags ?? {}
   const env = sources.env ?? {}
 
   // 1. the config file
-  const configSpec = getOptionSpec('config') as OptionSpec
+  const configSpec = getOptionSpec(definition, 'config') as OptionSpec
   let configRaw = pick(configSpec, flags, env)
   if (configRaw == null && sources.configFile != null) {
     configRaw = { value: sources.configFile, source: 'default' }
@@ -87,13 +89,13 @@ export function resolveOptions<R extends Role> (role: R, sources: ConfigSources 
   let file: Record<string, unknown> | undefined
   if (configRaw != null) {
     configPath = coerce(configSpec, configRaw, role) as string
-    file = readConfigFile(configPath, role)
+    file = readConfigFile(configPath, definition)
   }
   const fileBase = configPath != null ? dirname(resolvePath(configPath)) : undefined
 
   // 2. the preset, which other defaults depend on
-  const networkSpec = getOptionSpec('network') as OptionSpec
-  const network = coerce(networkSpec, pick(networkSpec, flags, env, file, configPath, fileBase) ?? { value: defaultFor(networkSpec, 'local', role), source: 'default' }, role) as NetworkPreset
+  const networkSpec = getOptionSpec(definition, 'network') as OptionSpec
+  const network = coerce(networkSpec, pick(networkSpec, flags, env, file, configPath, fileBase) ?? { value: defaultFor(networkSpec, 'local'), source: 'default' }, role) as NetworkPreset
 
   // 3. everything else
   const out: Record<string, unknown> = { role, network }
@@ -104,7 +106,7 @@ export function resolveOptions<R extends Role> (role: R, sources: ConfigSources 
       if (configPath != null) out.config = configPath
       continue
     }
-    const raw = pick(spec, flags, env, file, configPath, fileBase) ?? { value: defaultFor(spec, network, role), source: 'default' as const }
+    const raw = pick(spec, flags, env, file, configPath, fileBase) ?? { value: defaultFor(spec, network), source: 'default' as const }
     sourceOf[spec.key] = raw
     const value = coerce(spec, raw, role)
     if (value !== undefined) {
@@ -117,19 +119,21 @@ export function resolveOptions<R extends Role> (role: R, sources: ConfigSources 
     const seed = sourceOf.seed
     const identity = sourceOf.identity
     throw new ConfigError(
-      `${nameOf(getOptionSpec('seed') as OptionSpec, seed)} (${seed.source}) cannot be combined with ${nameOf(getOptionSpec('identity') as OptionSpec, identity)} (${identity.source}): use either a key file or a test seed`,
+      `${nameOf(getOptionSpec(definition, 'seed') as OptionSpec, seed)} (${seed.source}) cannot be combined with ${nameOf(getOptionSpec(definition, 'identity') as OptionSpec, identity)} (${identity.source}): use either a key file or a test seed`,
       'seed', seed.value, seed.source
     )
   }
-  if (role === 'peer' && (out.reservationRetryMax as number) < (out.reservationRetry as number)) {
-    const raw = sourceOf.reservationRetryMax
-    throw new ConfigError(
-      `invalid value for ${nameOf(getOptionSpec('reservationRetryMax') as OptionSpec, raw)} (${raw.source}): ${show(raw.value)} must be >= reservationRetry (${String(out.reservationRetry)}ms)`,
-      'reservationRetryMax', raw.value, raw.source
-    )
-  }
+  const options = out as unknown as O
+  definition.check?.(options, {
+    fail: (key: string, problem: string): never => {
+      const spec = getOptionSpec(definition, key)
+      const raw = sourceOf[key]
+      if (spec == null || raw == null) throw new TypeError(`role ${role} has no option ${key}`)
+      fail(spec, raw, raw.value, problem)
+    }
+  })
 
-  return out as unknown as RoleOptions<R>
+  return options
 }
 
 /** Highest-precedence value for `spec`, or `undefined` if no source sets it. */
@@ -179,7 +183,7 @@ function fail (spec: OptionSpec, raw: Raw, item: unknown, problem: string): neve
 }
 
 /** Coerce + validate one raw value. */
-function coerce (spec: OptionSpec, raw: Raw, role: Role): unknown {
+function coerce (spec: OptionSpec, raw: Raw, role: string): unknown {
   if (raw.value === undefined) {
     return undefined
   }
@@ -237,7 +241,7 @@ function describeType (spec: OptionSpec): string {
   }
 }
 
-function coerceItem (spec: OptionSpec, raw: Raw, item: unknown, role: Role): unknown {
+function coerceItem (spec: OptionSpec, raw: Raw, item: unknown, role: string): unknown {
   let value: unknown
   switch (spec.type) {
     case 'multiaddr[]':
@@ -284,6 +288,7 @@ function coerceItem (spec: OptionSpec, raw: Raw, item: unknown, role: Role): unk
       throw new TypeError(`option ${spec.key} has unknown type ${String(spec.type)} (role ${role})`)
   }
   if (spec.check != null) {
+    if (typeof value !== 'string') throw new TypeError(`option ${spec.key} has a check but is not a string option (role ${role})`)
     const problem = spec.check(value)
     if (problem != null) fail(spec, raw, item, problem)
   }
@@ -321,7 +326,7 @@ function oneLine (s: string): string {
   return s.split('\n')[0].trim()
 }
 
-function readConfigFile (path: string, role: Role): Record<string, unknown> {
+function readConfigFile (path: string, definition: RoleDefinition): Record<string, unknown> {
   let text: string
   try {
     const info = statSync(path)
@@ -348,17 +353,19 @@ function readConfigFile (path: string, role: Role): Record<string, unknown> {
     throw new ConfigFileError(path, `expected a JSON object of options, got ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed}`)
   }
 
-  const allowed = new Set(optionsFor(role).map(s => s.key))
   for (const key of Object.keys(parsed)) {
-    const spec = getOptionSpec(key)
+    const spec = getOptionSpec(definition, key)
+    const value = (parsed as Record<string, unknown>)[key]
     if (spec == null) {
-      throw new ConfigError(`unknown option ${show(key)} in config file ${path}`, key, (parsed as Record<string, unknown>)[key], 'file')
+      // another role's option is refused naming its roles; anything else is unknown
+      const others = rolesWithKey(key)
+      if (others.length === 0) {
+        throw new ConfigError(`unknown option ${show(key)} in config file ${path}`, key, value, 'file')
+      }
+      throw new ConfigError(`option ${show(key)} in config file ${path} does not apply to role ${definition.name} (it is for ${others.join(', ')})`, key, value, 'file')
     }
     if (spec.notInFile === true) {
-      throw new ConfigError(`option ${show(key)} in config file ${path} is not allowed there (use ${spec.flag} or ${spec.env})`, key, (parsed as Record<string, unknown>)[key], 'file')
-    }
-    if (!allowed.has(key)) {
-      throw new ConfigError(`option ${show(key)} in config file ${path} does not apply to role ${role} (it is for ${spec.roles.join(', ')})`, key, (parsed as Record<string, unknown>)[key], 'file')
+      throw new ConfigError(`option ${show(key)} in config file ${path} is not allowed there (use ${spec.flag} or ${spec.env})`, key, value, 'file')
     }
   }
   return parsed as Record<string, unknown>

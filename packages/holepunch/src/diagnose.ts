@@ -42,7 +42,10 @@ const MAX_ERROR_DEPTH = 4
 /** How many errors to look at in total. */
 const MAX_ERRORS_VISITED = 64
 
-function someError (err: unknown, test: (e: any) => boolean): boolean {
+/** An error (or any object thrown) in a chain, its fields not yet checked. */
+type ErrorLike = object & { code?: unknown, message?: unknown }
+
+function someError (err: unknown, test: (e: ErrorLike) => boolean): boolean {
   let visited = 0
   const visit = (e: unknown, depth: number): boolean => {
     if (e == null || typeof e !== 'object' || depth > MAX_ERROR_DEPTH || visited++ > MAX_ERRORS_VISITED) return false

@@ -2,6 +2,7 @@ import { TypedEventEmitter, serviceDependencies } from '@libp2p/interface'
 import { isLoopback, isPrivate, lpStream } from '@libp2p/utils'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { DNS, IP } from '@multiformats/multiaddr-matcher'
+import { dialAsResponder, transportTags } from '@natkit/libp2p-internals'
 import { decodeHolePunch, encodeHolePunch } from './codec.js'
 import {
   DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_MAX_INBOUND_STREAMS,
@@ -370,7 +371,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       return 'observers saw different ports for the same local port: the NAT mapping varies per destination (symmetric NAT)'
     }
     const tm = this.#components.transportManager
-    const reusesPort = tm.getTransports().some(t => (t as any)[Symbol.toStringTag] === '@natkit/tcp-reuse')
+    const reusesPort = transportTags(tm).includes('@natkit/tcp-reuse')
     if (!reusesPort) return undefined
     const listenPorts = new Set(tm.getAddrs().map(ma => toTcpAddr(ma)?.port).filter((p): p is number => p != null))
     if (listenPorts.size === 0) return undefined
@@ -520,9 +521,9 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         this.#log('closing relayed connection to %p', relayed.remotePeer)
         await relayed.close({ signal: AbortSignal.timeout(this.#timeout) })
         this.#log('closed relayed connection to %p, status %s', relayed.remotePeer, relayed.status)
-      } catch (err: any) {
+      } catch (err) {
         this.#log('closing relayed connection to %p failed - %e', relayed.remotePeer, err)
-        relayed.abort(err)
+        relayed.abort(err instanceof Error ? err : new Error(String(err)))
       }
     }
   }
@@ -577,11 +578,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     let data
     try {
       data = await lp.read({ signal })
-    } catch (err: any) {
-      if (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError') {
+    } catch (err) {
+      const name = err instanceof Error ? err.name : undefined
+      if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {
         throw new MessageTooLargeError(`message exceeds the maximum of ${MAX_MESSAGE_SIZE} bytes`, { cause: err })
       }
-      if (err?.name === 'UnexpectedEOFError') {
+      if (name === 'UnexpectedEOFError') {
         throw new TruncatedMessageError(`stream ended while waiting for ${expected}`, { cause: err })
       }
       throw err
@@ -620,7 +622,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         try {
           return initiator
             ? await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true })
-            : await this.#components.transportManager.dial(addr, { signal, initiator: false } as any)
+            : await dialAsResponder(this.#components.transportManager, addr, { signal })
         } catch (err) {
           lastError = err
           if (signal.aborted) throw err
@@ -751,7 +753,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           end()
           await this.#succeed(relayed, conn, start, attempt, 'initiator')
           return
-        } catch (err: any) {
+        } catch (err) {
           lastError = err
           this.#log('attempt %d/%d with %p failed - %e', attempt, this.#attempts, peer, err)
           stream?.abort(err instanceof Error ? err : new Error(String(err)))
@@ -802,7 +804,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       this.#outcome(peer, 'responder', attempt, dialed, own, conn)
       end()
       await this.#succeed(relayed, conn, start, attempt, 'responder')
-    } catch (err: any) {
+    } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       if (punch.superseded) {
         this.#log('responder attempt %d with %p superseded', attempt, peer)
@@ -815,7 +817,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   #closeQuietly (stream: Stream): void {
-    stream.close({ signal: AbortSignal.timeout(this.#timeout) }).catch((err: any) => {
+    stream.close({ signal: AbortSignal.timeout(this.#timeout) }).catch((err: unknown) => {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
     })
   }

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { HOLEPUNCH_PROTOCOL, holePunch } from '../src/index.js'
-import { createPeer, createRelay, directConnections, nextEvent, recordEvents, recordingGater, relayedConnections, reserve, waitUntil } from './helpers.js'
+import { attemptDetail, createPeer, createRelay, directConnections, nextEvent, recordEvents, recordingGater, relayedConnections, reserve, waitUntil, type PeerNode } from './helpers.js'
 import type { HolePunchFailureEvent, HolePunchOutcomeEvent, HolePunchService, HolePunchSuccessEvent } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -13,7 +13,7 @@ describe('hole punch over a loopback relay', () => {
     nodes = []
   })
 
-  async function setup (init: Parameters<typeof holePunch>[0]): Promise<{ a: Libp2p<{ holePunch: HolePunchService }>, b: Libp2p<{ holePunch: HolePunchService }>, relay: Libp2p, circuit: Multiaddr }> {
+  async function setup (init: Parameters<typeof holePunch>[0]): Promise<{ a: PeerNode<{ holePunch: HolePunchService }>, b: PeerNode<{ holePunch: HolePunchService }>, relay: Libp2p, circuit: Multiaddr }> {
     const relay = await createRelay()
     const b = await createPeer({ services: { holePunch: holePunch(init) }, listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'] })
     const a = await createPeer({ services: { holePunch: holePunch(init) } })
@@ -41,21 +41,21 @@ describe('hole punch over a loopback relay', () => {
     // the outcome go-libp2p's metrics are computed from: B dialled A's candidates, got a direct connection
     const ob = await bOutcome
     expect(ob).toMatchObject({ role: 'initiator', attempt: 1, directAddr: sb.remoteAddr })
-    expect(ob.remoteAddrs).toEqual(bEvents[0].detail.addrs)
+    expect(ob.remoteAddrs).toEqual(attemptDetail(bEvents[0]).addrs)
     expect(ob.ownAddrs.length).toBeGreaterThan(0)
 
     // B (initiator) saw the exchange: attempt with measured RTT and A's addresses, then success
     expect(bEvents.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:success'])
     expect(bEvents[0].detail).toMatchObject({ remotePeer: a.peerId.toString(), attempt: 1, maxAttempts: 3, role: 'initiator' })
-    expect(typeof bEvents[0].detail.rttMs).toBe('number')
-    expect(bEvents[0].detail.addrs.length).toBeGreaterThan(0)
+    expect(typeof attemptDetail(bEvents[0]).rttMs).toBe('number')
+    expect(attemptDetail(bEvents[0]).addrs.length).toBeGreaterThan(0)
     expect(aEvents.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:success'])
     expect(aEvents[0].detail).toMatchObject({ role: 'responder', attempt: 1 })
 
     await waitUntil(() => directConnections(a, b).length > 0 && relayedConnections(a, b).length === 0, 10_000, 'direct only on A')
     await waitUntil(() => directConnections(b, a).length > 0 && relayedConnections(b, a).length === 0, 10_000, 'direct only on B')
     // the direct connection works for unlimited protocols
-    const rtt = await (a.services as any).ping.ping(b.peerId)
+    const rtt = await a.services.ping.ping(b.peerId)
     expect(rtt).toBeGreaterThanOrEqual(0)
     expect(b.services.holePunch.getStats()).toMatchObject({ attempts: 1, successes: 1 })
   })
@@ -80,7 +80,7 @@ describe('hole punch over a loopback relay', () => {
     expect(b.services.holePunch.getStats().failures['no-public-addresses']).toBe(1)
     expect(relayed.status).toBe('open')
     expect(directConnections(a, b)).toHaveLength(0)
-    const rtt = await (a.services as any).ping.ping(b.peerId, { runOnLimitedConnection: true })
+    const rtt = await a.services.ping.ping(b.peerId, { runOnLimitedConnection: true })
     expect(rtt).toBeGreaterThanOrEqual(0)
     expect(relayed.streams.every(s => s.protocol !== HOLEPUNCH_PROTOCOL)).toBe(true)
   })
@@ -123,12 +123,12 @@ describe('hole punch over a loopback relay', () => {
     expect(f.reason).toBe('peer-unreachable')
     expect(bEvents.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:attempt', 'holepunch:failure'])
     const target = `/ip4/127.0.0.1/tcp/${refused}/p2p/${a.peerId}`
-    expect(bEvents[0].detail.addrs).toContain(target)
+    expect(attemptDetail(bEvents[0]).addrs).toContain(target)
     // B's gater was asked about the candidate, and B really dialled it; refused SYNs are
     // sent again, `punchResends` (3) in total per attempt: 2 × (candidates + 3) dials
     expect(bGater.asked).toContain(target)
     expect(bDials).toContain(target)
-    const candidates = bEvents[0].detail.addrs.length
+    const candidates = attemptDetail(bEvents[0]).addrs.length
     expect(bDials.filter(d => d.endsWith(`/p2p/${a.peerId}`))).toHaveLength(2 * (candidates + 3))
     expect(bHp.getStats()).toMatchObject({ attempts: 2, resends: 6, successes: 0 })
     // A's gater refused B's loopback candidates: A names them instead of dialling
@@ -195,7 +195,7 @@ describe('hole punch over a loopback relay', () => {
 
     await bFailure
     const attempt = bEvents.find(e => e.type === 'holepunch:attempt')
-    expect(attempt?.detail.addrs).toHaveLength(3)
+    expect(attemptDetail(attempt).addrs).toHaveLength(3)
     // the gater was asked about the 3 considered candidates only, and at most those were dialled
     const punchDials = bDials.filter(d => d.includes(`/tcp/${refused}/`))
     expect(punchDials.length).toBeGreaterThan(0)

@@ -7,8 +7,13 @@ import { tcp } from '@libp2p/tcp'
 import { isLoopback } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import type { Connection, Libp2p, ServiceMap } from '@libp2p/interface'
+import type { HolePunchAttemptEvent, HolePunchEvents } from '../src/index.js'
+import type { Identify } from '@libp2p/identify'
+import type { Connection, Libp2p, ServiceMap, Transport, TypedEventTarget } from '@libp2p/interface'
+import type { Ping } from '@libp2p/ping'
+import type { TCPComponents } from '@libp2p/tcp'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { ServiceFactoryMap } from 'libp2p'
 
 /** Every test node refuses to dial anything but loopback: no traffic leaves the host. */
 export const loopbackOnlyGater = {
@@ -29,11 +34,11 @@ export function recordingGater (deny: (ma: Multiaddr) => boolean): typeof loopba
 }
 
 /** TCP transport that records the address of every dial it makes. */
-export function recordingTcp (dials: string[]): (components: any) => any {
+export function recordingTcp (dials: string[]): (components: TCPComponents) => Transport {
   return (components) => {
     const transport = tcp()(components)
     const dial = transport.dial.bind(transport)
-    transport.dial = async (ma: Multiaddr, options: any) => {
+    transport.dial = async (ma, options) => {
       dials.push(ma.toString())
       return dial(ma, options)
     }
@@ -53,7 +58,7 @@ export async function createRelay (): Promise<Libp2p> {
 }
 
 export interface PeerOptions<S extends ServiceMap> {
-  services: { [K in keyof S]: (components: any) => S[K] }
+  services: ServiceFactoryMap<S>
   listen?: string[]
   announce?: string[]
   appendAnnounce?: string[]
@@ -62,15 +67,22 @@ export interface PeerOptions<S extends ServiceMap> {
   dials?: string[]
 }
 
-export async function createPeer<S extends ServiceMap> (opts: PeerOptions<S>): Promise<Libp2p<S & { identify: unknown, ping: unknown }>> {
+/** The services every `createPeer` node has besides its own. */
+export interface PeerBaseServices extends ServiceMap { identify: Identify, ping: Ping }
+/** A node made by `createPeer` with services `S`. */
+export type PeerNode<S extends ServiceMap> = Libp2p<S & PeerBaseServices>
+
+export async function createPeer<S extends ServiceMap> (opts: PeerOptions<S>): Promise<PeerNode<S>> {
+  // each factory reads only the components it declares, so `S`'s factories fit the merged map
+  const services = { identify: identify(), ping: ping(), ...opts.services } as ServiceFactoryMap<S & PeerBaseServices>
   return createLibp2p({
     addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'], announce: opts.announce, appendAnnounce: opts.appendAnnounce },
     transports: [opts.dials != null ? recordingTcp(opts.dials) : tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: opts.gater ?? loopbackOnlyGater,
-    services: { identify: identify(), ping: ping(), ...opts.services } as any
-  }) as any
+    services
+  })
 }
 
 /** Polls `check` until it returns a value, at most `timeoutMs`. */
@@ -113,11 +125,22 @@ export async function nextEvent<T> (target: EventTarget, type: string, timeoutMs
   }
 }
 
-/** Records every holepunch event of a service in order. */
-export function recordEvents (target: EventTarget): Array<{ type: string, detail: any }> {
-  const log: Array<{ type: string, detail: any }> = []
-  for (const type of ['holepunch:attempt', 'holepunch:success', 'holepunch:failure']) {
-    target.addEventListener(type, (evt) => { log.push({ type, detail: (evt as CustomEvent).detail }) })
+const RECORDED = ['holepunch:attempt', 'holepunch:success', 'holepunch:failure'] as const
+type RecordedType = typeof RECORDED[number]
+/** One event `recordEvents` saw: its type and (typed by it) its detail. */
+export type RecordedEvent = { [K in RecordedType]: { type: K, detail: HolePunchEvents[K]['detail'] } }[RecordedType]
+
+/** Records every holepunch attempt/success/failure event of a service in order. */
+export function recordEvents (target: TypedEventTarget<HolePunchEvents>): RecordedEvent[] {
+  const log: RecordedEvent[] = []
+  for (const type of RECORDED) {
+    target.addEventListener(type, (evt) => { log.push({ type, detail: evt.detail } as RecordedEvent) })
   }
   return log
+}
+
+/** The detail of a recorded `holepunch:attempt` event; throws if `event` is missing or of another type. */
+export function attemptDetail (event: RecordedEvent | undefined): HolePunchAttemptEvent {
+  if (event?.type !== 'holepunch:attempt') throw new Error(`expected a holepunch:attempt event, got ${event?.type ?? 'none'}`)
+  return event.detail
 }

@@ -2,7 +2,7 @@ import { dcutr } from '@libp2p/dcutr'
 import { isLoopback } from '@libp2p/utils'
 import { afterEach, describe, expect, it } from 'vitest'
 import { holePunch } from '../src/index.js'
-import { createPeer, createRelay, directConnections, nextEvent, recordEvents, reserve, waitUntil } from './helpers.js'
+import { attemptDetail, createPeer, createRelay, directConnections, nextEvent, recordEvents, reserve, waitUntil } from './helpers.js'
 import type { HolePunchAttemptEvent, HolePunchService, HolePunchSuccessEvent } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -92,8 +92,8 @@ describe('interop with stock @libp2p/dcutr', () => {
     expect(s.remoteAddr).not.toContain('p2p-circuit')
     // attempt (we decoded stock B's CONNECT and SYNC; its loopback addr is what we dial)
     expect(events[0].type).toBe('holepunch:attempt')
-    expect(events[0].detail.role).toBe('responder')
-    expect(events[0].detail.addrs.some((x: string) => x.startsWith('/ip4/127.0.0.1/tcp/'))).toBe(true)
+    expect(attemptDetail(events[0]).role).toBe('responder')
+    expect(attemptDetail(events[0]).addrs.some(x => x.startsWith('/ip4/127.0.0.1/tcp/'))).toBe(true)
     expect(events[1].type).toBe('holepunch:success')
     // stock B decoded our CONNECT (it only sends SYNC, which produced our attempt
     // event, after finding a public address in it); it also dialed that address

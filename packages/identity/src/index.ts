@@ -130,7 +130,7 @@ export async function loadOrCreateIdentity (path: string): Promise<Identity> {
   const dir = dirname(resolve(path))
   try {
     await mkdir(dir, { recursive: true, mode: KEY_DIR_MODE })
-  } catch (err: any) {
+  } catch (err) {
     throw new IdentityPathError(path, `cannot create directory ${dir}: ${describeFsError(err)}`)
   }
 
@@ -157,8 +157,8 @@ async function loadIdentity (path: string): Promise<Identity | undefined> {
   let info
   try {
     info = await stat(path)
-  } catch (err: any) {
-    if (err?.code === 'ENOENT') {
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') {
       // a dangling symlink is not "missing" - creating a key through it would be surprising
       const link = await lstat(path).catch(() => undefined)
       if (link?.isSymbolicLink() === true) {
@@ -188,7 +188,7 @@ async function loadIdentity (path: string): Promise<Identity | undefined> {
   let bytes: Uint8Array
   try {
     bytes = await readFile(path)
-  } catch (err: any) {
+  } catch (err) {
     throw new IdentityPathError(path, describeFsError(err))
   }
 
@@ -218,8 +218,8 @@ async function writeNewFile (path: string, dir: string, bytes: Uint8Array): Prom
     try {
       handle = await open(candidate, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, KEY_FILE_MODE)
       tmp = candidate
-    } catch (err: any) {
-      if (err?.code !== 'EEXIST') {
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') {
         throw new IdentityPathError(path, `cannot create a temporary file in ${dir}: ${describeFsError(err)}`)
       }
     }
@@ -241,11 +241,11 @@ async function writeNewFile (path: string, dir: string, bytes: Uint8Array): Prom
 
     try {
       await link(tmp, path)
-    } catch (err: any) {
-      if (err?.code === 'EEXIST') {
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') {
         return false
       }
-      if (LINK_UNSUPPORTED.has(err?.code)) {
+      if (LINK_UNSUPPORTED.has(errnoCode(err) ?? '')) {
         // filesystem without hard links: rename, after a last existence check
         if (await exists(path)) {
           return false
@@ -293,15 +293,22 @@ async function exists (path: string): Promise<boolean> {
   try {
     await lstat(path)
     return true
-  } catch (err: any) {
-    return err?.code !== 'ENOENT'
+  } catch (err) {
+    return errnoCode(err) !== 'ENOENT'
   }
 }
 
-function describeFsError (err: any): string {
+/** The errno code (`ENOENT`, ...) of a caught fs error, if it has one. */
+function errnoCode (err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+function describeFsError (err: unknown): string {
   // fs errors carry the errno code and the path; never any file content
-  if (typeof err?.code === 'string') {
-    return err.code === 'EACCES' || err.code === 'EPERM' ? `permission denied (${err.code})` : err.code
+  const code = errnoCode(err)
+  if (code != null) {
+    return code === 'EACCES' || code === 'EPERM' ? `permission denied (${code})` : code
   }
   return err instanceof Error ? err.message : String(err)
 }

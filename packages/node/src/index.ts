@@ -12,7 +12,7 @@
  *   and `relayGater` (a connection gater).
  * - Helpers: `pingConnection`, DHT self-announcement and lookup.
  *
- * Everything that touches js-libp2p internals is in `internals.ts`.
+ * Everything that touches js-libp2p internals is in @natkit/libp2p-internals.
  */
 export { createNatkitNode, connectionManagerInit, loadIdentity, prepareNatkitNode, startNatkitNode, type NatkitRunner, type NatkitRunnerInit, NATKIT_AGENT, NATKIT_VERSION, type BaseServices, type NatkitNode, type NatkitServiceFactories, type Libp2pComponents, type NatkitBaseOptions, type NatkitNodeInit, type RunningNode } from './node.js'
 export { observeNode, isLimited } from './observe.js'
@@ -22,7 +22,7 @@ export { publicAddressConfirmation, PublicAddressConfirmation, type PublicAddres
 export { reachabilityChecker, ReachabilityChecker, NoCandidateAddressesError, type ReachabilityCheckerInit, type ReachabilityCheckerComponents } from './reachability.js'
 export { observeRelayServer, relayObserver, RelayObserver, RelayServerInternalsChangedError, RELAY_SERVER_VERIFIED_VERSION, type RelayObserverInit, type RelayObserverComponents } from './relay-observer.js'
 export { relayGater, DEFAULT_MAX_TRACKED_PEERS, type RelayGaterInit } from './relay-gater.js'
-export { circuitReservationStore, nodeComponents, transportTags, CircuitTransportMissingError, Libp2pInternalsChangedError, LIBP2P_VERIFIED_VERSION, CIRCUIT_RELAY_VERIFIED_VERSION } from './internals.js'
+export { circuitReservationStore, nodeComponents, transportTags, CircuitTransportMissingError, Libp2pInternalsChangedError, LIBP2P_VERIFIED_VERSION, CIRCUIT_RELAY_VERIFIED_VERSION } from '@natkit/libp2p-internals'
 export { startMetricsServer, registerRoleCounters, MetricsListenError, DEFAULT_METRICS_REQUEST_TIMEOUT } from './metrics.js'
 export { registerGoHolePunchMetrics, GO_HOLEPUNCH_METRICS } from './holepunch-metrics.js'
 export { announceSelf, findPeerAddrs, waitForDhtPeer, DhtNotReadyError, DEFAULT_DHT_READY_TIMEOUT, DEFAULT_DHT_QUERY_TIMEOUT, MAX_PROVIDERS_PER_LOOKUP } from './discovery.js'

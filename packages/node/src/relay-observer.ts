@@ -25,7 +25,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { NatkitEvents, RelayCircuitCloseReason } from '@natkit/events'
-import { CIRCUIT_RELAY_VERIFIED_VERSION } from './internals.js'
+import { CIRCUIT_RELAY_VERIFIED_VERSION } from '@natkit/libp2p-internals'
 import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
 
 /** The @libp2p/circuit-relay-v2 version whose server internals this module was checked against. */

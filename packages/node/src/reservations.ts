@@ -1,7 +1,7 @@
 import { serviceDependencies, type ComponentLogger, type Logger, type PeerId, type Startable } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { UserError } from '@natkit/events'
-import { circuitReservationStore, CIRCUIT_TRANSPORT_TAG, type ReservationStoreLike } from './internals.js'
+import { circuitReservationStore, CIRCUIT_TRANSPORT_TAG, type ReservationStoreLike } from '@natkit/libp2p-internals'
 import type { NatkitEvents } from '@natkit/events'
 import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 
@@ -70,7 +70,7 @@ export interface ReservationKeeperComponents {
  * `reservation:failed`.
  *
  * It drives the reservation store of @libp2p/circuit-relay-v2's transport
- * (see `internals.ts`) because that store owns reservation refreshes.
+ * (see @natkit/libp2p-internals) because that store owns reservation refreshes.
  * A libp2p service; call {@link ReservationKeeper.keep} once `node.start()`
  * has resolved, so that the relay is dialled after every listener is up (a
  * port-reusing TCP transport then dials from the listen port, and the relay

@@ -191,7 +191,7 @@ export async function stunBindingRequest (server: { host: string, port: number }
 
           try {
             resolve(parseSuccess(message, transactionId))
-          } catch (err: any) {
+          } catch (err) {
             reject(err)
           }
         } else if (message.class === StunClass.ErrorResponse) {
@@ -256,7 +256,7 @@ function parseError (message: StunMessage): Error {
   try {
     const { code, reason } = decodeErrorCode(errorCode)
     return new StunErrorResponseError(code, reason, unknown == null ? [] : decodeUnknownAttributes(unknown))
-  } catch (err: any) {
-    return new InvalidStunResponseError(`bad error response: ${err.message}`)
+  } catch (err) {
+    return new InvalidStunResponseError(`bad error response: ${err instanceof Error ? err.message : String(err)}`)
   }
 }

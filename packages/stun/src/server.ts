@@ -33,7 +33,7 @@ import type { StunRateLimitInit } from './rate-limit.js'
 import type { RemoteInfo, Socket } from 'node:dgram'
 
 /** Debug logger; a libp2p `Logger` (e.g. `logger.forComponent('natkit:stun')`) fits. */
-export type StunLogger = (formatter: string, ...args: any[]) => void
+export type StunLogger = (formatter: string, ...args: unknown[]) => void
 
 /**
  * Comprehension-required attributes the server accepts in a Binding request
@@ -241,10 +241,10 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
     socket.on('message', (data, rinfo) => {
       try {
         this.onMessage(socket, data, rinfo)
-      } catch (err: any) {
+      } catch (err) {
         // never let one datagram take the process down
         this.counters.malformed++
-        this.log('unexpected error handling datagram from %s:%d - %s', rinfo.address, rinfo.port, err?.message)
+        this.log('unexpected error handling datagram from %s:%d - %s', rinfo.address, rinfo.port, err instanceof Error ? err.message : String(err))
       }
     })
 
@@ -277,8 +277,8 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
 
     try {
       emitter.emit(event, ...args)
-    } catch (err: any) {
-      this.log('%s listener threw %s', event, err?.message)
+    } catch (err) {
+      this.log('%s listener threw %s', event, err instanceof Error ? err.message : String(err))
     }
   }
 

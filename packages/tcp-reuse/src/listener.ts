@@ -130,8 +130,8 @@ export class TcpReuseListener extends TypedEventEmitter<ListenerEvents> implemen
     let target
     try {
       target = toTcpTarget(ma)
-    } catch (err: any) {
-      throw new InvalidListenAddressError(`Cannot listen on ${ma.toString()}: ${err.message}`)
+    } catch (err) {
+      throw new InvalidListenAddressError(`Cannot listen on ${ma.toString()}: ${err instanceof Error ? err.message : String(err)}`)
     }
 
     const family = net.isIP(target.host)
@@ -154,9 +154,10 @@ export class TcpReuseListener extends TypedEventEmitter<ListenerEvents> implemen
         reusePort: this.init.reusePort,
         backlog: this.init.backlog
       }))
-    } catch (err: any) {
+    } catch (err) {
       this.init.onClosed(this)
-      throw new ListenError(`could not bind ${target.host}:${target.port}: ${err.message}`, { cause: err, code: err.code })
+      const e = err as NodeJS.ErrnoException
+      throw new ListenError(`could not bind ${target.host}:${target.port}: ${e.message}`, { cause: err, code: e.code })
     }
 
     const address = this.server.address()

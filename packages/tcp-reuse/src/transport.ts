@@ -251,9 +251,9 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
         metrics: this.metrics.events,
         log: this.log.newScope('connection')
       })
-    } catch (err: any) {
+    } catch (err) {
       this.metrics.errors?.increment({ outbound_to_connection: true })
-      socket.destroy(err)
+      socket.destroy(err instanceof Error ? err : new Error(String(err)))
       throw err
     }
 
@@ -262,10 +262,10 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
       // pass everything through: DCUtR sets `initiator: false` on its dial so
       // that a TCP simultaneous open ends with exactly one initiator
       return await options.upgrader.upgradeOutbound(maConn, options)
-    } catch (err: any) {
+    } catch (err) {
       this.metrics.errors?.increment({ outbound_upgrade: true })
       this.log.error('error upgrading outbound connection - %e', err)
-      maConn.abort(err)
+      maConn.abort(err instanceof Error ? err : new Error(String(err)))
       throw err
     }
   }
@@ -285,7 +285,7 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
         this.metrics.events?.increment({ reuse_connect: true })
         this.log('dialed %a from reused port %s:%d', ma, source.host, source.port)
         return socket
-      } catch (err: any) {
+      } catch (err) {
         if (!(err instanceof DialError) || err.code == null || !FALLBACK_ERROR_CODES.includes(err.code)) {
           throw err
         }
@@ -357,20 +357,22 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
       let fd: number
       try {
         fd = unixSocket.createReuseportFd(source.port, source.host)
-      } catch (err: any) {
+      } catch (err) {
         // node-unix-socket reports errno as text ("Address already in use")
-        throw new DialError(`connection error ${label}: could not bind ${source.host}:${source.port}: ${err.message}`, {
+        const message = err instanceof Error ? err.message : String(err)
+        throw new DialError(`connection error ${label}: could not bind ${source.host}:${source.port}: ${message}`, {
           cause: err,
-          code: /in use/i.test(err.message) ? 'EADDRINUSE' : /not available|cannot assign/i.test(err.message) ? 'EADDRNOTAVAIL' : undefined
+          code: /in use/i.test(message) ? 'EADDRINUSE' : /not available|cannot assign/i.test(message) ? 'EADDRNOTAVAIL' : undefined
         })
       }
 
       try {
         socket = new net.Socket({ fd, allowHalfOpen })
-      } catch (err: any) {
+      } catch (err) {
         // never handed to a socket, so nobody else will close it
         unixSocket.closeFd(fd)
-        throw new DialError(`connection error ${label}: ${err.message}`, { cause: err, code: err.code })
+        const e = err as NodeJS.ErrnoException
+        throw new DialError(`connection error ${label}: ${e.message}`, { cause: err, code: e.code })
       }
 
       socket.connect({ host: target.host, port: target.port, family: target.family })

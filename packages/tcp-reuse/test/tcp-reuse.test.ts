@@ -11,6 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
+import { nodeComponents } from '@natkit/libp2p-internals'
 import { DialError, tcpReuse } from '../src/index.js'
 import type { TcpReuseInit, TcpReuseTransport } from '../src/index.js'
 import type { Connection, IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
@@ -271,7 +272,7 @@ describe('tcpReuse', () => {
     silent.on('connection', socket => { connections++; socket.destroy() })
 
     const ma = multiaddr(`/ip4/127.0.0.1/tcp/${(silent.address() as net.AddressInfo).port}`)
-    const { upgrader } = (a.node as any).components
+    const { upgrader } = nodeComponents(a.node)
     await expect(a.transport.dial(ma, { signal: AbortSignal.abort(), upgrader }))
       .rejects.toMatchObject({ name: 'AbortError' })
     expect(connections).toBe(0)
@@ -286,7 +287,7 @@ describe('tcpReuse', () => {
     const deadPort = (probe.address() as net.AddressInfo).port
     await new Promise<void>(resolve => probe.close(() => { resolve() }))
 
-    const { upgrader } = (a.node as any).components
+    const { upgrader } = nodeComponents(a.node)
     const err = await a.transport.dial(multiaddr(`/ip4/127.0.0.1/tcp/${deadPort}`), {
       signal: AbortSignal.timeout(EVENT_TIMEOUT),
       upgrader

@@ -1,4 +1,4 @@
-import { formatHuman, type NatkitEvent } from '@natkit/events'
+import { formatHuman, type NatkitEvent, type NatkitEventName } from '@natkit/events'
 import { Lab } from './netns.js'
 import { UPNP_PREROUTING_CHAIN } from './nft.js'
 import { applyDelayProfile, type DelayProfileName } from './delay.js'
@@ -126,7 +126,8 @@ export interface TrialResult {
   error?: string
 }
 
-const find = (h: RoleHandle | undefined, name: string): NatkitEvent[] => (h?.events ?? []).filter(e => e.event === name)
+/** A role's events named `name` (TypeScript cannot narrow the union by a generic name, as in `RoleHandle.waitForEvent`). */
+const find = <E extends NatkitEventName>(h: RoleHandle | undefined, name: E): Array<NatkitEvent<E>> => (h?.events ?? []).filter(e => e.event === name) as unknown as Array<NatkitEvent<E>>
 
 /** One trial in a fresh lab (fresh NAT state), always torn down. */
 export async function runTrial (init: TrialInit): Promise<TrialResult> {
@@ -203,7 +204,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
       : track('peer-a', spawnInterop(lab, 'peer-a', impls.a, ['dial', target, '--timeout', `${dialTimeout / 1000}s`, ...interopArgs('peer-a')]))
     const exit = await Promise.race([peerA.exited, new Promise<null>((resolve) => { deadline.addEventListener('abort', () => { resolve(null) }, { once: true }) })])
     result.exitCode = exit
-    const dial = find(peerA, 'dial:result').at(-1) as any
+    const dial = find(peerA, 'dial:result').at(-1)
     if (dial == null) throw new Error(`peer-a ended (exit ${String(exit)}) without a dial result; stderr: ${peerA.stderr.slice(-500)}`)
     result.outcome = dial.outcome
     result.direct = dial.outcome === 'direct'
@@ -213,18 +214,18 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     result.directRttMs = dial.directRttMs
     if (result.direct) result.directAddr = dial.remoteAddr
     // both sides must agree: peer-b's own events show a direct connection from peer-a
-    const fromA = (e: any): boolean => e.remotePeer === peerA.peerId && e.limited === false && !String(e.remoteAddr).includes('/p2p-circuit')
+    const fromA = (e: NatkitEvent<'peer:connect'>): boolean => e.remotePeer === peerA.peerId && e.limited === false && !String(e.remoteAddr).includes('/p2p-circuit')
     const remote = result.direct
       ? await peerB.waitForEvent('peer:connect', fromA, REMOTE_CONFIRM_TIMEOUT_MS).catch(() => undefined)
-      : find(peerB, 'peer:connect').find(fromA) as NatkitEvent<'peer:connect'> | undefined
+      : find(peerB, 'peer:connect').find(fromA)
     result.remoteDirect = remote != null
     if (remote != null) result.remoteDirectAddr = remote.remoteAddr
-    const attempts = [...find(peerB, 'holepunch:attempt'), ...find(peerA, 'holepunch:attempt')].filter((e: any) => e.role === 'initiator')
-    result.attempts = attempts.length === 0 ? 0 : Math.max(...attempts.map((e: any) => e.attempt))
+    const attempts = [...find(peerB, 'holepunch:attempt'), ...find(peerA, 'holepunch:attempt')].filter(e => e.role === 'initiator')
+    result.attempts = attempts.length === 0 ? 0 : Math.max(...attempts.map(e => e.attempt))
     if (!result.direct) {
       // the most telling failure: a diagnosed symmetric NAT on either side, else
       // the initiator's (peer-b's) final verdict, else peer-a's
-      const failures = [...find(peerA, 'holepunch:failure'), ...find(peerB, 'holepunch:failure')] as any[]
+      const failures = [...find(peerA, 'holepunch:failure'), ...find(peerB, 'holepunch:failure')]
       const failure = failures.find(f => f.reason === 'symmetric-nat-suspected') ?? failures.at(-1)
       result.failureReason = failure != null ? `${failure.reason}: ${failure.message}` : dial.reason
     }
@@ -249,7 +250,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
         // the peer role still holds the listen port with SO_REUSEPORT; the probe listens elsewhere
         const probe = start(`autonat-check@${peer}`, peer, 'autonat', ['check', '--server', autonatMa, '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT + 1}`, '--timeout', '15s'])
         const code = await probe.exited
-        const r = find(probe, 'reachability') as any[]
+        const r = find(probe, 'reachability')
         result.reachability[peer] = { reachable: r.filter(x => x.status === 'reachable').length, unreachable: r.filter(x => x.status === 'unreachable').length, exitCode: code }
       }
     }

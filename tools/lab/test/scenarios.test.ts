@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { listLeftovers, runTrial, type TrialResult } from '../src/index.js'
 import { labSkipReason, upnpSkipReason } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
+import type { NatkitEvent } from '@natkit/events'
 
 /** Trials per acceptance check (the issue asks for 10/10). */
 const TRIALS = 10
@@ -158,9 +159,9 @@ describeLab('go-libp2p compatible hole punch metrics', () => {
       return line != null ? Number(line.slice(line.lastIndexOf(' ') + 1)) : undefined
     }
     const events = r.peerBHolepunchEvents ?? []
-    const success = events.find(e => e.event === 'holepunch:success') as any
-    expect(success, 'peer-b reports its own hole punch success').toBeDefined()
-    const unilateral = events.filter(e => e.event === 'holepunch:attempt' && (e as any).attempt === 0).length
+    const success = events.find((e): e is NatkitEvent<'holepunch:success'> => e.event === 'holepunch:success')
+    if (success == null) expect.fail('peer-b reports no hole punch success of its own')
+    const unilateral = events.filter(e => e.event === 'holepunch:attempt' && e.attempt === 0).length
     // both peers are behind NATs: the punch came from a CONNECT/SYNC exchange, not B's unilateral dial
     expect(success.attempt).toBeGreaterThanOrEqual(1)
     // B is go-libp2p's "initiator": one successful exchange at the attempt it succeeded on, over ip4/tcp

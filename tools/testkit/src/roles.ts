@@ -1,9 +1,15 @@
+/**
+ * Role binaries (apps/*) run as child processes with `--json`, for the apps'
+ * end-to-end tests: `new RoleProcess('relay', [...])`, then wait on its events.
+ */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseEventStream, type NatkitEvent, type NatkitEventName } from '@natkit/events'
-import { assertFreshBuild } from '@natkit/testkit'
+import { assertFreshBuild } from './freshness.js'
 
-const APPS = fileURLToPath(new URL('../../', import.meta.url))
+/** apps/ (same depth from src/ and dist/). */
+const APPS = fileURLToPath(new URL('../../../apps/', import.meta.url))
+/** Each role's binary. */
 export const BINS = {
   bootstrap: `${APPS}bootstrap/bin/natkit-bootstrap.js`,
   relay: `${APPS}relay/bin/natkit-relay.js`,
@@ -69,5 +75,6 @@ export class RoleProcess {
 export async function listeningAddr (p: RoleProcess): Promise<{ peerId: string, addr: string }> {
   const e = await p.waitFor('listening', (x) => x.addrs.some((a: string) => a.includes('/tcp/') && !a.includes('/ws') && !a.includes('p2p-circuit')))
   const addr = e.addrs.find((a: string) => a.includes('/tcp/') && !a.includes('/ws') && !a.includes('p2p-circuit'))
+  if (addr == null) throw new Error('listening event without a TCP address')
   return { peerId: e.peerId, addr }
 }

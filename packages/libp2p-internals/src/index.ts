@@ -7,19 +7,18 @@
  *
  * `internals.test.ts` is the canary: it fails with a message naming the
  * internal that moved when an upgrade changes one of them. The relay server
- * methods `relay-observer.ts` wraps are checked by `assertRelayServerInternals`
- * there (same version) and its own canary test.
+ * methods @natkit/node's `relay-observer.ts` wraps are checked by
+ * `assertRelayServerInternals` there (same version) and its own canary test.
  *
- * Not here: `@natkit/holepunch` passes `{ initiator: false }` to
- * `transportManager.dial` (the dial queue drops the option, see
- * docs/upstream.md); it cannot import this package (this package depends on
- * it), so that cast stays in packages/holepunch/src/holepunch.ts.
+ * A package of its own (no natkit dependencies) so that every natkit package,
+ * @natkit/holepunch included, reaches libp2p internals only through here.
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import type { PeerId, Libp2p } from '@libp2p/interface'
-import type { TransportManager } from '@libp2p/interface-internal'
+import type { Connection, PeerId, Libp2p, Upgrader, UpgraderOptions } from '@libp2p/interface'
+import type { TransportManager, TransportManagerDialOptions } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The libp2p version whose internals this module was checked against. */
 export const LIBP2P_VERIFIED_VERSION = '3.3.11'
@@ -80,15 +79,41 @@ export function circuitReservationStore (transportManager: Pick<TransportManager
   return store as ReservationStoreLike
 }
 
+/** The components of a node that {@link nodeComponents} returns. */
+export interface NodeComponents {
+  transportManager: TransportManager
+  upgrader: Upgrader
+}
+
 /**
  * A started node's components (libp2p keeps them on the private `components`
  * field). For tests and tools that inspect a node built with `createLibp2p`;
  * a service gets its components from libp2p instead.
+ *
+ * @throws {Libp2pInternalsChangedError} the node has no such components
  */
-export function nodeComponents (node: Libp2p): { transportManager: TransportManager } {
-  const components = (node as any).components as { transportManager?: TransportManager } | undefined
-  if (components?.transportManager == null) throw new Libp2pInternalsChangedError(`libp2p node has no components.transportManager (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
-  return { transportManager: components.transportManager }
+export function nodeComponents (node: Libp2p): NodeComponents {
+  const components = (node as any).components as Partial<NodeComponents> | undefined
+  const missing = (['transportManager', 'upgrader'] as const).filter(c => components?.[c] == null)
+  if (components == null || missing.length > 0) throw new Libp2pInternalsChangedError(`libp2p node has no components.${missing.join(', components.')} (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  return { transportManager: components.transportManager as TransportManager, upgrader: components.upgrader as Upgrader }
+}
+
+/**
+ * Dial `addr` as the multistream-select/noise *responder* on an outbound
+ * socket (TCP simultaneous open: both sides of a hole punch dial, one must
+ * respond). libp2p {@link LIBP2P_VERIFIED_VERSION}'s dial queue drops
+ * `initiator` (`DialQueue.dial` keeps only peerId, priority, multiaddrs,
+ * signal and onProgress; docs/upstream.md §1), so this goes to the transport
+ * manager directly, which passes its options on to `transport.dial` and
+ * `upgrader.upgradeOutbound` (`UpgraderOptions.initiator`). The connection is
+ * registered by the upgrader as usual but bypasses the connection manager's
+ * limits and deduplication.
+ */
+export async function dialAsResponder (transportManager: Pick<TransportManager, 'dial'>, addr: Multiaddr, options: TransportManagerDialOptions = {}): Promise<Connection> {
+  // not in TransportManagerDialOptions' type, but passed through to the upgrader
+  const responder: TransportManagerDialOptions & Pick<UpgraderOptions, 'initiator'> = { ...options, initiator: false }
+  return transportManager.dial(addr, responder)
 }
 
 /** The version of an installed package (exports maps hide package.json: walk up from its entry point). */

@@ -1,0 +1,66 @@
+/**
+ * Canary for internals.ts: fails with a message naming the internal that
+ * moved when an upgrade of libp2p or @libp2p/circuit-relay-v2 changes what
+ * natkit relies on beyond their public API.
+ */
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { afterEach, describe, expect, it } from 'vitest'
+import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, dialAsResponder, installedVersion, nodeComponents, transportTags } from './index.js'
+import type { Libp2p } from '@libp2p/interface'
+
+const nodes: Libp2p[] = []
+afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
+
+async function createNode (transports: NonNullable<Libp2pOptions['transports']>): Promise<Libp2p> {
+  const node = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports, services: { identify: identify() } })
+  nodes.push(node)
+  return node
+}
+
+describe('internals canary', () => {
+  it(`the installed libp2p is the version internals.ts was checked against (${LIBP2P_VERIFIED_VERSION})`, () => {
+    const version = installedVersion('libp2p')
+    expect(version, `libp2p is now ${version}: re-check node.components (internals.ts nodeComponents) and the dial queue's handling of \`initiator\` (dialAsResponder, docs/upstream.md), then update LIBP2P_VERIFIED_VERSION`).toBe(LIBP2P_VERIFIED_VERSION)
+  })
+
+  it(`the installed @libp2p/circuit-relay-v2 is the version internals.ts was checked against (${CIRCUIT_RELAY_VERIFIED_VERSION})`, () => {
+    const version = installedVersion('@libp2p/circuit-relay-v2')
+    expect(version, `@libp2p/circuit-relay-v2 is now ${version}: re-read dist/src/transport/index.js and reservation-store.js (reservationStore: addRelay, hasReservation, getReservation, events relay:created-reservation / relay:removed), update packages/libp2p-internals/src/index.ts and CIRCUIT_RELAY_VERIFIED_VERSION`).toBe(CIRCUIT_RELAY_VERIFIED_VERSION)
+  })
+
+  it('a started node exposes its components, and the circuit transport its reservation store', async () => {
+    const node = await createNode([tcp(), circuitRelayTransport()])
+    await node.start()
+    const { transportManager } = nodeComponents(node)
+    expect(transportTags(transportManager)).toEqual(expect.arrayContaining(['@libp2p/tcp', CIRCUIT_TRANSPORT_TAG]))
+    const store = circuitReservationStore(transportManager)
+    for (const m of ['addRelay', 'hasReservation', 'getReservation'] as const) expect(typeof store[m], `reservationStore.${m}`).toBe('function')
+    expect(store.hasReservation(node.peerId)).toBe(false)
+  })
+
+  it('a node without the circuit transport, or a store without those methods, is refused with a named error', async () => {
+    const node = await createNode([tcp()])
+    expect(() => circuitReservationStore(nodeComponents(node).transportManager)).toThrow(CircuitTransportMissingError)
+    const fake = { getTransports: () => [{ [Symbol.toStringTag]: CIRCUIT_TRANSPORT_TAG, reservationStore: { addRelay: () => {} } }] }
+    expect(() => circuitReservationStore(fake as unknown as Parameters<typeof circuitReservationStore>[0])).toThrow(Libp2pInternalsChangedError)
+    expect(() => circuitReservationStore(fake as unknown as Parameters<typeof circuitReservationStore>[0])).toThrow(/no hasReservation, getReservation, addEventListener/)
+    expect(() => nodeComponents({} as Libp2p)).toThrow(/components.transportManager/)
+  })
+
+  it('dialAsResponder gets `initiator: false` to the upgrader (the dial queue would drop it)', async () => {
+    const a = await createNode([tcp()])
+    const b = await createNode([tcp()])
+    await Promise.all([a.start(), b.start()])
+    const { transportManager, upgrader } = nodeComponents(b)
+    const seen: Array<boolean | undefined> = []
+    const upgradeOutbound = upgrader.upgradeOutbound.bind(upgrader)
+    // a would answer as responder too, so the upgrade cannot succeed: only what reaches the upgrader matters, then abort
+    const controller = new AbortController()
+    upgrader.upgradeOutbound = async (maConn, opts) => { seen.push(opts.initiator); controller.abort(); return upgradeOutbound(maConn, opts) }
+    await dialAsResponder(transportManager, a.getMultiaddrs()[0], { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(5_000)]) }).then(async c => { await c.close() }, () => {})
+    expect(seen, 'initiator did not reach upgrader.upgradeOutbound: re-check libp2p transport-manager.js dial (options passed to transport.dial)').toEqual([false])
+  })
+})
