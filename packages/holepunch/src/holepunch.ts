@@ -1,8 +1,8 @@
-import { TypedEventEmitter, serviceDependencies } from '@libp2p/interface'
+import { TypedEventEmitter, UnsupportedProtocolError, serviceDependencies } from '@libp2p/interface'
 import { isLoopback, isPrivate, lpStream } from '@libp2p/utils'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { DNS, IP } from '@multiformats/multiaddr-matcher'
-import { dialAsResponder, transportTags } from '@natkit/libp2p-internals'
+import { dialAsResponder, openUnnegotiatedStream, transportTags } from '@natkit/libp2p-internals'
 import { decodeHolePunch, encodeHolePunch } from './codec.js'
 import {
   DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_MAX_INBOUND_STREAMS,
@@ -11,7 +11,7 @@ import {
 } from './constants.js'
 import { FAILURE_REASONS, diagnose, isUnreachableError } from './diagnose.js'
 import {
-  DialDeniedError, HolePunchAbortedError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
+  DialDeniedError, HolePunchAbortedError, HolePunchProtocolError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
   RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
 } from './errors.js'
 import { ObservedAddresses, toTcpAddr } from './observed.js'
@@ -58,6 +58,26 @@ export interface HolePunchInit {
    * @default true
    */
   closeRelayedOnSuccess?: boolean
+  /**
+   * B starts the exchange as soon as the inbound relayed connection opens,
+   * instead of waiting for identify to report that the peer speaks DCUtR.
+   * This saves identify's round trips over the relay (go-libp2p's optimistic
+   * multistream-select hides them; js-libp2p 3.3.11 negotiates every stream in
+   * full). A peer that does not speak DCUtR refuses the stream, and nothing is
+   * reported. The unilateral dial then only uses addresses already known.
+   *
+   * @default true
+   */
+  startBeforeIdentify?: boolean
+  /**
+   * B opens its DCUtR stream the way go-libp2p does: multistream-select's
+   * header, `/libp2p/dcutr` and the CONNECT message leave in one write, saving
+   * a relayed round trip (js-libp2p negotiates the protocol first). A peer
+   * that does not speak DCUtR answers `na`, as with a normal negotiation.
+   *
+   * @default true
+   */
+  optimisticSelect?: boolean
   /**
    * How many recent observed TCP addresses (from identify) to keep as candidates.
    *
@@ -229,6 +249,16 @@ function stripPeerId (ma: Multiaddr): { addr: Multiaddr, peer?: string } {
   return { addr: ma }
 }
 
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
+/** multistream-select 1.0's header line, and DCUtR's protocol line. */
+const MSS_HEADER = textEncoder.encode('/multistream/1.0.0\n')
+const MSS_DCUTR = textEncoder.encode(`${HOLEPUNCH_PROTOCOL}\n`)
+
+function isUnsupportedProtocol (err: unknown): boolean {
+  return err instanceof Error && err.name === 'UnsupportedProtocolError'
+}
+
 async function delay (ms: number, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted()
   const { promise, resolve, reject } = Promise.withResolvers<void>()
@@ -273,6 +303,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #allowPrivate: boolean
   readonly #unilateral: boolean
   readonly #closeRelayed: boolean
+  readonly #startBeforeIdentify: boolean
+  readonly #optimisticSelect: boolean
   readonly #maxPunches: number
   readonly #maxDialCandidates: number
   readonly #punchResends: number
@@ -281,6 +313,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #maxOutboundStreams: number
   readonly #observed: ObservedAddresses
   readonly #punches = new Map<string, Punch>()
+  /** Relayed connections B has started (or skipped) an exchange on: one exchange per connection. */
+  readonly #initiated = new WeakSet<Connection>()
   /** Attempts seen per relayed connection on the responder side. */
   readonly #responderAttempts = new WeakMap<Connection, number>()
   #topologyId?: string
@@ -296,6 +330,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#allowPrivate = init.allowPrivateAddresses ?? false
     this.#unilateral = init.unilateral ?? true
     this.#closeRelayed = init.closeRelayedOnSuccess ?? true
+    this.#startBeforeIdentify = init.startBeforeIdentify ?? true
+    this.#optimisticSelect = init.optimisticSelect ?? true
     this.#maxPunches = init.maxConcurrentPunches ?? DEFAULT_MAX_CONCURRENT_PUNCHES
     this.#maxDialCandidates = Math.max(1, init.maxDialCandidates ?? DEFAULT_MAX_DIAL_CANDIDATES)
     this.#punchResends = Math.max(0, init.punchResends ?? DEFAULT_PUNCH_RESENDS)
@@ -316,15 +352,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   async start (): Promise<void> {
     if (this.#started) return
     this.#components.events.addEventListener('peer:identify', this.#onIdentify)
+    if (this.#startBeforeIdentify) this.#components.events.addEventListener('connection:open', this.#onConnectionOpen)
     this.#topologyId = await this.#components.registrar.register(HOLEPUNCH_PROTOCOL, {
       notifyOnLimitedConnection: true,
-      onConnect: (_peerId, connection) => {
-        // only B, the inbound side of a relayed connection, starts the exchange
-        if (connection.direction !== 'inbound' || !isRelayed(connection.remoteAddr)) return
-        this.#initiate(connection).catch(err => {
-          this.#log.error('hole punch to %p failed unexpectedly - %e', connection.remotePeer, err)
-        })
-      }
+      // identify said the peer speaks DCUtR (the start when startBeforeIdentify is off,
+      // or for a connection that opened before this service started)
+      onConnect: (_peerId, connection) => { this.#startOn(connection, false) }
     })
     await this.#components.registrar.handle(HOLEPUNCH_PROTOCOL, (stream, connection) => {
       this.#respond(stream, connection).catch(err => {
@@ -340,6 +373,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
 
   async stop (): Promise<void> {
     this.#components.events.removeEventListener('peer:identify', this.#onIdentify)
+    this.#components.events.removeEventListener('connection:open', this.#onConnectionOpen)
     await this.#components.registrar.unhandle(HOLEPUNCH_PROTOCOL)
     if (this.#topologyId != null) {
       this.#components.registrar.unregister(this.#topologyId)
@@ -405,6 +439,22 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       fitting.push(ma)
     }
     return fitting
+  }
+
+  readonly #onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+    this.#startOn(evt.detail, true)
+  }
+
+  /** Only B, the inbound side of a relayed connection, starts the exchange; once per connection. */
+  #startOn (connection: Connection, early: boolean): void {
+    if (connection.direction !== 'inbound' || !isRelayed(connection.remoteAddr)) return
+    if (this.#initiated.has(connection)) return
+    // with nothing to offer, wait for identify: a failure is only reported to a peer that speaks DCUtR
+    if (early && this.getCandidateAddresses().length === 0) return
+    this.#initiated.add(connection)
+    this.#initiate(connection, early).catch(err => {
+      this.#log.error('hole punch to %p failed unexpectedly - %e', connection.remotePeer, err)
+    })
   }
 
   readonly #onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
@@ -697,8 +747,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     return direct
   }
 
-  /** B: inbound side of the relayed connection. */
-  async #initiate (relayed: Connection): Promise<void> {
+  /**
+   * B: inbound side of the relayed connection. `early`: started when the
+   * connection opened, before identify said whether the peer speaks DCUtR.
+   */
+  async #initiate (relayed: Connection, early: boolean): Promise<void> {
     const peer = relayed.remotePeer
     if (this.#findDirect(peer) != null) return
     const begun = this.#begin(peer, relayed, false)
@@ -726,11 +779,26 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         if (punch.controller.signal.aborted) break
         const signal = AbortSignal.any([punch.controller.signal, AbortSignal.timeout(this.#timeout)])
         let stream: Stream | undefined
+        let negotiated = false
         try {
-          stream = await relayed.newStream(HOLEPUNCH_PROTOCOL, { signal, runOnLimitedConnection: true })
-          const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
-          const sent = Date.now()
-          await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) }, signal)
+          const connectMsg = encodeHolePunch({ type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) })
+          let lp: LengthPrefixedStream<Stream>
+          let sent: number
+          if (this.#optimisticSelect) {
+            stream = await openUnnegotiatedStream(relayed, { signal })
+            lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
+            sent = Date.now()
+            await lp.writeV([MSS_HEADER, MSS_DCUTR, connectMsg], { signal })
+            await this.#expectLine(lp, MSS_HEADER, signal)
+            await this.#expectLine(lp, MSS_DCUTR, signal)
+            stream.protocol = HOLEPUNCH_PROTOCOL
+          } else {
+            stream = await relayed.newStream(HOLEPUNCH_PROTOCOL, { signal, runOnLimitedConnection: true })
+            lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
+            sent = Date.now()
+            await lp.write(connectMsg, { signal })
+          }
+          negotiated = true
           const connect = await this.#read(lp, 'CONNECT', signal)
           const rtt = Date.now() - sent
           remote = await this.#admit(peer, this.#remoteAddrs(connect.obsAddrs, peer))
@@ -754,6 +822,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           await this.#succeed(relayed, conn, start, attempt, 'initiator')
           return
         } catch (err) {
+          if (early && !negotiated && isUnsupportedProtocol(err)) {
+            // started before identify: the peer does not speak DCUtR, nothing to report
+            this.#log('%p does not speak %s', peer, HOLEPUNCH_PROTOCOL)
+            return
+          }
           lastError = err
           this.#log('attempt %d/%d with %p failed - %e', attempt, this.#attempts, peer, err)
           stream?.abort(err instanceof Error ? err : new Error(String(err)))
@@ -814,6 +887,14 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     } finally {
       end()
     }
+  }
+
+  /** One multistream-select line of an optimistic negotiation: `na` means the peer does not speak the protocol. */
+  async #expectLine (lp: LengthPrefixedStream<Stream>, expected: Uint8Array, signal: AbortSignal): Promise<void> {
+    const line = textDecoder.decode((await lp.read({ signal })).subarray())
+    if (line === textDecoder.decode(expected)) return
+    if (line === 'na\n') throw new UnsupportedProtocolError(`the peer does not speak ${HOLEPUNCH_PROTOCOL}`)
+    throw new HolePunchProtocolError(`multistream-select: expected ${JSON.stringify(textDecoder.decode(expected))}, got ${JSON.stringify(line.slice(0, 64))}`)
   }
 
   #closeQuietly (stream: Stream): void {

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { HOLEPUNCH_PROTOCOL, holePunch } from '../src/index.js'
 import { attemptDetail, createPeer, createRelay, directConnections, nextEvent, recordEvents, recordingGater, relayedConnections, reserve, waitUntil, type PeerNode } from './helpers.js'
 import type { HolePunchFailureEvent, HolePunchOutcomeEvent, HolePunchService, HolePunchSuccessEvent } from '../src/index.js'
-import type { Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 describe('hole punch over a loopback relay', () => {
@@ -60,8 +61,62 @@ describe('hole punch over a loopback relay', () => {
     expect(b.services.holePunch.getStats()).toMatchObject({ attempts: 1, successes: 1 })
   })
 
+  it('starts the exchange when the relayed connection opens, without waiting for identify', async () => {
+    const { a, b, circuit } = await setup({ allowPrivateAddresses: true, unilateral: false })
+    // B's identify of A can never finish, so only the early start can begin the exchange
+    await a.unhandle('/ipfs/id/1.0.0')
+    const bEvents = recordEvents(b.services.holePunch)
+    const success = nextEvent<HolePunchSuccessEvent>(b.services.holePunch, 'holepunch:success')
+    await a.dial(circuit)
+    const s = await success
+    expect(s.attempt).toBe(1)
+    expect(bEvents.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:success'])
+    await waitUntil(() => directConnections(a, b).length > 0 && relayedConnections(a, b).length === 0, 10_000, 'direct only')
+  })
+
+  for (const optimisticSelect of [true, false]) {
+    it(`optimisticSelect ${optimisticSelect ? 'on: the CONNECT leaves with multistream-select\'s lines' : 'off: the CONNECT waits for the negotiation'}`, async () => {
+      const { a, b, circuit } = await setup({ allowPrivateAddresses: true, unilateral: false, optimisticSelect })
+      // the bytes A's muxer receives first on B's DCUtR stream, before A's multistream-select answers
+      const firstChunk = Promise.withResolvers<string>()
+      const onConnection = (evt: CustomEvent<Connection>): void => {
+        const muxer = (evt.detail as unknown as { muxer?: EventTarget }).muxer
+        muxer?.addEventListener('stream', (e) => {
+          const stream = (e as CustomEvent<Stream>).detail
+          stream.addEventListener('message', (m) => {
+            const text = new TextDecoder('latin1').decode((m as unknown as { data: Uint8Array | Uint8ArrayList }).data.subarray())
+            if (text.includes(HOLEPUNCH_PROTOCOL)) firstChunk.resolve(text)
+          }, { once: true })
+        })
+      }
+      a.addEventListener('connection:open', onConnection)
+      const success = nextEvent<HolePunchSuccessEvent>(b.services.holePunch, 'holepunch:success')
+      await a.dial(circuit)
+      const chunk = await firstChunk.promise
+      const afterProtocol = chunk.slice(chunk.indexOf(`${HOLEPUNCH_PROTOCOL}\n`) + HOLEPUNCH_PROTOCOL.length + 1)
+      // a CONNECT is a length-prefixed protobuf with B's addresses: dozens of bytes
+      if (optimisticSelect) expect(afterProtocol.length).toBeGreaterThan(8)
+      else expect(afterProtocol).toBe('')
+      expect((await success).attempt).toBe(1)
+      a.removeEventListener('connection:open', onConnection)
+    })
+  }
+
+  it('with startBeforeIdentify off, waits for identify: no exchange while the peer has not identified', async () => {
+    const { a, b, circuit } = await setup({ allowPrivateAddresses: true, unilateral: false, startBeforeIdentify: false })
+    await a.unhandle('/ipfs/id/1.0.0')
+    const bEvents = recordEvents(b.services.holePunch)
+    const relayed = await a.dial(circuit)
+    // the relayed connection works (ping runs on limited connections) while B waits for an identify that never comes
+    await a.services.ping.ping(relayed.remoteAddr, { signal: AbortSignal.timeout(5_000) })
+    await a.services.ping.ping(relayed.remoteAddr, { signal: AbortSignal.timeout(5_000) })
+    expect(bEvents).toEqual([])
+    expect(directConnections(a, b)).toEqual([])
+  })
+
   it('upgrades via the unilateral direct dial when A advertises dialable addresses', async () => {
-    const { a, b, circuit } = await setup({ allowPrivateAddresses: true })
+    // identify brings A's addresses to B's peer store before the exchange starts
+    const { a, b, circuit } = await setup({ allowPrivateAddresses: true, startBeforeIdentify: false })
     const bEvents = recordEvents(b.services.holePunch)
     const success = nextEvent<HolePunchSuccessEvent>(b.services.holePunch, 'holepunch:success')
     await a.dial(circuit)

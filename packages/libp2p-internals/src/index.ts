@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import type { Connection, PeerId, Libp2p, Upgrader, UpgraderOptions } from '@libp2p/interface'
+import type { AbortOptions, Connection, PeerId, Libp2p, Stream, StreamMuxer, Upgrader, UpgraderOptions } from '@libp2p/interface'
 import type { TransportManager, TransportManagerDialOptions } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -114,6 +114,27 @@ export async function dialAsResponder (transportManager: Pick<TransportManager, 
   // not in TransportManagerDialOptions' type, but passed through to the upgrader
   const responder: TransportManagerDialOptions & Pick<UpgraderOptions, 'initiator'> = { ...options, initiator: false }
   return transportManager.dial(addr, responder)
+}
+
+/**
+ * Opens a stream on `connection`'s muxer *without* negotiating a protocol, so
+ * that the caller can send multistream-select's header, its protocol and its
+ * first message in one write (go-libp2p's lazy negotiation; js-libp2p
+ * {@link LIBP2P_VERIFIED_VERSION}'s `newStream` always waits a round trip for
+ * the protocol, and its `negotiateFully: false` option is not implemented).
+ * libp2p keeps the muxer on the private `muxer` field of its `Connection`
+ * (`dist/src/connection.js`). The stream bypasses `newStream`'s limited-
+ * connection check, per-protocol outbound stream limits and middleware: the
+ * caller bounds its own streams.
+ *
+ * @throws {Libp2pInternalsChangedError} the connection has no muxer with `createStream`
+ */
+export async function openUnnegotiatedStream (connection: Connection, options: AbortOptions = {}): Promise<Stream> {
+  const muxer = (connection as unknown as { muxer?: Partial<StreamMuxer> }).muxer
+  if (typeof muxer?.createStream !== 'function') {
+    throw new Libp2pInternalsChangedError(`the connection has no muxer.createStream (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  }
+  return await muxer.createStream(options)
 }
 
 /** The version of an installed package (exports maps hide package.json: walk up from its entry point). */

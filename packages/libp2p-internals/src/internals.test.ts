@@ -5,10 +5,13 @@
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { lpStream } from '@libp2p/utils'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, dialAsResponder, installedVersion, nodeComponents, transportTags } from './index.js'
+import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, dialAsResponder, installedVersion, nodeComponents, openUnnegotiatedStream, transportTags } from './index.js'
 import type { Libp2p } from '@libp2p/interface'
 
 const nodes: Libp2p[] = []
@@ -62,5 +65,30 @@ describe('internals canary', () => {
     upgrader.upgradeOutbound = async (maConn, opts) => { seen.push(opts.initiator); controller.abort(); return upgradeOutbound(maConn, opts) }
     await dialAsResponder(transportManager, a.getMultiaddrs()[0], { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(5_000)]) }).then(async c => { await c.close() }, () => {})
     expect(seen, 'initiator did not reach upgrader.upgradeOutbound: re-check libp2p transport-manager.js dial (options passed to transport.dial)').toEqual([false])
+  })
+
+  it('openUnnegotiatedStream opens a muxed stream with no protocol, on which multistream-select and data go in one write', async () => {
+    const mk = async (): Promise<Libp2p> => {
+      const node = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+      nodes.push(node)
+      return node
+    }
+    const [a, b] = await Promise.all([mk(), mk()])
+    const received = Promise.withResolvers<string>()
+    await b.handle('/canary/1.0.0', async (stream) => {
+      const lp = lpStream(stream)
+      received.resolve(new TextDecoder().decode((await lp.read()).subarray()))
+      await lp.write(new TextEncoder().encode('pong'))
+    })
+    const conn = await a.dial(b.getMultiaddrs()[0])
+    const stream = await openUnnegotiatedStream(conn, { signal: AbortSignal.timeout(5_000) })
+    expect(stream.protocol, 'a stream from muxer.createStream should carry no negotiated protocol').toBe('')
+    const lp = lpStream(stream)
+    const enc = new TextEncoder()
+    await lp.writeV([enc.encode('/multistream/1.0.0\n'), enc.encode('/canary/1.0.0\n'), enc.encode('ping')])
+    const lines = [await lp.read(), await lp.read(), await lp.read()].map(b => new TextDecoder().decode(b.subarray()))
+    expect(lines).toEqual(['/multistream/1.0.0\n', '/canary/1.0.0\n', 'pong'])
+    expect(await received.promise).toBe('ping')
+    await expect(openUnnegotiatedStream({ remotePeer: conn.remotePeer } as unknown as typeof conn)).rejects.toThrow(Libp2pInternalsChangedError)
   })
 })
