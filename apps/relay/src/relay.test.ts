@@ -41,12 +41,12 @@ async function start (role: 'relay' | 'peer', flags: Record<string, unknown>): P
 
 /** The first event `name` matching `match`, already logged or still to come (bounded by `timeout`). */
 async function event<E extends NatkitEventName> (r: Running, name: E, match: (e: NatkitEvent<E>) => boolean = () => true, timeout = 10_000): Promise<NatkitEvent<E>> {
-  const seen = r.log.find(e => e.event === name && match(e as NatkitEvent<E>))
-  if (seen != null) return seen as NatkitEvent<E>
+  const seen = r.log.find(e => e.event === name && match(e as unknown as NatkitEvent<E>))
+  if (seen != null) return seen as unknown as NatkitEvent<E>
   return await r.role.events.waitFor(name, match, timeout)
 }
 
-const named = <E extends NatkitEventName>(r: Running, name: E): Array<NatkitEvent<E>> => r.log.filter(e => e.event === name) as Array<NatkitEvent<E>>
+const named = <E extends NatkitEventName>(r: Running, name: E): Array<NatkitEvent<E>> => r.log.filter(e => e.event === name) as unknown as Array<NatkitEvent<E>>
 
 const CHUNK = 1024
 

@@ -76,7 +76,7 @@ describe('wire compatibility with @libp2p/autonat-v2', () => {
     // the stock reader yields fixed64 as signed; the bits (what it echoes in DialBack) are the same
     expect(BigInt.asUintN(64, theirs.dialRequest?.nonce ?? 0n)).toBe(ours.dialRequest?.nonce)
     expect(decodeDialBack(stock.DialBack.encode({ nonce: theirs.dialRequest?.nonce ?? 0n })).nonce).toBe(0xfedcba9876543210n)
-    expect(theirs.dialRequest?.addrs.map(a => multiaddr(a).toString())).toEqual(['/ip4/11.0.9.2/tcp/4001'])
+    expect(theirs.dialRequest?.addrs.map((a: Uint8Array) => multiaddr(a).toString())).toEqual(['/ip4/11.0.9.2/tcp/4001'])
 
     const data = stock.Message.decode(encodeAutoNATMessage({ dialDataResponse: { data: new Uint8Array(4096) } }))
     expect(data.dialDataResponse?.data.byteLength).toBe(4096)

@@ -61,7 +61,7 @@ describe('relay-observer canary (@libp2p/circuit-relay-v2 server internals)', ()
     // a stand-in for the server: writes one status on the HOP stream it is given, as 4.2.13's does
     const server = {
       reply: { status: 'OK', reservation: { expire: 1700000000n } } as { status: string, reservation?: { expire: bigint } },
-      async handleReserve ({ stream }: { stream: { pb: (proto: unknown) => { write: (msg: unknown) => Promise<void> } } }): Promise<void> { await stream.pb({}).write(this.reply) },
+      async handleReserve ({ stream }: { stream: { pb: (proto: unknown) => { write: (msg: unknown) => Promise<void> } }, connection: Connection }): Promise<void> { await stream.pb({}).write(this.reply) },
       async handleConnect (): Promise<void> {},
       async stopHop (): Promise<undefined> { return undefined }
     }
