@@ -37,6 +37,7 @@ export async function handler (parsed: ParsedArgs<PeerOptions>): Promise<number>
   const o = parsed.options
   if (parsed.command !== 'dial') return await runRole({ name: 'natkit-peer', options: o, create: async (events) => await createPeer(o, events) })
   const target = parsed.args[0]
+  parseDialTarget(target)
   return await runRole({
     name: 'natkit-peer',
     options: o,
@@ -46,6 +47,28 @@ export async function handler (parsed: ParsedArgs<PeerOptions>): Promise<number>
       return result.outcome === 'direct' ? EXIT_DIRECT : result.outcome === 'relayed' ? EXIT_RELAYED_ONLY : EXIT_NOT_CONNECTED
     }
   })
+}
+
+/** Longest `natkit-peer dial` target accepted (a multiaddr or a peer id). @default 4096 */
+export const MAX_DIAL_TARGET_LENGTH = 4096
+
+/**
+ * Checks the syntax of a `natkit-peer dial` target before the node starts: a
+ * multiaddr (starting with `/`) or a peer id. Throws {@link DialTargetError}
+ * (a usage error, exit status 2) otherwise.
+ */
+export function parseDialTarget (target: string): void {
+  if (target.length > MAX_DIAL_TARGET_LENGTH) throw new DialTargetError(`dial target is ${target.length} characters long, more than the limit of ${MAX_DIAL_TARGET_LENGTH}`)
+  try {
+    if (target.startsWith('/')) {
+      void multiaddr(target).bytes
+    } else {
+      peerIdFromString(target)
+    }
+  } catch (err) {
+    const shown = JSON.stringify(target.slice(0, 120))
+    throw new DialTargetError(target.startsWith('/') ? `invalid multiaddr ${shown}: ${(err as Error).message.split('\n')[0]}` : `${shown} is neither a multiaddr nor a peer id`)
+  }
 }
 
 /** Resolves a dial target: a multiaddr, or a peer id found via the DHT or through a configured relay. */

@@ -34,7 +34,7 @@
  */
 
 export * from './options.js'
-export { ConfigError, ConfigFileError, MAX_CONFIG_FILE_SIZE, MAX_ERROR_VALUE_LENGTH, cliFlags, resolveOptions } from './resolve.js'
+export { ConfigError, ConfigFileError, MAX_CONFIG_FILE_SIZE, MAX_ERROR_VALUE_LENGTH, MAX_LIST_ITEMS, MAX_LIST_VALUE_LENGTH, MAX_OPTION_VALUE_LENGTH, cliFlags, resolveOptions } from './resolve.js'
 export type { CommanderLike, ConfigSource, ConfigSources } from './resolve.js'
 export { limitsNotReaching, type LimitPathsInit } from './limits.js'
 export { MAX_DURATION_MS, ParseProblem, checkStunUrl, formatBytes, formatDuration, formatHostPort, parseBoolean, parseBytes, parseDuration, parseHostPort, parseInteger } from './parse.js'

@@ -44,11 +44,12 @@ export function parseDuration (input: unknown): number {
   if (typeof input === 'number') {
     ms = input
   } else if (typeof input === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(input)
-    if (m == null) {
+    const m = splitNumberUnit(input)
+    const unit = m != null ? unitSize(DURATION_UNITS, m.unit, 'ms') : undefined
+    if (m == null || unit == null) {
       throw new ParseProblem('is not a duration (use e.g. 250ms, 5s, 2m, 1h or a number of milliseconds)', input)
     }
-    ms = Number(m[1]) * DURATION_UNITS[(m[2] ?? 'ms').toLowerCase()]
+    ms = Number(m.number) * unit
   } else {
     throw new ParseProblem('is not a duration (expected a string like 5s or a number of milliseconds)', input)
   }
@@ -60,6 +61,32 @@ export function parseDuration (input: unknown): number {
     throw new ParseProblem(`is longer than the maximum duration of ${MAX_DURATION_MS}ms`, input)
   }
   return ms
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57
+
+/** The size of `unit` in `table` (own keys only), `fallback`'s when `unit` is empty. */
+function unitSize (table: Record<string, number>, unit: string, fallback: string): number | undefined {
+  const key = unit === '' ? fallback : unit
+  return Object.hasOwn(table, key) ? table[key] : undefined
+}
+
+/**
+ * Splits `" 1.5 KiB "` into `{ number: '1.5', unit: 'kib' }` (unit lowercased,
+ * `''` when absent), or returns `undefined` when the number is not
+ * `digits[.digits]`. One pass over the input: linear time, whatever its shape.
+ */
+function splitNumberUnit (input: string): { number: string, unit: string } | undefined {
+  const s = input.trim()
+  let i = 0
+  while (i < s.length && isDigit(s.charCodeAt(i))) i++
+  if (i === 0) return undefined
+  if (s[i] === '.') {
+    const start = ++i
+    while (i < s.length && isDigit(s.charCodeAt(i))) i++
+    if (i === start) return undefined
+  }
+  return { number: s.slice(0, i), unit: s.slice(i).trimStart().toLowerCase() }
 }
 
 /** Format milliseconds the way `parseDuration` reads them (`2h`, `30s`, `250ms`). */
@@ -81,12 +108,12 @@ export function parseBytes (input: unknown): number {
   if (typeof input === 'number') {
     n = input
   } else if (typeof input === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$/i.exec(input)
-    const unit = BYTE_UNITS[(m?.[2] ?? 'b').toLowerCase()]
+    const m = splitNumberUnit(input)
+    const unit = m != null ? unitSize(BYTE_UNITS, m.unit, 'b') : undefined
     if (m == null || unit == null) {
       throw new ParseProblem('is not a byte size (use e.g. 128KiB, 1MiB or a number of bytes)', input)
     }
-    n = Number(m[1]) * unit
+    n = Number(m.number) * unit
   } else {
     throw new ParseProblem('is not a byte size (expected a string like 128KiB or a number of bytes)', input)
   }
@@ -109,7 +136,7 @@ export function parseInteger (input: unknown): number {
   let n: number
   if (typeof input === 'number') {
     n = input
-  } else if (typeof input === 'string' && /^\s*[+-]?\d+\s*$/.test(input)) {
+  } else if (typeof input === 'string' && /^[+-]?\d+$/.test(input.trim())) {
     n = Number(input)
   } else {
     throw new ParseProblem('is not an integer', input)

@@ -1,5 +1,5 @@
 import { UserError } from '@natkit/events'
-import { readFileSync, statSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { defaultFor, getOptionSpec, rolesWithKey } from './options.js'
@@ -11,8 +11,35 @@ export type ConfigSource = 'flag' | 'env' | 'file' | 'default'
 /** Longest value echoed back in an error message. */
 export const MAX_ERROR_VALUE_LENGTH = 120
 
-/** Largest config file we read. */
+/**
+ * Largest config file we read, checked before reading or parsing it.
+ *
+ * @default 1048576 (1 MiB)
+ */
 export const MAX_CONFIG_FILE_SIZE = 1024 * 1024
+
+/**
+ * Longest string value of an option (or item of a list option), checked
+ * before the value is parsed: longer than any multiaddr, path or duration a
+ * person writes, short enough that no parser spends noticeable time on it.
+ *
+ * @default 4096
+ */
+export const MAX_OPTION_VALUE_LENGTH = 4096
+
+/**
+ * Longest comma-separated list in one flag or env var, checked before it is split.
+ *
+ * @default 65536
+ */
+export const MAX_LIST_VALUE_LENGTH = 64 * 1024
+
+/**
+ * Most items in one list option (after splitting flags/env on commas, or in a JSON array).
+ *
+ * @default 256
+ */
+export const MAX_LIST_ITEMS = 256
 
 /**
  * An option has a bad value. `field` is the option's camelCase key, `value`
@@ -170,9 +197,11 @@ function nameOf (spec: OptionSpec, raw: Raw): string {
 function show (value: unknown): string {
   let s: string
   try {
-    s = JSON.stringify(value) ?? String(value)
+    // cut long strings before quoting them: the value may be megabytes long
+    s = JSON.stringify(typeof value === 'string' ? value.slice(0, MAX_ERROR_VALUE_LENGTH + 1) : value) ?? String(value)
   } catch {
-    s = String(value)
+    // e.g. nesting too deep to stringify
+    s = Array.isArray(value) ? 'a JSON array' : `a JSON ${typeof value}`
   }
   s = s.replace(/[\r\n]+/g, ' ')
   return s.length > MAX_ERROR_VALUE_LENGTH ? `${s.slice(0, MAX_ERROR_VALUE_LENGTH)}...` : s
@@ -214,6 +243,7 @@ function toList (spec: OptionSpec, raw: Raw): unknown[] {
     if (!Array.isArray(v)) {
       fail(spec, raw, v, `must be a list (JSON array) of ${describeType(spec)}s`)
     }
+    checkItemCount(spec, raw, v, v.length)
     return v
   }
   // flags / env: strings, possibly repeated, possibly comma-separated
@@ -223,12 +253,27 @@ function toList (spec: OptionSpec, raw: Raw): unknown[] {
     if (typeof p !== 'string') {
       fail(spec, raw, p, `is not a ${describeType(spec)}`)
     }
+    checkLength(spec, raw, p, MAX_LIST_VALUE_LENGTH)
     for (const s of p.split(',')) {
       const t = s.trim()
       if (t !== '') out.push(t)
     }
+    checkItemCount(spec, raw, p, out.length)
   }
   return out
+}
+
+/** Refuses a string longer than `max` characters, before anything parses it. */
+function checkLength (spec: OptionSpec, raw: Raw, item: unknown, max: number): void {
+  if (typeof item === 'string' && item.length > max) {
+    fail(spec, raw, item, `is ${item.length} characters long, more than the limit of ${max}`)
+  }
+}
+
+function checkItemCount (spec: OptionSpec, raw: Raw, item: unknown, count: number): void {
+  if (count > MAX_LIST_ITEMS) {
+    fail(spec, raw, item, `has ${count} items, more than the limit of ${MAX_LIST_ITEMS}`)
+  }
 }
 
 function describeType (spec: OptionSpec): string {
@@ -242,6 +287,7 @@ function describeType (spec: OptionSpec): string {
 }
 
 function coerceItem (spec: OptionSpec, raw: Raw, item: unknown, role: string): unknown {
+  checkLength(spec, raw, item, MAX_OPTION_VALUE_LENGTH)
   let value: unknown
   switch (spec.type) {
     case 'multiaddr[]':
@@ -326,14 +372,32 @@ function oneLine (s: string): string {
   return s.split('\n')[0].trim()
 }
 
+/**
+ * Reads at most `max` bytes of `path` as UTF-8, refusing a larger file (by
+ * its size before reading, and by what a read returns, should it have grown).
+ */
+function readBounded (path: string, max: number): string {
+  const fd = openSync(path, 'r')
+  try {
+    if (fstatSync(fd).size > max) throw new ConfigFileError(path, `it is larger than ${max} bytes`)
+    const buf = Buffer.alloc(max + 1)
+    let length = 0
+    let n: number
+    while (length < buf.length && (n = readSync(fd, buf, length, buf.length - length, null)) > 0) length += n
+    if (length > max) throw new ConfigFileError(path, `it is larger than ${max} bytes`)
+    return buf.toString('utf8', 0, length)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 function readConfigFile (path: string, definition: RoleDefinition): Record<string, unknown> {
   let text: string
   try {
     const info = statSync(path)
     if (info.isDirectory()) throw new ConfigFileError(path, 'it is a directory')
     if (!info.isFile()) throw new ConfigFileError(path, 'it is not a regular file')
-    if (info.size > MAX_CONFIG_FILE_SIZE) throw new ConfigFileError(path, `it is larger than ${MAX_CONFIG_FILE_SIZE} bytes`)
-    text = readFileSync(path, 'utf8')
+    text = readBounded(path, MAX_CONFIG_FILE_SIZE)
   } catch (err) {
     if (err instanceof ConfigFileError) throw err
     const { code, message } = (err ?? {}) as NodeJS.ErrnoException

@@ -16,6 +16,7 @@
  */
 export { createNatkitNode, connectionManagerInit, loadIdentity, prepareNatkitNode, startNatkitNode, type NatkitRunner, type NatkitRunnerInit, NATKIT_AGENT, NATKIT_VERSION, type BaseServices, type NatkitNode, type NatkitServiceFactories, type Libp2pComponents, type NatkitBaseOptions, type NatkitNodeInit, type RunningNode } from './node.js'
 export { observeNode, isLimited } from './observe.js'
+export { ListenAddressError, checkListenAddrs, toListenAddressError } from './listen.js'
 export { pingConnection, PING_PROTOCOL, DEFAULT_PING_TIMEOUT, PingMismatchError } from './ping.js'
 export { reservationKeeper, ReservationKeeper, DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, DEFAULT_RESERVATION_TIMEOUT, DEFAULT_RESERVATION_RENEW_MIN, RelayAddressError, type ReservationKeeperInit, type ReservationKeeperComponents } from './reservations.js'
 export { publicAddressConfirmation, PublicAddressConfirmation, type PublicAddressConfirmationInit, type PublicAddressConfirmationComponents } from './public-addrs.js'

@@ -9,6 +9,7 @@ import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { registerGoHolePunchMetrics } from './holepunch-metrics.js'
 import { registerRoleCounters, startMetricsServer } from './metrics.js'
+import { checkListenAddrs, toListenAddressError } from './listen.js'
 import { observeNode } from './observe.js'
 import type { CommonOptions, Role } from '@natkit/config'
 import type { NatkitEvents } from '@natkit/events'
@@ -109,9 +110,10 @@ export interface RunningNode {
 /**
  * Lifecycle of the common base: translates libp2p events into natkit events
  * (`observeNode`), counts them into the metrics registry, starts the node and
- * the `--metrics` server. Emits `starting <role> …` first.
+ * the `--metrics` server. Emits `starting <role> …` first. Bad listen
+ * addresses fail with a one-line `ListenAddressError` (see `checkListenAddrs`).
  */
-export async function startNatkitNode<S extends ServiceMap> (node: Libp2p<S>, init: { role: Role, options: Pick<CommonOptions, 'network' | 'metrics'>, events: NatkitEvents }): Promise<RunningNode> {
+export async function startNatkitNode<S extends ServiceMap> (node: Libp2p<S>, init: { role: Role, options: Pick<CommonOptions, 'network' | 'metrics'> & Partial<Pick<CommonOptions, 'listen'>>, events: NatkitEvents }): Promise<RunningNode> {
   const { events, options: o } = init
   const cleanups: Array<() => void | Promise<void>> = []
   let stopped = false
@@ -131,7 +133,14 @@ export async function startNatkitNode<S extends ServiceMap> (node: Libp2p<S>, in
     cleanups.push(registerRoleCounters(events))
     const holepunch = (node.services as Record<string, unknown>).holepunch
     if (holepunch instanceof EventTarget) cleanups.push(registerGoHolePunchMetrics(holepunch))
-    await node.start()
+    // a bad listen address: one line naming it and the cause, before anything binds
+    if (o.listen != null) await checkListenAddrs(node, o.listen, init.role)
+    try {
+      await node.start()
+    } catch (err) {
+      throw toListenAddressError(err)
+    }
+    // every listener is bound now: the first `listening` event
     observer.refresh()
     if (o.metrics != null) {
       const m = await startMetricsServer(o.metrics.host, o.metrics.port)
@@ -158,7 +167,8 @@ export interface NatkitRunner<S extends ServiceMap = ServiceMap> {
 
 export interface NatkitRunnerInit<S extends ServiceMap> {
   role: Role
-  options: Pick<CommonOptions, 'seed' | 'identity' | 'network' | 'metrics'>
+  /** `listen`, when given, is checked before the node starts (see `checkListenAddrs`) */
+  options: Pick<CommonOptions, 'seed' | 'identity' | 'network' | 'metrics'> & Partial<Pick<CommonOptions, 'listen'>>
   events: NatkitEvents
   /** The role's composition: builds its (not started) node from the loaded identity. */
   create: (privateKey: PrivateKey) => Promise<Libp2p<S>>

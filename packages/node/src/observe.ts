@@ -15,8 +15,9 @@ export function isLimited (conn: Connection): boolean {
  * Translates libp2p events into natkit events: connections, address changes
  * and hole-punch outcomes (relay reservations and circuits: the
  * `relayObserver` service, see `relay-observer.ts`).
- * Returns `off` (detaches every listener) and `refresh` (emits `listening`
- * if the addresses changed since the last one).
+ * Returns `off` (detaches every listener) and `refresh` (call it once the
+ * node has started: emits `listening` if the addresses changed since the
+ * last one; no `listening` event is emitted before the first call).
  */
 export function observeNode (node: Libp2p, events: NatkitEvents): { off: () => void, refresh: () => void } {
   const offs: Array<() => void> = []
@@ -27,7 +28,12 @@ export function observeNode (node: Libp2p, events: NatkitEvents): { off: () => v
     offs.push(() => { target.removeEventListener(name, listener) })
   }
   let lastAddrs = ''
+  // libp2p reports address changes while it starts, before its listeners are
+  // bound (with --announce, `getMultiaddrs()` already returns the announced
+  // ones): nothing is `listening` until `refresh` is called after start
+  let started = false
   const emitAddrs = (): void => {
+    if (!started) return
     const addrs = node.getMultiaddrs().map(ma => ma.toString())
     const key = addrs.join(' ')
     if (key === lastAddrs) return
@@ -49,5 +55,5 @@ export function observeNode (node: Libp2p, events: NatkitEvents): { off: () => v
   for (const name of ['holepunch:attempt', 'holepunch:success', 'holepunch:failure'] as const) {
     on(hp instanceof EventTarget ? hp : undefined, name, (evt) => { events.emit(name, evt.detail) })
   }
-  return { off: () => { offs.forEach(off => { off() }) }, refresh: emitAddrs }
+  return { off: () => { offs.forEach(off => { off() }) }, refresh: () => { started = true; emitAddrs() } }
 }

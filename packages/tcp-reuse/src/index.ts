@@ -27,6 +27,7 @@ import type { Transport } from '@libp2p/interface'
 
 export {
   DEFAULT_ALLOW_HALF_OPEN,
+  DEFAULT_EXCLUSIVE_PORT,
   DEFAULT_KEEP_ALIVE,
   DEFAULT_NO_DELAY,
   DEFAULT_REUSE_PORT,
@@ -44,6 +45,7 @@ export type {
 export { DEFAULT_LISTENER_CLOSE_TIMEOUT } from './listener.js'
 export type { ReuseAddress } from './listener.js'
 export { DEFAULT_SOCKET_INACTIVITY_TIMEOUT } from './socket-to-conn.js'
+export { probeListen } from './utils.js'
 export { DialError, InvalidListenAddressError, ListenError } from './errors.js'
 
 /**

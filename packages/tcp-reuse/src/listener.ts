@@ -6,7 +6,7 @@ import { AlreadyStartedError, TypedEventEmitter, setMaxListeners } from '@libp2p
 import { getThinWaistAddresses } from '@libp2p/utils'
 import { InvalidListenAddressError, ListenError } from './errors.js'
 import { socketToConn } from './socket-to-conn.js'
-import { onceEvent, toTcpTarget } from './utils.js'
+import { onceEvent, probeListen, toTcpTarget } from './utils.js'
 import type { IpFamily } from './utils.js'
 import type { ComponentLogger, Listener, ListenerEvents, Logger, MetricGroup, Upgrader } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -39,6 +39,8 @@ export interface TcpReuseListenerInit {
   upgrader: Upgrader
   logger: ComponentLogger
   reusePort: boolean
+  /** with `reusePort`, refuse a fixed port another socket already listens on */
+  exclusivePort: boolean
   inactivityTimeout?: number
   maxConnections?: number
   backlog?: number
@@ -146,6 +148,11 @@ export class TcpReuseListener extends TypedEventEmitter<ListenerEvents> implemen
     }
 
     try {
+      // SO_REUSEPORT would let us share a port another process serves (inbound
+      // connections would split between us): first take it without SO_REUSEPORT
+      if (this.init.reusePort && this.init.exclusivePort && target.port !== 0) {
+        await probeListen(target.host, target.port, family)
+      }
       // with reusePort (SO_REUSEPORT, Node >= 22.12) our dials can bind the same port
       await this.startServer(() => this.server.listen({
         host: target.host,

@@ -22,6 +22,12 @@ export const DEFAULT_KEEP_ALIVE = true
 export const DEFAULT_NO_DELAY = true
 /** Half-open sockets are not used by libp2p */
 export const DEFAULT_ALLOW_HALF_OPEN = false
+/**
+ * With `reusePort`, a listener on a fixed port first binds it without
+ * SO_REUSEPORT and fails with `EADDRINUSE` when another socket (another
+ * process) already listens there, instead of silently sharing the port
+ */
+export const DEFAULT_EXCLUSIVE_PORT = true
 /** Errno codes of a reuse dial that make us retry from an ephemeral port */
 export const FALLBACK_ERROR_CODES: readonly string[] = ['EADDRINUSE', 'EADDRNOTAVAIL']
 
@@ -67,6 +73,15 @@ export interface TcpReuseInit {
    * @default DEFAULT_REUSE_PORT
    */
   reusePort?: boolean
+
+  /**
+   * With `reusePort`, refuse to listen on a fixed port that another socket
+   * already listens on (SO_REUSEPORT would otherwise share it, and inbound
+   * connections would split between the two). Port 0 is never shared.
+   *
+   * @default DEFAULT_EXCLUSIVE_PORT
+   */
+  exclusivePort?: boolean
 
   /**
    * Close inbound sockets after this many ms without activity
@@ -429,6 +444,7 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
       upgrader: options.upgrader,
       logger: this.components.logger,
       reusePort: this.reusePort,
+      exclusivePort: this.init.exclusivePort ?? DEFAULT_EXCLUSIVE_PORT,
       inactivityTimeout: this.init.inboundSocketInactivityTimeout,
       maxConnections: this.init.maxConnections,
       backlog: this.init.backlog,
