@@ -6,7 +6,7 @@ import { runDemo } from './demo.js'
 import { matrixSvg } from './report.js'
 import { DELAY_PROFILES, type DelayProfileName } from './delay.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENARIOS, summarize, formatSummaryTable, UnknownScenarioError, type LabTransport, type TrialResult, type Summary } from './scenario.js'
-import { InvalidDimensionError, LAB_PATHS, parseLoss, UnsupportedPathError, type LabPath } from './dimensions.js'
+import { InvalidDimensionError, LAB_PATHS, parseLoss, peerPathPlan, UnsupportedPathError, type LabPath } from './dimensions.js'
 import { assertMatrixBounded, DEFAULT_MATRIX_DIAL_TIMEOUT_MS, DEFAULT_MATRIX_TRIALS_PER_CELL, DEFAULT_MAX_MATRIX_TRIALS, matrixCells, MatrixTooLargeError, MAX_MATRIX_TRIALS, PAIR_SETS, parseMatrixDimensions, runMatrix, type MatrixReport } from './matrix.js'
 import { selfCheck } from './check.js'
 import { assertInteropSupported, PEER_IMPLS, RELAY_IMPLS, UnsupportedInteropError, type PeerImpl, type RelayImpl } from './interop.js'
@@ -190,6 +190,8 @@ export function createProgram (): Command {
           return
         }
         const total = assertMatrixBounded(cells.length, trialsPerCell, maxTrials)
+        // fail before the first lab, not once per trial
+        if (dims.paths.includes('auto')) peerPathPlan('auto')
         process.stderr.write(`natkit-lab: matrix of ${cells.length} cells × ${trialsPerCell} trials = ${total} trials\n`)
         const report = await runMatrix({ ...dims, trialsPerCell, dialTimeoutMs }, {
           label: opts.label,
