@@ -54,7 +54,7 @@ function trialLine (r: TrialResult): string {
 }
 
 function chartTitle (report: Partial<MatrixReport> & { delay?: string }): string {
-  return `natkit NAT matrix${report.label != null ? ` (${report.label})` : ''}: ${report.trialsPerCell ?? '?'} trial(s) per cell, ${String(report.started ?? '').slice(0, 10)}`
+  return `natkit NAT matrix: ${report.trialsPerCell ?? '?'} trial(s) per cell, ${String(report.started ?? '').slice(0, 10)}`
 }
 
 function fail (err: unknown): never {
@@ -201,7 +201,7 @@ export function createProgram (): Command {
         const json = join(opts.out, `${opts.name}.json`)
         const svg = join(opts.out, `${opts.name}.svg`)
         writeJson(json, report)
-        writeFileSync(svg, matrixSvg(report.summary, chartTitle(report)))
+        writeFileSync(svg, matrixSvg(report.summary, chartTitle(report), report.label))
         process.stdout.write(`wrote ${json} and ${svg} (${Math.round(report.durationMs / 1000)} s)\n`)
       } catch (err) {
         fail(err)
@@ -221,7 +221,7 @@ export function createProgram (): Command {
           throw new UsageError(`cannot read matrix report ${opts.in}: ${(err as Error).message}`)
         }
         if (!Array.isArray(report.summary)) throw new UsageError(`${opts.in} has no "summary" array: not a natkit-lab matrix report`)
-        writeFileSync(opts.out, matrixSvg(report.summary as Summary[], chartTitle(report)))
+        writeFileSync(opts.out, matrixSvg(report.summary as Summary[], chartTitle(report), report.label))
         process.stdout.write(`wrote ${opts.out}\n`)
       } catch (err) {
         fail(err)

@@ -23,21 +23,24 @@ const LEFT = 70
  * one bar per direct path for the direct-connection success rate, labelled
  * with direct/trials and the median time from relayed to direct connection.
  */
-export function matrixSvg (summaries: Summary[], title: string): string {
+export function matrixSvg (summaries: Summary[], title: string, subtitle?: string): string {
   const panels = [...new Set(summaries.map(panelKey))]
   const scenarios = [...new Set(summaries.map(s => s.scenario))]
   const paths = [...new Set(summaries.map(s => s.transport))]
   const groupW = 24 + BAR_STEP * paths.length
-  const width = Math.max(LEFT + scenarios.length * groupW + 30, 640)
-  const top = 60
+  // ~9 px per character of the 16 px title, ~6.5 px of the 12 px subtitle
+  const width = Math.ceil(Math.max(LEFT + scenarios.length * groupW + 30, 640, LEFT + title.length * 9, LEFT + (subtitle?.length ?? 0) * 6.5))
+  const legendY = subtitle != null ? 56 : 36
+  const top = legendY + 24
   const height = top + panels.length * PANEL_H + 80
   const out: string[] = []
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`)
   out.push('<rect width="100%" height="100%" fill="#fff"/>')
   out.push(`<text x="${LEFT}" y="24" font-size="16" font-weight="bold">${esc(title)}</text>`)
+  if (subtitle != null) out.push(`<text x="${LEFT}" y="42" fill="#444">${esc(subtitle)}</text>`)
   paths.forEach((p, j) => {
-    out.push(`<rect x="${LEFT + j * 110}" y="36" width="14" height="14" fill="${PATH_COLORS[p] ?? '#666'}"/>`)
-    out.push(`<text x="${LEFT + j * 110 + 20}" y="48">${esc(p)}</text>`)
+    out.push(`<rect x="${LEFT + j * 110}" y="${legendY}" width="14" height="14" fill="${PATH_COLORS[p] ?? '#666'}"/>`)
+    out.push(`<text x="${LEFT + j * 110 + 20}" y="${legendY + 12}">${esc(p)}</text>`)
   })
   panels.forEach((panel, k) => {
     const y0 = top + k * PANEL_H
