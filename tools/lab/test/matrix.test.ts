@@ -3,6 +3,9 @@
  * the path mapping and the many-panel chart.
  */
 import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
@@ -10,13 +13,15 @@ import {
   assertMatrixBounded, CONE_SYMMETRIC_PAIRS, DEFAULT_MAX_MATRIX_TRIALS, EIM_PAIRS, InvalidDimensionError, MATRIX_PAIRS, matrixCells, matrixSvg,
   MatrixTooLargeError, parseCpuLoad, parseLoss, parseMatrixDimensions, parsePairs, peerPathPlan, summarize, UnsupportedPathError
 } from '../src/index.js'
-import type { TrialResult } from '../src/index.js'
+import { labSkipReason, works } from './env.js'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
+import type { MatrixReport, TrialResult } from '../src/index.js'
 
 const BIN = fileURLToPath(new URL('../bin/natkit-lab.js', import.meta.url))
 const run = promisify(execFile)
 
-async function cli (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  return await run(process.execPath, [BIN, ...args], { timeout: 30_000 }).then(
+async function cli (args: string[], timeout = 30_000): Promise<{ code: number, stdout: string, stderr: string }> {
+  return await run(process.execPath, [BIN, ...args], { timeout }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (e: { code: number, stdout: string, stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr })
   )
@@ -150,4 +155,35 @@ describe('natkit-lab matrix on the command line', () => {
       expect(r.stderr.trim()).toBe(message)
     }
   })
+})
+
+const delaySkipReason = labSkipReason ??
+  (!works('python3', ['-c', 'import socket; socket.AF_PACKET']) ? 'loss needs python3 (the delay line)' : undefined) ??
+  (!existsSync('/dev/net/tun') ? 'loss needs /dev/net/tun' : undefined)
+
+describe.skipIf(missingPrerequisite(delaySkipReason))('natkit-lab matrix in the lab', () => {
+  it('runs one cell with every condition set and writes the JSON and the chart', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'natkit-matrix-'))
+    try {
+      const r = await cli(['matrix', '--pairs', 'address-restricted:full-cone', '--inbound', 'reset', '--paths', 'tcp', '--loss', '1%', '--cpu-load', '--trials', '1', '--label', 'test', '--out', out, '--name', 'm'], 120_000)
+      expect(r.code, r.stderr).toBe(0)
+      const report = JSON.parse(readFileSync(join(out, 'm.json'), 'utf8')) as MatrixReport
+      expect(report.label).toBe('test')
+      expect(report.dimensions).toEqual({ pairs: ['address-restricted:full-cone'], inbound: ['reset'], paths: ['tcp'], delay: ['zero'], lossPercent: [1], cpuLoad: [true] })
+      expect(report.machine).toMatchObject({ cpus: expect.any(Number), node: process.versions.node })
+      expect(report.results).toHaveLength(1)
+      const [t] = report.results
+      expect(t).toMatchObject({ a: 'address-restricted', b: 'full-cone', transport: 'tcp', inbound: 'reset', delay: 'zero', lossPercent: 1, cpuLoad: true })
+      expect(t.error).toBeUndefined()
+      // the conditions reached the lab: the delay lines counted frames, the burner used CPU
+      expect(t.lossStats?.frames).toBeGreaterThan(0)
+      expect(t.cpuBurn?.cpuSeconds).toBeGreaterThan(0)
+      expect(report.summary).toHaveLength(1)
+      expect(report.summary[0]).toMatchObject({ scenario: 'address-restricted:full-cone', inbound: 'reset', lossPercent: 1, cpuLoad: true, trials: 1 })
+      const svg = readFileSync(join(out, 'm.svg'), 'utf8')
+      expect(svg).toContain('inbound reset · delay zero · loss 1% · CPU loaded')
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
+  }, 150_000)
 })
