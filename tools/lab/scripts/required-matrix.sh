@@ -17,6 +17,12 @@
 #                                          × zero/interop [3]: which path works where
 #   loss       reports/matrix-loss.*       port-restricted and address-restricted ↔ symmetric, drop/reset, auto,
 #                                          1 % and 5 % loss per link and direction [10]
+#
+# Estimated duration (measured 2026-12-02 on a shared 2-core machine, load
+# average 5-11: zero delay ~5 s per trial, interop ~9-13 s, a cell that ends
+# relayed ~24 s (3 punch attempts), a loaded-CPU trial ~15-28 s):
+#   auto ~4.5 h (1280 trials), tcp-reset ~0.7 h (280), paths ~1.7 h (504),
+#   loss ~0.2 h (80): about 7 h in all, less on an idle machine.
 set -Eeuo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$ROOT"
