@@ -8,9 +8,11 @@
 #                                   router's LAN address), then wait; LAN peers
 #                                   share this container's network namespace
 #
-# Environment (router): NAT_PROFILE port-restricted|symmetric|upnp,
-# LAN_CIDR (e.g. 192.168.1.0/24), INTERNET_CIDR (default 11.0.0.0/16),
-# NFT_TABLE (default natkit). Rulesets: /etc/natkit/rulesets/<profile>.nft,
+# Environment (router): NAT_PROFILE port-restricted|address-restricted|
+# full-cone|symmetric|upnp, NAT_INBOUND drop|reset|reject (what the router does
+# with unsolicited packets on its WAN; default drop), LAN_CIDR (e.g.
+# 192.168.1.0/24), INTERNET_CIDR (default 11.0.0.0/16), NFT_TABLE (default
+# natkit). Rulesets: /etc/natkit/rulesets/<profile>[-inbound-<mode>].nft,
 # generated from tools/lab/src/nft.ts (interface names "wan"/"lan" are
 # replaced by the detected ones).
 set -Eeuo pipefail
@@ -53,13 +55,16 @@ gateway () {
 }
 
 router () {
-  local profile=${NAT_PROFILE:-port-restricted} lan_cidr=${LAN_CIDR:?LAN_CIDR is required, e.g. 192.168.1.0/24}
+  local profile=${NAT_PROFILE:-port-restricted} inbound=${NAT_INBOUND:-drop} lan_cidr=${LAN_CIDR:?LAN_CIDR is required, e.g. 192.168.1.0/24}
   local inet_cidr=${INTERNET_CIDR:-11.0.0.0/16} table=${NFT_TABLE:-natkit}
   case $profile in
-    port-restricted|symmetric|upnp) ;;
-    full-cone|address-restricted) die "NAT profile \"$profile\" is not supported: Linux conntrack filters per 5-tuple, so $profile filtering needs an out-of-tree kernel module; use port-restricted, symmetric or upnp" ;;
+    port-restricted|address-restricted|full-cone|symmetric|upnp) ;;
     none) die "NAT profile \"none\" means no router: put the peer on the internet network instead (see docker/README.md)" ;;
-    *) die "unknown NAT profile \"$profile\"; expected port-restricted, symmetric or upnp" ;;
+    *) die "unknown NAT profile \"$profile\"; expected port-restricted, address-restricted, full-cone, symmetric or upnp" ;;
+  esac
+  case $inbound in
+    drop|reset|reject) ;;
+    *) die "unknown NAT_INBOUND \"$inbound\"; expected drop, reset or reject" ;;
   esac
   [[ $(cat /proc/sys/net/ipv4/ip_forward) == 1 ]] || die "net.ipv4.ip_forward is 0: run the container with sysctls net.ipv4.ip_forward=1"
   local wan lan
@@ -69,10 +74,11 @@ router () {
   # docker's internal networks give no default route; a router has none either (like the netns lab)
   ip route del default 2>/dev/null || true
   local ruleset=/etc/natkit/rulesets/$profile.nft
+  [[ $inbound == drop ]] || ruleset=/etc/natkit/rulesets/$profile-inbound-$inbound.nft
   [[ -f $ruleset ]] || die "missing $ruleset"
   sed -e "s/\"wan\"/\"$wan\"/g" -e "s/\"lan\"/\"$lan\"/g" -e "s/^table inet natkit /table inet $table /" "$ruleset" >/run/natkit-ruleset.nft
   nft -f /run/natkit-ruleset.nft || die "nft rejected the $profile ruleset"
-  log "profile $profile: wan $wan ($(ip -o -4 addr show dev "$wan" | awk '{print $4}')) lan $lan ($(ip -o -4 addr show dev "$lan" | awk '{print $4}')) table inet $table"
+  log "profile $profile, inbound $inbound: wan $wan ($(ip -o -4 addr show dev "$wan" | awk '{print $4}')) lan $lan ($(ip -o -4 addr show dev "$lan" | awk '{print $4}')) table inet $table"
   if [[ $profile == upnp ]]; then
     sed -e "s/@WAN@/$wan/g" -e "s/@LAN@/$lan/g" -e "s#@LAN_CIDR@#$lan_cidr#g" -e "s/@TABLE@/$table/g" \
       -e "s/@UUID@/$(cat /proc/sys/kernel/random/uuid)/g" /etc/natkit/miniupnpd.conf.in >/run/miniupnpd.conf

@@ -6,6 +6,7 @@
 #   tools/docker/compose-test.sh build      # base + images
 #   tools/docker/compose-test.sh default    # build + port-restricted scenario only
 #   tools/docker/compose-test.sh symmetric  # build + symmetric scenario only
+#   tools/docker/compose-test.sh cone-reset # build + cone/reset scenario only
 #
 # Steps: install docker.io/docker-compose/debootstrap if missing (Debian, root),
 # start dockerd if none is running (and stop only that one on exit), make sure
@@ -16,7 +17,10 @@
 #   1. default topology (port-restricted NAT on both sides): peer-a must exit 0
 #      with holepunch:success and dial:result outcome=direct;
 #   2. NAT_A=symmetric NAT_B=symmetric: peer-a must exit 3 (relayed only) and
-#      have pinged peer-b over the relay.
+#      have pinged peer-b over the relay;
+#   3. NAT_A=full-cone NAT_B=address-restricted NAT_INBOUND=reset (the cone
+#      rulesets, routers answering unsolicited SYNs with a reset): peer-a must
+#      exit 0 with a hole-punched direct connection, as in 1.
 # Containers and networks are always removed (trap). Every step has a timeout.
 #
 # Exit codes: 0 passed, 1 a check failed, 2 this host cannot run Docker at all
@@ -297,11 +301,11 @@ timeline () { # JSON lines files -> merged, human-readable timeline
   cat "$@" | timeout 30 docker run --rm -i --network none --entrypoint node "$APP_TAG" /app/docker/timeline.mjs
 }
 
-run_scenario () { # name expected-exit nat-a nat-b
+run_scenario () { # name expected-exit nat-a nat-b [inbound]
   local name=$1 want=$2 rc=0 t
-  export NAT_A=$3 NAT_B=$4 NATKIT_IMAGE=$APP_TAG NATKIT_ROUTER_IMAGE=$ROUTER_TAG
+  export NAT_A=$3 NAT_B=$4 NAT_INBOUND=${5:-drop} NATKIT_IMAGE=$APP_TAG NATKIT_ROUTER_IMAGE=$ROUTER_TAG
   ACTIVE_PROJECTS=("$PROJECT")
-  log "scenario $name: NAT_A=$NAT_A NAT_B=$NAT_B, expecting peer-a exit $want"
+  log "scenario $name: NAT_A=$NAT_A NAT_B=$NAT_B NAT_INBOUND=$NAT_INBOUND, expecting peer-a exit $want"
   t=$(date +%s)
   add_lan_rules
   timeout 240 "${COMPOSE[@]}" -f "$ROOT/docker-compose.yml" -p "$PROJECT" up --no-build --abort-on-container-exit --exit-code-from peer-a \
@@ -350,10 +354,11 @@ main () {
   # leftovers from an interrupted run
   timeout 120 "${COMPOSE[@]}" -f "$ROOT/docker-compose.yml" -p "$PROJECT" down --volumes --remove-orphans --timeout 5 >/dev/null 2>&1 || true
   case $what in
-    all) run_scenario default 0 port-restricted port-restricted; run_scenario symmetric 3 symmetric symmetric ;;
+    all) run_scenario default 0 port-restricted port-restricted; run_scenario symmetric 3 symmetric symmetric; run_scenario cone-reset 0 full-cone address-restricted reset ;;
     default) run_scenario default 0 port-restricted port-restricted ;;
     symmetric) run_scenario symmetric 3 symmetric symmetric ;;
-    *) fail "unknown command $what (all, base, build, default, symmetric)" ;;
+    cone-reset) run_scenario cone-reset 0 full-cone address-restricted reset ;;
+    *) fail "unknown command $what (all, base, build, default, symmetric, cone-reset)" ;;
   esac
   log "ALL PASSED"
 }

@@ -306,17 +306,25 @@ async function startDelayLine (lab: Lab, node: string, uplinkName: string, lossP
   }
 }
 
-/** Applies a profile: each router gets `routerOneWayMs`, each host with role `relay` gets `relayOneWayMs` (zero: nothing). */
+/**
+ * Applies a profile: each router gets `routerOneWayMs`, each host with role
+ * `relay` gets `relayOneWayMs` (zero: nothing). With `lossPercent`, every one
+ * of those links and each peer on the internet segment (a peer without NAT)
+ * gets a delay line even at zero delay, so the loss applies to every path; with
+ * a `seed`, link number i uses seed + i.
+ */
 export async function applyDelayProfile (lab: Lab, profile: DelayProfile | DelayProfileName, opts: Omit<LinkDelayOptions, 'delayMs'> = {}): Promise<DelayLine[]> {
   const p = typeof profile === 'string' ? DELAY_PROFILES[profile] : profile
   const targets: Array<[string, number]> = [
     ...lab.topology.routers.map(r => [r.name, p.routerOneWayMs] as [string, number]),
-    ...lab.topology.hosts.filter(h => h.role === 'relay' && h.segment === 'internet').map(h => [h.name, p.relayOneWayMs] as [string, number])
+    ...lab.topology.hosts.filter(h => h.role === 'relay' && h.segment === 'internet').map(h => [h.name, p.relayOneWayMs] as [string, number]),
+    ...lab.topology.hosts.filter(h => h.role === 'peer' && h.segment === 'internet').map(h => [h.name, 0] as [string, number])
   ]
   const result: DelayLine[] = []
   try {
     for (const [node, delayMs] of targets) {
-      if (delayMs > 0 || (opts.lossPercent ?? 0) > 0) result.push(await addLinkDelay(lab, node, { ...opts, delayMs }))
+      const seed = opts.seed != null ? opts.seed + result.length : undefined
+      if (delayMs > 0 || (opts.lossPercent ?? 0) > 0) result.push(await addLinkDelay(lab, node, { ...opts, seed, delayMs }))
     }
   } catch (err) {
     for (const d of result) await d.stop().catch(() => {})

@@ -1,5 +1,4 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Command, Option } from 'commander'
 import { StaleBuildError } from '@natkit/testkit'
@@ -7,6 +6,8 @@ import { runDemo } from './demo.js'
 import { matrixSvg } from './report.js'
 import { DELAY_PROFILES, type DelayProfileName } from './delay.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENARIOS, summarize, formatSummaryTable, UnknownScenarioError, type LabTransport, type TrialResult, type Summary } from './scenario.js'
+import { InvalidDimensionError, LAB_PATHS, parseLoss, peerPathPlan, UnsupportedPathError, type LabPath } from './dimensions.js'
+import { assertMatrixBounded, DEFAULT_MATRIX_DIAL_TIMEOUT_MS, DEFAULT_MATRIX_TRIALS_PER_CELL, DEFAULT_MAX_MATRIX_TRIALS, matrixCells, MatrixTooLargeError, MAX_MATRIX_TRIALS, PAIR_SETS, parseMatrixDimensions, runMatrix, type MatrixReport } from './matrix.js'
 import { selfCheck } from './check.js'
 import { assertInteropSupported, PEER_IMPLS, RELAY_IMPLS, UnsupportedInteropError, type PeerImpl, type RelayImpl } from './interop.js'
 import { cleanupAll, Lab, LabPrerequisiteError, listLeftovers } from './netns.js'
@@ -24,18 +25,6 @@ export class NotImplementedError extends Error {
 
 /** Upper bound of `--trials`. */
 export const MAX_TRIALS = 100
-
-/** The NAT pairs of `natkit-lab matrix` (peer-a's NAT, peer-b's NAT). */
-export const MATRIX_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = [
-  ['port-restricted', 'port-restricted'],
-  ['port-restricted', 'symmetric'],
-  ['symmetric', 'port-restricted'],
-  ['symmetric', 'symmetric'],
-  ['port-restricted', 'upnp'],
-  ['symmetric', 'upnp'],
-  ['none', 'port-restricted'],
-  ['none', 'symmetric']
-]
 
 export class UsageError extends Error {
   override name = 'UsageError'
@@ -60,12 +49,17 @@ function writeJson (file: string, data: unknown): void {
 function trialLine (r: TrialResult): string {
   const what = r.error != null ? `ERROR ${r.error}` : r.direct ? `direct in ${Math.round(r.timeToDirectMs ?? 0)} ms after relayed (${r.attempts} attempt(s)), RTT ${r.relayedRttMs ?? '-'} -> ${r.directRttMs ?? '-'} ms` : `${r.outcome}: ${r.failureReason ?? '-'}`
   const impls = r.impls != null ? ` [${r.impls.a}→${r.impls.b} via ${r.impls.relay} relay${r.direct ? `, peer-b says ${r.remoteDirect === true ? 'direct' : 'NOT direct'}` : ''}]` : ''
-  return `trial ${String(r.trial).padStart(3)}  ${r.scenario.padEnd(34)} ${r.transport.padEnd(6)} ${what}${impls}`
+  const conditions = [r.inbound !== 'drop' ? `inbound ${r.inbound}` : '', r.delay !== 'zero' ? `delay ${r.delay}` : '', r.lossPercent > 0 ? `loss ${r.lossPercent}% (${r.lossStats?.lost ?? '?'}/${r.lossStats?.frames ?? '?'} frames dropped)` : '', r.cpuLoad ? `CPU load (${r.cpuBurn?.cpuSeconds ?? '?'} CPU s burnt)` : ''].filter(c => c !== '').join(', ')
+  return `trial ${String(r.trial).padStart(3)}  ${r.scenario.padEnd(34)} ${r.transport.padEnd(6)} ${what}${impls}${conditions !== '' ? ` [${conditions}]` : ''}`
+}
+
+function chartTitle (report: Partial<MatrixReport> & { delay?: string }): string {
+  return `natkit NAT matrix: ${report.trialsPerCell ?? '?'} trial(s) per cell, ${String(report.started ?? '').slice(0, 10)}`
 }
 
 function fail (err: unknown): never {
   const e = err as Error
-  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError || e instanceof UsageError || e instanceof UnknownScenarioError || e instanceof UnsupportedInteropError || e instanceof StaleBuildError
+  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError || e instanceof UsageError || e instanceof UnknownScenarioError || e instanceof UnsupportedInteropError || e instanceof StaleBuildError || e instanceof InvalidDimensionError || e instanceof UnsupportedPathError || e instanceof MatrixTooLargeError
   process.stderr.write(`natkit-lab: ${e.name}: ${e.message}\n`)
   process.exit(cannotRun ? EXIT_CANNOT_RUN : EXIT_CHECK_FAILED)
 }
@@ -130,8 +124,10 @@ export function createProgram (): Command {
   program.command('run')
     .description('run a scenario N times in fresh labs and print per-trial results and a summary')
     .option('--scenario <name>', `${Object.keys(SCENARIOS).join(', ')}, or PROFILE_A:PROFILE_B`, 'port-restricted')
-    .addOption(new Option('--transport <transport>', 'how the peers try to connect directly').choices([...LAB_TRANSPORTS]).default('tcp'))
+    .addOption(new Option('--transport <path>', 'direct paths the peers may use: tcp (hole punching), webrtc, or auto (all raced; needs natkit-peer --direct-paths)').choices([...LAB_PATHS]).default('tcp'))
     .option('--trials <n>', `trials (1-${MAX_TRIALS})`, '1')
+    .option('--loss <percent>', 'random loss per link and direction on every router, relay and public-peer link (delay line, also at zero delay), e.g. 1%', '0')
+    .option('--cpu-load', 'run a CPU burner (one busy loop per core, bounded) beside the peers during each trial')
     .option('--delay <profile>', `link delay: ${Object.keys(DELAY_PROFILES).join(', ')} (interop: router links 100 ms RTT, relay 25 ms, by a userspace delay line)`, 'zero')
     .option('--timeout <ms>', 'how long peer-a waits for a direct connection', String(DEFAULT_DIAL_TIMEOUT_MS))
     .option('--full', 'also run bootstrap and AutoNAT servers and check reachability from both peers')
@@ -140,59 +136,73 @@ export function createProgram (): Command {
     .addOption(new Option('--peer-a <impl>', 'who runs peer-a, the dialer (go/rust: tools/interop, TCP only)').choices([...PEER_IMPLS]).default('natkit'))
     .addOption(new Option('--peer-b <impl>', 'who runs peer-b, the listener').choices([...PEER_IMPLS]).default('natkit'))
     .addOption(new Option('--relay-impl <impl>', 'who runs the circuit relay v2 server').choices([...RELAY_IMPLS]).default('natkit'))
-    .action(async (opts: { scenario: string, transport: LabTransport, trials: string, delay: string, timeout: string, full?: boolean, inbound: InboundMode, json?: string, peerA: PeerImpl, peerB: PeerImpl, relayImpl: RelayImpl }) => {
+    .action(async (opts: { scenario: string, transport: LabPath, trials: string, loss: string, cpuLoad?: boolean, delay: string, timeout: string, full?: boolean, inbound: InboundMode, json?: string, peerA: PeerImpl, peerB: PeerImpl, relayImpl: RelayImpl }) => {
       try {
         const [a, b] = parseScenario(opts.scenario)
         const trials = parseCount(opts.trials, '--trials', MAX_TRIALS)
         const dialTimeoutMs = parseCount(opts.timeout, '--timeout', 600_000)
         const delay = checkDelay(opts.delay)
+        const lossPercent = parseLoss(opts.loss)
+        const cpuLoad = opts.cpuLoad === true
         const impls = { peerA: opts.peerA, peerB: opts.peerB, relay: opts.relayImpl }
         assertInteropSupported(opts.transport, { a: impls.peerA, b: impls.peerB, relay: impls.relay })
         const results: TrialResult[] = []
         for (let i = 1; i <= trials; i++) {
-          const r = await runTrial({ a, b, transport: opts.transport, trial: i, dialTimeoutMs, full: opts.full, delay, inbound: opts.inbound, ...impls })
+          const r = await runTrial({ a, b, transport: opts.transport, trial: i, dialTimeoutMs, full: opts.full, delay, inbound: opts.inbound, lossPercent, cpuLoad, ...impls })
           results.push(r)
           process.stdout.write(`${trialLine(r)}\n`)
         }
         const summary = summarize(results)
         process.stdout.write(`\n${formatSummaryTable(summary)}\n`)
-        if (opts.json != null) writeJson(opts.json, { scenario: opts.scenario, a, b, transport: opts.transport, delay: opts.delay, inbound: opts.inbound, results, summary })
+        if (opts.json != null) writeJson(opts.json, { scenario: opts.scenario, a, b, transport: opts.transport, delay: opts.delay, inbound: opts.inbound, lossPercent, cpuLoad, results, summary })
       } catch (err) {
         fail(err)
       }
     })
 
   program.command('matrix')
-    .description('every NAT profile pair x transport, N trials each; writes reports/matrix.json and reports/matrix.svg')
-    .option('--trials <n>', `trials per pair and transport (1-${MAX_TRIALS})`, '3')
-    .option('--transports <list>', 'comma-separated transports', LAB_TRANSPORTS.join(','))
+    .description('NAT profile pairs x inbound behaviour x direct paths x delay x loss x CPU load, N trials per cell in fresh labs; writes <out>/<name>.json (every trial + a summary per cell) and <out>/<name>.svg')
+    .option('--pairs <list>', `NAT pairs: ${Object.keys(PAIR_SETS).join(', ')} (sets) and/or A:B pairs, comma-separated`, 'default')
+    .option('--inbound <list>', 'unsolicited-inbound behaviours of the routers: drop, reset, reject', 'drop,reset')
+    .option('--paths <list>', 'direct paths: tcp, webrtc, auto (default: tcp,webrtc,auto; auto only when natkit-peer has --direct-paths)')
+    .option('--delay <list>', `link delay profiles: ${Object.keys(DELAY_PROFILES).join(', ')}`, 'zero')
+    .option('--loss <list>', 'random loss per link and direction, e.g. 0,1%,5%', '0')
+    .option('--cpu-load [list]', 'CPU burner beside the peers: off, on or off,on (the bare flag means on)', 'off')
+    .option('--trials <n>', `trials per cell (1-${MAX_TRIALS})`, String(DEFAULT_MATRIX_TRIALS_PER_CELL))
+    .option('--max-trials <n>', `refuse a matrix of more trials than this (1-${MAX_MATRIX_TRIALS})`, String(DEFAULT_MAX_MATRIX_TRIALS))
+    .option('--timeout <ms>', 'how long peer-a waits for a direct connection', String(DEFAULT_MATRIX_DIAL_TIMEOUT_MS))
+    .option('--label <text>', 'what this run is, stored in the JSON (e.g. "smoke subset")')
     .option('--out <dir>', 'report directory', 'reports')
-    .option('--timeout <ms>', 'how long peer-a waits for a direct connection', '20000')
-    .option('--delay <profile>', `link delay: ${Object.keys(DELAY_PROFILES).join(', ')}`, 'zero')
-    .action(async (opts: { trials: string, transports: string, out: string, timeout: string, delay: string }) => {
+    .option('--name <name>', 'report file name without extension', 'matrix')
+    .option('--dry-run', 'print the cells and the trial count, run nothing')
+    .action(async (opts: { pairs: string, inbound: string, paths?: string, delay: string, loss: string, cpuLoad: string | boolean, trials: string, maxTrials: string, timeout: string, label?: string, out: string, name: string, dryRun?: boolean }) => {
       try {
-        const delay = checkDelay(opts.delay)
-        const trials = parseCount(opts.trials, '--trials', MAX_TRIALS)
+        const dims = parseMatrixDimensions({ pairs: opts.pairs, inbound: opts.inbound, paths: opts.paths, delay: opts.delay, loss: opts.loss, cpuLoad: opts.cpuLoad === true ? 'on' : String(opts.cpuLoad) })
+        const trialsPerCell = parseCount(opts.trials, '--trials', MAX_TRIALS)
+        const maxTrials = parseCount(opts.maxTrials, '--max-trials', MAX_MATRIX_TRIALS)
         const dialTimeoutMs = parseCount(opts.timeout, '--timeout', 600_000)
-        const transports = opts.transports.split(',').map(t => t.trim()) as LabTransport[]
-        for (const t of transports) if (!LAB_TRANSPORTS.includes(t)) throw new UsageError(`unknown transport "${t}" in --transports (use ${LAB_TRANSPORTS.join(', ')})`)
-        const results: TrialResult[] = []
-        const started = new Date().toISOString()
-        for (const [a, b] of MATRIX_PAIRS) {
-          for (const transport of transports) {
-            for (let i = 1; i <= trials; i++) {
-              const r = await runTrial({ a, b, transport, trial: i, dialTimeoutMs, delay })
-              results.push(r)
-              process.stdout.write(`${trialLine(r)}\n`)
-            }
-          }
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(opts.name)) throw new UsageError(`invalid --name "${opts.name}": 1-64 characters [A-Za-z0-9._-]`)
+        if (dims.note != null) process.stderr.write(`natkit-lab: ${dims.note}\n`)
+        const cells = matrixCells(dims)
+        if (opts.dryRun === true) {
+          for (const c of cells) process.stdout.write(`${c.a}:${c.b} ${c.path} inbound ${c.inbound} delay ${c.delay} loss ${c.lossPercent}% cpu ${c.cpuLoad ? 'on' : 'off'}\n`)
+          process.stdout.write(`${cells.length} cells × ${trialsPerCell} trials = ${cells.length * trialsPerCell} trials${cells.length * trialsPerCell > maxTrials ? ` (more than --max-trials ${maxTrials}: a real run would be refused)` : ''}\n`)
+          return
         }
-        const summary = summarize(results)
-        process.stdout.write(`\n${formatSummaryTable(summary)}\n`)
-        mkdirSync(opts.out, { recursive: true })
-        writeJson(join(opts.out, 'matrix.json'), { started, finished: new Date().toISOString(), trialsPerCell: trials, delay, machine: { cpus: cpus().length, node: process.versions.node }, summary, results })
-        writeFileSync(join(opts.out, 'matrix.svg'), matrixSvg(summary, `natkit NAT matrix: ${trials} trial(s) per cell, ${delay} delay, ${started.slice(0, 10)}`))
-        process.stdout.write(`wrote ${join(opts.out, 'matrix.json')} and ${join(opts.out, 'matrix.svg')}\n`)
+        const total = assertMatrixBounded(cells.length, trialsPerCell, maxTrials)
+        // fail before the first lab, not once per trial
+        if (dims.paths.includes('auto')) peerPathPlan('auto')
+        process.stderr.write(`natkit-lab: matrix of ${cells.length} cells × ${trialsPerCell} trials = ${total} trials\n`)
+        const report = await runMatrix({ ...dims, trialsPerCell, dialTimeoutMs }, {
+          label: opts.label,
+          onTrial: (r, i, n) => { process.stdout.write(`[${i}/${n}] ${trialLine(r)}\n`) }
+        })
+        process.stdout.write(`\n${formatSummaryTable(report.summary)}\n`)
+        const json = join(opts.out, `${opts.name}.json`)
+        const svg = join(opts.out, `${opts.name}.svg`)
+        writeJson(json, report)
+        writeFileSync(svg, matrixSvg(report.summary, chartTitle(report), report.label))
+        process.stdout.write(`wrote ${json} and ${svg} (${Math.round(report.durationMs / 1000)} s)\n`)
       } catch (err) {
         fail(err)
       }
@@ -204,14 +214,14 @@ export function createProgram (): Command {
     .option('--out <file>', 'SVG to write', 'reports/matrix.svg')
     .action((opts: { in: string, out: string }) => {
       try {
-        let report: { summary?: unknown, trialsPerCell?: number, delay?: string, started?: string }
+        let report: Partial<MatrixReport> & { delay?: string }
         try {
           report = JSON.parse(readFileSync(opts.in, 'utf8'))
         } catch (err) {
           throw new UsageError(`cannot read matrix report ${opts.in}: ${(err as Error).message}`)
         }
         if (!Array.isArray(report.summary)) throw new UsageError(`${opts.in} has no "summary" array: not a natkit-lab matrix report`)
-        writeFileSync(opts.out, matrixSvg(report.summary as Summary[], `natkit NAT matrix: ${report.trialsPerCell ?? '?'} trial(s) per cell, ${report.delay ?? 'zero'} delay, ${String(report.started ?? '').slice(0, 10)}`))
+        writeFileSync(opts.out, matrixSvg(report.summary as Summary[], chartTitle(report), report.label))
         process.stdout.write(`wrote ${opts.out}\n`)
       } catch (err) {
         fail(err)

@@ -2,49 +2,74 @@ import type { Summary } from './scenario.js'
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 
+/** Bar colours per direct path. */
+const PATH_COLORS: Record<string, string> = { tcp: '#2b6cb0', webrtc: '#d69e2e', auto: '#2f855a' }
+
+/** The conditions of a summary (one chart panel each); older reports lack them and get the defaults. */
+export function panelKey (s: Partial<Summary>): string {
+  return `inbound ${s.inbound ?? 'drop'} · delay ${s.delay ?? 'zero'} · loss ${s.lossPercent ?? 0}% · CPU ${s.cpuLoad === true ? 'loaded' : 'idle'}`
+}
+
+const PANEL_TOP = 30
+const PLOT_H = 200
+const PANEL_H = PANEL_TOP + PLOT_H + 50
+const BAR_W = 30
+const BAR_STEP = 36
+const LEFT = 70
+
 /**
- * A self-contained SVG chart of a matrix run: per NAT pair, one bar per
- * transport for the direct-connection success rate, labelled with the median
- * time from relayed to direct connection.
+ * A self-contained SVG chart of a matrix run: one panel per combination of
+ * conditions (inbound behaviour, delay, loss, CPU load); in each, per NAT pair,
+ * one bar per direct path for the direct-connection success rate, labelled
+ * with direct/trials and the median time from relayed to direct connection.
  */
-export function matrixSvg (summaries: Summary[], title: string): string {
+export function matrixSvg (summaries: Summary[], title: string, subtitle?: string): string {
+  const panels = [...new Set(summaries.map(panelKey))]
   const scenarios = [...new Set(summaries.map(s => s.scenario))]
-  const transports = [...new Set(summaries.map(s => s.transport))]
-  const colors: Record<string, string> = { tcp: '#2b6cb0', webrtc: '#d69e2e' }
-  const left = 70; const top = 76; const plotH = 260; const groupW = 40 + 46 * transports.length
-  const width = left + scenarios.length * groupW + 30
-  const height = top + plotH + 150
-  const y = (rate: number): number => top + plotH - rate * plotH
+  const paths = [...new Set(summaries.map(s => s.transport))]
+  const groupW = 24 + BAR_STEP * paths.length
+  // ~9 px per character of the 16 px title, ~6.5 px of the 12 px subtitle
+  const width = Math.ceil(Math.max(LEFT + scenarios.length * groupW + 30, 640, LEFT + title.length * 9, LEFT + (subtitle?.length ?? 0) * 6.5))
+  const legendY = subtitle != null ? 56 : 36
+  const top = legendY + 24
+  const height = top + panels.length * PANEL_H + 80
   const out: string[] = []
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`)
-  out.push(`<rect width="100%" height="100%" fill="#fff"/>`)
-  out.push(`<text x="${left}" y="24" font-size="16" font-weight="bold">${esc(title)}</text>`)
-  for (const r of [0, 0.25, 0.5, 0.75, 1]) {
-    out.push(`<line x1="${left}" x2="${width - 20}" y1="${y(r)}" y2="${y(r)}" stroke="#ddd"/>`)
-    out.push(`<text x="${left - 8}" y="${y(r) + 4}" text-anchor="end">${Math.round(r * 100)}%</text>`)
-  }
-  out.push(`<text transform="translate(18 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">direct connection success</text>`)
-  scenarios.forEach((sc, i) => {
-    const x0 = left + i * groupW + 20
-    transports.forEach((t, j) => {
-      const s = summaries.find(x => x.scenario === sc && x.transport === t)
-      if (s == null) return
-      const x = x0 + j * 46
-      const h = s.successRate * plotH
-      out.push(`<rect x="${x}" y="${y(s.successRate)}" width="38" height="${Math.max(h, 1)}" fill="${colors[t] ?? '#666'}"><title>${esc(`${sc} ${t}: ${s.direct}/${s.trials} direct`)}</title></rect>`)
-      out.push(`<text x="${x + 19}" y="${y(s.successRate) - 16}" text-anchor="middle">${s.direct}/${s.trials}</text>`)
-      out.push(`<text x="${x + 19}" y="${y(s.successRate) - 4}" text-anchor="middle" font-size="10" fill="#444">${s.medianTimeToDirectMs != null ? `${Math.round(s.medianTimeToDirectMs)}ms` : ''}</text>`)
+  out.push('<rect width="100%" height="100%" fill="#fff"/>')
+  out.push(`<text x="${LEFT}" y="24" font-size="16" font-weight="bold">${esc(title)}</text>`)
+  if (subtitle != null) out.push(`<text x="${LEFT}" y="42" fill="#444">${esc(subtitle)}</text>`)
+  paths.forEach((p, j) => {
+    out.push(`<rect x="${LEFT + j * 110}" y="${legendY}" width="14" height="14" fill="${PATH_COLORS[p] ?? '#666'}"/>`)
+    out.push(`<text x="${LEFT + j * 110 + 20}" y="${legendY + 12}">${esc(p)}</text>`)
+  })
+  panels.forEach((panel, k) => {
+    const y0 = top + k * PANEL_H
+    const y = (rate: number): number => y0 + PANEL_TOP + PLOT_H - rate * PLOT_H
+    out.push(`<text x="${LEFT}" y="${y0 + 18}" font-weight="bold">${esc(panel)}</text>`)
+    for (const r of [0, 0.5, 1]) {
+      out.push(`<line x1="${LEFT}" x2="${width - 20}" y1="${y(r)}" y2="${y(r)}" stroke="#ddd"/>`)
+      out.push(`<text x="${LEFT - 8}" y="${y(r) + 4}" text-anchor="end">${Math.round(r * 100)}%</text>`)
+    }
+    scenarios.forEach((sc, i) => {
+      const x0 = LEFT + i * groupW + 12
+      const cells = paths.map(p => summaries.find(s => s.scenario === sc && s.transport === p && panelKey(s) === panel))
+      if (cells.every(c => c == null)) return
+      cells.forEach((s, j) => {
+        if (s == null) return
+        const x = x0 + j * BAR_STEP
+        out.push(`<rect x="${x}" y="${y(s.successRate)}" width="${BAR_W}" height="${Math.max(s.successRate * PLOT_H, 1)}" fill="${PATH_COLORS[s.transport] ?? '#666'}"><title>${esc(`${sc} ${s.transport}, ${panel}: ${s.direct}/${s.trials} direct`)}</title></rect>`)
+        out.push(`<text x="${x + BAR_W / 2}" y="${y(s.successRate) - 14}" text-anchor="middle" font-size="10">${s.direct}/${s.trials}</text>`)
+        out.push(`<text x="${x + BAR_W / 2}" y="${y(s.successRate) - 3}" text-anchor="middle" font-size="9" fill="#444">${s.medianTimeToDirectMs != null ? `${Math.round(s.medianTimeToDirectMs)}ms` : ''}</text>`)
+      })
+      const [a, b] = sc.split(':')
+      const cx = x0 + (BAR_STEP * paths.length) / 2 - 3
+      out.push(`<text x="${cx}" y="${y0 + PANEL_TOP + PLOT_H + 16}" text-anchor="middle" font-size="10">${esc(a)}</text>`)
+      out.push(`<text x="${cx}" y="${y0 + PANEL_TOP + PLOT_H + 29}" text-anchor="middle" font-size="10">↔ ${esc(b)}</text>`)
     })
-    const [a, b] = sc.split(':')
-    out.push(`<text x="${x0 + (46 * transports.length) / 2 - 4}" y="${top + plotH + 18}" text-anchor="middle">${esc(a)}</text>`)
-    out.push(`<text x="${x0 + (46 * transports.length) / 2 - 4}" y="${top + plotH + 32}" text-anchor="middle">↔ ${esc(b)}</text>`)
   })
-  transports.forEach((t, j) => {
-    out.push(`<rect x="${left + j * 120}" y="${top + plotH + 56}" width="14" height="14" fill="${colors[t] ?? '#666'}"/>`)
-    out.push(`<text x="${left + j * 120 + 20}" y="${top + plotH + 68}">${esc(t)}</text>`)
-  })
-  out.push(`<text x="${left}" y="${top + plotH + 96}" fill="#444">bars: share of trials with a direct connection; labels: direct/trials and median time from relayed to direct connection</text>`)
-  out.push(`<text x="${left}" y="${top + plotH + 112}" fill="#444">peer-a's NAT ↔ peer-b's NAT; real nftables NAT routers in Linux network namespaces</text>`)
+  const foot = top + panels.length * PANEL_H + 20
+  out.push(`<text x="${LEFT}" y="${foot}" fill="#444">bars: share of trials with a direct connection; labels: direct/trials and median time from relayed to direct connection</text>`)
+  out.push(`<text x="${LEFT}" y="${foot + 16}" fill="#444">peer-a's NAT ↔ peer-b's NAT; real nftables NAT routers in Linux network namespaces; loss is per link and direction</text>`)
   out.push('</svg>')
   return out.join('\n') + '\n'
 }

@@ -1,7 +1,9 @@
 import { formatHuman, type NatkitEvent, type NatkitEventName } from '@natkit/events'
 import { Lab } from './netns.js'
 import { UPNP_PREROUTING_CHAIN } from './nft.js'
-import { applyDelayProfile, type DelayProfileName } from './delay.js'
+import { applyDelayProfile, type DelayLine, type DelayProfileName } from './delay.js'
+import { startCpuBurner, type CpuBurner } from './cpuload.js'
+import { collectLossStats, peerPathPlan, type LabPath, type LossStats, type TrialDimensions } from './dimensions.js'
 import { spawnRole, type RoleHandle } from './procs.js'
 import { assertInteropSupported, spawnInterop, type PeerImpl, type RelayImpl } from './interop.js'
 import { defaultTopology, DEFAULT_AUTONAT_IP, DEFAULT_BOOTSTRAP_IP, DEFAULT_RELAY_IP, type NatProfile, assertSupportedProfile } from './topology.js'
@@ -60,10 +62,11 @@ export function parseScenario (name: string): [NatProfile, NatProfile] {
   throw new UnknownScenarioError(`unknown scenario "${name}": use one of ${Object.keys(SCENARIOS).join(', ')} or PROFILE_A:PROFILE_B`)
 }
 
-export interface TrialInit {
+export interface TrialInit extends TrialDimensions {
   a: NatProfile
   b: NatProfile
-  transport: LabTransport
+  /** Direct paths the peers may use (see `peerPathPlan`): tcp, webrtc or auto (all raced). */
+  transport: LabPath
   trial?: number
   dialTimeoutMs?: number
   /** Link delay profile (userspace delay line on router and relay links). @default 'zero' */
@@ -90,7 +93,17 @@ export interface TrialResult {
   delay: DelayProfileName
   a: NatProfile
   b: NatProfile
-  transport: LabTransport
+  transport: LabPath
+  /** What the routers did with unsolicited inbound. */
+  inbound: InboundMode
+  /** Random loss per link and direction (percent) on every router, relay and public-peer link. */
+  lossPercent: number
+  /** A CPU burner ran beside the peers. */
+  cpuLoad: boolean
+  /** With loss: the delay lines' own counters, summed over every lossy link (read before teardown). */
+  lossStats?: LossStats
+  /** With cpuLoad: what the burner used (its CPU seconds show it really ran). */
+  cpuBurn?: { workers: number, cpuSeconds: number, wallSeconds: number }
   trial: number
   /** A direct (non-relayed) connection between peer-a and peer-b was made. */
   direct: boolean
@@ -133,11 +146,13 @@ const find = <E extends NatkitEventName>(h: RoleHandle | undefined, name: E): Ar
 export async function runTrial (init: TrialInit): Promise<TrialResult> {
   const t0 = Date.now()
   const scenario = `${init.a}:${init.b}`
-  const result: TrialResult = { scenario, delay: init.delay ?? 'zero', a: init.a, b: init.b, transport: init.transport, trial: init.trial ?? 1, direct: false, outcome: 'failed', exitCode: null, attempts: 0, durationMs: 0 }
+  const result: TrialResult = { scenario, delay: init.delay ?? 'zero', a: init.a, b: init.b, transport: init.transport, inbound: init.inbound ?? 'drop', lossPercent: init.lossPercent ?? 0, cpuLoad: init.cpuLoad === true, trial: init.trial ?? 1, direct: false, outcome: 'failed', exitCode: null, attempts: 0, durationMs: 0 }
   const log = init.log ?? (() => {})
   const handles: Array<[string, RoleHandle]> = []
   let lab: Lab | undefined
   let tearingDown = false
+  let delayLines: DelayLine[] = []
+  let burner: CpuBurner | undefined
   const impls = { a: init.peerA ?? 'natkit', b: init.peerB ?? 'natkit', relay: init.relay ?? 'natkit' } as const
   if (impls.a !== 'natkit' || impls.b !== 'natkit' || impls.relay !== 'natkit') result.impls = impls
   const start = (role: string, host: string, bin: 'relay' | 'bootstrap' | 'peer' | 'autonat', args: string[]): RoleHandle => track(role, spawnRole(lab as Lab, host, bin, [...args, '--network', 'lab']))
@@ -150,9 +165,11 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
   const deadline = AbortSignal.timeout(DEFAULT_TRIAL_TIMEOUT_MS)
   try {
     assertInteropSupported(init.transport, impls)
+    const paths = peerPathPlan(init.transport)
     lab = await Lab.create(defaultTopology(init.a, init.b, { inbound: init.inbound }), { log })
     result.prefix = lab.prefix
-    if ((init.delay ?? 'zero') !== 'zero') await applyDelayProfile(lab, init.delay as DelayProfileName)
+    if (result.delay !== 'zero' || result.lossPercent > 0) delayLines = await applyDelayProfile(lab, result.delay, { lossPercent: result.lossPercent, seed: init.lossSeed ?? result.trial })
+    if (result.cpuLoad) burner = await startCpuBurner(lab, ['peer-a', 'peer-b'], { workers: init.cpuWorkers })
     const relayListen = ['--listen', `/ip4/0.0.0.0/tcp/${RELAY_PORT}`, '--announce', `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}`, '--seed', 'lab-relay']
     const relay = impls.relay === 'go'
       ? track('relay', spawnInterop(lab, 'relay', 'go', ['relay', ...relayListen]))
@@ -179,7 +196,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     }
     const peerArgs = (name: string): string[] => [
       '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`, '--seed', `lab-${name}`, '--relay', relayMa, '--stun', `stun:${DEFAULT_RELAY_IP}:${STUN_PORT}`,
-      ...(init.transport === 'tcp' ? ['--no-webrtc'] : ['--no-holepunch']),
+      ...paths.args,
       ...(behindUpnp(name) ? ['--upnp'] : []),
       ...extra
     ]
@@ -197,7 +214,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
       const mapped = `/ip4/${routerB.wanIp}/tcp/${PEER_PORT}/`
       await peerB.waitForEvent('listening', (e) => e.addrs.some(x => x.startsWith(mapped)), UPNP_MAPPING_TIMEOUT_MS)
     }
-    const target = `${relayMa}/p2p-circuit${init.transport === 'webrtc' ? '/webrtc' : ''}/p2p/${reservation.peerId}`
+    const target = `${relayMa}/p2p-circuit${paths.webrtcTarget ? '/webrtc' : ''}/p2p/${reservation.peerId}`
     const dialTimeout = init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
     const peerA = impls.a === 'natkit'
       ? start('peer-a', 'peer-a', 'peer', ['dial', target, '--timeout', `${dialTimeout}ms`, ...peerArgs('peer-a')])
@@ -258,7 +275,12 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     result.error = (err as Error).message
   } finally {
     tearingDown = true
+    if (burner != null) {
+      const burn = await burner.stop().catch((err: Error) => { result.error ??= err.message })
+      if (burn != null) result.cpuBurn = { workers: burn.workers, cpuSeconds: burn.cpuSeconds, wallSeconds: burn.wallSeconds }
+    }
     await Promise.allSettled(handles.map(async ([, h]) => { await h.stop() }))
+    if (result.lossPercent > 0) result.lossStats = await collectLossStats(delayLines)
     await lab?.destroy()
     result.durationMs = Date.now() - t0
   }
@@ -277,7 +299,11 @@ export const TIMELINE_EVENTS = new Set(['reservation', 'reservation:failed', 're
 
 export interface Summary {
   scenario: string
-  transport: LabTransport
+  transport: LabPath
+  inbound: InboundMode
+  delay: DelayProfileName
+  lossPercent: number
+  cpuLoad: boolean
   trials: number
   direct: number
   successRate: number
@@ -295,10 +321,16 @@ const median = (xs: Array<number | undefined>): number | undefined => {
   return v.length % 2 === 1 ? v[m] : (v[m - 1] + v[m]) / 2
 }
 
+/** The matrix cell of a trial: every dimension but the trial number. */
+export function cellKey (r: Pick<TrialResult, 'scenario' | 'transport' | 'inbound' | 'delay' | 'lossPercent' | 'cpuLoad'>): string {
+  return `${r.scenario}|${r.transport}|${r.inbound}|${r.delay}|loss ${r.lossPercent}%|cpu ${r.cpuLoad ? 'on' : 'off'}`
+}
+
+/** One summary per matrix cell (NAT pair, path, inbound mode, delay, loss, CPU load), in first-seen order. */
 export function summarize (results: TrialResult[]): Summary[] {
   const groups = new Map<string, TrialResult[]>()
   for (const r of results) {
-    const key = `${r.scenario}|${r.transport}`
+    const key = cellKey(r)
     groups.set(key, [...(groups.get(key) ?? []), r])
   }
   return [...groups.values()].map((rs) => {
@@ -312,6 +344,10 @@ export function summarize (results: TrialResult[]): Summary[] {
     return {
       scenario: rs[0].scenario,
       transport: rs[0].transport,
+      inbound: rs[0].inbound,
+      delay: rs[0].delay,
+      lossPercent: rs[0].lossPercent,
+      cpuLoad: rs[0].cpuLoad,
       trials: rs.length,
       direct,
       successRate: direct / rs.length,
@@ -327,9 +363,9 @@ export function summarize (results: TrialResult[]): Summary[] {
 const fmt = (x: number | undefined): string => x == null ? '-' : `${Math.round(x)}`
 
 export function formatSummaryTable (summaries: Summary[]): string {
-  const rows = [['scenario (a:b)', 'transport', 'direct', 'rate', 't→relayed ms', 't→direct ms', 'relay RTT', 'direct RTT', 'failures']]
+  const rows = [['scenario (a:b)', 'path', 'inbound', 'delay', 'loss', 'cpu', 'direct', 'rate', 't→relayed ms', 't→direct ms', 'relay RTT', 'direct RTT', 'failures']]
   for (const s of summaries) {
-    rows.push([s.scenario, s.transport, `${s.direct}/${s.trials}`, `${Math.round(s.successRate * 100)}%`, fmt(s.medianTimeToRelayedMs), fmt(s.medianTimeToDirectMs), fmt(s.medianRelayedRttMs), fmt(s.medianDirectRttMs), Object.entries(s.failureReasons).map(([k, v]) => `${k}×${v}`).join(', ') || '-'])
+    rows.push([s.scenario, s.transport, s.inbound, s.delay, `${s.lossPercent}%`, s.cpuLoad ? 'load' : '-', `${s.direct}/${s.trials}`, `${Math.round(s.successRate * 100)}%`, fmt(s.medianTimeToRelayedMs), fmt(s.medianTimeToDirectMs), fmt(s.medianRelayedRttMs), fmt(s.medianDirectRttMs), Object.entries(s.failureReasons).map(([k, v]) => `${k}×${v}`).join(', ') || '-'])
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)))
   return rows.map(r => r.map((c, i) => c.padEnd(widths[i])).join('  ')).join('\n')

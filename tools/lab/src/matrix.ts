@@ -1,0 +1,239 @@
+/**
+ * `natkit-lab matrix`: NAT profile pairs × unsolicited-inbound behaviour ×
+ * direct paths × delay × loss × CPU load, N trials per cell, each in a fresh
+ * lab. Bounded: a matrix of more than `maxTrials` trials is refused.
+ */
+import { execFileSync } from 'node:child_process'
+import { availableParallelism, cpus, loadavg, release } from 'node:os'
+import { DELAY_PROFILES, type DelayProfileName } from './delay.js'
+import { InvalidDimensionError, LAB_PATHS, parseCpuLoad, parseList, parseLoss, peerSupportsDirectPaths, type LabPath } from './dimensions.js'
+import { REPO_ROOT } from './procs.js'
+import { runTrial, summarize, type Summary, type TrialResult } from './scenario.js'
+import { assertSupportedProfile, INBOUND_MODES, type InboundMode, type NatProfile } from './topology.js'
+
+/**
+ * Most trials one `natkit-lab matrix` run may make unless `--max-trials`
+ * raises it (a trial takes ~10-20 s; 500 are ~2 h).
+ *
+ * @default 500
+ */
+export const DEFAULT_MAX_MATRIX_TRIALS = 500
+
+/** Largest accepted `--max-trials`. @default 20000 */
+export const MAX_MATRIX_TRIALS = 20_000
+
+/** Default trials per cell. @default 3 */
+export const DEFAULT_MATRIX_TRIALS_PER_CELL = 3
+
+/** Default bound on peer-a waiting for a direct connection in a matrix trial. @default 20000 */
+export const DEFAULT_MATRIX_DIAL_TIMEOUT_MS = 20_000
+
+/** Profiles whose mapping is endpoint-independent (RFC 4787 EIM): both sides of such a pair can be punched. */
+export const EIM_PROFILES: readonly NatProfile[] = ['port-restricted', 'address-restricted', 'full-cone', 'upnp', 'none']
+
+/** The NAT pairs of `natkit-lab matrix` by default (peer-a's NAT, peer-b's NAT). */
+export const MATRIX_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = [
+  ['port-restricted', 'port-restricted'],
+  ['address-restricted', 'address-restricted'],
+  ['full-cone', 'full-cone'],
+  ['port-restricted', 'address-restricted'],
+  ['port-restricted', 'full-cone'],
+  ['port-restricted', 'upnp'],
+  ['none', 'port-restricted'],
+  ['address-restricted', 'symmetric'],
+  ['full-cone', 'symmetric'],
+  ['port-restricted', 'symmetric'],
+  ['symmetric', 'port-restricted'],
+  ['symmetric', 'symmetric'],
+  ['symmetric', 'upnp'],
+  ['none', 'symmetric']
+]
+
+/** Every unordered pair of two EIM profiles but none:none (issue 10: 100 % direct with auto paths). */
+export const EIM_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = EIM_PROFILES.flatMap((a, i) =>
+  EIM_PROFILES.slice(i).filter(b => !(a === 'none' && b === 'none')).map(b => [a, b] as const))
+
+/** A cone NAT facing a symmetric one (issue 10: direct by whichever path works). */
+export const CONE_SYMMETRIC_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = [
+  ['address-restricted', 'symmetric'],
+  ['full-cone', 'symmetric']
+]
+
+/** Named pair sets for `--pairs`. */
+export const PAIR_SETS: Readonly<Record<string, ReadonlyArray<readonly [NatProfile, NatProfile]>>> = {
+  default: MATRIX_PAIRS,
+  eim: EIM_PAIRS,
+  'cone-symmetric': CONE_SYMMETRIC_PAIRS
+}
+
+export class MatrixTooLargeError extends Error {
+  static override name = 'MatrixTooLargeError'
+  override name = 'MatrixTooLargeError'
+}
+
+export interface MatrixSpec {
+  pairs: Array<[NatProfile, NatProfile]>
+  inbound: InboundMode[]
+  paths: LabPath[]
+  delays: DelayProfileName[]
+  /** Loss per link and direction, percent. */
+  losses: number[]
+  cpuLoad: boolean[]
+  trialsPerCell: number
+  dialTimeoutMs: number
+}
+
+export interface MatrixCell {
+  a: NatProfile
+  b: NatProfile
+  inbound: InboundMode
+  path: LabPath
+  delay: DelayProfileName
+  lossPercent: number
+  cpuLoad: boolean
+}
+
+/** `default`, `eim`, `cone-symmetric`, or a comma list of `A:B` pairs (sets and pairs may be mixed); duplicates are dropped. */
+export function parsePairs (value: string): Array<[NatProfile, NatProfile]> {
+  const out: Array<[NatProfile, NatProfile]> = []
+  const add = (a: NatProfile, b: NatProfile): void => { if (!out.some(([x, y]) => x === a && y === b)) out.push([a, b]) }
+  for (const item of value.split(',').map(s => s.trim())) {
+    const set = PAIR_SETS[item]
+    if (set != null) {
+      for (const [a, b] of set) add(a, b)
+      continue
+    }
+    const parts = item.split(':')
+    if (parts.length !== 2) throw new InvalidDimensionError(`invalid pair "${item}" in --pairs: use A:B (e.g. port-restricted:symmetric) or ${Object.keys(PAIR_SETS).join(', ')}`)
+    try {
+      assertSupportedProfile(parts[0])
+      assertSupportedProfile(parts[1])
+    } catch (err) {
+      throw new InvalidDimensionError(`invalid pair "${item}" in --pairs: ${(err as Error).message}`)
+    }
+    add(parts[0], parts[1])
+  }
+  return out
+}
+
+export interface MatrixOptionText {
+  pairs: string
+  inbound: string
+  paths?: string
+  delay: string
+  loss: string
+  cpuLoad: string
+}
+
+/**
+ * The matrix's dimensions from command-line text. When `paths` is not given,
+ * the default is tcp,webrtc,auto, without auto if the built peer has no
+ * `--direct-paths` (`note` says so); an explicit `auto` then fails in the trial
+ * setup with UnsupportedPathError.
+ */
+export function parseMatrixDimensions (text: MatrixOptionText, directPaths = peerSupportsDirectPaths()): Omit<MatrixSpec, 'trialsPerCell' | 'dialTimeoutMs'> & { note?: string } {
+  const delayNames = Object.keys(DELAY_PROFILES) as DelayProfileName[]
+  const paths = text.paths != null ? parseList(text.paths, LAB_PATHS, '--paths') : LAB_PATHS.filter(p => directPaths || p !== 'auto')
+  return {
+    pairs: parsePairs(text.pairs),
+    inbound: parseList(text.inbound, INBOUND_MODES, '--inbound'),
+    paths,
+    delays: parseList(text.delay, delayNames, '--delay'),
+    losses: [...new Set(text.loss.split(',').map(parseLoss))],
+    cpuLoad: parseCpuLoad(text.cpuLoad),
+    ...(text.paths == null && !directPaths ? { note: 'this natkit-peer has no --direct-paths yet: paths tcp,webrtc only (auto needs issue 10\'s racing)' } : {})
+  }
+}
+
+/** Every cell, in a stable order (conditions outermost, so a panel's cells run together). */
+export function matrixCells (spec: Omit<MatrixSpec, 'trialsPerCell' | 'dialTimeoutMs'>): MatrixCell[] {
+  const cells: MatrixCell[] = []
+  for (const cpuLoad of spec.cpuLoad) {
+    for (const lossPercent of spec.losses) {
+      for (const delay of spec.delays) {
+        for (const inbound of spec.inbound) {
+          for (const [a, b] of spec.pairs) {
+            for (const path of spec.paths) cells.push({ a, b, inbound, path, delay, lossPercent, cpuLoad })
+          }
+        }
+      }
+    }
+  }
+  return cells
+}
+
+/** Throws MatrixTooLargeError when cells × trials exceeds `maxTrials`; returns the total. */
+export function assertMatrixBounded (cells: number, trialsPerCell: number, maxTrials = DEFAULT_MAX_MATRIX_TRIALS): number {
+  const total = cells * trialsPerCell
+  if (total > maxTrials) throw new MatrixTooLargeError(`the matrix has ${cells} cells × ${trialsPerCell} trials = ${total} trials, more than --max-trials ${maxTrials}: pick subsets (--pairs, --inbound, --paths, --delay, --loss, --cpu-load) or raise --max-trials`)
+  return total
+}
+
+/** What the JSON report says about the machine (trial timings depend on it). */
+export function machineInfo (): Record<string, unknown> {
+  let commit: string | undefined
+  try {
+    commit = execFileSync('git', ['-C', REPO_ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8', timeout: 5_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+  } catch {}
+  return {
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model,
+    kernel: release(),
+    node: process.versions.node,
+    loadavg: loadavg().map(x => Math.round(x * 100) / 100),
+    commit
+  }
+}
+
+export interface MatrixReport {
+  /** Free text, e.g. "smoke subset": what this run is (and is not). */
+  label?: string
+  started: string
+  finished: string
+  trialsPerCell: number
+  dimensions: {
+    pairs: string[]
+    inbound: InboundMode[]
+    paths: LabPath[]
+    delay: DelayProfileName[]
+    lossPercent: number[]
+    cpuLoad: boolean[]
+  }
+  dialTimeoutMs: number
+  machine: Record<string, unknown>
+  /** Load average when the run ended (the machine may be shared). */
+  loadavgAtEnd: number[]
+  durationMs: number
+  summary: Summary[]
+  results: TrialResult[]
+}
+
+/** Runs every cell `trialsPerCell` times; `onTrial` sees each result as it comes. */
+export async function runMatrix (spec: MatrixSpec, opts: { label?: string, onTrial?: (r: TrialResult, index: number, total: number) => void } = {}): Promise<MatrixReport> {
+  const cells = matrixCells(spec)
+  const total = cells.length * spec.trialsPerCell
+  const started = new Date()
+  const machine = machineInfo()
+  const results: TrialResult[] = []
+  for (const cell of cells) {
+    for (let i = 1; i <= spec.trialsPerCell; i++) {
+      const r = await runTrial({ a: cell.a, b: cell.b, transport: cell.path, inbound: cell.inbound, delay: cell.delay, lossPercent: cell.lossPercent, cpuLoad: cell.cpuLoad, trial: i, dialTimeoutMs: spec.dialTimeoutMs })
+      results.push(r)
+      opts.onTrial?.(r, results.length, total)
+    }
+  }
+  const finished = new Date()
+  return {
+    ...(opts.label != null ? { label: opts.label } : {}),
+    started: started.toISOString(),
+    finished: finished.toISOString(),
+    trialsPerCell: spec.trialsPerCell,
+    dimensions: { pairs: spec.pairs.map(([a, b]) => `${a}:${b}`), inbound: spec.inbound, paths: spec.paths, delay: spec.delays, lossPercent: spec.losses, cpuLoad: spec.cpuLoad },
+    dialTimeoutMs: spec.dialTimeoutMs,
+    machine,
+    loadavgAtEnd: loadavg().map(x => Math.round(x * 100) / 100),
+    durationMs: finished.getTime() - started.getTime(),
+    summary: summarize(results),
+    results
+  }
+}

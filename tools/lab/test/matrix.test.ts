@@ -1,0 +1,189 @@
+/**
+ * `natkit-lab matrix` without a lab: dimension parsing, the cells, the bound,
+ * the path mapping and the many-panel chart.
+ */
+import { execFile } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import {
+  assertMatrixBounded, CONE_SYMMETRIC_PAIRS, DEFAULT_MAX_MATRIX_TRIALS, EIM_PAIRS, InvalidDimensionError, MATRIX_PAIRS, matrixCells, matrixSvg,
+  MatrixTooLargeError, parseCpuLoad, parseLoss, parseMatrixDimensions, parsePairs, peerPathPlan, summarize, UnsupportedPathError
+} from '../src/index.js'
+import { labSkipReason, works } from './env.js'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
+import type { MatrixReport, TrialResult } from '../src/index.js'
+
+const BIN = fileURLToPath(new URL('../bin/natkit-lab.js', import.meta.url))
+const run = promisify(execFile)
+
+async function cli (args: string[], timeout = 30_000): Promise<{ code: number, stdout: string, stderr: string }> {
+  return await run(process.execPath, [BIN, ...args], { timeout }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (e: { code: number, stdout: string, stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr })
+  )
+}
+
+describe('matrix dimensions', () => {
+  it('pairs: named sets and A:B pairs, without duplicates', () => {
+    expect(parsePairs('default')).toHaveLength(MATRIX_PAIRS.length)
+    // every unordered pair of port-restricted, address-restricted, full-cone, upnp, none but none:none
+    expect(EIM_PAIRS).toHaveLength(14)
+    expect(EIM_PAIRS.some(([a, b]) => a === 'none' && b === 'none')).toBe(false)
+    expect(parsePairs('eim,cone-symmetric')).toHaveLength(14 + CONE_SYMMETRIC_PAIRS.length)
+    expect(parsePairs('full-cone:symmetric,cone-symmetric,port-restricted:upnp')).toEqual([['full-cone', 'symmetric'], ['address-restricted', 'symmetric'], ['port-restricted', 'upnp']])
+    expect(() => parsePairs('cone:symmetric')).toThrow(InvalidDimensionError)
+    expect(() => parsePairs('port-restricted')).toThrow(/use A:B/)
+  })
+
+  it('loss and CPU load values', () => {
+    expect(parseLoss('0')).toBe(0)
+    expect(parseLoss('1%')).toBe(1)
+    expect(parseLoss('2.5 %')).toBe(2.5)
+    for (const bad of ['-1', '51%', 'lots', '', '1%%']) expect(() => parseLoss(bad)).toThrow(InvalidDimensionError)
+    expect(parseCpuLoad('off,on,on')).toEqual([false, true])
+    expect(parseCpuLoad('on')).toEqual([true])
+    expect(() => parseCpuLoad('busy')).toThrow(/--cpu-load/)
+  })
+
+  it('the full product of every dimension, conditions outermost', () => {
+    const dims = parseMatrixDimensions({ pairs: 'port-restricted:port-restricted,full-cone:symmetric', inbound: 'drop,reset', paths: 'tcp,webrtc,auto', delay: 'zero,interop', loss: '0,1%,5%', cpuLoad: 'off,on' }, true)
+    const cells = matrixCells(dims)
+    expect(cells).toHaveLength(2 * 2 * 3 * 2 * 3 * 2)
+    expect(new Set(cells.map(c => JSON.stringify(c))).size).toBe(cells.length)
+    // the first cells share every condition and differ in pair and path only
+    expect(cells.slice(0, 6).map(c => `${c.a}:${c.b}/${c.path}`)).toEqual([
+      'port-restricted:port-restricted/tcp', 'port-restricted:port-restricted/webrtc', 'port-restricted:port-restricted/auto',
+      'full-cone:symmetric/tcp', 'full-cone:symmetric/webrtc', 'full-cone:symmetric/auto'
+    ])
+    expect(new Set(cells.slice(0, 6).map(c => `${c.inbound} ${c.delay} ${c.lossPercent} ${String(c.cpuLoad)}`)).size).toBe(1)
+    expect(() => parseMatrixDimensions({ pairs: 'default', inbound: 'drop,ignore', delay: 'zero', loss: '0', cpuLoad: 'off' }, true)).toThrow(/"ignore" in --inbound/)
+    expect(() => parseMatrixDimensions({ pairs: 'default', inbound: 'drop', delay: 'zero,slow', loss: '0', cpuLoad: 'off' }, true)).toThrow(/"slow" in --delay/)
+  })
+
+  it('default paths: auto only when natkit-peer has --direct-paths', () => {
+    const base = { pairs: 'default', inbound: 'drop', delay: 'zero', loss: '0', cpuLoad: 'off' }
+    expect(parseMatrixDimensions(base, true).paths).toEqual(['tcp', 'webrtc', 'auto'])
+    const old = parseMatrixDimensions(base, false)
+    expect(old.paths).toEqual(['tcp', 'webrtc'])
+    expect(old.note).toMatch(/--direct-paths/)
+  })
+
+  it('refuses a matrix above the bound, naming the numbers', () => {
+    expect(assertMatrixBounded(10, 3, 30)).toBe(30)
+    expect(() => assertMatrixBounded(10, 4, 30)).toThrow(MatrixTooLargeError)
+    expect(() => assertMatrixBounded(DEFAULT_MAX_MATRIX_TRIALS + 1, 1)).toThrow(/= 501 trials, more than --max-trials 500/)
+  })
+})
+
+describe('direct paths → natkit-peer options (one mapping)', () => {
+  it('with --direct-paths (issue 10 interface)', () => {
+    expect(peerPathPlan('tcp', true)).toEqual({ args: ['--direct-paths', 'tcp'], webrtcTarget: false })
+    expect(peerPathPlan('webrtc', true)).toEqual({ args: ['--direct-paths', 'webrtc'], webrtcTarget: true })
+    expect(peerPathPlan('auto', true)).toEqual({ args: [], webrtcTarget: false })
+  })
+
+  it('without it: tcp and webrtc by disabling the other path, auto refused', () => {
+    expect(peerPathPlan('tcp', false)).toEqual({ args: ['--no-webrtc'], webrtcTarget: false })
+    expect(peerPathPlan('webrtc', false)).toEqual({ args: ['--no-holepunch'], webrtcTarget: true })
+    expect(() => peerPathPlan('auto', false)).toThrow(UnsupportedPathError)
+    expect(() => peerPathPlan('quic' as 'tcp', true)).toThrow(/unknown path "quic"/)
+  })
+})
+
+function trial (over: Partial<TrialResult>): TrialResult {
+  return { scenario: 'port-restricted:port-restricted', a: 'port-restricted', b: 'port-restricted', transport: 'tcp', inbound: 'drop', delay: 'zero', lossPercent: 0, cpuLoad: false, trial: 1, direct: true, outcome: 'direct', exitCode: 0, attempts: 1, durationMs: 1, timeToDirectMs: 100, ...over }
+}
+
+describe('summary per cell and the chart', () => {
+  const results = [
+    trial({}), trial({ trial: 2, direct: false, outcome: 'relayed', failureReason: 'peer-unreachable: reset' }),
+    trial({ inbound: 'reset' }), trial({ inbound: 'reset', cpuLoad: true, transport: 'webrtc' }),
+    trial({ lossPercent: 5, delay: 'interop', scenario: 'full-cone:symmetric', a: 'full-cone', b: 'symmetric' })
+  ]
+
+  it('summarizes each cell of every dimension separately', () => {
+    const s = summarize(results)
+    expect(s).toHaveLength(4)
+    expect(s[0]).toMatchObject({ inbound: 'drop', cpuLoad: false, trials: 2, direct: 1, failureReasons: { 'peer-unreachable': 1 } })
+    expect(s[2]).toMatchObject({ inbound: 'reset', cpuLoad: true, transport: 'webrtc', trials: 1 })
+    expect(s[3]).toMatchObject({ lossPercent: 5, delay: 'interop', scenario: 'full-cone:symmetric' })
+  })
+
+  it('draws one panel per combination of conditions and one bar per cell', () => {
+    const svg = matrixSvg(summarize(results), 'test')
+    const panels = [...svg.matchAll(/font-weight="bold">(inbound [^<]*)</g)].map(m => m[1])
+    expect(panels).toEqual([
+      'inbound drop · delay zero · loss 0% · CPU idle',
+      'inbound reset · delay zero · loss 0% · CPU idle',
+      'inbound reset · delay zero · loss 0% · CPU loaded',
+      'inbound drop · delay interop · loss 5% · CPU idle'
+    ])
+    expect(svg.match(/<rect x="\d+(\.\d+)?" y="[\d.]+" width="30"/g)).toHaveLength(4)
+    expect(svg).toContain('<title>port-restricted:port-restricted tcp, inbound drop · delay zero · loss 0% · CPU idle: 1/2 direct</title>')
+  })
+})
+
+describe('natkit-lab matrix on the command line', () => {
+  it('--dry-run lists every cell and the trial count', async () => {
+    const r = await cli(['matrix', '--pairs', 'port-restricted:port-restricted,address-restricted:symmetric', '--inbound', 'drop,reset', '--paths', 'tcp,webrtc', '--delay', 'zero,interop', '--loss', '0,1%', '--cpu-load', '--trials', '10', '--dry-run'])
+    expect(r.code).toBe(0)
+    const lines = r.stdout.trim().split('\n')
+    expect(lines).toHaveLength(2 * 2 * 2 * 2 * 2 + 1)
+    expect(lines).toContain('address-restricted:symmetric webrtc inbound reset delay interop loss 1% cpu on')
+    expect(lines.at(-1)).toBe('32 cells × 10 trials = 320 trials')
+  })
+
+  it('refuses a matrix above --max-trials in one line, before building any lab', async () => {
+    const r = await cli(['matrix', '--pairs', 'eim', '--paths', 'tcp', '--inbound', 'drop,reset', '--trials', '20'])
+    expect(r.code).toBe(2)
+    expect(r.stderr.trim().split('\n').at(-1)).toBe('natkit-lab: MatrixTooLargeError: the matrix has 28 cells × 20 trials = 560 trials, more than --max-trials 500: pick subsets (--pairs, --inbound, --paths, --delay, --loss, --cpu-load) or raise --max-trials')
+  })
+
+  it('refuses bad dimension values in one line', async () => {
+    for (const [args, message] of [
+      [['matrix', '--loss', '1%,70%', '--dry-run'], 'natkit-lab: InvalidDimensionError: invalid loss "70%": a percentage from 0 to 50, e.g. 1%'],
+      [['matrix', '--paths', 'tcp,quic', '--dry-run'], 'natkit-lab: InvalidDimensionError: invalid value "quic" in --paths (use tcp, webrtc, auto)'],
+      [['matrix', '--max-trials', '0', '--dry-run'], 'natkit-lab: UsageError: invalid value for --max-trials: "0" must be an integer from 1 to 20000'],
+      [['run', '--loss', 'some'], 'natkit-lab: InvalidDimensionError: invalid loss "some": a percentage from 0 to 50, e.g. 1%']
+    ] as const) {
+      const r = await cli([...args])
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.stderr.trim()).toBe(message)
+    }
+  })
+})
+
+const delaySkipReason = labSkipReason ??
+  (!works('python3', ['-c', 'import socket; socket.AF_PACKET']) ? 'loss needs python3 (the delay line)' : undefined) ??
+  (!existsSync('/dev/net/tun') ? 'loss needs /dev/net/tun' : undefined)
+
+describe.skipIf(missingPrerequisite(delaySkipReason))('natkit-lab matrix in the lab', () => {
+  it('runs one cell with every condition set and writes the JSON and the chart', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'natkit-matrix-'))
+    try {
+      const r = await cli(['matrix', '--pairs', 'address-restricted:full-cone', '--inbound', 'reset', '--paths', 'tcp', '--loss', '1%', '--cpu-load', '--trials', '1', '--label', 'test', '--out', out, '--name', 'm'], 120_000)
+      expect(r.code, r.stderr).toBe(0)
+      const report = JSON.parse(readFileSync(join(out, 'm.json'), 'utf8')) as MatrixReport
+      expect(report.label).toBe('test')
+      expect(report.dimensions).toEqual({ pairs: ['address-restricted:full-cone'], inbound: ['reset'], paths: ['tcp'], delay: ['zero'], lossPercent: [1], cpuLoad: [true] })
+      expect(report.machine).toMatchObject({ cpus: expect.any(Number), node: process.versions.node })
+      expect(report.results).toHaveLength(1)
+      const [t] = report.results
+      expect(t).toMatchObject({ a: 'address-restricted', b: 'full-cone', transport: 'tcp', inbound: 'reset', delay: 'zero', lossPercent: 1, cpuLoad: true })
+      expect(t.error).toBeUndefined()
+      // the conditions reached the lab: the delay lines counted frames, the burner used CPU
+      expect(t.lossStats?.frames).toBeGreaterThan(0)
+      expect(t.cpuBurn?.cpuSeconds).toBeGreaterThan(0)
+      expect(report.summary).toHaveLength(1)
+      expect(report.summary[0]).toMatchObject({ scenario: 'address-restricted:full-cone', inbound: 'reset', lossPercent: 1, cpuLoad: true, trials: 1 })
+      const svg = readFileSync(join(out, 'm.svg'), 'utf8')
+      expect(svg).toContain('inbound reset · delay zero · loss 1% · CPU loaded')
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
+  }, 150_000)
+})
