@@ -59,7 +59,7 @@ describe('toListenAddressError', () => {
   it('turns libp2p\'s multi-line listen error into one line naming the address (canary for its format)', async () => {
     const port = await busyPort()
     const n = await node([`/ip4/127.0.0.1/tcp/${port}`], 'tcp')
-    const err = await n.start().then(() => undefined, (e: unknown) => e)
+    const err = await Promise.resolve(n.start()).then(() => undefined, (e: unknown) => e)
     expect((err as Error).name).toBe('UnsupportedListenAddressesError')
     const one = toListenAddressError(err)
     expect(one).toBeInstanceOf(ListenAddressError)
