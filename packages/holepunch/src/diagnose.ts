@@ -10,7 +10,10 @@ export const FAILURE_REASONS: readonly HolePunchFailureReason[] = [
   'remote-no-public-addresses',
   'gater-denied',
   'symmetric-nat-suspected',
+  'upgrade-failed',
+  'reset-by-remote',
   'peer-unreachable',
+  'no-answer',
   'timeout',
   'protocol-error',
   'aborted'
@@ -33,6 +36,77 @@ export interface DiagnoseInput {
   error?: unknown
   /** The punch was cancelled from outside (stop, relayed connection closed). */
   aborted?: boolean
+  /** What the punch's direct dials saw, per address (see {@link PunchDials}). */
+  dials?: readonly DialRecord[]
+}
+
+/** What the dials of one remote address saw during a punch. */
+export interface DialRecord {
+  /** The remote address (`/ip4/…/tcp/…`, without `/p2p`). */
+  addr: string
+  /** Connection attempts (each one SYN plus the kernel's retransmissions). */
+  dials: number
+  /** Answered with a TCP reset (ECONNREFUSED). */
+  refused: number
+  /** Answered with ICMP unreachable, or no route (EHOSTUNREACH, ENETUNREACH, …). */
+  unreachable: number
+  /** The TCP connection opened but the libp2p upgrade (security, muxer) failed. */
+  upgradeFailed: number
+  /** Still unanswered when the attempt's window ended. */
+  unanswered: number
+  /** The last error of an upgrade or of an unexpected kind, one line. */
+  lastError?: string
+}
+
+/**
+ * Collects what a punch's dials saw, per remote address, over all attempts of
+ * one punch. Bounded by the number of dial candidates.
+ */
+export class PunchDials {
+  readonly #records = new Map<string, DialRecord>()
+  readonly #max: number
+
+  constructor (maxAddrs: number) {
+    this.#max = maxAddrs
+  }
+
+  /** The record of `addr`, created on first use (undefined beyond `maxAddrs`). */
+  record (addr: string): DialRecord | undefined {
+    let r = this.#records.get(addr)
+    if (r == null && this.#records.size < this.#max) {
+      r = { addr, dials: 0, refused: 0, unreachable: 0, upgradeFailed: 0, unanswered: 0 }
+      this.#records.set(addr, r)
+    }
+    return r
+  }
+
+  /** Files the end of one dial of `addr`: `connected` if the upgrade had started. */
+  settle (addr: string, err: unknown, connected: boolean, aborted: boolean): void {
+    const r = this.record(addr)
+    if (r == null) return
+    if (connected) {
+      r.upgradeFailed++
+      r.lastError = errorLine(err)
+    } else if (isRefusedError(err)) {
+      r.refused++
+    } else if (isUnreachableError(err)) {
+      r.unreachable++
+    } else if (aborted) {
+      r.unanswered++
+    } else {
+      r.lastError = errorLine(err)
+    }
+  }
+
+  list (): DialRecord[] {
+    return [...this.#records.values()].map(r => ({ ...r }))
+  }
+}
+
+/** `Name: message` of an error, on one line. */
+export function errorLine (err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  return text.replace(/\s+/g, ' ').slice(0, 200)
 }
 
 /** Socket error codes that mean "nobody answered there". */
@@ -70,6 +144,11 @@ export function isUnreachableError (err: unknown): boolean {
   })
 }
 
+/** True if any error in the chain is a TCP reset answering our SYN (ECONNREFUSED). */
+export function isRefusedError (err: unknown): boolean {
+  return someError(err, (e) => e.code === 'ECONNREFUSED' || (typeof e.message === 'string' && e.message.includes('ECONNREFUSED')))
+}
+
 /** True if any error in the chain is a DCUtR protocol violation. */
 export function isProtocolError (err: unknown): boolean {
   return someError(err, (e) => e instanceof HolePunchProtocolError)
@@ -79,7 +158,12 @@ export function isProtocolError (err: unknown): boolean {
  * Picks the most specific failure reason:
  * aborted → no-public-addresses → protocol-error → gater-denied (every usable
  * remote address refused by our connection gater) → remote-no-public-addresses →
- * symmetric-nat-suspected → peer-unreachable → timeout.
+ * symmetric-nat-suspected (only with evidence, see `ObservedAddresses`) →
+ * what the dials saw: upgrade-failed (a TCP connection opened, its upgrade
+ * failed) → reset-by-remote (SYNs answered with resets) → peer-unreachable
+ * (ICMP unreachable / no route) → no-answer (SYNs sent, nothing came back) →
+ * else from the last error: peer-unreachable, or timeout (e.g. the exchange
+ * over the relay did not finish).
  */
 export function diagnose (input: DiagnoseInput): HolePunchFailureReason {
   if (input.aborted === true || input.error instanceof HolePunchAbortedError) return 'aborted'
@@ -88,6 +172,60 @@ export function diagnose (input: DiagnoseInput): HolePunchFailureReason {
   if (input.remoteCandidates === 0 && (input.remoteDenied ?? 0) > 0) return 'gater-denied'
   if (input.remoteCandidates === 0) return 'remote-no-public-addresses'
   if (input.symmetricNatSuspected) return 'symmetric-nat-suspected'
+  const dials = sumDials(input.dials ?? [])
+  if (dials.upgradeFailed > 0) return 'upgrade-failed'
+  if (dials.refused > 0 && dials.refused >= dials.unreachable) return 'reset-by-remote'
+  if (dials.unreachable > 0) return 'peer-unreachable'
+  if (dials.unanswered > 0) return 'no-answer'
   if (isUnreachableError(input.error)) return 'peer-unreachable'
   return 'timeout'
+}
+
+function sumDials (records: readonly DialRecord[]): Omit<DialRecord, 'addr' | 'lastError'> {
+  const sum = { dials: 0, refused: 0, unreachable: 0, upgradeFailed: 0, unanswered: 0 }
+  for (const r of records) {
+    sum.dials += r.dials
+    sum.refused += r.refused
+    sum.unreachable += r.unreachable
+    sum.upgradeFailed += r.upgradeFailed
+    sum.unanswered += r.unanswered
+  }
+  return sum
+}
+
+/** `/ip4/1.2.3.4/tcp/5/p2p/Qm…` → `1.2.3.4:5` for messages (the input when it is no plain TCP address). */
+function hostPort (addr: string): string {
+  const m = /^\/ip[46]\/([^/]+)\/tcp\/(\d+)/.exec(addr)
+  return m == null ? addr : addr.startsWith('/ip6/') ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/**
+ * One sentence per dialled address saying what its dials saw, e.g. "their
+ * router answered all 37 SYNs we sent to 11.0.2.1:4100 with a reset (no
+ * mapping for us existed there yet)", or undefined if nothing was dialled.
+ */
+export function describeDials (records: readonly DialRecord[], windowMs?: number): string | undefined {
+  const within = windowMs != null ? ` within ${windowMs} ms` : ''
+  const parts: string[] = []
+  for (const r of records) {
+    if (r.dials === 0) continue
+    const to = hostPort(r.addr)
+    const syns = plural(r.dials, 'SYN')
+    if (r.upgradeFailed > 0) {
+      parts.push(`TCP to ${to} connected ${plural(r.upgradeFailed, 'time')} but the libp2p upgrade failed (${r.lastError ?? 'no error'})`)
+    } else if (r.refused > 0 && r.refused === r.dials) {
+      parts.push(`their router answered all ${syns} we sent to ${to}${within} with a reset: it held no mapping for us until the end of the window`)
+    } else if (r.refused > 0) {
+      parts.push(`${r.refused} of ${syns} to ${to} were answered with a reset, ${r.unanswered > 0 ? `${r.unanswered} got no answer` : `${r.dials - r.refused} failed otherwise`}${within}`)
+    } else if (r.unreachable > 0) {
+      parts.push(`${r.unreachable} of ${syns} to ${to} met "host/network unreachable"${within}`)
+    } else if (r.unanswered > 0) {
+      parts.push(`no answer to our SYNs to ${to} (${plural(r.dials, 'dial')}, kernel retransmissions included)${within}: silently dropped on the way, by a NAT filter on their side or ours`)
+    } else {
+      parts.push(`${syns} to ${to} failed${r.lastError != null ? ` (${r.lastError})` : ''}`)
+    }
+  }
+  return parts.length > 0 ? parts.join('; ') : undefined
 }

@@ -2,21 +2,25 @@ import { TypedEventEmitter, serviceDependencies } from '@libp2p/interface'
 import { isLoopback, isPrivate, lpStream } from '@libp2p/utils'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { DNS, IP } from '@multiformats/multiaddr-matcher'
-import { dialAsResponder, transportTags } from '@natkit/libp2p-internals'
+import { dialAsResponder } from '@natkit/libp2p-internals'
 import { decodeHolePunch, encodeHolePunch } from './codec.js'
 import {
   DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_MAX_INBOUND_STREAMS,
   DEFAULT_PUNCH_RESEND_INTERVAL, DEFAULT_PUNCH_RESENDS,
-  DEFAULT_MAX_OBSERVED_ADDRS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_TIMEOUT, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE, MAX_SYNC_DELAY
+  DEFAULT_MAX_OBSERVED_ADDRS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_TIMEOUT, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE, MAX_SYNC_DELAY,
+  DEFAULT_MAX_BUDGET_PEERS, DEFAULT_MAX_PEER_PUNCH_DIALS, DEFAULT_PEER_PUNCH_DIAL_WINDOW, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL,
+  DEFAULT_RELAY_LIMIT_WARNING, DEFAULT_RELAY_LIMIT_WARNING_FRACTION, DEFAULT_RETRY_DELAY, DEFAULT_RETRY_JITTER, DEFAULT_RETRY_MAX_DELAY,
+  DEFAULT_RETRY_MIN_DELAY, DEFAULT_RETRY_ROUNDS
 } from './constants.js'
-import { FAILURE_REASONS, diagnose, isUnreachableError } from './diagnose.js'
+import { FAILURE_REASONS, PunchDials, describeDials, diagnose, errorLine, isUnreachableError } from './diagnose.js'
 import {
   DialDeniedError, HolePunchAbortedError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
-  RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
+  PunchBudgetExhaustedError, RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
 } from './errors.js'
-import { ObservedAddresses, toTcpAddr } from './observed.js'
+import { ObservedAddresses } from './observed.js'
 import type { HolePunchMessage, HolePunchType } from './codec.js'
 import type { HolePunchFailureReason } from './diagnose.js'
+import type { ObservationSource } from './observed.js'
 import type { ComponentLogger, Connection, ConnectionGater, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import type { LengthPrefixedStream } from '@libp2p/utils'
@@ -87,6 +91,47 @@ export interface HolePunchInit {
    * @default DEFAULT_PUNCH_RESEND_INTERVAL
    */
   punchResendInterval?: number
+  /**
+   * Most punch dials (first SYNs and resends) to one remote peer within
+   * `peerPunchDialWindow`, over all attempts, retry rounds and relayed
+   * connections. A peer past it gets no more punch dials until the window
+   * moves on.
+   *
+   * @default DEFAULT_MAX_PEER_PUNCH_DIALS
+   */
+  maxPeerPunchDials?: number
+  /**
+   * @default DEFAULT_PEER_PUNCH_DIAL_WINDOW
+   */
+  peerPunchDialWindow?: number
+  /**
+   * Retry rounds (B side) after every attempt failed while the peer is still
+   * reached only through a relay: after `retryDelay` × 2^(round-1) (at most
+   * `retryMaxDelay`, jittered), or sooner (not before `retryMinDelay`) when our
+   * addresses change. 0 turns retries off.
+   *
+   * @default DEFAULT_RETRY_ROUNDS
+   */
+  retryRounds?: number
+  /**
+   * @default DEFAULT_RETRY_DELAY
+   */
+  retryDelay?: number
+  /**
+   * @default DEFAULT_RETRY_MAX_DELAY
+   */
+  retryMaxDelay?: number
+  /**
+   * @default DEFAULT_RETRY_MIN_DELAY
+   */
+  retryMinDelay?: number
+  /**
+   * Warn (`relayed:expiring`) this many ms before a relayed connection without
+   * a direct alternative reaches its duration limit.
+   *
+   * @default DEFAULT_RELAY_LIMIT_WARNING
+   */
+  relayLimitWarning?: number
   /**
    * At most this many punches (one per remote peer) run at once; more are skipped.
    *
@@ -174,6 +219,30 @@ export interface HolePunchOutcomeEvent {
   directAddr?: string
 }
 
+/** Payload of `holepunch:retry`: another round of attempts follows (B side). */
+export interface HolePunchRetryEvent {
+  remotePeer: string
+  /** 1-based retry round. */
+  round: number
+  maxRounds: number
+  /** Backoff until the round starts (an address change may start it sooner). */
+  delayMs: number
+  /** Why the previous round failed. */
+  reason: HolePunchFailureReason
+}
+
+/** Payload of `relayed:expiring`: a relayed connection nears a limit its relay set. */
+export interface RelayedExpiringEvent {
+  remotePeer: string
+  remoteAddr: string
+  limit: 'duration' | 'data'
+  /** Duration limit: time left. */
+  remainingMs?: number
+  /** Data limit: the allowance (bytes) the relay granted. */
+  limitBytes?: number
+  message: string
+}
+
 /** Payload of `holepunch:direct-dial`: B's unilateral dial to A's public addresses finished. */
 export interface HolePunchDirectDialEvent {
   remotePeer: string
@@ -187,6 +256,8 @@ export interface HolePunchEvents {
   'holepunch:failure': CustomEvent<HolePunchFailureEvent>
   'holepunch:outcome': CustomEvent<HolePunchOutcomeEvent>
   'holepunch:direct-dial': CustomEvent<HolePunchDirectDialEvent>
+  'holepunch:retry': CustomEvent<HolePunchRetryEvent>
+  'relayed:expiring': CustomEvent<RelayedExpiringEvent>
 }
 
 /** Counters returned by `getStats()`. */
@@ -255,6 +326,21 @@ interface Punch {
   superseded: boolean
 }
 
+/** A retry round waiting for its backoff (or an address change). */
+interface PendingRetry {
+  relayed: Connection
+  round: number
+  timer: ReturnType<typeof setTimeout>
+  /** Earliest time an address change may start it. */
+  notBefore: number
+  cancel: () => void
+}
+
+/** The `tcp-reuse` transport's per-connection dial source lookup (duck-typed: holepunch does not depend on it). */
+interface DialSourceLookup {
+  dialSource: (connection: Connection) => ObservationSource | undefined
+}
+
 /**
  * The DCUtR service. B (inbound side of a relayed connection to a peer that
  * speaks `/libp2p/dcutr`) optionally tries a unilateral direct dial, then runs
@@ -280,6 +366,17 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #maxInboundStreams: number
   readonly #maxOutboundStreams: number
   readonly #observed: ObservedAddresses
+  readonly #maxPeerPunchDials: number
+  readonly #peerPunchDialWindow: number
+  readonly #retryRounds: number
+  readonly #retryDelay: number
+  readonly #retryMaxDelay: number
+  readonly #retryMinDelay: number
+  readonly #relayLimitWarning: number
+  /** peer → punch dials made in the current window (insertion order = oldest first). */
+  readonly #peerDials = new Map<string, { since: number, used: number }>()
+  readonly #retries = new Map<string, PendingRetry>()
+  readonly #limitWatches = new Map<Connection, ReturnType<typeof setInterval>>()
   readonly #punches = new Map<string, Punch>()
   /** Attempts seen per relayed connection on the responder side. */
   readonly #responderAttempts = new WeakMap<Connection, number>()
@@ -302,6 +399,13 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#punchResendInterval = Math.max(1, init.punchResendInterval ?? DEFAULT_PUNCH_RESEND_INTERVAL)
     this.#maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     this.#maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
+    this.#maxPeerPunchDials = Math.max(0, init.maxPeerPunchDials ?? DEFAULT_MAX_PEER_PUNCH_DIALS)
+    this.#peerPunchDialWindow = Math.max(1, init.peerPunchDialWindow ?? DEFAULT_PEER_PUNCH_DIAL_WINDOW)
+    this.#retryRounds = Math.max(0, init.retryRounds ?? DEFAULT_RETRY_ROUNDS)
+    this.#retryDelay = Math.max(1, init.retryDelay ?? DEFAULT_RETRY_DELAY)
+    this.#retryMaxDelay = Math.max(this.#retryDelay, init.retryMaxDelay ?? DEFAULT_RETRY_MAX_DELAY)
+    this.#retryMinDelay = Math.max(0, init.retryMinDelay ?? DEFAULT_RETRY_MIN_DELAY)
+    this.#relayLimitWarning = Math.max(0, init.relayLimitWarning ?? DEFAULT_RELAY_LIMIT_WARNING)
     this.#observed = new ObservedAddresses({
       maxAddrs: init.maxObservedAddrs ?? DEFAULT_MAX_OBSERVED_ADDRS,
       allowPrivateAddresses: this.#allowPrivate
@@ -316,6 +420,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   async start (): Promise<void> {
     if (this.#started) return
     this.#components.events.addEventListener('peer:identify', this.#onIdentify)
+    this.#components.events.addEventListener('self:peer:update', this.#onSelfUpdate)
+    this.#components.events.addEventListener('connection:open', this.#onConnectionOpen)
     this.#topologyId = await this.#components.registrar.register(HOLEPUNCH_PROTOCOL, {
       notifyOnLimitedConnection: true,
       onConnect: (_peerId, connection) => {
@@ -340,6 +446,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
 
   async stop (): Promise<void> {
     this.#components.events.removeEventListener('peer:identify', this.#onIdentify)
+    this.#components.events.removeEventListener('self:peer:update', this.#onSelfUpdate)
+    this.#components.events.removeEventListener('connection:open', this.#onConnectionOpen)
+    for (const retry of [...this.#retries.values()]) retry.cancel()
+    for (const timer of this.#limitWatches.values()) clearInterval(timer)
+    this.#limitWatches.clear()
     await this.#components.registrar.unhandle(HOLEPUNCH_PROTOCOL)
     if (this.#topologyId != null) {
       this.#components.registrar.unregister(this.#topologyId)
@@ -361,27 +472,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   /**
-   * Why we think our NAT's mapping varies per destination, or undefined:
-   * observers saw different ports, or (when TCP dials leave from the listen
-   * port, as with @natkit/tcp-reuse) an observer saw a port other than the one
-   * we listen and dial on, i.e. the NAT does not keep the mapping's port.
+   * Why we think our NAT's mapping varies per destination, or undefined. Only
+   * identify observations of connections we dialled from our listen port
+   * (port reuse, `@natkit/tcp-reuse`) count: see `ObservedAddresses`.
    */
   symmetricNatEvidence (): string | undefined {
-    if (this.#observed.symmetricNatSuspected()) {
-      return 'observers saw different ports for the same local port: the NAT mapping varies per destination (symmetric NAT)'
-    }
-    const tm = this.#components.transportManager
-    const reusesPort = transportTags(tm).includes('@natkit/tcp-reuse')
-    if (!reusesPort) return undefined
-    const listenPorts = new Set(tm.getAddrs().map(ma => toTcpAddr(ma)?.port).filter((p): p is number => p != null))
-    if (listenPorts.size === 0) return undefined
-    for (const ma of this.#observed.addrs()) {
-      const port = toTcpAddr(ma)?.port
-      if (port != null && !listenPorts.has(port)) {
-        return `our NAT mapped listen port ${[...listenPorts].join('/')} to ${port} as seen by the relay, and punches to the ports each side observed failed: the NAT mapping varies per destination (symmetric NAT)`
-      }
-    }
-    return undefined
+    return this.#observed.symmetricNatEvidence()?.message
   }
 
   getCandidateAddresses (): Multiaddr[] {
@@ -410,12 +506,110 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
     const { observedAddr, connection, peerId } = evt.detail
     if (observedAddr == null || connection == null || !isDirect(connection)) return
-    const accepted = this.#observed.add(observedAddr, peerId.toString())
+    const accepted = this.#observed.add(observedAddr, peerId.toString(), this.#dialSource(connection))
     if (accepted != null) {
       this.#log.trace('%p observed us at %a', peerId, accepted)
       // let AutoNAT verify it; it is already a hole punch candidate
       this.#components.addressManager.addObservedAddr(accepted)
     }
+  }
+
+  /** Where our outbound TCP connection `connection` was dialled from, if the transport tells. */
+  #dialSource (connection: Connection): ObservationSource | undefined {
+    if (connection.direction !== 'outbound') return undefined
+    for (const transport of this.#components.transportManager.getTransports()) {
+      const lookup = (transport as Partial<DialSourceLookup>).dialSource
+      if (typeof lookup !== 'function') continue
+      try {
+        const source = lookup.call(transport, connection)
+        if (source != null) return source
+      } catch (err) {
+        this.#log('dial source lookup failed - %e', err)
+      }
+    }
+    return undefined
+  }
+
+  /** Our addresses changed (new observed address, reachability): bring pending retry rounds forward. */
+  readonly #onSelfUpdate = (): void => {
+    const now = Date.now()
+    for (const [key, retry] of this.#retries) {
+      clearTimeout(retry.timer)
+      retry.timer = setTimeout(() => { this.#runRetry(key) }, Math.max(0, retry.notBefore - now))
+    }
+  }
+
+  /** Watches a new relayed connection's limits, to warn before the relay closes it. */
+  readonly #onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
+    const limits = conn.limits
+    if (limits == null || this.#limitWatches.has(conn)) return
+    const initialBytes = limits.bytes
+    let warnedDuration = false
+    let warnedData = false
+    const check = (): void => {
+      if (conn.status !== 'open') {
+        stopWatch()
+        return
+      }
+      // a direct connection takes over: nothing is lost when the relayed one ends
+      if (this.#findDirect(conn.remotePeer) != null) return
+      const seconds = limits.seconds
+      if (!warnedDuration && seconds != null && seconds * 1000 <= this.#relayLimitWarning) {
+        warnedDuration = true
+        this.#emit('relayed:expiring', {
+          remotePeer: conn.remotePeer.toString(),
+          remoteAddr: conn.remoteAddr.toString(),
+          limit: 'duration',
+          remainingMs: Math.max(0, seconds * 1000),
+          message: `the relay closes this connection in about ${Math.max(0, seconds)} s (its duration limit) and there is no direct connection to take over`
+        })
+      }
+      const bytes = limits.bytes
+      if (!warnedData && bytes != null && initialBytes != null && Number(bytes) <= Number(initialBytes) * DEFAULT_RELAY_LIMIT_WARNING_FRACTION) {
+        warnedData = true
+        this.#emit('relayed:expiring', {
+          remotePeer: conn.remotePeer.toString(),
+          remoteAddr: conn.remoteAddr.toString(),
+          limit: 'data',
+          limitBytes: Number(initialBytes),
+          message: `${bytes} of the ${initialBytes} bytes the relay allows are left; it closes the connection when they are used and there is no direct connection to take over`
+        })
+      }
+      if (warnedDuration && (warnedData || initialBytes == null)) stopWatch()
+    }
+    const timer = setInterval(check, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL)
+    const stopWatch = (): void => {
+      clearInterval(timer)
+      this.#limitWatches.delete(conn)
+      conn.removeEventListener('close', stopWatch)
+    }
+    this.#limitWatches.set(conn, timer)
+    conn.addEventListener('close', stopWatch)
+    check()
+  }
+
+  /**
+   * Takes one punch dial from `peer`'s budget; false when the budget of the
+   * current window is used up.
+   */
+  #takeDial (peer: PeerId): boolean {
+    const key = peer.toString()
+    const now = Date.now()
+    let budget = this.#peerDials.get(key)
+    if (budget == null || now - budget.since >= this.#peerPunchDialWindow) {
+      this.#peerDials.delete(key)
+      budget = { since: now, used: 0 }
+      this.#peerDials.set(key, budget)
+      while (this.#peerDials.size > DEFAULT_MAX_BUDGET_PEERS) {
+        const oldest = this.#peerDials.keys().next().value
+        if (oldest == null) break
+        this.#peerDials.delete(oldest)
+      }
+    }
+    if (budget.used >= this.#maxPeerPunchDials) return false
+    budget.used++
+    return true
   }
 
   /** An address we may offer or dial: not relayed, dialable, public unless allowed. */
@@ -528,16 +722,23 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     }
   }
 
-  /** Reports a finished punch's failure with the reason `diagnose` picks from what is known. */
-  #failDiagnosed (peer: PeerId, ownCandidates: number, remote: Admitted | undefined, err: unknown, aborted: boolean, attempts: number, start: number): void {
-    const reason = diagnose({ ownCandidates, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: this.isSymmetricNatSuspected(), error: err, aborted })
-    this.#fail(peer, reason, err, attempts, start, remote?.denied)
+  /** Reports a finished punch's failure with the reason `diagnose` picks from what is known; returns the reason. */
+  #failDiagnosed (peer: PeerId, ownCandidates: number, remote: Admitted | undefined, err: unknown, aborted: boolean, attempts: number, start: number, log?: PunchDials): HolePunchFailureReason {
+    const dials = log?.list() ?? []
+    const reason = diagnose({ ownCandidates, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: this.isSymmetricNatSuspected(), error: err, aborted, dials })
+    this.#fail(peer, reason, err, attempts, start, remote?.denied, describeDials(dials))
+    return reason
   }
 
-  #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number, denied: Multiaddr[] = []): void {
+  #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number, denied: Multiaddr[] = [], seen?: string): void {
     this.#stats.failures[reason]++
-    const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err ?? reason)
-    let message = reason === 'symmetric-nat-suspected' ? `${this.symmetricNatEvidence() ?? 'the NAT mapping varies per destination'} (last error: ${detail})` : detail
+    const detail = err != null ? errorLine(err) : reason
+    const parts: string[] = []
+    if (reason === 'symmetric-nat-suspected') parts.push(this.symmetricNatEvidence() ?? 'the NAT mapping varies per destination')
+    // what the dials saw says more than their last error
+    if (seen != null) parts.push(seen)
+    if (seen == null || reason === 'timeout') parts.push(reason === 'symmetric-nat-suspected' ? `last error: ${detail}` : detail)
+    let message = parts.join('; ')
     if (denied.length > 0 && !(err instanceof DialDeniedError)) message += `; the connection gater refused ${denied.map(String).join(', ')}`
     this.#log('hole punch with %p failed: %s (%s)', peer, reason, message)
     this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start })
@@ -604,7 +805,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * transport manager directly; the upgrader still registers the connection.
    * A (`initiator: true`) uses the connection manager as usual.
    */
-  async #dial (peer: PeerId, addrs: Multiaddr[], initiator: boolean, signal: AbortSignal): Promise<Connection> {
+  async #dial (peer: PeerId, addrs: Multiaddr[], initiator: boolean, signal: AbortSignal, log: PunchDials): Promise<Connection> {
     let lastError: unknown
     // Routers that answer an unsolicited SYN with a reset (a bare Linux router,
     // OpenWrt's wan zone) refuse whichever SYN arrives before the other side's
@@ -619,12 +820,23 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           resends++
           this.#stats.resends++
         }
+        if (!this.#takeDial(peer)) {
+          throw new PunchBudgetExhaustedError(`no punch dials left for this peer: ${this.#maxPeerPunchDials} per ${this.#peerPunchDialWindow} ms used`, { cause: lastError })
+        }
+        const key = stripPeerId(addr).addr.toString()
+        const record = log.record(key)
+        if (record != null) record.dials++
+        let connected = false
+        const onProgress = (evt: { type: string }): void => {
+          if (evt.type.startsWith('upgrader:encrypt-')) connected = true
+        }
         try {
           return initiator
-            ? await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true })
-            : await dialAsResponder(this.#components.transportManager, addr, { signal })
+            ? await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true, onProgress })
+            : await dialAsResponder(this.#components.transportManager, addr, { signal, onProgress })
         } catch (err) {
           lastError = err
+          log.settle(key, err, connected, signal.aborted)
           if (signal.aborted) throw err
         }
       }
@@ -640,7 +852,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * connection exists (cancelling a dial that is finishing its upgrade would
    * close the good connection); it ends on its own or when `signal` aborts.
    */
-  async #connectDirect (peer: PeerId, addrs: Multiaddr[], initiator: boolean, signal: AbortSignal): Promise<Connection> {
+  async #connectDirect (peer: PeerId, addrs: Multiaddr[], initiator: boolean, signal: AbortSignal, log: PunchDials): Promise<Connection> {
     const existing = this.#findDirect(peer)
     if (existing != null) return existing
     const { promise, resolve, reject } = Promise.withResolvers<Connection>()
@@ -656,7 +868,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     try {
       if (signal.aborted) onAbort()
       if (addrs.length > 0) {
-        this.#dial(peer, addrs, initiator, signal).then(conn => {
+        this.#dial(peer, addrs, initiator, signal, log).then(conn => {
           if (isDirect(conn)) resolve(conn)
           else dialError = new Error('dial returned a limited connection')
         }, err => {
@@ -698,13 +910,14 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   /** B: inbound side of the relayed connection. */
-  async #initiate (relayed: Connection): Promise<void> {
+  async #initiate (relayed: Connection, round = 0): Promise<void> {
     const peer = relayed.remotePeer
     if (this.#findDirect(peer) != null) return
     const begun = this.#begin(peer, relayed, false)
     if (begun == null) return
     const { punch, end } = begun
     const start = Date.now()
+    let reason: HolePunchFailureReason | undefined
     try {
       if (this.#unilateral) {
         const conn = await this.#tryUnilateral(relayed, punch.controller.signal)
@@ -716,9 +929,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       }
       const own = this.getCandidateAddresses()
       if (own.length === 0) {
-        this.#fail(peer, 'no-public-addresses', new NoPublicAddressesError('no public, dialable, non-relay address to offer'), 0, start)
+        reason = 'no-public-addresses'
+        this.#fail(peer, reason, new NoPublicAddressesError('no public, dialable, non-relay address to offer'), 0, start)
         return
       }
+      const log = new PunchDials(this.#maxDialCandidates)
       let lastError: unknown
       let remote: Admitted | undefined
       let attempt = 0
@@ -743,9 +958,18 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           this.#closeQuietly(stream)
           this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'initiator' })
           await delay(Math.min(rtt / 2, MAX_SYNC_DELAY), signal)
-          // B dials as the multistream-select/noise responder
+          // B dials as the multistream-select/noise responder, so that a TCP
+          // simultaneous open ends with one initiator (A). Behind a NAT that maps
+          // per destination, B's SYN leaves from a new mapping that A does not
+          // dial: it can only meet A's listener (admitted by a cone NAT), where
+          // A answers as responder, so B dials as initiator. With only weak
+          // evidence (the port was not kept) B alternates, odd attempts as
+          // responder, even ones as initiator.
+          const evidence = this.#observed.symmetricNatEvidence()
+          const asInitiator = evidence?.kind === 'different-ports' || (evidence?.kind === 'port-not-kept' && attempt % 2 === 0)
+          if (asInitiator) this.#log('attempt %d with %p: dialling as initiator (%s)', attempt, peer, evidence?.message)
           const dialed = remote.allowed
-          const conn = await this.#connectDirect(peer, dialed, false, signal).catch((err: unknown) => {
+          const conn = await this.#connectDirect(peer, dialed, asInitiator, signal, log).catch((err: unknown) => {
             this.#outcome(peer, 'initiator', attempt, dialed, own)
             throw err
           })
@@ -757,16 +981,58 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           lastError = err
           this.#log('attempt %d/%d with %p failed - %e', attempt, this.#attempts, peer, err)
           stream?.abort(err instanceof Error ? err : new Error(String(err)))
-          const reason = diagnose({ ownCandidates: own.length, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: false, error: err, aborted: punch.controller.signal.aborted })
+          const attemptReason = diagnose({ ownCandidates: own.length, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: false, error: err, aborted: punch.controller.signal.aborted })
           // retrying cannot fix these
-          if (reason === 'aborted' || reason === 'protocol-error' || reason === 'remote-no-public-addresses' || reason === 'gater-denied') break
+          if (attemptReason === 'aborted' || attemptReason === 'protocol-error' || attemptReason === 'remote-no-public-addresses' || attemptReason === 'gater-denied') break
         }
       }
       const attempts = Math.min(attempt, this.#attempts)
-      this.#failDiagnosed(peer, own.length, remote, lastError, punch.controller.signal.aborted, attempts, start)
+      reason = this.#failDiagnosed(peer, own.length, remote, lastError, punch.controller.signal.aborted, attempts, start, log)
     } finally {
       end()
+      if (reason != null) this.#scheduleRetry(relayed, round + 1, reason)
     }
+  }
+
+  /**
+   * After a failed punch, plans retry round `round` for a peer still reached
+   * only through `relayed`: after a jittered exponential backoff, or sooner
+   * when our addresses change. Bounded by `retryRounds`; none after an abort,
+   * a protocol error or a gater refusal (retrying cannot change those).
+   */
+  #scheduleRetry (relayed: Connection, round: number, reason: HolePunchFailureReason): void {
+    if (!this.#started || round > this.#retryRounds || relayed.status !== 'open') return
+    if (reason === 'aborted' || reason === 'protocol-error' || reason === 'gater-denied') return
+    const peer = relayed.remotePeer
+    const key = peer.toString()
+    if (this.#retries.has(key) || this.#findDirect(peer) != null) return
+    const base = Math.min(this.#retryMaxDelay, this.#retryDelay * 2 ** (round - 1))
+    const delayMs = Math.round(base * (1 - DEFAULT_RETRY_JITTER + 2 * DEFAULT_RETRY_JITTER * Math.random()))
+    const retry: PendingRetry = {
+      relayed,
+      round,
+      timer: setTimeout(() => { this.#runRetry(key) }, delayMs),
+      notBefore: Date.now() + Math.min(this.#retryMinDelay, delayMs),
+      cancel: () => {
+        clearTimeout(retry.timer)
+        relayed.removeEventListener('close', retry.cancel)
+        if (this.#retries.get(key) === retry) this.#retries.delete(key)
+      }
+    }
+    relayed.addEventListener('close', retry.cancel)
+    this.#retries.set(key, retry)
+    this.#log('hole punch with %p: retry round %d/%d in %d ms', peer, round, this.#retryRounds, delayMs)
+    this.#emit('holepunch:retry', { remotePeer: key, round, maxRounds: this.#retryRounds, delayMs, reason })
+  }
+
+  #runRetry (key: string): void {
+    const retry = this.#retries.get(key)
+    if (retry == null) return
+    retry.cancel()
+    if (!this.#started || retry.relayed.status !== 'open' || this.#findDirect(retry.relayed.remotePeer) != null) return
+    this.#initiate(retry.relayed, retry.round).catch(err => {
+      this.#log.error('hole punch retry with %p failed unexpectedly - %e', retry.relayed.remotePeer, err)
+    })
   }
 
   /** A: the side that dialed through the relay and receives B's stream. */
@@ -783,6 +1049,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     const start = Date.now()
     const signal = AbortSignal.any([punch.controller.signal, AbortSignal.timeout(this.#timeout)])
     const own = this.getCandidateAddresses()
+    const log = new PunchDials(this.#maxDialCandidates)
     let remote: Admitted | undefined
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
@@ -797,7 +1064,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'responder' })
       // A dials immediately on SYNC; with no usable address it can only wait for B's dial
       const dialed = remote.allowed
-      const conn = await this.#connectDirect(peer, dialed, true, signal).catch((err: unknown) => {
+      const conn = await this.#connectDirect(peer, dialed, true, signal, log).catch((err: unknown) => {
         if (!punch.superseded) this.#outcome(peer, 'responder', attempt, dialed, own)
         throw err
       })
@@ -810,7 +1077,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         this.#log('responder attempt %d with %p superseded', attempt, peer)
         return
       }
-      this.#failDiagnosed(peer, own.length, remote, err, punch.controller.signal.aborted, attempt, start)
+      this.#failDiagnosed(peer, own.length, remote, err, punch.controller.signal.aborted, attempt, start, log)
     } finally {
       end()
     }

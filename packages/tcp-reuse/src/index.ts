@@ -34,6 +34,7 @@ export {
   TcpReuseTransport
 } from './transport.js'
 export type {
+  ConnectionDialSource,
   ReuseStatus,
   TcpReuseComponents,
   TcpReuseDialEvents,
