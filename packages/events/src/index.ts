@@ -26,6 +26,7 @@ export type HolePunchFailureReason =
   | 'reset-by-remote'
   | 'peer-unreachable'
   | 'no-answer'
+  | 'dial-budget-exhausted'
   | 'timeout'
   | 'protocol-error'
   | 'aborted'

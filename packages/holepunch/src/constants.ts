@@ -58,9 +58,11 @@ export const DEFAULT_PUNCH_RESEND_INTERVAL = 2
  * Most punch dials (first SYNs and resends) we make to one remote peer within
  * {@link DEFAULT_PEER_PUNCH_DIAL_WINDOW}, over all its attempts, retry rounds
  * and relayed connections: a peer that keeps opening DCUtR streams cannot make
- * us send unbounded SYNs to addresses it names.
+ * us send unbounded SYNs to addresses it names. One punch of
+ * {@link DEFAULT_ATTEMPTS} attempts resending {@link DEFAULT_PUNCH_RESENDS}
+ * times each takes up to ~3000; this leaves room for a few retry rounds.
  */
-export const DEFAULT_MAX_PEER_PUNCH_DIALS = 3_000
+export const DEFAULT_MAX_PEER_PUNCH_DIALS = 10_000
 
 /** Window (ms) of {@link DEFAULT_MAX_PEER_PUNCH_DIALS}. */
 export const DEFAULT_PEER_PUNCH_DIAL_WINDOW = 3_600_000

@@ -1,5 +1,5 @@
 import type { HolePunchFailureReason } from '@natkit/events'
-import { HolePunchAbortedError, HolePunchProtocolError } from './errors.js'
+import { HolePunchAbortedError, HolePunchProtocolError, PunchBudgetExhaustedError } from './errors.js'
 
 /** Why a hole punch failed, most specific first: the `reason` of the `holepunch:failure` event. */
 export type { HolePunchFailureReason }
@@ -14,6 +14,7 @@ export const FAILURE_REASONS: readonly HolePunchFailureReason[] = [
   'reset-by-remote',
   'peer-unreachable',
   'no-answer',
+  'dial-budget-exhausted',
   'timeout',
   'protocol-error',
   'aborted'
@@ -52,8 +53,15 @@ export interface DialRecord {
   unreachable: number
   /** The TCP connection opened but the libp2p upgrade (security, muxer) failed. */
   upgradeFailed: number
-  /** Still unanswered when the attempt's window ended. */
+  /**
+   * No answer for at least {@link UNANSWERED_AFTER_MS} (the first SYN and its
+   * first retransmission timeout), until the window ended or the dial timed out.
+   */
   unanswered: number
+  /** Cut short by the end of the window before an answer could be expected: not counted as a SYN. */
+  cut: number
+  /** Failed in another way (see `lastError`). */
+  other: number
   /** The last error of an upgrade or of an unexpected kind, one line. */
   lastError?: string
 }
@@ -74,14 +82,17 @@ export class PunchDials {
   record (addr: string): DialRecord | undefined {
     let r = this.#records.get(addr)
     if (r == null && this.#records.size < this.#max) {
-      r = { addr, dials: 0, refused: 0, unreachable: 0, upgradeFailed: 0, unanswered: 0 }
+      r = { addr, dials: 0, refused: 0, unreachable: 0, upgradeFailed: 0, unanswered: 0, cut: 0, other: 0 }
       this.#records.set(addr, r)
     }
     return r
   }
 
-  /** Files the end of one dial of `addr`: `connected` if the upgrade had started. */
-  settle (addr: string, err: unknown, connected: boolean, aborted: boolean): void {
+  /**
+   * Files the end of one dial of `addr` that lasted `ms`: `connected` if the
+   * upgrade had started, `aborted` if the punch's window had ended.
+   */
+  settle (addr: string, err: unknown, connected: boolean, aborted: boolean, ms: number = UNANSWERED_AFTER_MS): void {
     const r = this.record(addr)
     if (r == null) return
     if (connected) {
@@ -91,9 +102,12 @@ export class PunchDials {
       r.refused++
     } else if (isUnreachableError(err)) {
       r.unreachable++
-    } else if (aborted) {
-      r.unanswered++
+    } else if (aborted || someError(err, (e) => (e as { name?: unknown }).name === 'TimeoutError')) {
+      // ended by our window or the dial's own timeout, without any answer
+      if (ms >= UNANSWERED_AFTER_MS) r.unanswered++
+      else r.cut++
     } else {
+      r.other++
       r.lastError = errorLine(err)
     }
   }
@@ -108,6 +122,13 @@ export function errorLine (err: unknown): string {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
   return text.replace(/\s+/g, ' ').slice(0, 200)
 }
+
+/**
+ * A dial that got no answer for this long (ms) counts as unanswered: Linux
+ * retransmits an unanswered SYN after 1 s. A dial the window's end cut shorter
+ * than this was just sent, and is not counted.
+ */
+export const UNANSWERED_AFTER_MS = 1_000
 
 /** Socket error codes that mean "nobody answered there". */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL'])
@@ -162,8 +183,9 @@ export function isProtocolError (err: unknown): boolean {
  * what the dials saw: upgrade-failed (a TCP connection opened, its upgrade
  * failed) → reset-by-remote (SYNs answered with resets) → peer-unreachable
  * (ICMP unreachable / no route) → no-answer (SYNs sent, nothing came back) →
- * else from the last error: peer-unreachable, or timeout (e.g. the exchange
- * over the relay did not finish).
+ * dial-budget-exhausted (nothing dialled: the peer's punch dial budget is used
+ * up) → else from the last error: peer-unreachable, or timeout (e.g. the
+ * exchange over the relay did not finish).
  */
 export function diagnose (input: DiagnoseInput): HolePunchFailureReason {
   if (input.aborted === true || input.error instanceof HolePunchAbortedError) return 'aborted'
@@ -177,12 +199,13 @@ export function diagnose (input: DiagnoseInput): HolePunchFailureReason {
   if (dials.refused > 0 && dials.refused >= dials.unreachable) return 'reset-by-remote'
   if (dials.unreachable > 0) return 'peer-unreachable'
   if (dials.unanswered > 0) return 'no-answer'
+  if (someError(input.error, (e) => e instanceof PunchBudgetExhaustedError)) return 'dial-budget-exhausted'
   if (isUnreachableError(input.error)) return 'peer-unreachable'
   return 'timeout'
 }
 
 function sumDials (records: readonly DialRecord[]): Omit<DialRecord, 'addr' | 'lastError'> {
-  const sum = { dials: 0, refused: 0, unreachable: 0, upgradeFailed: 0, unanswered: 0 }
+  const sum = { dials: 0, refused: 0, unreachable: 0, upgradeFailed: 0, unanswered: 0, cut: 0, other: 0 }
   for (const r of records) {
     sum.dials += r.dials
     sum.refused += r.refused
@@ -210,21 +233,24 @@ export function describeDials (records: readonly DialRecord[], windowMs?: number
   const within = windowMs != null ? ` within ${windowMs} ms` : ''
   const parts: string[] = []
   for (const r of records) {
-    if (r.dials === 0) continue
+    // dials the window's end cut short were just sent: no SYN to report on
+    const sent = r.dials - r.cut
+    if (sent <= 0) continue
     const to = hostPort(r.addr)
-    const syns = plural(r.dials, 'SYN')
+    const syns = plural(sent, 'SYN')
+    const other = r.other > 0 ? `; ${r.other} failed otherwise (${r.lastError ?? 'unknown error'})` : ''
     if (r.upgradeFailed > 0) {
       parts.push(`TCP to ${to} connected ${plural(r.upgradeFailed, 'time')} but the libp2p upgrade failed (${r.lastError ?? 'no error'})`)
-    } else if (r.refused > 0 && r.refused === r.dials) {
-      parts.push(`their router answered all ${syns} we sent to ${to}${within} with a reset: it held no mapping for us until the end of the window`)
+    } else if (r.refused > 0 && r.refused === sent) {
+      parts.push(`all ${syns} we sent to ${to}${within} were answered with a reset: their router held no mapping for us (or a firewall on the way refused them) until the end of the window`)
     } else if (r.refused > 0) {
-      parts.push(`${r.refused} of ${syns} to ${to} were answered with a reset, ${r.unanswered > 0 ? `${r.unanswered} got no answer` : `${r.dials - r.refused} failed otherwise`}${within}`)
+      parts.push(`${r.refused} of ${syns} to ${to} were answered with a reset${r.unanswered > 0 ? `, ${r.unanswered} got no answer` : ''}${within}${other}`)
     } else if (r.unreachable > 0) {
-      parts.push(`${r.unreachable} of ${syns} to ${to} met "host/network unreachable"${within}`)
+      parts.push(`${r.unreachable} of ${syns} to ${to} met "host/network unreachable"${within}${other}`)
     } else if (r.unanswered > 0) {
-      parts.push(`no answer to our SYNs to ${to} (${plural(r.dials, 'dial')}, kernel retransmissions included)${within}: silently dropped on the way, by a NAT filter on their side or ours`)
+      parts.push(`no answer to our SYNs to ${to} (${plural(r.unanswered, 'dial')}, kernel retransmissions included)${within}: silently dropped on the way, by a NAT filter on their side or ours${other}`)
     } else {
-      parts.push(`${syns} to ${to} failed${r.lastError != null ? ` (${r.lastError})` : ''}`)
+      parts.push(`${syns} to ${to} failed (${r.lastError ?? 'unknown error'})`)
     }
   }
   return parts.length > 0 ? parts.join('; ') : undefined

@@ -266,6 +266,10 @@ export interface HolePunchStats {
   attempts: number
   /** Punch SYNs sent again after a refusal. */
   resends: number
+  /** Retry rounds scheduled after failed punches. */
+  retries: number
+  /** Retry rounds waiting for their backoff now. */
+  pendingRetries: number
   successes: number
   failures: Record<HolePunchFailureReason, number>
 }
@@ -410,7 +414,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       maxAddrs: init.maxObservedAddrs ?? DEFAULT_MAX_OBSERVED_ADDRS,
       allowPrivateAddresses: this.#allowPrivate
     })
-    this.#stats = { attempts: 0, resends: 0, successes: 0, failures: Object.fromEntries(FAILURE_REASONS.map(r => [r, 0])) as Record<HolePunchFailureReason, number> }
+    this.#stats = { attempts: 0, resends: 0, retries: 0, pendingRetries: 0, successes: 0, failures: Object.fromEntries(FAILURE_REASONS.map(r => [r, 0])) as Record<HolePunchFailureReason, number> }
   }
 
   isStarted (): boolean {
@@ -464,7 +468,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   getStats (): HolePunchStats {
-    return { attempts: this.#stats.attempts, resends: this.#stats.resends, successes: this.#stats.successes, failures: { ...this.#stats.failures } }
+    return { attempts: this.#stats.attempts, resends: this.#stats.resends, retries: this.#stats.retries, pendingRetries: this.#retries.size, successes: this.#stats.successes, failures: { ...this.#stats.failures } }
   }
 
   isSymmetricNatSuspected (): boolean {
@@ -726,7 +730,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   #failDiagnosed (peer: PeerId, ownCandidates: number, remote: Admitted | undefined, err: unknown, aborted: boolean, attempts: number, start: number, log?: PunchDials): HolePunchFailureReason {
     const dials = log?.list() ?? []
     const reason = diagnose({ ownCandidates, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: this.isSymmetricNatSuspected(), error: err, aborted, dials })
-    this.#fail(peer, reason, err, attempts, start, remote?.denied, describeDials(dials))
+    this.#fail(peer, reason, err, attempts, start, remote?.denied, describeDials(dials, Date.now() - start))
     return reason
   }
 
@@ -827,6 +831,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         const record = log.record(key)
         if (record != null) record.dials++
         let connected = false
+        const dialStart = Date.now()
         const onProgress = (evt: { type: string }): void => {
           if (evt.type.startsWith('upgrader:encrypt-')) connected = true
         }
@@ -836,7 +841,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
             : await dialAsResponder(this.#components.transportManager, addr, { signal, onProgress })
         } catch (err) {
           lastError = err
-          log.settle(key, err, connected, signal.aborted)
+          log.settle(key, err, connected, signal.aborted, Date.now() - dialStart)
           if (signal.aborted) throw err
         }
       }
@@ -1021,6 +1026,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     }
     relayed.addEventListener('close', retry.cancel)
     this.#retries.set(key, retry)
+    this.#stats.retries++
     this.#log('hole punch with %p: retry round %d/%d in %d ms', peer, round, this.#retryRounds, delayMs)
     this.#emit('holepunch:retry', { remotePeer: key, round, maxRounds: this.#retryRounds, delayMs, reason })
   }

@@ -29,22 +29,28 @@ describe('diagnose', () => {
       settle(log)
       return log.list()
     }
-    const dial = (log: PunchDials, err: unknown, connected = false, aborted = false): void => {
+    const dial = (log: PunchDials, err: unknown, connected = false, aborted = false, ms?: number): void => {
       const r = log.record(addr)
       if (r != null) r.dials++
-      log.settle(addr, err, connected, aborted)
+      log.settle(addr, err, connected, aborted, ms)
     }
     const timeout = new DOMException('t', 'TimeoutError')
 
-    // a reset router: every SYN refused until the end of the window
-    const resets = dials(log => { for (let i = 0; i < 37; i++) dial(log, refusedError()) })
+    // a reset router: every SYN refused until the end of the window, which cut the last dial short
+    const resets = dials(log => { for (let i = 0; i < 37; i++) dial(log, refusedError()); dial(log, timeout, false, true, 3) })
     expect(diagnose({ ...base, error: refusedError(), dials: resets })).toBe('reset-by-remote')
-    expect(describeDials(resets, 5000)).toBe('their router answered all 37 SYNs we sent to 11.0.2.1:4100 within 5000 ms with a reset: it held no mapping for us until the end of the window')
+    expect(describeDials(resets, 5000)).toBe('all 37 SYNs we sent to 11.0.2.1:4100 within 5000 ms were answered with a reset: their router held no mapping for us (or a firewall on the way refused them) until the end of the window')
 
     // a dropping router: the dial was still unanswered when the window closed
     const silent = dials(log => { dial(log, timeout, false, true) })
     expect(diagnose({ ...base, error: timeout, dials: silent })).toBe('no-answer')
     expect(describeDials(silent)).toMatch(/^no answer to our SYNs to 11\.0\.2\.1:4100 \(1 dial, kernel retransmissions included\): silently dropped/)
+
+    // the dial's own timeout (libp2p's dial queue) ends a silent dial before our window does
+    expect(diagnose({ ...base, error: timeout, dials: dials(log => { dial(log, timeout, false, false, 5000) }) })).toBe('no-answer')
+    // another failure is named with its error
+    const other = dials(log => { dial(log, refusedError()); dial(log, new Error('EADDRINUSE')) })
+    expect(describeDials(other)).toBe('1 of 2 SYNs to 11.0.2.1:4100 were answered with a reset; 1 failed otherwise (Error: EADDRINUSE)')
 
     // ICMP unreachable
     const icmp = dials(log => { dial(log, unreachableError()); dial(log, timeout, false, true) })

@@ -132,7 +132,7 @@ describe('hole punch over a loopback relay', () => {
     const candidates = attemptDetail(bEvents[0]).addrs.length
     expect(bDials.filter(d => d.endsWith(`/p2p/${a.peerId}`))).toHaveLength(2 * (candidates + 3))
     const toTarget = bDials.filter(d => d === target).length
-    expect(f.message).toContain(`their router answered all ${toTarget} SYNs we sent to 127.0.0.1:${refused}`)
+    expect(f.message).toContain(`all ${toTarget} SYNs we sent to 127.0.0.1:${refused} within`)
     expect(bHp.getStats()).toMatchObject({ attempts: 2, resends: 6, successes: 0 })
     // A's gater refused B's loopback candidates: A names them instead of dialling
     const af = await aFailure
