@@ -72,6 +72,8 @@ export interface DialRecord {
  */
 export class PunchDials {
   readonly #records = new Map<string, DialRecord>()
+  /** Dials not settled yet: address → start times. */
+  readonly #pending = new Map<string, number[]>()
   readonly #max: number
 
   constructor (maxAddrs: number) {
@@ -88,13 +90,29 @@ export class PunchDials {
     return r
   }
 
+  /** Files the start of a dial of `addr`; returns its start time for {@link settle}. */
+  begin (addr: string): number {
+    const r = this.record(addr)
+    const start = Date.now()
+    if (r == null) return start
+    r.dials++
+    this.#pending.set(addr, [...(this.#pending.get(addr) ?? []), start])
+    return start
+  }
+
   /**
    * Files the end of one dial of `addr` that lasted `ms`: `connected` if the
-   * upgrade had started, `aborted` if the punch's window had ended.
+   * upgrade had started, `aborted` if the punch's window had ended. A dial
+   * started with {@link begin} passes its start time as `started`.
    */
-  settle (addr: string, err: unknown, connected: boolean, aborted: boolean, ms: number = UNANSWERED_AFTER_MS): void {
+  settle (addr: string, err: unknown, connected: boolean, aborted: boolean, ms: number = UNANSWERED_AFTER_MS, started?: number): void {
     const r = this.record(addr)
     if (r == null) return
+    if (started != null) {
+      const pending = this.#pending.get(addr) ?? []
+      const i = pending.indexOf(started)
+      if (i >= 0) pending.splice(i, 1)
+    }
     if (connected) {
       r.upgradeFailed++
       r.lastError = errorLine(err)
@@ -112,8 +130,21 @@ export class PunchDials {
     }
   }
 
+  /**
+   * The records; a dial still pending (its failure is being reported before
+   * its socket gave up) counts as unanswered if it has waited at least
+   * {@link UNANSWERED_AFTER_MS}, else as cut short.
+   */
   list (): DialRecord[] {
-    return [...this.#records.values()].map(r => ({ ...r }))
+    const now = Date.now()
+    return [...this.#records.values()].map(r => {
+      const out = { ...r }
+      for (const start of this.#pending.get(r.addr) ?? []) {
+        if (now - start >= UNANSWERED_AFTER_MS) out.unanswered++
+        else out.cut++
+      }
+      return out
+    })
   }
 }
 

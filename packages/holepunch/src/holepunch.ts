@@ -828,10 +828,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           throw new PunchBudgetExhaustedError(`no punch dials left for this peer: ${this.#maxPeerPunchDials} per ${this.#peerPunchDialWindow} ms used`, { cause: lastError })
         }
         const key = stripPeerId(addr).addr.toString()
-        const record = log.record(key)
-        if (record != null) record.dials++
+        const dialStart = log.begin(key)
         let connected = false
-        const dialStart = Date.now()
         const onProgress = (evt: { type: string }): void => {
           if (evt.type.startsWith('upgrader:encrypt-')) connected = true
         }
@@ -841,7 +839,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
             : await dialAsResponder(this.#components.transportManager, addr, { signal, onProgress })
         } catch (err) {
           lastError = err
-          log.settle(key, err, connected, signal.aborted, Date.now() - dialStart)
+          log.settle(key, err, connected, signal.aborted, Date.now() - dialStart, dialStart)
           if (signal.aborted) throw err
         }
       }

@@ -82,6 +82,16 @@ describe('diagnose', () => {
     expect(log.record('/ip4/11.0.0.3/tcp/1')).toBeUndefined()
     expect(log.list()).toHaveLength(2)
   })
+
+  it('counts a dial still pending when the failure is reported: just sent is cut short, not a SYN', () => {
+    const log = new PunchDials(2)
+    const addr = '/ip4/11.0.0.1/tcp/1'
+    const started = log.begin(addr)
+    expect(log.list()).toMatchObject([{ addr, dials: 1, cut: 1, unanswered: 0 }])
+    expect(describeDials(log.list())).toBeUndefined()
+    log.settle(addr, Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), false, false, 2, started)
+    expect(log.list()).toMatchObject([{ addr, dials: 1, refused: 1, cut: 0 }])
+  })
 })
 
 describe('ObservedAddresses', () => {
