@@ -2,7 +2,7 @@ import { TypedEventEmitter, serviceDependencies } from '@libp2p/interface'
 import { isLoopback, isPrivate, lpStream } from '@libp2p/utils'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { DNS, IP } from '@multiformats/multiaddr-matcher'
-import { dialAsResponder } from '@natkit/libp2p-internals'
+import { dialAsResponder, dialFromEphemeralPort } from '@natkit/libp2p-internals'
 import { decodeHolePunch, encodeHolePunch } from './codec.js'
 import {
   DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_MAX_INBOUND_STREAMS,
@@ -317,6 +317,17 @@ async function delay (ms: number, signal: AbortSignal): Promise<void> {
     signal.removeEventListener('abort', onAbort)
   }
 }
+
+/**
+ * How a punch dial is made: `initiator` (libp2p dial, from the listen port),
+ * `responder` (multistream/noise responder on an outbound socket from the
+ * listen port, for a TCP simultaneous open) or `ephemeral` (initiator from an
+ * ephemeral port, beside a `responder` dial: reaches a cone peer's listener).
+ */
+type DialMode = 'initiator' | 'responder' | 'ephemeral'
+
+/** Event-loop lateness (ms) of the SYNC wait above which it is logged. */
+const SYNC_LATE_LOG_MS = 5
 
 /** Remote candidates after the connection gater was asked. */
 interface Admitted {
@@ -809,7 +820,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * transport manager directly; the upgrader still registers the connection.
    * A (`initiator: true`) uses the connection manager as usual.
    */
-  async #dial (peer: PeerId, addrs: Multiaddr[], initiator: boolean, signal: AbortSignal, log: PunchDials): Promise<Connection> {
+  async #dial (peer: PeerId, addrs: Multiaddr[], mode: DialMode, signal: AbortSignal, log: PunchDials): Promise<Connection> {
     let lastError: unknown
     // Routers that answer an unsolicited SYN with a reset (a bare Linux router,
     // OpenWrt's wan zone) refuse whichever SYN arrives before the other side's
@@ -834,9 +845,9 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           if (evt.type.startsWith('upgrader:encrypt-')) connected = true
         }
         try {
-          return initiator
-            ? await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true, onProgress })
-            : await dialAsResponder(this.#components.transportManager, addr, { signal, onProgress })
+          if (mode === 'initiator') return await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true, onProgress })
+          if (mode === 'responder') return await dialAsResponder(this.#components.transportManager, addr, { signal, onProgress })
+          return await dialFromEphemeralPort(this.#components.transportManager, addr, { signal, onProgress })
         } catch (err) {
           lastError = err
           log.settle(key, err, connected, signal.aborted, Date.now() - dialStart, dialStart)
@@ -855,7 +866,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * connection exists (cancelling a dial that is finishing its upgrade would
    * close the good connection); it ends on its own or when `signal` aborts.
    */
-  async #connectDirect (peer: PeerId, addrs: Multiaddr[], initiator: boolean, signal: AbortSignal, log: PunchDials): Promise<Connection> {
+  async #connectDirect (peer: PeerId, addrs: Multiaddr[], modes: DialMode[], signal: AbortSignal, log: PunchDials): Promise<Connection> {
     const existing = this.#findDirect(peer)
     if (existing != null) return existing
     const { promise, resolve, reject } = Promise.withResolvers<Connection>()
@@ -870,13 +881,13 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     signal.addEventListener('abort', onAbort, { once: true })
     try {
       if (signal.aborted) onAbort()
-      if (addrs.length > 0) {
-        this.#dial(peer, addrs, initiator, signal, log).then(conn => {
+      for (const mode of addrs.length > 0 ? modes : []) {
+        this.#dial(peer, addrs, mode, signal, log).then(conn => {
           if (isDirect(conn)) resolve(conn)
           else dialError = new Error('dial returned a limited connection')
         }, err => {
-          // keep waiting: the other side's dial may still reach us
-          this.#log('dial to %p failed - %e', peer, err)
+          // keep waiting: the other side's dial (or our other one) may still reach us
+          this.#log('%s dial to %p failed - %e', mode, peer, err)
           dialError = err
         })
       }
@@ -957,22 +968,30 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
               ? new DialDeniedError(`the connection gater refused every candidate of the peer: ${remote.denied.map(String).join(', ')}`)
               : new RemoteNoPublicAddressesError(`peer sent ${connect.obsAddrs.length} addresses, none usable`)
           }
+          const syncSent = performance.now()
           await this.#write(lp, { type: 'SYNC', obsAddrs: [] }, signal)
           this.#closeQuietly(stream)
           this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'initiator' })
-          await delay(Math.min(rtt / 2, MAX_SYNC_DELAY), signal)
+          // dial RTT/2 after the SYNC left: time spent writing it and emitting
+          // the event above is part of the wait, not added to it
+          const syncWait = Math.min(rtt / 2, MAX_SYNC_DELAY)
+          await delay(Math.max(0, syncSent + syncWait - performance.now()), signal)
+          const lateMs = performance.now() - syncSent - syncWait
+          if (lateMs > SYNC_LATE_LOG_MS) this.#log('attempt %d with %p: the SYNC wait of %d ms ended %d ms late (busy event loop)', attempt, peer, Math.round(syncWait), Math.round(lateMs))
           // B dials as the multistream-select/noise responder, so that a TCP
           // simultaneous open ends with one initiator (A). Behind a NAT that maps
           // per destination, B's SYN leaves from a new mapping that A does not
           // dial: it can only meet A's listener (admitted by a cone NAT), where
-          // A answers as responder, so B dials as initiator. With only weak
-          // evidence (the port was not kept) B alternates, odd attempts as
-          // responder, even ones as initiator.
+          // A answers as responder, so B dials as initiator. With strong evidence
+          // of such a NAT B only does that; with weak evidence (one observer saw
+          // the port changed, which an endpoint-independent NAT may also do) B
+          // dials both ways at once: as responder from the listen port and as
+          // initiator from an ephemeral port.
           const evidence = this.#observed.symmetricNatEvidence()
-          const asInitiator = evidence?.kind === 'different-ports' || (evidence?.kind === 'port-not-kept' && attempt % 2 === 0)
-          if (asInitiator) this.#log('attempt %d with %p: dialling as initiator (%s)', attempt, peer, evidence?.message)
+          const modes: DialMode[] = evidence == null ? ['responder'] : evidence.kind === 'different-ports' ? ['initiator'] : ['responder', 'ephemeral']
+          if (evidence != null) this.#log('attempt %d with %p: dialling %s (%s)', attempt, peer, modes.join(' + '), evidence.message)
           const dialed = remote.allowed
-          const conn = await this.#connectDirect(peer, dialed, asInitiator, signal, log).catch((err: unknown) => {
+          const conn = await this.#connectDirect(peer, dialed, modes, signal, log).catch((err: unknown) => {
             this.#outcome(peer, 'initiator', attempt, dialed, own)
             throw err
           })
@@ -1064,11 +1083,13 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) }, signal)
       await this.#read(lp, 'SYNC', signal)
       const rtt = Date.now() - sent
+      // A dials immediately on SYNC (closing the stream and the event come
+      // after); with no usable address it can only wait for B's dial
+      const dialed = remote.allowed
+      const direct = this.#connectDirect(peer, dialed, ['initiator'], signal, log)
       this.#closeQuietly(stream)
       this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'responder' })
-      // A dials immediately on SYNC; with no usable address it can only wait for B's dial
-      const dialed = remote.allowed
-      const conn = await this.#connectDirect(peer, dialed, true, signal, log).catch((err: unknown) => {
+      const conn = await direct.catch((err: unknown) => {
         if (!punch.superseded) this.#outcome(peer, 'responder', attempt, dialed, own)
         throw err
       })

@@ -159,14 +159,14 @@ export class ObservedAddresses {
       if (seen != null && seen.port !== port) {
         return {
           kind: 'different-ports',
-          message: `two peers saw connections we dialled from listen port ${source.port} at different ports (${ip}:${seen.port} by ${short(seen.observer)}, ${ip}:${port} by ${short(observer)}): our NAT maps per destination (symmetric NAT)`
+          message: `two peers saw connections we dialled from listen port ${source.port} at different ports (${ip}:${seen.port} by ${short(seen.observer)}, ${ip}:${port} by ${short(observer)}): our NAT's mapping varies per destination (symmetric NAT)`
         }
       }
       byListenPort.set(key, { port, observer })
       if (notKept == null && port !== source.port) {
         notKept = {
           kind: 'port-not-kept',
-          message: `our NAT mapped a connection we dialled from listen port ${source.port} to ${ip}:${port} (seen by ${short(observer)}): a NAT that does not keep the port often maps per destination (symmetric NAT)`
+          message: `our NAT mapped a connection we dialled from listen port ${source.port} to ${ip}:${port} (seen by ${short(observer)}): a NAT that does not keep the port is likely one whose mapping varies per destination (symmetric NAT)`
         }
       }
     }

@@ -134,7 +134,7 @@ describe('ObservedAddresses', () => {
     obs.add(multiaddr('/ip4/11.0.2.1/tcp/21271'), 'relay', { port: 4100, reused: true })
     expect(obs.symmetricNatEvidence()).toEqual({
       kind: 'port-not-kept',
-      message: 'our NAT mapped a connection we dialled from listen port 4100 to 11.0.2.1:21271 (seen by relay): a NAT that does not keep the port often maps per destination (symmetric NAT)'
+      message: 'our NAT mapped a connection we dialled from listen port 4100 to 11.0.2.1:21271 (seen by relay): a NAT that does not keep the port is likely one whose mapping varies per destination (symmetric NAT)'
     })
     // the same port-change from an ephemeral-port dial is no evidence
     const fallback = new ObservedAddresses()

@@ -301,7 +301,9 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
     options.signal.throwIfAborted()
 
     const target = toTcpTarget(ma)
-    const source = this.pickSource(target)
+    // `reusePort: false` on one dial (e.g. a hole punch that wants a second
+    // socket beside one dialled from the listen port) leaves from an ephemeral port
+    const source = (options as { reusePort?: boolean }).reusePort === false ? undefined : this.pickSource(target)
 
     options.onProgress?.({ type: 'tcp-reuse:open-connection', detail: { reusePort: source?.port } })
 
