@@ -190,6 +190,11 @@ export interface HolePunchSuccessEvent {
   /** From the start of the punch (relayed connection noticed / first stream) to the direct connection. */
   ms: number
   attempt: number
+  /**
+   * B only: how much later than RTT/2 after its SYNC (ms) B's punch dial
+   * started, i.e. the event loop's lateness in applying the SYNC wait.
+   */
+  syncLateMs?: number
 }
 
 /** Payload of `holepunch:failure`. */
@@ -712,13 +717,14 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#emit('holepunch:attempt', detail)
   }
 
-  async #succeed (relayed: Connection, direct: Connection, start: number, attempt: number, role: HolePunchRole): Promise<void> {
+  async #succeed (relayed: Connection, direct: Connection, start: number, attempt: number, role: HolePunchRole, syncLateMs?: number): Promise<void> {
     this.#stats.successes++
     this.#emit('holepunch:success', {
       remotePeer: relayed.remotePeer.toString(),
       remoteAddr: direct.remoteAddr.toString(),
       ms: Date.now() - start,
-      attempt
+      attempt,
+      ...(syncLateMs != null ? { syncLateMs: Math.round(syncLateMs * 10) / 10 } : {})
     })
     // Only B (the initiator) closes the relayed connection, once its own side of
     // the direct connection is up. In a TCP simultaneous open A's upgrade (as
@@ -997,7 +1003,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           })
           this.#outcome(peer, 'initiator', attempt, dialed, own, conn)
           end()
-          await this.#succeed(relayed, conn, start, attempt, 'initiator')
+          await this.#succeed(relayed, conn, start, attempt, 'initiator', Math.max(0, lateMs))
           return
         } catch (err) {
           lastError = err
