@@ -851,7 +851,10 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           if (evt.type.startsWith('upgrader:encrypt-')) connected = true
         }
         try {
-          if (mode === 'initiator') return await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true, onProgress })
+          // resends go to the transport directly: the dial queue's extra event-loop
+          // turns slow the SYN cadence down when the CPU is busy
+          if (mode === 'initiator' && round === 0) return await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true, onProgress })
+          if (mode === 'initiator') return await this.#components.transportManager.dial(addr, { signal, onProgress })
           if (mode === 'responder') return await dialAsResponder(this.#components.transportManager, addr, { signal, onProgress })
           return await dialFromEphemeralPort(this.#components.transportManager, addr, { signal, onProgress })
         } catch (err) {
