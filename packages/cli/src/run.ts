@@ -5,12 +5,12 @@ import type { CommonOptions } from '@natkit/config'
 
 /** Human output per --log-level: which events are left out (JSON output always has every event). */
 export function quietEvents (level: CommonOptions['logLevel']): string[] {
-  const chatty = ['ping', 'info', 'peer:connect', 'peer:disconnect', 'listening', 'relay:circuit', 'relay:circuit:closed', 'relay:reservation', 'holepunch:attempt']
+  const chatty = ['ping', 'info', 'peer:connect', 'peer:disconnect', 'listening', 'relay:circuit', 'relay:circuit:closed', 'relay:reservation', 'holepunch:attempt', 'holepunch:retry']
   switch (level) {
     case 'debug': return []
     case 'info': return ['ping']
     case 'warn': return chatty
-    case 'error': return [...chatty, 'warn', 'reservation', 'reservation:failed', 'relay:reservation:refused', 'holepunch:success', 'holepunch:failure', 'reachability', 'dial:result']
+    case 'error': return [...chatty, 'warn', 'reservation', 'reservation:failed', 'relay:reservation:refused', 'holepunch:success', 'holepunch:failure', 'relayed:expiring', 'reachability', 'dial:result']
   }
 }
 

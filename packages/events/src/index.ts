@@ -22,7 +22,11 @@ export type HolePunchFailureReason =
   | 'remote-no-public-addresses'
   | 'gater-denied'
   | 'symmetric-nat-suspected'
+  | 'upgrade-failed'
+  | 'reset-by-remote'
   | 'peer-unreachable'
+  | 'no-answer'
+  | 'dial-budget-exhausted'
   | 'timeout'
   | 'protocol-error'
   | 'aborted'
@@ -65,8 +69,20 @@ export interface NatkitEventMap {
   /** Result of checking one of this node's addresses (AutoNAT v2). */
   reachability: { addr: string, status: ReachabilityStatus, server?: string }
   'holepunch:attempt': { remotePeer: string, attempt: number, maxAttempts: number, addrs: string[], rttMs?: number, role: 'initiator' | 'responder' }
-  'holepunch:success': { remotePeer: string, remoteAddr: string, ms: number, attempt: number }
+  'holepunch:success': { remotePeer: string, remoteAddr: string, ms: number, attempt: number, syncLateMs?: number }
   'holepunch:failure': { remotePeer: string, reason: HolePunchFailureReason, message: string, attempts: number, ms: number }
+  /**
+   * Every attempt failed and the peer is still reached only through a relay:
+   * another round of attempts follows in `delayMs` (backoff), or sooner when
+   * our addresses change. `round` is 1-based, at most `maxRounds`.
+   */
+  'holepunch:retry': { remotePeer: string, round: number, maxRounds: number, delayMs: number, reason: HolePunchFailureReason }
+  /**
+   * A relayed connection is about to reach a limit the relay set
+   * (circuit-relay-v2 `limit`): `duration` ends in `remainingMs`, or `data`
+   * (`limitBytes` in each direction) will be used up; the relay then closes it.
+   */
+  'relayed:expiring': { remotePeer: string, remoteAddr: string, limit: 'duration' | 'data', remainingMs?: number, limitBytes?: number, message: string }
   /** Ping result over a connection. */
   ping: { remotePeer: string, rttMs: number, limited: boolean, remoteAddr: string }
   /** `natkit-peer dial`: the final outcome. */

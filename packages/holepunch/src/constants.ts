@@ -53,3 +53,54 @@ export const DEFAULT_PUNCH_RESENDS = 1000
 
 /** Mean pause (ms, jittered ×0.5–1.5) before a refused punch SYN is sent again. */
 export const DEFAULT_PUNCH_RESEND_INTERVAL = 2
+
+/**
+ * Most punch dials (first SYNs and resends) we make to one remote peer within
+ * {@link DEFAULT_PEER_PUNCH_DIAL_WINDOW}, over all its attempts, retry rounds
+ * and relayed connections: a peer that keeps opening DCUtR streams cannot make
+ * us send unbounded SYNs to addresses it names. One punch of
+ * {@link DEFAULT_ATTEMPTS} attempts resending {@link DEFAULT_PUNCH_RESENDS}
+ * times each takes up to ~3000; this leaves room for a few retry rounds.
+ */
+export const DEFAULT_MAX_PEER_PUNCH_DIALS = 10_000
+
+/** Window (ms) of {@link DEFAULT_MAX_PEER_PUNCH_DIALS}. */
+export const DEFAULT_PEER_PUNCH_DIAL_WINDOW = 3_600_000
+
+/** How many peers' punch dial budgets are remembered (oldest forgotten first). */
+export const DEFAULT_MAX_BUDGET_PEERS = 1_024
+
+/**
+ * Retry rounds after every attempt of a punch failed while the peer is still
+ * reached only through a relay (B side, which starts the exchange). 0 turns
+ * retries off.
+ */
+export const DEFAULT_RETRY_ROUNDS = 4
+
+/** Delay (ms) before the first retry round; doubled for each further round. */
+export const DEFAULT_RETRY_DELAY = 30_000
+
+/** Longest delay (ms) between retry rounds. */
+export const DEFAULT_RETRY_MAX_DELAY = 600_000
+
+/** Retry delays are multiplied by a random factor in [1 - this, 1 + this]. */
+export const DEFAULT_RETRY_JITTER = 0.2
+
+/**
+ * Shortest time (ms) between the end of a failed punch and a retry round that
+ * a change of our addresses (new observed address, changed reachability)
+ * brings forward.
+ */
+export const DEFAULT_RETRY_MIN_DELAY = 5_000
+
+/**
+ * How long (ms) before a relayed connection reaches its duration limit the
+ * `relayed:expiring` warning is emitted (or at once, if less time is left).
+ */
+export const DEFAULT_RELAY_LIMIT_WARNING = 10_000
+
+/** The `relayed:expiring` warning for a data limit fires once this fraction of the relay's data allowance is left. */
+export const DEFAULT_RELAY_LIMIT_WARNING_FRACTION = 0.1
+
+/** How often (ms) the limits of open relayed connections are checked. */
+export const DEFAULT_RELAY_LIMIT_CHECK_INTERVAL = 1_000

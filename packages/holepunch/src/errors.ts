@@ -78,3 +78,9 @@ export class HolePunchAbortedError extends AbortError {
   static override name = 'HolePunchAbortedError'
   override name = 'HolePunchAbortedError'
 }
+
+/** The peer's punch dial budget (`maxPeerPunchDials` per window) is used up. */
+export class PunchBudgetExhaustedError extends Error {
+  static override name = 'PunchBudgetExhaustedError'
+  override name = 'PunchBudgetExhaustedError'
+}

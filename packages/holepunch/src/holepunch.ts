@@ -2,21 +2,25 @@ import { TypedEventEmitter, UnsupportedProtocolError, serviceDependencies } from
 import { isLoopback, isPrivate, lpStream } from '@libp2p/utils'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { DNS, IP } from '@multiformats/multiaddr-matcher'
-import { dialAsResponder, openUnnegotiatedStream, transportTags } from '@natkit/libp2p-internals'
+import { dialAsResponder, dialFromEphemeralPort, openUnnegotiatedStream } from '@natkit/libp2p-internals'
 import { decodeHolePunch, encodeHolePunch } from './codec.js'
 import {
   DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_MAX_INBOUND_STREAMS,
   DEFAULT_PUNCH_RESEND_INTERVAL, DEFAULT_PUNCH_RESENDS,
-  DEFAULT_MAX_OBSERVED_ADDRS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_TIMEOUT, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE, MAX_SYNC_DELAY
+  DEFAULT_MAX_OBSERVED_ADDRS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_TIMEOUT, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE, MAX_SYNC_DELAY,
+  DEFAULT_MAX_BUDGET_PEERS, DEFAULT_MAX_PEER_PUNCH_DIALS, DEFAULT_PEER_PUNCH_DIAL_WINDOW, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL,
+  DEFAULT_RELAY_LIMIT_WARNING, DEFAULT_RELAY_LIMIT_WARNING_FRACTION, DEFAULT_RETRY_DELAY, DEFAULT_RETRY_JITTER, DEFAULT_RETRY_MAX_DELAY,
+  DEFAULT_RETRY_MIN_DELAY, DEFAULT_RETRY_ROUNDS
 } from './constants.js'
-import { FAILURE_REASONS, diagnose, isUnreachableError } from './diagnose.js'
+import { FAILURE_REASONS, PunchDials, describeDials, diagnose, errorLine, isUnreachableError } from './diagnose.js'
 import {
   DialDeniedError, HolePunchAbortedError, HolePunchProtocolError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
-  RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
+  PunchBudgetExhaustedError, RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
 } from './errors.js'
-import { ObservedAddresses, toTcpAddr } from './observed.js'
+import { ObservedAddresses } from './observed.js'
 import type { HolePunchMessage, HolePunchType } from './codec.js'
 import type { HolePunchFailureReason } from './diagnose.js'
+import type { ObservationSource } from './observed.js'
 import type { ComponentLogger, Connection, ConnectionGater, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import type { LengthPrefixedStream } from '@libp2p/utils'
@@ -108,6 +112,47 @@ export interface HolePunchInit {
    */
   punchResendInterval?: number
   /**
+   * Most punch dials (first SYNs and resends) to one remote peer within
+   * `peerPunchDialWindow`, over all attempts, retry rounds and relayed
+   * connections. A peer past it gets no more punch dials until the window
+   * moves on.
+   *
+   * @default DEFAULT_MAX_PEER_PUNCH_DIALS
+   */
+  maxPeerPunchDials?: number
+  /**
+   * @default DEFAULT_PEER_PUNCH_DIAL_WINDOW
+   */
+  peerPunchDialWindow?: number
+  /**
+   * Retry rounds (B side) after every attempt failed while the peer is still
+   * reached only through a relay: after `retryDelay` × 2^(round-1) (at most
+   * `retryMaxDelay`, jittered), or sooner (not before `retryMinDelay`) when our
+   * addresses change. 0 turns retries off.
+   *
+   * @default DEFAULT_RETRY_ROUNDS
+   */
+  retryRounds?: number
+  /**
+   * @default DEFAULT_RETRY_DELAY
+   */
+  retryDelay?: number
+  /**
+   * @default DEFAULT_RETRY_MAX_DELAY
+   */
+  retryMaxDelay?: number
+  /**
+   * @default DEFAULT_RETRY_MIN_DELAY
+   */
+  retryMinDelay?: number
+  /**
+   * Warn (`relayed:expiring`) this many ms before a relayed connection without
+   * a direct alternative reaches its duration limit.
+   *
+   * @default DEFAULT_RELAY_LIMIT_WARNING
+   */
+  relayLimitWarning?: number
+  /**
    * At most this many punches (one per remote peer) run at once; more are skipped.
    *
    * @default DEFAULT_MAX_CONCURRENT_PUNCHES
@@ -165,6 +210,11 @@ export interface HolePunchSuccessEvent {
   /** From the start of the punch (relayed connection noticed / first stream) to the direct connection. */
   ms: number
   attempt: number
+  /**
+   * B only: how much later than RTT/2 after its SYNC (ms) B's punch dial
+   * started, i.e. the event loop's lateness in applying the SYNC wait.
+   */
+  syncLateMs?: number
 }
 
 /** Payload of `holepunch:failure`. */
@@ -194,6 +244,30 @@ export interface HolePunchOutcomeEvent {
   directAddr?: string
 }
 
+/** Payload of `holepunch:retry`: another round of attempts follows (B side). */
+export interface HolePunchRetryEvent {
+  remotePeer: string
+  /** 1-based retry round. */
+  round: number
+  maxRounds: number
+  /** Backoff until the round starts (an address change may start it sooner). */
+  delayMs: number
+  /** Why the previous round failed. */
+  reason: HolePunchFailureReason
+}
+
+/** Payload of `relayed:expiring`: a relayed connection nears a limit its relay set. */
+export interface RelayedExpiringEvent {
+  remotePeer: string
+  remoteAddr: string
+  limit: 'duration' | 'data'
+  /** Duration limit: time left. */
+  remainingMs?: number
+  /** Data limit: the allowance (bytes) the relay granted. */
+  limitBytes?: number
+  message: string
+}
+
 /** Payload of `holepunch:direct-dial`: B's unilateral dial to A's public addresses finished. */
 export interface HolePunchDirectDialEvent {
   remotePeer: string
@@ -207,6 +281,8 @@ export interface HolePunchEvents {
   'holepunch:failure': CustomEvent<HolePunchFailureEvent>
   'holepunch:outcome': CustomEvent<HolePunchOutcomeEvent>
   'holepunch:direct-dial': CustomEvent<HolePunchDirectDialEvent>
+  'holepunch:retry': CustomEvent<HolePunchRetryEvent>
+  'relayed:expiring': CustomEvent<RelayedExpiringEvent>
 }
 
 /** Counters returned by `getStats()`. */
@@ -215,6 +291,10 @@ export interface HolePunchStats {
   attempts: number
   /** Punch SYNs sent again after a refusal. */
   resends: number
+  /** Retry rounds scheduled after failed punches. */
+  retries: number
+  /** Retry rounds waiting for their backoff now. */
+  pendingRetries: number
   successes: number
   failures: Record<HolePunchFailureReason, number>
 }
@@ -273,6 +353,17 @@ async function delay (ms: number, signal: AbortSignal): Promise<void> {
   }
 }
 
+/**
+ * How a punch dial is made: `initiator` (libp2p dial, from the listen port),
+ * `responder` (multistream/noise responder on an outbound socket from the
+ * listen port, for a TCP simultaneous open) or `ephemeral` (initiator from an
+ * ephemeral port, beside a `responder` dial: reaches a cone peer's listener).
+ */
+type DialMode = 'initiator' | 'responder' | 'ephemeral'
+
+/** Event-loop lateness (ms) of the SYNC wait above which it is logged. */
+const SYNC_LATE_LOG_MS = 5
+
 /** Remote candidates after the connection gater was asked. */
 interface Admitted {
   allowed: Multiaddr[]
@@ -283,6 +374,21 @@ interface Punch {
   controller: AbortController
   /** A newer responder stream from the same peer took over; report nothing. */
   superseded: boolean
+}
+
+/** A retry round waiting for its backoff (or an address change). */
+interface PendingRetry {
+  relayed: Connection
+  round: number
+  timer: ReturnType<typeof setTimeout>
+  /** Earliest time an address change may start it. */
+  notBefore: number
+  cancel: () => void
+}
+
+/** The `tcp-reuse` transport's per-connection dial source lookup (duck-typed: holepunch does not depend on it). */
+interface DialSourceLookup {
+  dialSource: (connection: Connection) => ObservationSource | undefined
 }
 
 /**
@@ -312,6 +418,17 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #maxInboundStreams: number
   readonly #maxOutboundStreams: number
   readonly #observed: ObservedAddresses
+  readonly #maxPeerPunchDials: number
+  readonly #peerPunchDialWindow: number
+  readonly #retryRounds: number
+  readonly #retryDelay: number
+  readonly #retryMaxDelay: number
+  readonly #retryMinDelay: number
+  readonly #relayLimitWarning: number
+  /** peer → punch dials made in the current window (insertion order = oldest first). */
+  readonly #peerDials = new Map<string, { since: number, used: number }>()
+  readonly #retries = new Map<string, PendingRetry>()
+  readonly #limitWatches = new Map<Connection, ReturnType<typeof setInterval>>()
   readonly #punches = new Map<string, Punch>()
   /** Relayed connections B has started (or skipped) an exchange on: one exchange per connection. */
   readonly #initiated = new WeakSet<Connection>()
@@ -338,11 +455,18 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#punchResendInterval = Math.max(1, init.punchResendInterval ?? DEFAULT_PUNCH_RESEND_INTERVAL)
     this.#maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     this.#maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
+    this.#maxPeerPunchDials = Math.max(0, init.maxPeerPunchDials ?? DEFAULT_MAX_PEER_PUNCH_DIALS)
+    this.#peerPunchDialWindow = Math.max(1, init.peerPunchDialWindow ?? DEFAULT_PEER_PUNCH_DIAL_WINDOW)
+    this.#retryRounds = Math.max(0, init.retryRounds ?? DEFAULT_RETRY_ROUNDS)
+    this.#retryDelay = Math.max(1, init.retryDelay ?? DEFAULT_RETRY_DELAY)
+    this.#retryMaxDelay = Math.max(this.#retryDelay, init.retryMaxDelay ?? DEFAULT_RETRY_MAX_DELAY)
+    this.#retryMinDelay = Math.max(0, init.retryMinDelay ?? DEFAULT_RETRY_MIN_DELAY)
+    this.#relayLimitWarning = Math.max(0, init.relayLimitWarning ?? DEFAULT_RELAY_LIMIT_WARNING)
     this.#observed = new ObservedAddresses({
       maxAddrs: init.maxObservedAddrs ?? DEFAULT_MAX_OBSERVED_ADDRS,
       allowPrivateAddresses: this.#allowPrivate
     })
-    this.#stats = { attempts: 0, resends: 0, successes: 0, failures: Object.fromEntries(FAILURE_REASONS.map(r => [r, 0])) as Record<HolePunchFailureReason, number> }
+    this.#stats = { attempts: 0, resends: 0, retries: 0, pendingRetries: 0, successes: 0, failures: Object.fromEntries(FAILURE_REASONS.map(r => [r, 0])) as Record<HolePunchFailureReason, number> }
   }
 
   isStarted (): boolean {
@@ -352,7 +476,9 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   async start (): Promise<void> {
     if (this.#started) return
     this.#components.events.addEventListener('peer:identify', this.#onIdentify)
-    if (this.#startBeforeIdentify) this.#components.events.addEventListener('connection:open', this.#onConnectionOpen)
+    this.#components.events.addEventListener('self:peer:update', this.#onSelfUpdate)
+    this.#components.events.addEventListener('connection:open', this.#onConnectionOpen)
+    if (this.#startBeforeIdentify) this.#components.events.addEventListener('connection:open', this.#onRelayedOpen)
     this.#topologyId = await this.#components.registrar.register(HOLEPUNCH_PROTOCOL, {
       notifyOnLimitedConnection: true,
       // identify said the peer speaks DCUtR (the start when startBeforeIdentify is off,
@@ -373,7 +499,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
 
   async stop (): Promise<void> {
     this.#components.events.removeEventListener('peer:identify', this.#onIdentify)
+    this.#components.events.removeEventListener('self:peer:update', this.#onSelfUpdate)
     this.#components.events.removeEventListener('connection:open', this.#onConnectionOpen)
+    this.#components.events.removeEventListener('connection:open', this.#onRelayedOpen)
+    for (const retry of [...this.#retries.values()]) retry.cancel()
+    for (const timer of this.#limitWatches.values()) clearInterval(timer)
+    this.#limitWatches.clear()
     await this.#components.registrar.unhandle(HOLEPUNCH_PROTOCOL)
     if (this.#topologyId != null) {
       this.#components.registrar.unregister(this.#topologyId)
@@ -387,7 +518,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   getStats (): HolePunchStats {
-    return { attempts: this.#stats.attempts, resends: this.#stats.resends, successes: this.#stats.successes, failures: { ...this.#stats.failures } }
+    return { attempts: this.#stats.attempts, resends: this.#stats.resends, retries: this.#stats.retries, pendingRetries: this.#retries.size, successes: this.#stats.successes, failures: { ...this.#stats.failures } }
   }
 
   isSymmetricNatSuspected (): boolean {
@@ -395,27 +526,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   /**
-   * Why we think our NAT's mapping varies per destination, or undefined:
-   * observers saw different ports, or (when TCP dials leave from the listen
-   * port, as with @natkit/tcp-reuse) an observer saw a port other than the one
-   * we listen and dial on, i.e. the NAT does not keep the mapping's port.
+   * Why we think our NAT's mapping varies per destination, or undefined. Only
+   * identify observations of connections we dialled from our listen port
+   * (port reuse, `@natkit/tcp-reuse`) count: see `ObservedAddresses`.
    */
   symmetricNatEvidence (): string | undefined {
-    if (this.#observed.symmetricNatSuspected()) {
-      return 'observers saw different ports for the same local port: the NAT mapping varies per destination (symmetric NAT)'
-    }
-    const tm = this.#components.transportManager
-    const reusesPort = transportTags(tm).includes('@natkit/tcp-reuse')
-    if (!reusesPort) return undefined
-    const listenPorts = new Set(tm.getAddrs().map(ma => toTcpAddr(ma)?.port).filter((p): p is number => p != null))
-    if (listenPorts.size === 0) return undefined
-    for (const ma of this.#observed.addrs()) {
-      const port = toTcpAddr(ma)?.port
-      if (port != null && !listenPorts.has(port)) {
-        return `our NAT mapped listen port ${[...listenPorts].join('/')} to ${port} as seen by the relay, and punches to the ports each side observed failed: the NAT mapping varies per destination (symmetric NAT)`
-      }
-    }
-    return undefined
+    return this.#observed.symmetricNatEvidence()?.message
   }
 
   getCandidateAddresses (): Multiaddr[] {
@@ -441,7 +557,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     return fitting
   }
 
-  readonly #onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+  readonly #onRelayedOpen = (evt: CustomEvent<Connection>): void => {
     this.#startOn(evt.detail, true)
   }
 
@@ -460,12 +576,110 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
     const { observedAddr, connection, peerId } = evt.detail
     if (observedAddr == null || connection == null || !isDirect(connection)) return
-    const accepted = this.#observed.add(observedAddr, peerId.toString())
+    const accepted = this.#observed.add(observedAddr, peerId.toString(), this.#dialSource(connection))
     if (accepted != null) {
       this.#log.trace('%p observed us at %a', peerId, accepted)
       // let AutoNAT verify it; it is already a hole punch candidate
       this.#components.addressManager.addObservedAddr(accepted)
     }
+  }
+
+  /** Where our outbound TCP connection `connection` was dialled from, if the transport tells. */
+  #dialSource (connection: Connection): ObservationSource | undefined {
+    if (connection.direction !== 'outbound') return undefined
+    for (const transport of this.#components.transportManager.getTransports()) {
+      const lookup = (transport as Partial<DialSourceLookup>).dialSource
+      if (typeof lookup !== 'function') continue
+      try {
+        const source = lookup.call(transport, connection)
+        if (source != null) return source
+      } catch (err) {
+        this.#log('dial source lookup failed - %e', err)
+      }
+    }
+    return undefined
+  }
+
+  /** Our addresses changed (new observed address, reachability): bring pending retry rounds forward. */
+  readonly #onSelfUpdate = (): void => {
+    const now = Date.now()
+    for (const [key, retry] of this.#retries) {
+      clearTimeout(retry.timer)
+      retry.timer = setTimeout(() => { this.#runRetry(key) }, Math.max(0, retry.notBefore - now))
+    }
+  }
+
+  /** Watches a new relayed connection's limits, to warn before the relay closes it. */
+  readonly #onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+    const conn = evt.detail
+    const limits = conn.limits
+    if (limits == null || this.#limitWatches.has(conn)) return
+    const initialBytes = limits.bytes
+    let warnedDuration = false
+    let warnedData = false
+    const check = (): void => {
+      if (conn.status !== 'open') {
+        stopWatch()
+        return
+      }
+      // a direct connection takes over: nothing is lost when the relayed one ends
+      if (this.#findDirect(conn.remotePeer) != null) return
+      const seconds = limits.seconds
+      if (!warnedDuration && seconds != null && seconds * 1000 <= this.#relayLimitWarning) {
+        warnedDuration = true
+        this.#emit('relayed:expiring', {
+          remotePeer: conn.remotePeer.toString(),
+          remoteAddr: conn.remoteAddr.toString(),
+          limit: 'duration',
+          remainingMs: Math.max(0, seconds * 1000),
+          message: `the relay closes this connection in about ${Math.max(0, seconds)} s (its duration limit) and there is no direct connection to take over`
+        })
+      }
+      const bytes = limits.bytes
+      if (!warnedData && bytes != null && initialBytes != null && Number(bytes) <= Number(initialBytes) * DEFAULT_RELAY_LIMIT_WARNING_FRACTION) {
+        warnedData = true
+        this.#emit('relayed:expiring', {
+          remotePeer: conn.remotePeer.toString(),
+          remoteAddr: conn.remoteAddr.toString(),
+          limit: 'data',
+          limitBytes: Number(initialBytes),
+          message: `${bytes} of the ${initialBytes} bytes the relay allows are left; it closes the connection when they are used and there is no direct connection to take over`
+        })
+      }
+      if (warnedDuration && (warnedData || initialBytes == null)) stopWatch()
+    }
+    const timer = setInterval(check, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL)
+    const stopWatch = (): void => {
+      clearInterval(timer)
+      this.#limitWatches.delete(conn)
+      conn.removeEventListener('close', stopWatch)
+    }
+    this.#limitWatches.set(conn, timer)
+    conn.addEventListener('close', stopWatch)
+    check()
+  }
+
+  /**
+   * Takes one punch dial from `peer`'s budget; false when the budget of the
+   * current window is used up.
+   */
+  #takeDial (peer: PeerId): boolean {
+    const key = peer.toString()
+    const now = Date.now()
+    let budget = this.#peerDials.get(key)
+    if (budget == null || now - budget.since >= this.#peerPunchDialWindow) {
+      this.#peerDials.delete(key)
+      budget = { since: now, used: 0 }
+      this.#peerDials.set(key, budget)
+      while (this.#peerDials.size > DEFAULT_MAX_BUDGET_PEERS) {
+        const oldest = this.#peerDials.keys().next().value
+        if (oldest == null) break
+        this.#peerDials.delete(oldest)
+      }
+    }
+    if (budget.used >= this.#maxPeerPunchDials) return false
+    budget.used++
+    return true
   }
 
   /** An address we may offer or dial: not relayed, dialable, public unless allowed. */
@@ -553,13 +767,14 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#emit('holepunch:attempt', detail)
   }
 
-  async #succeed (relayed: Connection, direct: Connection, start: number, attempt: number, role: HolePunchRole): Promise<void> {
+  async #succeed (relayed: Connection, direct: Connection, start: number, attempt: number, role: HolePunchRole, syncLateMs?: number): Promise<void> {
     this.#stats.successes++
     this.#emit('holepunch:success', {
       remotePeer: relayed.remotePeer.toString(),
       remoteAddr: direct.remoteAddr.toString(),
       ms: Date.now() - start,
-      attempt
+      attempt,
+      ...(syncLateMs != null ? { syncLateMs: Math.round(syncLateMs * 10) / 10 } : {})
     })
     // Only B (the initiator) closes the relayed connection, once its own side of
     // the direct connection is up. In a TCP simultaneous open A's upgrade (as
@@ -578,16 +793,23 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     }
   }
 
-  /** Reports a finished punch's failure with the reason `diagnose` picks from what is known. */
-  #failDiagnosed (peer: PeerId, ownCandidates: number, remote: Admitted | undefined, err: unknown, aborted: boolean, attempts: number, start: number): void {
-    const reason = diagnose({ ownCandidates, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: this.isSymmetricNatSuspected(), error: err, aborted })
-    this.#fail(peer, reason, err, attempts, start, remote?.denied)
+  /** Reports a finished punch's failure with the reason `diagnose` picks from what is known; returns the reason. */
+  #failDiagnosed (peer: PeerId, ownCandidates: number, remote: Admitted | undefined, err: unknown, aborted: boolean, attempts: number, start: number, log?: PunchDials): HolePunchFailureReason {
+    const dials = log?.list() ?? []
+    const reason = diagnose({ ownCandidates, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: this.isSymmetricNatSuspected(), error: err, aborted, dials })
+    this.#fail(peer, reason, err, attempts, start, remote?.denied, describeDials(dials, Date.now() - start))
+    return reason
   }
 
-  #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number, denied: Multiaddr[] = []): void {
+  #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number, denied: Multiaddr[] = [], seen?: string): void {
     this.#stats.failures[reason]++
-    const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err ?? reason)
-    let message = reason === 'symmetric-nat-suspected' ? `${this.symmetricNatEvidence() ?? 'the NAT mapping varies per destination'} (last error: ${detail})` : detail
+    const detail = err != null ? errorLine(err) : reason
+    const parts: string[] = []
+    if (reason === 'symmetric-nat-suspected') parts.push(this.symmetricNatEvidence() ?? 'the NAT mapping varies per destination')
+    // what the dials saw says more than their last error
+    if (seen != null) parts.push(seen)
+    if (seen == null || reason === 'timeout') parts.push(reason === 'symmetric-nat-suspected' ? `last error: ${detail}` : detail)
+    let message = parts.join('; ')
     if (denied.length > 0 && !(err instanceof DialDeniedError)) message += `; the connection gater refused ${denied.map(String).join(', ')}`
     this.#log('hole punch with %p failed: %s (%s)', peer, reason, message)
     this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start })
@@ -654,7 +876,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * transport manager directly; the upgrader still registers the connection.
    * A (`initiator: true`) uses the connection manager as usual.
    */
-  async #dial (peer: PeerId, addrs: Multiaddr[], initiator: boolean, signal: AbortSignal): Promise<Connection> {
+  async #dial (peer: PeerId, addrs: Multiaddr[], mode: DialMode, signal: AbortSignal, log: PunchDials): Promise<Connection> {
     let lastError: unknown
     // Routers that answer an unsolicited SYN with a reset (a bare Linux router,
     // OpenWrt's wan zone) refuse whichever SYN arrives before the other side's
@@ -669,12 +891,25 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           resends++
           this.#stats.resends++
         }
+        if (!this.#takeDial(peer)) {
+          throw new PunchBudgetExhaustedError(`no punch dials left for this peer: ${this.#maxPeerPunchDials} per ${this.#peerPunchDialWindow} ms used`, { cause: lastError })
+        }
+        const key = stripPeerId(addr).addr.toString()
+        const dialStart = log.begin(key)
+        let connected = false
+        const onProgress = (evt: { type: string }): void => {
+          if (evt.type.startsWith('upgrader:encrypt-')) connected = true
+        }
         try {
-          return initiator
-            ? await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true })
-            : await dialAsResponder(this.#components.transportManager, addr, { signal })
+          // resends go to the transport directly: the dial queue's extra event-loop
+          // turns slow the SYN cadence down when the CPU is busy
+          if (mode === 'initiator' && round === 0) return await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true, onProgress })
+          if (mode === 'initiator') return await this.#components.transportManager.dial(addr, { signal, onProgress })
+          if (mode === 'responder') return await dialAsResponder(this.#components.transportManager, addr, { signal, onProgress })
+          return await dialFromEphemeralPort(this.#components.transportManager, addr, { signal, onProgress })
         } catch (err) {
           lastError = err
+          log.settle(key, err, connected, signal.aborted, Date.now() - dialStart, dialStart)
           if (signal.aborted) throw err
         }
       }
@@ -690,7 +925,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * connection exists (cancelling a dial that is finishing its upgrade would
    * close the good connection); it ends on its own or when `signal` aborts.
    */
-  async #connectDirect (peer: PeerId, addrs: Multiaddr[], initiator: boolean, signal: AbortSignal): Promise<Connection> {
+  async #connectDirect (peer: PeerId, addrs: Multiaddr[], modes: DialMode[], signal: AbortSignal, log: PunchDials): Promise<Connection> {
     const existing = this.#findDirect(peer)
     if (existing != null) return existing
     const { promise, resolve, reject } = Promise.withResolvers<Connection>()
@@ -705,13 +940,13 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     signal.addEventListener('abort', onAbort, { once: true })
     try {
       if (signal.aborted) onAbort()
-      if (addrs.length > 0) {
-        this.#dial(peer, addrs, initiator, signal).then(conn => {
+      for (const mode of addrs.length > 0 ? modes : []) {
+        this.#dial(peer, addrs, mode, signal, log).then(conn => {
           if (isDirect(conn)) resolve(conn)
           else dialError = new Error('dial returned a limited connection')
         }, err => {
-          // keep waiting: the other side's dial may still reach us
-          this.#log('dial to %p failed - %e', peer, err)
+          // keep waiting: the other side's dial (or our other one) may still reach us
+          this.#log('%s dial to %p failed - %e', mode, peer, err)
           dialError = err
         })
       }
@@ -750,14 +985,16 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   /**
    * B: inbound side of the relayed connection. `early`: started when the
    * connection opened, before identify said whether the peer speaks DCUtR.
+   * `round`: a retry round after every attempt of an earlier round failed.
    */
-  async #initiate (relayed: Connection, early: boolean): Promise<void> {
+  async #initiate (relayed: Connection, early: boolean, round = 0): Promise<void> {
     const peer = relayed.remotePeer
     if (this.#findDirect(peer) != null) return
     const begun = this.#begin(peer, relayed, false)
     if (begun == null) return
     const { punch, end } = begun
     const start = Date.now()
+    let reason: HolePunchFailureReason | undefined
     try {
       if (this.#unilateral) {
         const conn = await this.#tryUnilateral(relayed, punch.controller.signal)
@@ -769,9 +1006,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       }
       const own = this.getCandidateAddresses()
       if (own.length === 0) {
-        this.#fail(peer, 'no-public-addresses', new NoPublicAddressesError('no public, dialable, non-relay address to offer'), 0, start)
+        reason = 'no-public-addresses'
+        this.#fail(peer, reason, new NoPublicAddressesError('no public, dialable, non-relay address to offer'), 0, start)
         return
       }
+      const log = new PunchDials(this.#maxDialCandidates)
       let lastError: unknown
       let remote: Admitted | undefined
       let attempt = 0
@@ -807,19 +1046,36 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
               ? new DialDeniedError(`the connection gater refused every candidate of the peer: ${remote.denied.map(String).join(', ')}`)
               : new RemoteNoPublicAddressesError(`peer sent ${connect.obsAddrs.length} addresses, none usable`)
           }
+          const syncSent = performance.now()
           await this.#write(lp, { type: 'SYNC', obsAddrs: [] }, signal)
           this.#closeQuietly(stream)
           this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'initiator' })
-          await delay(Math.min(rtt / 2, MAX_SYNC_DELAY), signal)
-          // B dials as the multistream-select/noise responder
+          // dial RTT/2 after the SYNC left: time spent writing it and emitting
+          // the event above is part of the wait, not added to it
+          const syncWait = Math.min(rtt / 2, MAX_SYNC_DELAY)
+          await delay(Math.max(0, syncSent + syncWait - performance.now()), signal)
+          const lateMs = performance.now() - syncSent - syncWait
+          if (lateMs > SYNC_LATE_LOG_MS) this.#log('attempt %d with %p: the SYNC wait of %d ms ended %d ms late (busy event loop)', attempt, peer, Math.round(syncWait), Math.round(lateMs))
+          // B dials as the multistream-select/noise responder, so that a TCP
+          // simultaneous open ends with one initiator (A). Behind a NAT that maps
+          // per destination, B's SYN leaves from a new mapping that A does not
+          // dial: it can only meet A's listener (admitted by a cone NAT), where
+          // A answers as responder, so B dials as initiator. With strong evidence
+          // of such a NAT B only does that; with weak evidence (one observer saw
+          // the port changed, which an endpoint-independent NAT may also do) B
+          // dials both ways at once: as responder from the listen port and as
+          // initiator from an ephemeral port.
+          const evidence = this.#observed.symmetricNatEvidence()
+          const modes: DialMode[] = evidence == null ? ['responder'] : evidence.kind === 'different-ports' ? ['initiator'] : ['responder', 'ephemeral']
+          if (evidence != null) this.#log('attempt %d with %p: dialling %s (%s)', attempt, peer, modes.join(' + '), evidence.message)
           const dialed = remote.allowed
-          const conn = await this.#connectDirect(peer, dialed, false, signal).catch((err: unknown) => {
+          const conn = await this.#connectDirect(peer, dialed, modes, signal, log).catch((err: unknown) => {
             this.#outcome(peer, 'initiator', attempt, dialed, own)
             throw err
           })
           this.#outcome(peer, 'initiator', attempt, dialed, own, conn)
           end()
-          await this.#succeed(relayed, conn, start, attempt, 'initiator')
+          await this.#succeed(relayed, conn, start, attempt, 'initiator', Math.max(0, lateMs))
           return
         } catch (err) {
           if (early && !negotiated && isUnsupportedProtocol(err)) {
@@ -830,16 +1086,59 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           lastError = err
           this.#log('attempt %d/%d with %p failed - %e', attempt, this.#attempts, peer, err)
           stream?.abort(err instanceof Error ? err : new Error(String(err)))
-          const reason = diagnose({ ownCandidates: own.length, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: false, error: err, aborted: punch.controller.signal.aborted })
+          const attemptReason = diagnose({ ownCandidates: own.length, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: false, error: err, aborted: punch.controller.signal.aborted })
           // retrying cannot fix these
-          if (reason === 'aborted' || reason === 'protocol-error' || reason === 'remote-no-public-addresses' || reason === 'gater-denied') break
+          if (attemptReason === 'aborted' || attemptReason === 'protocol-error' || attemptReason === 'remote-no-public-addresses' || attemptReason === 'gater-denied') break
         }
       }
       const attempts = Math.min(attempt, this.#attempts)
-      this.#failDiagnosed(peer, own.length, remote, lastError, punch.controller.signal.aborted, attempts, start)
+      reason = this.#failDiagnosed(peer, own.length, remote, lastError, punch.controller.signal.aborted, attempts, start, log)
     } finally {
       end()
+      if (reason != null) this.#scheduleRetry(relayed, round + 1, reason)
     }
+  }
+
+  /**
+   * After a failed punch, plans retry round `round` for a peer still reached
+   * only through `relayed`: after a jittered exponential backoff, or sooner
+   * when our addresses change. Bounded by `retryRounds`; none after an abort,
+   * a protocol error or a gater refusal (retrying cannot change those).
+   */
+  #scheduleRetry (relayed: Connection, round: number, reason: HolePunchFailureReason): void {
+    if (!this.#started || round > this.#retryRounds || relayed.status !== 'open') return
+    if (reason === 'aborted' || reason === 'protocol-error' || reason === 'gater-denied') return
+    const peer = relayed.remotePeer
+    const key = peer.toString()
+    if (this.#retries.has(key) || this.#findDirect(peer) != null) return
+    const base = Math.min(this.#retryMaxDelay, this.#retryDelay * 2 ** (round - 1))
+    const delayMs = Math.round(base * (1 - DEFAULT_RETRY_JITTER + 2 * DEFAULT_RETRY_JITTER * Math.random()))
+    const retry: PendingRetry = {
+      relayed,
+      round,
+      timer: setTimeout(() => { this.#runRetry(key) }, delayMs),
+      notBefore: Date.now() + Math.min(this.#retryMinDelay, delayMs),
+      cancel: () => {
+        clearTimeout(retry.timer)
+        relayed.removeEventListener('close', retry.cancel)
+        if (this.#retries.get(key) === retry) this.#retries.delete(key)
+      }
+    }
+    relayed.addEventListener('close', retry.cancel)
+    this.#retries.set(key, retry)
+    this.#stats.retries++
+    this.#log('hole punch with %p: retry round %d/%d in %d ms', peer, round, this.#retryRounds, delayMs)
+    this.#emit('holepunch:retry', { remotePeer: key, round, maxRounds: this.#retryRounds, delayMs, reason })
+  }
+
+  #runRetry (key: string): void {
+    const retry = this.#retries.get(key)
+    if (retry == null) return
+    retry.cancel()
+    if (!this.#started || retry.relayed.status !== 'open' || this.#findDirect(retry.relayed.remotePeer) != null) return
+    this.#initiate(retry.relayed, false, retry.round).catch(err => {
+      this.#log.error('hole punch retry with %p failed unexpectedly - %e', retry.relayed.remotePeer, err)
+    })
   }
 
   /** A: the side that dialed through the relay and receives B's stream. */
@@ -856,6 +1155,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     const start = Date.now()
     const signal = AbortSignal.any([punch.controller.signal, AbortSignal.timeout(this.#timeout)])
     const own = this.getCandidateAddresses()
+    const log = new PunchDials(this.#maxDialCandidates)
     let remote: Admitted | undefined
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
@@ -866,11 +1166,13 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) }, signal)
       await this.#read(lp, 'SYNC', signal)
       const rtt = Date.now() - sent
+      // A dials immediately on SYNC (closing the stream and the event come
+      // after); with no usable address it can only wait for B's dial
+      const dialed = remote.allowed
+      const direct = this.#connectDirect(peer, dialed, ['initiator'], signal, log)
       this.#closeQuietly(stream)
       this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'responder' })
-      // A dials immediately on SYNC; with no usable address it can only wait for B's dial
-      const dialed = remote.allowed
-      const conn = await this.#connectDirect(peer, dialed, true, signal).catch((err: unknown) => {
+      const conn = await direct.catch((err: unknown) => {
         if (!punch.superseded) this.#outcome(peer, 'responder', attempt, dialed, own)
         throw err
       })
@@ -883,7 +1185,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         this.#log('responder attempt %d with %p superseded', attempt, peer)
         return
       }
-      this.#failDiagnosed(peer, own.length, remote, err, punch.controller.signal.aborted, attempt, start)
+      this.#failDiagnosed(peer, own.length, remote, err, punch.controller.signal.aborted, attempt, start, log)
     } finally {
       end()
     }

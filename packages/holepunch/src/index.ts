@@ -40,19 +40,22 @@ export function holePunch (init: HolePunchInit = {}): (components: HolePunchComp
 export {
   HOLEPUNCH_PROTOCOL, DEFAULT_TIMEOUT, DEFAULT_ATTEMPTS, MAX_MESSAGE_SIZE, DEFAULT_MAX_OBSERVED_ADDRS,
   DEFAULT_MAX_OBSERVERS, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_PUNCH_RESENDS, DEFAULT_PUNCH_RESEND_INTERVAL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS,
-  DEFAULT_DIAL_PRIORITY, MAX_SYNC_DELAY
+  DEFAULT_DIAL_PRIORITY, MAX_SYNC_DELAY, DEFAULT_MAX_PEER_PUNCH_DIALS, DEFAULT_PEER_PUNCH_DIAL_WINDOW, DEFAULT_MAX_BUDGET_PEERS,
+  DEFAULT_RETRY_ROUNDS, DEFAULT_RETRY_DELAY, DEFAULT_RETRY_MAX_DELAY, DEFAULT_RETRY_JITTER, DEFAULT_RETRY_MIN_DELAY,
+  DEFAULT_RELAY_LIMIT_WARNING, DEFAULT_RELAY_LIMIT_WARNING_FRACTION, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL
 } from './constants.js'
 export { MESSAGE_TYPE, encodeHolePunch, decodeHolePunch, encodeFrame, decodeFrame } from './codec.js'
 export type { HolePunchMessage, HolePunchType } from './codec.js'
-export { diagnose, isUnreachableError, isProtocolError, FAILURE_REASONS } from './diagnose.js'
-export type { DiagnoseInput, HolePunchFailureReason } from './diagnose.js'
+export { diagnose, describeDials, isUnreachableError, isRefusedError, isProtocolError, FAILURE_REASONS, PunchDials } from './diagnose.js'
+export type { DiagnoseInput, DialRecord, HolePunchFailureReason } from './diagnose.js'
 export { ObservedAddresses, isPrivateOrLoopback, toTcpAddr } from './observed.js'
-export type { ObservedAddressesInit } from './observed.js'
+export type { ObservedAddressesInit, ObservationSource, SymmetricNatEvidence } from './observed.js'
 export * from './errors.js'
 export { HolePunch } from './holepunch.js'
 export type {
   HolePunchInit, HolePunchComponents, HolePunchService, HolePunchRole, HolePunchEvents, HolePunchStats,
-  HolePunchAttemptEvent, HolePunchSuccessEvent, HolePunchFailureEvent, HolePunchOutcomeEvent, HolePunchDirectDialEvent
+  HolePunchAttemptEvent, HolePunchSuccessEvent, HolePunchFailureEvent, HolePunchOutcomeEvent, HolePunchDirectDialEvent,
+  HolePunchRetryEvent, RelayedExpiringEvent
 } from './holepunch.js'
 export {
   goOutcomeLabels, goSide, goNumAttempts, goIpVersion, goTransport,

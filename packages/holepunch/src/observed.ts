@@ -53,15 +53,46 @@ export function toTcpAddr (ma: Multiaddr): { addr: Multiaddr, ip: string, port: 
 }
 
 /**
+ * Where the connection an observation came over was dialled from: its local
+ * port, and whether that was our listen port (port reuse) or an ephemeral one.
+ */
+export interface ObservationSource {
+  port: number
+  reused: boolean
+}
+
+/** Why our NAT is thought to map per destination. */
+export interface SymmetricNatEvidence {
+  /**
+   * `different-ports`: two observers saw different ports for connections
+   * dialled from the same listen port (the mapping varies per destination).
+   * `port-not-kept`: an observer saw a port other than the listen port the
+   * connection was dialled from (only one observer: a NAT that changes the
+   * port often maps per destination, but an endpoint-independent NAT may
+   * also change it).
+   */
+  kind: 'different-ports' | 'port-not-kept'
+  /** What was observed, one sentence. */
+  message: string
+}
+
+interface Observation {
+  ip: string
+  port: number
+  source?: ObservationSource
+}
+
+/**
  * Bounded record of how remote peers see us (identify `observedAddr`).
  *
  * - `addrs()` lists the most recent distinct public TCP observed addresses
  *   (without `/p2p`), newest first — hole punch candidates.
- * - `symmetricNatSuspected()` is true when two different observers report the
- *   same public IP with different ports, i.e. the NAT mapping depends on the
- *   destination. This is only meaningful when outbound TCP connections reuse
- *   the listen port (natkit `tcp-reuse`); with ephemeral source ports every
- *   connection has its own port and this reports a false positive.
+ * - `symmetricNatEvidence()` says why the NAT mapping seems to depend on the
+ *   destination. Only observations of connections dialled FROM a listen port
+ *   (port reuse, `source.reused`) count: with an ephemeral source port every
+ *   connection has its own mapping, so differing ports prove nothing
+ *   (`@natkit/tcp-reuse` falls back to ephemeral ports when the listen port
+ *   cannot be bound; inbound connections carry no `source`).
  */
 export class ObservedAddresses {
   readonly #maxAddrs: number
@@ -70,7 +101,7 @@ export class ObservedAddresses {
   /** addr string → multiaddr, insertion order = recency (oldest first). */
   readonly #addrs = new Map<string, Multiaddr>()
   /** observer peer id → its latest observation of us. */
-  readonly #observations = new Map<string, { ip: string, port: number }>()
+  readonly #observations = new Map<string, Observation>()
 
   constructor (init: ObservedAddressesInit = {}) {
     this.#maxAddrs = init.maxAddrs ?? DEFAULT_MAX_OBSERVED_ADDRS
@@ -79,10 +110,11 @@ export class ObservedAddresses {
   }
 
   /**
-   * Records that `observer` sees us at `observed`. Returns the normalised
+   * Records that `observer` sees us at `observed`, over a connection dialled
+   * from `source` (undefined: inbound, or not known). Returns the normalised
    * address if it was accepted (TCP, and public unless private is allowed).
    */
-  add (observed: Multiaddr, observer: string): Multiaddr | undefined {
+  add (observed: Multiaddr, observer: string, source?: ObservationSource): Multiaddr | undefined {
     const tcp = toTcpAddr(observed)
     if (tcp == null) return undefined
     if (!this.#allowPrivate && isPrivateOrLoopback(tcp.addr)) return undefined
@@ -97,7 +129,7 @@ export class ObservedAddresses {
     }
 
     this.#observations.delete(observer)
-    this.#observations.set(observer, { ip: tcp.ip, port: tcp.port })
+    this.#observations.set(observer, { ip: tcp.ip, port: tcp.port, source: source != null ? { ...source } : undefined })
     while (this.#observations.size > this.#maxObservers) {
       const oldest = this.#observations.keys().next().value
       if (oldest == null) break
@@ -111,18 +143,35 @@ export class ObservedAddresses {
     return [...this.#addrs.values()].reverse()
   }
 
-  /** See the class description. */
+  /** True if {@link symmetricNatEvidence} finds any. */
   symmetricNatSuspected (): boolean {
-    const portsByIp = new Map<string, Set<number>>()
-    for (const { ip, port } of this.#observations.values()) {
-      let ports = portsByIp.get(ip)
-      if (ports == null) {
-        ports = new Set()
-        portsByIp.set(ip, ports)
+    return this.symmetricNatEvidence() != null
+  }
+
+  /** See the class description; the stronger `different-ports` evidence first. */
+  symmetricNatEvidence (): SymmetricNatEvidence | undefined {
+    const byListenPort = new Map<string, { port: number, observer: string }>()
+    let notKept: SymmetricNatEvidence | undefined
+    for (const [observer, { ip, port, source }] of this.#observations) {
+      if (source?.reused !== true) continue
+      const key = `${ip} ${source.port}`
+      const seen = byListenPort.get(key)
+      if (seen != null && seen.port !== port) {
+        return {
+          kind: 'different-ports',
+          message: `two peers saw connections we dialled from listen port ${source.port} at different ports (${ip}:${seen.port} by ${short(seen.observer)}, ${ip}:${port} by ${short(observer)}): our NAT's mapping varies per destination (symmetric NAT)`
+        }
       }
-      ports.add(port)
-      if (ports.size >= 2) return true
+      byListenPort.set(key, { port, observer })
+      if (notKept == null && port !== source.port) {
+        notKept = {
+          kind: 'port-not-kept',
+          message: `our NAT mapped a connection we dialled from listen port ${source.port} to ${ip}:${port} (seen by ${short(observer)}): a NAT that does not keep the port is likely one whose mapping varies per destination (symmetric NAT)`
+        }
+      }
     }
-    return false
+    return notKept
   }
 }
+
+const short = (id: string): string => id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id

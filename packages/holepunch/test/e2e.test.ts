@@ -175,7 +175,8 @@ describe('hole punch over a loopback relay', () => {
 
     const f = await bFailure
     expect(f.attempts).toBe(2)
-    expect(f.reason).toBe('peer-unreachable')
+    // every SYN to A's candidates drew a reset: the failure says so, naming the address and the count
+    expect(f.reason).toBe('reset-by-remote')
     expect(bEvents.map(e => e.type)).toEqual(['holepunch:attempt', 'holepunch:attempt', 'holepunch:failure'])
     const target = `/ip4/127.0.0.1/tcp/${refused}/p2p/${a.peerId}`
     expect(attemptDetail(bEvents[0]).addrs).toContain(target)
@@ -185,6 +186,8 @@ describe('hole punch over a loopback relay', () => {
     expect(bDials).toContain(target)
     const candidates = attemptDetail(bEvents[0]).addrs.length
     expect(bDials.filter(d => d.endsWith(`/p2p/${a.peerId}`))).toHaveLength(2 * (candidates + 3))
+    const toTarget = bDials.filter(d => d === target).length
+    expect(f.message).toContain(`all ${toTarget} SYNs we sent to 127.0.0.1:${refused} within`)
     expect(bHp.getStats()).toMatchObject({ attempts: 2, resends: 6, successes: 0 })
     // A's gater refused B's loopback candidates: A names them instead of dialling
     const af = await aFailure

@@ -137,6 +137,19 @@ export async function openUnnegotiatedStream (connection: Connection, options: A
   return await muxer.createStream(options)
 }
 
+/**
+ * Dial `addr` as the multistream-select/noise initiator from an ephemeral
+ * local port: `reusePort: false` reaches `@natkit/tcp-reuse`'s `dial` through
+ * the transport manager (which passes its options on; the dial queue would
+ * drop them), so the dial does not use, or collide with a dial from, the
+ * listen port. Other transports ignore it. Registered by the upgrader as
+ * usual, bypassing the connection manager's limits and deduplication.
+ */
+export async function dialFromEphemeralPort (transportManager: Pick<TransportManager, 'dial'>, addr: Multiaddr, options: TransportManagerDialOptions = {}): Promise<Connection> {
+  const ephemeral: TransportManagerDialOptions & { reusePort: false } = { ...options, reusePort: false }
+  return transportManager.dial(addr, ephemeral)
+}
+
 /** The version of an installed package (exports maps hide package.json: walk up from its entry point). */
 export function installedVersion (name: string): string {
   let dir = dirname(createRequire(import.meta.url).resolve(name))

@@ -35,6 +35,7 @@ export {
   TcpReuseTransport
 } from './transport.js'
 export type {
+  ConnectionDialSource,
   ReuseStatus,
   TcpReuseComponents,
   TcpReuseDialEvents,

@@ -163,6 +163,14 @@ interface DialSource {
   port: number
 }
 
+/** Where an outbound connection was dialled from (see `TcpReuseTransport.dialSource`). */
+export interface ConnectionDialSource {
+  /** The local TCP port the connection left from. */
+  port: number
+  /** True if that is a listener's port (port reuse), false for an ephemeral port (fallback). */
+  reused: boolean
+}
+
 export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
   readonly [transportSymbol] = true
   readonly [Symbol.toStringTag] = '@natkit/tcp-reuse'
@@ -176,6 +184,10 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
   private readonly listeners = new Set<TcpReuseListener>()
   private reuseDials = 0
   private fallbackDials = 0
+  /** outbound connections → the port they left from; weak, so closed connections are forgotten */
+  private readonly dialSources = new WeakMap<Connection, ConnectionDialSource>()
+  /** sockets bound to a listener's port by `connect` */
+  private readonly reusedSockets = new WeakSet<net.Socket>()
   private readonly metrics: {
     events?: CounterGroup
     errors?: CounterGroup
@@ -249,9 +261,22 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
     }
   }
 
+  /**
+   * The local port an outbound connection of this transport was dialled from,
+   * and whether it was a listener's port (reuse) or an ephemeral one
+   * (fallback); undefined for inbound and unknown connections. What a remote
+   * observes of such a connection says how our NAT maps the listen port only
+   * when `reused` is true.
+   */
+  dialSource (connection: Connection): ConnectionDialSource | undefined {
+    const source = this.dialSources.get(connection)
+    return source != null ? { ...source } : undefined
+  }
+
   async dial (ma: Multiaddr, options: DialTransportOptions<TcpReuseDialEvents>): Promise<Connection> {
     // options.signal destroys the socket before 'connect'
     const socket = await this.connect(ma, options)
+    const source: ConnectionDialSource = { port: socket.localPort ?? 0, reused: this.reusedSockets.has(socket) }
 
     let maConn
     try {
@@ -276,7 +301,9 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
       this.log('new outbound connection %a from local port %d', maConn.remoteAddr, socket.localPort)
       // pass everything through: DCUtR sets `initiator: false` on its dial so
       // that a TCP simultaneous open ends with exactly one initiator
-      return await options.upgrader.upgradeOutbound(maConn, options)
+      const connection = await options.upgrader.upgradeOutbound(maConn, options)
+      this.dialSources.set(connection, source)
+      return connection
     } catch (err) {
       this.metrics.errors?.increment({ outbound_upgrade: true })
       this.log.error('error upgrading outbound connection - %e', err)
@@ -289,13 +316,16 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
     options.signal.throwIfAborted()
 
     const target = toTcpTarget(ma)
-    const source = this.pickSource(target)
+    // `reusePort: false` on one dial (e.g. a hole punch that wants a second
+    // socket beside one dialled from the listen port) leaves from an ephemeral port
+    const source = (options as { reusePort?: boolean }).reusePort === false ? undefined : this.pickSource(target)
 
     options.onProgress?.({ type: 'tcp-reuse:open-connection', detail: { reusePort: source?.port } })
 
     if (source != null) {
       try {
         const socket = await this.connectSocket(target, options, source)
+        this.reusedSockets.add(socket)
         this.reuseDials++
         this.metrics.events?.increment({ reuse_connect: true })
         this.log('dialed %a from reused port %s:%d', ma, source.host, source.port)

@@ -11,7 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
-import { nodeComponents } from '@natkit/libp2p-internals'
+import { dialFromEphemeralPort, nodeComponents } from '@natkit/libp2p-internals'
 import { DialError, tcpReuse } from '../src/index.js'
 import type { TcpReuseInit, TcpReuseTransport } from '../src/index.js'
 import type { Connection, IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
@@ -170,6 +170,36 @@ describe('tcpReuse', () => {
 
     expect(result.observedAddr).toBeDefined()
     expect(result.observedAddr?.toString()).toBe(`/ip4/127.0.0.1/tcp/${a.port}/p2p/${a.node.peerId.toString()}`)
+  })
+
+  it('dialSource tells which connections left from the listen port and which fell back to an ephemeral one', async () => {
+    const a = await createNode()
+    const b = await createNode()
+
+    const atB = nextConnection(b.node, a.node.peerId)
+    const reused = await a.node.dial(b.addr)
+    expect(a.transport.dialSource(reused)).toEqual({ port: a.port, reused: true })
+    // the same 4-tuple is taken: the second connection falls back
+    const fallback = await a.node.dial(b.addr, { force: true })
+    const source = a.transport.dialSource(fallback)
+    expect(source?.reused).toBe(false)
+    expect(source?.port).not.toBe(a.port)
+    // inbound connections have no dial source
+    expect(b.transport.dialSource(await atB)).toBeUndefined()
+  })
+
+  it('a dial with reusePort: false in its options leaves from an ephemeral port', async () => {
+    const a = await createNode()
+    const b = await createNode()
+
+    const inbound = nextConnection(b.node, a.node.peerId)
+    // @natkit/libp2p-internals passes `reusePort: false` through the transport manager
+    const conn = await dialFromEphemeralPort(nodeComponents(a.node).transportManager, b.addr, { signal: AbortSignal.timeout(EVENT_TIMEOUT) })
+    const atB = await inbound
+
+    expect(portOf(atB.remoteAddr)).not.toBe(a.port)
+    expect(a.transport.dialSource(conn)).toMatchObject({ reused: false })
+    expect(a.transport.reuseStatus()).toMatchObject({ reuseDials: 0, fallbackDials: 1 })
   })
 
   it('with reusePort: false the remote sees an ephemeral port', async () => {

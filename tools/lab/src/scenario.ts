@@ -83,6 +83,12 @@ export interface TrialInit extends TrialDimensions {
   peerB?: PeerImpl
   /** Who runs the circuit relay v2 server. @default 'natkit' */
   relay?: RelayImpl
+  /**
+   * Extra nftables input (`nft -f -`) per router name, applied in that
+   * router's namespace once the lab is built, before any role starts (e.g. a
+   * table of its own that drops the punch traffic). Gone with the namespace.
+   */
+  routerNft?: Record<string, string>
   /** Live events from every role, in arrival order. */
   onEvent?: (role: string, e: NatkitEvent) => void
   log?: (line: string) => void
@@ -170,6 +176,10 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     result.prefix = lab.prefix
     if (result.delay !== 'zero' || result.lossPercent > 0) delayLines = await applyDelayProfile(lab, result.delay, { lossPercent: result.lossPercent, seed: init.lossSeed ?? result.trial })
     if (result.cpuLoad) burner = await startCpuBurner(lab, ['peer-a', 'peer-b'], { workers: init.cpuWorkers })
+    for (const [router, ruleset] of Object.entries(init.routerNft ?? {})) {
+      const applied = await lab.run(router, 'nft', ['-f', '-'], { input: ruleset, timeoutMs: 5_000 })
+      if (applied.code !== 0) throw new Error(`extra nft rules for ${router} failed: ${applied.stderr.trim()}`)
+    }
     const relayListen = ['--listen', `/ip4/0.0.0.0/tcp/${RELAY_PORT}`, '--announce', `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}`, '--seed', 'lab-relay']
     const relay = impls.relay === 'go'
       ? track('relay', spawnInterop(lab, 'relay', 'go', ['relay', ...relayListen]))
