@@ -53,3 +53,9 @@ export const DEFAULT_PUNCH_RESENDS = 1000
 
 /** Mean pause (ms, jittered ×0.5–1.5) before a refused punch SYN is sent again. */
 export const DEFAULT_PUNCH_RESEND_INTERVAL = 2
+
+/**
+ * Bound (ms) of confirming one direct connection (`confirmDirect`, e.g. a
+ * ping round trip over it) before it counts.
+ */
+export const DEFAULT_CONFIRM_TIMEOUT = 5_000
