@@ -93,16 +93,27 @@ export function webrtcAddrOf (relayed: Pick<Connection, 'remoteAddr' | 'remotePe
 /**
  * A ping round trip over `conn`: resolves with the RTT once the peer answered
  * over this very connection (so it holds it too). A peer without the ping
- * protocol that refuses it has answered as well (undefined RTT).
+ * protocol that refuses it has answered as well (undefined RTT). Concurrent
+ * and later calls for the same connection share the first one's result.
  */
 export async function confirmDirect (conn: Connection, signal: AbortSignal): Promise<number | undefined> {
-  try {
-    return await pingConnection(conn, { signal })
-  } catch (err) {
-    if ((err as Error).name === 'UnsupportedProtocolError') return undefined
-    throw err
+  let confirmation = confirmations.get(conn)
+  if (confirmation == null) {
+    confirmation = pingConnection(conn, { signal }).catch((err: Error) => {
+      if (err.name === 'UnsupportedProtocolError') return undefined
+      throw err
+    })
+    confirmations.set(conn, confirmation)
   }
+  return await confirmation
 }
+
+/**
+ * One confirmation per connection, shared by every caller in this process
+ * (the race and the hole punch service both confirm the same connection;
+ * libp2p's ping allows one outbound ping stream per connection at a time).
+ */
+const confirmations = new WeakMap<Connection, Promise<number | undefined>>()
 
 /** How the race ended. */
 export interface RaceResult {

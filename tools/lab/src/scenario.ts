@@ -10,6 +10,14 @@ import type { InboundMode } from './topology.js'
 export type LabTransport = 'tcp' | 'webrtc'
 export const LAB_TRANSPORTS: readonly LabTransport[] = ['tcp', 'webrtc']
 
+/** Direct paths the lab peers race: one of them (`--direct-paths tcp|webrtc`) or both (`auto`, natkit-peer's default). */
+export type LabPaths = 'tcp' | 'webrtc' | 'auto'
+
+/** natkit-peer's arguments for a lab paths choice (the target never has /webrtc then). */
+export function directPathArgs (paths: LabPaths): string[] {
+  return paths === 'auto' ? [] : ['--direct-paths', paths]
+}
+
 /** TCP port every lab peer listens on (hole punching needs a known, reused port). */
 export const PEER_PORT = 4100
 export const RELAY_PORT = 4001
@@ -80,6 +88,16 @@ export interface TrialInit {
   peerB?: PeerImpl
   /** Who runs the circuit relay v2 server. @default 'natkit' */
   relay?: RelayImpl
+  /**
+   * Direct paths both peers race (`directPathArgs`), dialling the plain
+   * circuit address. Unset: `transport` alone (tcp: `--no-webrtc`; webrtc:
+   * `--no-holepunch` and a `/webrtc` target).
+   */
+  paths?: LabPaths
+  /** Runs once the lab is built, before any role starts (e.g. extra nft rules or counters in a router). */
+  setup?: (lab: Lab) => Promise<void>
+  /** Runs after the dial's verdict, before teardown (e.g. reading those counters). */
+  inspect?: (lab: Lab) => Promise<void>
   /** Live events from every role, in arrival order. */
   onEvent?: (role: string, e: NatkitEvent) => void
   log?: (line: string) => void
@@ -153,6 +171,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     lab = await Lab.create(defaultTopology(init.a, init.b, { inbound: init.inbound }), { log })
     result.prefix = lab.prefix
     if ((init.delay ?? 'zero') !== 'zero') await applyDelayProfile(lab, init.delay as DelayProfileName)
+    await init.setup?.(lab)
     const relayListen = ['--listen', `/ip4/0.0.0.0/tcp/${RELAY_PORT}`, '--announce', `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}`, '--seed', 'lab-relay']
     const relay = impls.relay === 'go'
       ? track('relay', spawnInterop(lab, 'relay', 'go', ['relay', ...relayListen]))
@@ -179,7 +198,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     }
     const peerArgs = (name: string): string[] => [
       '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`, '--seed', `lab-${name}`, '--relay', relayMa, '--stun', `stun:${DEFAULT_RELAY_IP}:${STUN_PORT}`,
-      ...(init.transport === 'tcp' ? ['--no-webrtc'] : ['--no-holepunch']),
+      ...(init.paths != null ? directPathArgs(init.paths) : init.transport === 'tcp' ? ['--no-webrtc'] : ['--no-holepunch']),
       ...(behindUpnp(name) ? ['--upnp'] : []),
       ...extra
     ]
@@ -197,7 +216,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
       const mapped = `/ip4/${routerB.wanIp}/tcp/${PEER_PORT}/`
       await peerB.waitForEvent('listening', (e) => e.addrs.some(x => x.startsWith(mapped)), UPNP_MAPPING_TIMEOUT_MS)
     }
-    const target = `${relayMa}/p2p-circuit${init.transport === 'webrtc' ? '/webrtc' : ''}/p2p/${reservation.peerId}`
+    const target = `${relayMa}/p2p-circuit${init.transport === 'webrtc' && init.paths == null ? '/webrtc' : ''}/p2p/${reservation.peerId}`
     const dialTimeout = init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
     const peerA = impls.a === 'natkit'
       ? start('peer-a', 'peer-a', 'peer', ['dial', target, '--timeout', `${dialTimeout}ms`, ...peerArgs('peer-a')])
@@ -254,6 +273,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
         result.reachability[peer] = { reachable: r.filter(x => x.status === 'reachable').length, unreachable: r.filter(x => x.status === 'unreachable').length, exitCode: code }
       }
     }
+    await init.inspect?.(lab)
   } catch (err) {
     result.error = (err as Error).message
   } finally {
