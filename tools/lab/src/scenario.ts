@@ -124,6 +124,10 @@ export interface TrialResult {
   relayedRttMs?: number
   directRttMs?: number
   directAddr?: string
+  /** The direct path that won peer-a's race (`dial:result.path`). */
+  path?: 'tcp' | 'webrtc'
+  /** How each direct path ended, as peer-a reports it (`dial:result.paths`). */
+  paths?: Partial<Record<'tcp' | 'webrtc', string>>
   /** With `scrapeMetrics`: peer-b's `/metrics` lines of the `libp2p_holepunch_*` and `natkit_holepunch_*` series. */
   peerBMetrics?: string[]
   /** With `scrapeMetrics`: peer-b's hole punch events, to check the metrics against. */
@@ -232,6 +236,8 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     result.relayedRttMs = dial.relayedRttMs
     result.directRttMs = dial.directRttMs
     if (result.direct) result.directAddr = dial.remoteAddr
+    if (dial.path != null) result.path = dial.path
+    if (dial.paths != null) result.paths = dial.paths
     // both sides must agree: peer-b's own events show a direct connection from peer-a
     const fromA = (e: NatkitEvent<'peer:connect'>): boolean => e.remotePeer === peerA.peerId && e.limited === false && !String(e.remoteAddr).includes('/p2p-circuit')
     const remote = result.direct

@@ -11,7 +11,6 @@ import type { NatkitEvent } from '@natkit/events'
 
 /** Trials per acceptance check (the issue asks for 10/10). */
 const TRIALS = 10
-const WAN_A = '11.0.1.1'
 const WAN_B = '11.0.2.1'
 /** nft table this file adds to a router, beside the lab's own. */
 const TABLE = 'natkit_paths'
@@ -70,6 +69,7 @@ describeLab('address-restricted ↔ symmetric, default paths (TCP and WebRTC rac
       results.push({ r, seen, udp })
       await expectNothingLeft(r)
     }
+    console.info(`address-restricted ↔ symmetric, auto: ${results.map(({ r, udp }) => `${r.outcome}${r.path != null ? ` over ${r.path}` : ''} (${JSON.stringify(r.paths)}, router-a UDP out/in ${udp.out}/${udp.in})`).join('; ')}`)
     for (const { r, seen, udp } of results) {
       const dial = dialResult(seen)
       expect(r.error, `trial ${r.trial}`).toBeUndefined()
@@ -95,10 +95,12 @@ describeLab('port-restricted ↔ port-restricted, routers that reset unsolicited
       results.push(t)
       await expectNothingLeft(t.r)
     }
+    console.info(`reset routers, auto: ${results.map(({ r }) => `${r.outcome}${r.path != null ? ` over ${r.path}` : ''} (${JSON.stringify(r.paths)})`).join('; ')}`)
     for (const { r, seen } of results) {
       const dial = dialResult(seen)
       expect(r.error, `trial ${r.trial}`).toBeUndefined()
       expect(r.outcome, `trial ${r.trial}: ${JSON.stringify(dial?.paths)} ${r.failureReason}`).toBe('direct')
+      expect(r.path).toBe(dial?.path)
       const path = dial?.path
       expect(['tcp', 'webrtc']).toContain(path)
       expect(dial?.paths?.[path as 'tcp']).toMatch(/^won after \d+ ms$/)
@@ -178,6 +180,7 @@ describeLab('agreement when ICE is slow (UDP between the routers blocked for a w
     expect(r.error).toBeUndefined()
     const verdict = expectAgreement(r, seen, label)
     const dial = dialResult(seen)
+    console.info(`slow ICE, ${label}: ${verdict} ${JSON.stringify(dial?.paths)}`)
     if (expected !== 'either') expect(verdict, JSON.stringify(dial?.paths)).toBe(expected)
     if (verdict === 'direct') {
       expect(dial?.path).toBe('webrtc')
