@@ -4,7 +4,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { findPeerAddrs, isLimited, pingConnection } from '@natkit/node'
 import { DialTargetError } from './errors.js'
 import { createPeer, type PeerRunner } from './node.js'
-import { isWebrtcTarget, optionsForTarget, planDirectPaths, raceDirectPaths } from './paths.js'
+import { DEFAULT_CONFIRM_TIMEOUT, isWebrtcTarget, optionsForTarget, planDirectPaths, raceDirectPaths } from './paths.js'
 import type { DirectPath, PeerOptions } from './options.js'
 import type { Connection } from '@libp2p/interface'
 
@@ -136,6 +136,13 @@ export async function dialPeer (peer: PeerRunner, options: PeerOptions, target: 
     result.reason = failed.length > 0 ? `no direct connection (${failed.join('; ')})` : `no direct connection within ${timeout} ms`
     return finish()
   }
+  // the other peer counts the connection once its own confirming ping
+  // returned, then (as DCUtR's initiator) closes the relayed connection: stay
+  // until then, or this process would exit under its ping
+  const plan = planDirectPaths(options)
+  if (plan.race.includes('tcp') && race.paths.tcp?.startsWith('not tried') !== true && race.paths.tcp?.startsWith('failed') !== true) {
+    await closed(conn, AbortSignal.any([signal, AbortSignal.timeout(DEFAULT_CONFIRM_TIMEOUT)]))
+  }
   result.outcome = 'direct'
   result.path = race.path
   result.timeToDirectMs = ms(raceStart - relayedAt + (race.openedAfterMs ?? 0))
@@ -145,4 +152,13 @@ export async function dialPeer (peer: PeerRunner, options: PeerOptions, target: 
     peer.events.emit('ping', { remotePeer, rttMs: race.rttMs, limited: false, remoteAddr: result.remoteAddr })
   }
   return finish()
+}
+
+/** Resolves once `conn` closed or `signal` aborted. */
+async function closed (conn: Connection, signal: AbortSignal): Promise<void> {
+  if (conn.status !== 'open' || signal.aborted) return
+  const { promise, resolve } = Promise.withResolvers<void>()
+  conn.addEventListener('close', () => { resolve() }, { once: true })
+  signal.addEventListener('abort', () => { resolve() }, { once: true })
+  await promise
 }
