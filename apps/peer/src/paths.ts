@@ -25,8 +25,6 @@ import type { Connection, PeerId } from '@libp2p/interface'
 
 /** Protocol a peer speaks when it accepts WebRTC over a relayed connection. */
 export const WEBRTC_SIGNALING_PROTOCOL = '/webrtc-signaling/0.0.1'
-/** Protocol a peer speaks when it takes part in TCP hole punching. */
-export const DCUTR_PROTOCOL = '/libp2p/dcutr'
 
 /**
  * How long a peer accepts an inbound WebRTC connection (signalling, ICE and
@@ -236,7 +234,8 @@ export async function raceDirectPaths (peer: PeerRunner, relayed: Connection, in
     for (const c of peer.node.getConnections(remote)) candidate(c)
     if (pending.size > 0) {
       const protocols = await remoteProtocols(peer, remote, init.identifyWait ?? DEFAULT_IDENTIFY_WAIT, init.signal)
-      if (protocols != null && !protocols.includes(DCUTR_PROTOCOL)) settle('tcp', `not tried: the peer does not speak ${DCUTR_PROTOCOL}`)
+      // no such check for TCP: the other peer starts DCUtR, and some
+      // implementations (rust-libp2p) run it without listing it in identify
       if (protocols != null && !protocols.includes(WEBRTC_SIGNALING_PROTOCOL)) settle('webrtc', `not tried: the peer does not speak ${WEBRTC_SIGNALING_PROTOCOL}`)
     }
     if (pending.has('webrtc') && result.conn == null) {
