@@ -2,10 +2,13 @@ import { runRole, type ParsedArgs } from '@natkit/cli'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { findPeerAddrs, isLimited, pingConnection } from '@natkit/node'
-import { UserError } from '@natkit/events'
+import { DialTargetError } from './errors.js'
 import { createPeer, type PeerRunner } from './node.js'
-import type { PeerOptions } from './options.js'
+import { DEFAULT_CONFIRM_TIMEOUT, isWebrtcTarget, optionsForTarget, planDirectPaths, raceDirectPaths } from './paths.js'
+import type { DirectPath, PeerOptions } from './options.js'
 import type { Connection } from '@libp2p/interface'
+
+export { DialTargetError }
 
 /** Exit status of `natkit-peer dial`: a direct connection was made. */
 export const EXIT_DIRECT = 0
@@ -13,12 +16,6 @@ export const EXIT_DIRECT = 0
 export const EXIT_RELAYED_ONLY = 3
 /** Exit status of `natkit-peer dial`: not connected. */
 export const EXIT_NOT_CONNECTED = 1
-
-/** `natkit-peer dial`: the target is neither a multiaddr nor a peer id, or has no addresses (a usage problem). */
-export class DialTargetError extends UserError {
-  static override name = 'DialTargetError'
-  override name = 'DialTargetError'
-}
 
 /** Outcome of `dialPeer`, also emitted as `dial:result`. */
 export interface DialResult {
@@ -31,13 +28,17 @@ export interface DialResult {
   timeToRelayedMs?: number
   timeToDirectMs?: number
   reason?: string
+  /** The direct path that won the race. */
+  path?: DirectPath
+  /** How each direct path ended, one short phrase each. */
+  paths?: Partial<Record<DirectPath, string>>
 }
 
 export async function handler (parsed: ParsedArgs<PeerOptions>): Promise<number> {
-  const o = parsed.options
-  if (parsed.command !== 'dial') return await runRole({ name: 'natkit-peer', options: o, create: async (events) => await createPeer(o, events) })
+  if (parsed.command !== 'dial') return await runRole({ name: 'natkit-peer', options: parsed.options, create: async (events) => await createPeer(parsed.options, events) })
   const target = parsed.args[0]
   parseDialTarget(target)
+  const o = optionsForTarget(parsed.options, target)
   return await runRole({
     name: 'natkit-peer',
     options: o,
@@ -104,7 +105,8 @@ export async function resolveTarget (peer: PeerRunner, options: PeerOptions, tar
 
 /**
  * Connects to a target, pings over the (usually relayed) connection, then
- * waits up to `timeout` for a direct connection from hole punching.
+ * races the direct paths (`--direct-paths`) for up to `timeout` in all; a
+ * direct connection counts once a ping round trip over it succeeded.
  */
 export async function dialPeer (peer: PeerRunner, options: PeerOptions, target: string, timeout: number): Promise<DialResult> {
   const signal = AbortSignal.timeout(timeout)
@@ -115,91 +117,71 @@ export async function dialPeer (peer: PeerRunner, options: PeerOptions, target: 
     peer.events.emit('dial:result', { ...result })
     return result
   }
-  // `/p2p-circuit/webrtc/p2p/B`: connect over the relay first (the same path a
-  // TCP hole punch starts from), then upgrade with a WebRTC connection that the
-  // relayed connection signals
-  const webrtcTarget = target.includes('/p2p-circuit/webrtc/') ? target : undefined
+  // `/p2p-circuit/webrtc/p2p/B` (WebRTC only): connect over the relay first,
+  // the connection the WebRTC signalling then runs over
   let addrs: Multiaddr[]
   try {
-    addrs = await resolveTarget(peer, options, webrtcTarget != null ? target.replace('/p2p-circuit/webrtc/', '/p2p-circuit/') : target, signal)
+    addrs = await resolveTarget(peer, options, isWebrtcTarget(target) ? target.replace('/p2p-circuit/webrtc/', '/p2p-circuit/') : target, signal)
   } catch (err) {
     result.reason = (err as Error).message
     return finish()
   }
-  let direct: Connection | undefined
-  const directWaiter = Promise.withResolvers<Connection | undefined>()
-  let remotePeer: string | undefined
-  let relayedAt: number
-  const maxAttempts = options.holepunchAttempts
-  let lastFailure: string | undefined
-  const onOpen = (evt: CustomEvent<Connection>): void => {
-    const c = evt.detail
-    if (remotePeer != null && c.remotePeer.toString() === remotePeer && !isLimited(c)) directWaiter.resolve(c)
-  }
-  const offFailure = peer.events.on('holepunch:failure', (e) => {
-    if (e.remotePeer !== remotePeer) return
-    lastFailure = `${e.reason}: ${e.message}`
-    if (e.attempts >= maxAttempts) directWaiter.resolve(undefined)
-  })
-  peer.node.addEventListener('connection:open', onOpen)
+  let conn: Connection
   try {
-    let conn: Connection
-    try {
-      conn = await peer.node.dial(addrs, { signal })
-    } catch (err) {
-      result.reason = `not connected: ${(err as Error).message}`
-      return finish()
-    }
-    remotePeer = conn.remotePeer.toString()
-    result.remotePeer = remotePeer
-    result.timeToRelayedMs = ms(performance.now() - t0)
-    relayedAt = performance.now()
-    result.remoteAddr = conn.remoteAddr.toString()
-    try {
-      const rtt = await pingConnection(conn, { signal })
-      if (isLimited(conn)) result.relayedRttMs = rtt
-      else result.directRttMs = rtt
-      peer.events.emit('ping', { remotePeer, rttMs: rtt, limited: isLimited(conn), remoteAddr: conn.remoteAddr.toString() })
-    } catch (err) {
-      peer.events.emit('warn', { message: `ping over ${conn.remoteAddr.toString()} failed: ${(err as Error).message}` })
-    }
-    if (!isLimited(conn)) {
-      result.outcome = 'direct'
-      return finish()
-    }
-    result.outcome = 'relayed'
-    // a direct connection may already exist (hole punch finished during the ping)
-    direct = peer.node.getConnections(conn.remotePeer).find(c => !isLimited(c))
-    if (direct == null && webrtcTarget != null) {
-      try {
-        direct = await peer.node.dial(multiaddr(webrtcTarget), { signal, force: true })
-      } catch (err) {
-        lastFailure = `WebRTC connection failed: ${(err as Error).message}`
-      }
-      if (direct != null && isLimited(direct)) direct = undefined
-    } else if (direct == null) {
-      const onAbort = (): void => { directWaiter.resolve(undefined) }
-      signal.addEventListener('abort', onAbort, { once: true })
-      direct = await directWaiter.promise
-      signal.removeEventListener('abort', onAbort)
-    }
-    if (direct == null) {
-      result.reason = lastFailure ?? `no direct connection within ${timeout} ms`
-      return finish()
-    }
-    result.outcome = 'direct'
-    result.timeToDirectMs = ms(performance.now() - relayedAt)
-    result.remoteAddr = direct.remoteAddr.toString()
-    try {
-      const rtt = await pingConnection(direct, { signal: AbortSignal.timeout(10_000) })
-      result.directRttMs = rtt
-      peer.events.emit('ping', { remotePeer, rttMs: rtt, limited: false, remoteAddr: direct.remoteAddr.toString() })
-    } catch (err) {
-      peer.events.emit('warn', { message: `ping over the direct connection failed: ${(err as Error).message}` })
-    }
+    conn = await peer.node.dial(addrs, { signal })
+  } catch (err) {
+    result.reason = `not connected: ${(err as Error).message}`
     return finish()
-  } finally {
-    offFailure()
-    peer.node.removeEventListener('connection:open', onOpen)
   }
+  const remotePeer = conn.remotePeer.toString()
+  result.remotePeer = remotePeer
+  result.timeToRelayedMs = ms(performance.now() - t0)
+  const relayedAt = performance.now()
+  result.remoteAddr = conn.remoteAddr.toString()
+  try {
+    const rtt = await pingConnection(conn, { signal })
+    if (isLimited(conn)) result.relayedRttMs = rtt
+    else result.directRttMs = rtt
+    peer.events.emit('ping', { remotePeer, rttMs: rtt, limited: isLimited(conn), remoteAddr: conn.remoteAddr.toString() })
+  } catch (err) {
+    peer.events.emit('warn', { message: `ping over ${conn.remoteAddr.toString()} failed: ${(err as Error).message}` })
+  }
+  if (!isLimited(conn)) {
+    result.outcome = 'direct'
+    return finish()
+  }
+  result.outcome = 'relayed'
+  const raceStart = performance.now()
+  const race = await raceDirectPaths(peer, conn, { plan: planDirectPaths(options), holepunchAttempts: options.holepunchAttempts, signal })
+  result.paths = race.paths
+  if (race.conn == null) {
+    const failed = Object.entries(race.paths).map(([path, phrase]) => `${path}: ${phrase}`)
+    result.reason = failed.length > 0 ? `no direct connection (${failed.join('; ')})` : `no direct connection within ${timeout} ms`
+    return finish()
+  }
+  // the other peer counts the connection once its own confirming ping
+  // returned, then (as DCUtR's initiator) closes the relayed connection: stay
+  // until then, or this process would exit under its ping
+  const plan = planDirectPaths(options)
+  if (plan.race.includes('tcp') && race.paths.tcp?.startsWith('not tried') !== true && race.paths.tcp?.startsWith('failed') !== true) {
+    await closed(conn, AbortSignal.any([signal, AbortSignal.timeout(DEFAULT_CONFIRM_TIMEOUT)]))
+  }
+  result.outcome = 'direct'
+  result.path = race.path
+  result.timeToDirectMs = ms(raceStart - relayedAt + (race.openedAfterMs ?? 0))
+  result.remoteAddr = race.conn.remoteAddr.toString()
+  if (race.rttMs != null) {
+    result.directRttMs = race.rttMs
+    peer.events.emit('ping', { remotePeer, rttMs: race.rttMs, limited: false, remoteAddr: result.remoteAddr })
+  }
+  return finish()
+}
+
+/** Resolves once `conn` closed or `signal` aborted. */
+async function closed (conn: Connection, signal: AbortSignal): Promise<void> {
+  if (conn.status !== 'open' || signal.aborted) return
+  const { promise, resolve } = Promise.withResolvers<void>()
+  conn.addEventListener('close', () => { resolve() }, { once: true })
+  signal.addEventListener('abort', () => { resolve() }, { once: true })
+  await promise
 }

@@ -3,6 +3,7 @@ import { NatkitEvents } from '@natkit/events'
 import { PEER_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { composeInit, createPeer } from './node.js'
+import { DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, WEBRTC_SIGNALING_PROTOCOL, confirmDirect } from './paths.js'
 import { nodeComponents, transportTags, type NatkitRunner } from '@natkit/node'
 
 const running: NatkitRunner[] = []
@@ -26,6 +27,29 @@ describe('peer composition', () => {
     const stock = await start({ webrtc: false, tcpReuse: false, holepunch: false })
     expect(transports(stock.node)).toContain('@libp2p/tcp')
     expect(stock.node.getProtocols()).not.toContain('/libp2p/dcutr')
+  })
+})
+
+describe('--direct-paths reaches the components that make each path', () => {
+  const init = (directPaths: string): ReturnType<typeof composeInit> => composeInit(resolveOptions(PEER_ROLE, { flags: { directPaths } }))
+
+  it('composeInit: tcp mounts hole punching (with the confirming ping), webrtc the WebRTC transport with its acceptance window', () => {
+    expect(init('tcp').holepunch?.confirmDirect).toBe(confirmDirect)
+    expect(init('tcp').webrtc).toBeUndefined()
+    expect(init('webrtc').holepunch).toBeUndefined()
+    expect(init('webrtc').webrtc?.inboundUpgradeTimeout).toBe(DEFAULT_WEBRTC_ACCEPT_WINDOW)
+    expect(init('tcp,webrtc')).toMatchObject({ holepunch: { confirmTimeout: DEFAULT_CONFIRM_TIMEOUT }, webrtc: { iceServers: [] } })
+    // a path whose feature is off is not mounted either
+    expect(composeInit(resolveOptions(PEER_ROLE, { flags: { holepunch: false } })).holepunch).toBeUndefined()
+  })
+
+  it('a running peer speaks exactly the protocols of its paths', async () => {
+    const tcpOnly = await start({ directPaths: 'tcp' })
+    expect(tcpOnly.node.getProtocols()).toContain('/libp2p/dcutr')
+    expect(tcpOnly.node.getProtocols()).not.toContain(WEBRTC_SIGNALING_PROTOCOL)
+    const webrtcOnly = await start({ directPaths: 'webrtc', seed: 'node-peer-webrtc' })
+    expect(webrtcOnly.node.getProtocols()).toContain(WEBRTC_SIGNALING_PROTOCOL)
+    expect(webrtcOnly.node.getProtocols()).not.toContain('/libp2p/dcutr')
   })
 })
 

@@ -1,7 +1,7 @@
 /**
  * The peer's composition and its background work: port-reusing TCP,
  * WebSockets, the circuit relay transport, optional WebRTC; natkit's hole
- * punching (DCUtR), reservations kept on `--relay`, AutoNAT v2, optional
+ * punching (DCUtR) - the last two as `--direct-paths` asks -, reservations kept on `--relay`, AutoNAT v2, optional
  * UPnP and DHT client; public interface addresses announced right away; a
  * `--ping-interval` loop and DHT self-announcement.
  */
@@ -18,6 +18,7 @@ import {
   type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
+import { DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, confirmDirect, planDirectPaths } from './paths.js'
 import type { PeerOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 import type { Libp2p } from '@libp2p/interface'
@@ -43,8 +44,10 @@ export type PeerRunner = NatkitRunner<BaseServices & PeerServices>
 export interface PeerComposedInit {
   connectionManager: { maxConnections: number, dialTimeout: number }
   circuitTransport: CircuitRelayTransportInit
-  /** `--holepunch` */
+  /** `--holepunch` and `tcp` in `--direct-paths` */
   holepunch?: HolePunchInit
+  /** `--webrtc` and `webrtc` in `--direct-paths`: the transport's ICE servers, and how long an inbound WebRTC connection is accepted */
+  webrtc?: { iceServers: Array<{ urls: string[] }>, inboundUpgradeTimeout: number }
   /** `--dht` (client mode) */
   dht?: KadDHTInit
   /** with `--relay`: the reservation keeper service (its `events` are added by `createPeer`) */
@@ -56,10 +59,12 @@ export function composeInit (p: PeerOptions): PeerComposedInit {
   // Lab/local presets run on addresses js-libp2p would otherwise filter; only
   // the public preset strips private addresses from DHT records.
   const mapper = p.network === 'public' ? removePrivateAddressesMapper : passthroughMapper
+  const plan = planDirectPaths(p)
   return {
     connectionManager: connectionManagerInit(p),
     circuitTransport: { reservationCompletionTimeout: p.dialTimeout },
-    ...(p.holepunch ? { holepunch: { timeout: p.holepunchTimeout, attempts: p.holepunchAttempts, allowPrivateAddresses: p.allowPrivateAddresses } } : {}),
+    ...(plan.race.includes('tcp') ? { holepunch: { timeout: p.holepunchTimeout, attempts: p.holepunchAttempts, allowPrivateAddresses: p.allowPrivateAddresses, confirmDirect, confirmTimeout: DEFAULT_CONFIRM_TIMEOUT } } : {}),
+    ...(plan.race.includes('webrtc') ? { webrtc: { iceServers: p.stun.length > 0 ? [{ urls: [...p.stun] }] : [], inboundUpgradeTimeout: DEFAULT_WEBRTC_ACCEPT_WINDOW } } : {}),
     ...(p.dht ? { dht: { clientMode: true, protocol: p.dhtProtocol, peerInfoMapper: mapper } } : {}),
     ...(p.relay.length > 0 ? { reservationKeeper: { relays: p.relay.map(String), retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {})
   }
@@ -70,8 +75,8 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
   const c = composeInit(options)
   const listen = options.listen.map(String)
   const transports = [options.tcpReuse ? tcpReuse() : tcp(), webSockets(), circuitRelayTransport(c.circuitTransport)]
-  if (options.webrtc) {
-    transports.push(webRTC({ rtcConfiguration: { iceServers: options.stun.length > 0 ? [{ urls: [...options.stun] }] : [] } }))
+  if (c.webrtc != null) {
+    transports.push(webRTC({ rtcConfiguration: { iceServers: c.webrtc.iceServers } }))
     if (!listen.includes('/webrtc')) listen.push('/webrtc')
   }
   return await prepareNatkitNode({
@@ -83,6 +88,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       privateKey,
       listen,
       transports,
+      ...(c.webrtc != null ? { inboundUpgradeTimeout: c.webrtc.inboundUpgradeTimeout } : {}),
       services: {
         ...(c.holepunch != null ? { holepunch: holePunch(c.holepunch) } : {}),
         autonat: autoNATv2(),

@@ -26,6 +26,19 @@ describe('natkit-peer parseArgs', () => {
     expect(parseArgs(['run', '--relay', RELAY]).options.relay).toEqual([RELAY])
   })
 
+  it('--direct-paths races tcp and webrtc by default, takes a comma list, and reads NATKIT_DIRECT_PATHS', () => {
+    expect(parseArgs([]).options.directPaths).toEqual(['tcp', 'webrtc'])
+    expect(parseArgs(['dial', 'x', '--direct-paths', 'webrtc']).options.directPaths).toEqual(['webrtc'])
+    expect(parseArgs(['--direct-paths', 'tcp,webrtc']).options.directPaths).toEqual(['tcp', 'webrtc'])
+    expect(parseArgs([], { NATKIT_DIRECT_PATHS: 'tcp' }).options.directPaths).toEqual(['tcp'])
+    expect(parseArgs(['--direct-paths', 'webrtc'], { NATKIT_DIRECT_PATHS: 'tcp' }).options.directPaths).toEqual(['webrtc'])
+  })
+
+  it('--direct-paths refuses unknown and empty lists in one line', () => {
+    expect(() => parseArgs(['--direct-paths', 'tcp,quic'])).toThrow(/^invalid value for --direct-paths \(flag\): "quic" is not a direct path \(use tcp, webrtc\)$/)
+    expect(() => parseArgs([], { NATKIT_DIRECT_PATHS: '' })).toThrow(/NATKIT_DIRECT_PATHS.*must name at least one of tcp, webrtc/)
+  })
+
   it('rejects bad input with one clear message', () => {
     expect(() => parseArgs(['dial'])).toThrow(UsageError)
     expect(() => parseArgs(['--relay', '/ip4/11.0.0.10/tcp/4001'])).toThrow(/--relay/)

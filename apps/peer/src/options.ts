@@ -24,6 +24,17 @@ export const DEFAULT_PING_INTERVAL = 0
 export const DEFAULT_PEER_TIMEOUT = 30_000
 export const DEFAULT_ALLOW_PRIVATE_ADDRESSES = false
 
+/** The ways a relayed connection can become direct: `tcp` (DCUtR TCP hole punching) and `webrtc` (WebRTC signalled over the relay). */
+export const DIRECT_PATHS = ['tcp', 'webrtc'] as const
+export type DirectPath = typeof DIRECT_PATHS[number]
+/** Default of `directPaths`: race every direct path. */
+export const DEFAULT_DIRECT_PATHS: readonly DirectPath[] = Object.freeze([...DIRECT_PATHS])
+
+/** `--direct-paths` item check: one of {@link DIRECT_PATHS}. */
+export function checkDirectPath (value: string): string | undefined {
+  return (DIRECT_PATHS as readonly string[]).includes(value) ? undefined : `is not a direct path (use ${DIRECT_PATHS.join(', ')})`
+}
+
 export interface PeerOptions extends CommonOptions {
   role: 'peer'
   /**
@@ -107,6 +118,15 @@ export interface PeerOptions extends CommonOptions {
    */
   pingInterval: number
   /**
+   * Direct paths raced when a peer is reached through a relay: `tcp` (DCUtR
+   * TCP hole punching, needs `holepunch`) and `webrtc` (WebRTC signalled over
+   * the relayed connection, needs `webrtc`). A path left out is neither tried
+   * nor accepted as an upgrade.
+   *
+   * @default ['tcp', 'webrtc']
+   */
+  directPaths: DirectPath[]
+  /**
    * Overall timeout of `natkit-peer dial` in milliseconds.
    *
    * @default 30000 (30s)
@@ -138,11 +158,13 @@ export const PEER_ROLE = defineRole<PeerOptions>({
     spec('reservationRetryMax', 'duration', DEFAULT_RESERVATION_RETRY_MAX, 'maximum retry delay after failed reservations', { min: 1, arg: '<duration>' }),
     spec('dht', 'boolean', DEFAULT_DHT, 'run the Kademlia DHT'),
     spec('pingInterval', 'duration', DEFAULT_PING_INTERVAL, 'ping connected peers this often; 0 = off', { min: 0, arg: '<duration>' }),
+    spec('directPaths', 'string[]', DEFAULT_DIRECT_PATHS, 'direct paths to race over a relayed connection: tcp (hole punching), webrtc', { arg: '<list>', check: checkDirectPath }),
     spec('allowPrivateAddresses', 'boolean', DEFAULT_ALLOW_PRIVATE_ADDRESSES, 'treat private/loopback addresses as hole punch candidates (LAN/loopback tests)'),
     // the description is shared with natkit-autonat's --timeout
     spec('timeout', 'duration', DEFAULT_PEER_TIMEOUT, 'overall timeout (peer: of `dial`; autonat: of a check)', { min: 1, arg: '<duration>' })
   ],
   check: (o, ctx) => {
+    if (o.directPaths.length === 0) ctx.fail('directPaths', `must name at least one of ${DIRECT_PATHS.join(', ')}`)
     if (o.reservationRetryMax < o.reservationRetry) {
       ctx.fail('reservationRetryMax', `must be >= reservationRetry (${String(o.reservationRetry)}ms)`)
     }

@@ -34,9 +34,11 @@ describe('loopback topology', () => {
     await b.waitFor('info', (e) => e.message.includes('published'))
     await relay.waitFor('relay:reservation', (e) => e.peer === reservation.peerId)
 
-    const a = start('peer', ['dial', reservation.peerId, '--listen', '/ip4/127.0.0.1/tcp/0', '--seed', 'it-peer-a', '--bootstrap', bootAddr.addr, '--timeout', '6s'])
+    const a = start('peer', ['dial', reservation.peerId, '--listen', '/ip4/127.0.0.1/tcp/0', '--seed', 'it-peer-a', '--bootstrap', bootAddr.addr, '--timeout', '6s', '--direct-paths', 'tcp'])
     const result = await a.waitFor('dial:result', () => true, 30_000)
-    expect(await a.exited).toBe(3) // relayed only: on loopback no address counts as public
+    // relayed only: on loopback no address counts as public for hole punching (WebRTC,
+    // which would connect on loopback, is left out: test/race.test.ts races it)
+    expect(await a.exited).toBe(3)
     expect(result.outcome).toBe('relayed')
     expect(result.relayedRttMs).toBeGreaterThan(0)
     const connect = await a.waitFor('peer:connect', (e) => e.remotePeer === reservation.peerId)

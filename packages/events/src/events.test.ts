@@ -66,4 +66,9 @@ describe('printing and parsing', () => {
     expect(formatHuman(e)).toContain('(direct)')
     expect(formatHuman({ ...e, limited: true })).toContain('relayed')
   })
+
+  it('the human dial result names the winning path and how each other one ended', () => {
+    const e = { ts: '2026-01-01T00:00:00.000Z', event: 'dial:result', peerId: 'p', target: '/t', outcome: 'direct', remoteAddr: '/w', timeToDirectMs: 80, path: 'webrtc', paths: { webrtc: 'won after 80 ms', tcp: 'lost: webrtc was direct first' } } as const
+    expect(formatHuman(e)).toMatch(/dial \/t: direct via \/w, direct after 80 ms over webrtc; webrtc: won after 80 ms; tcp: lost: webrtc was direct first$/)
+  })
 })

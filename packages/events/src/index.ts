@@ -16,6 +16,9 @@ import { TimeoutError } from '@libp2p/interface'
 export type Direction = 'inbound' | 'outbound'
 export type ReachabilityStatus = 'reachable' | 'unreachable' | 'unknown'
 
+/** A way a relayed connection becomes direct: TCP hole punching (DCUtR) or WebRTC signalled over the relay. */
+export type DirectPathName = 'tcp' | 'webrtc'
+
 /** Why a hole punch failed, most specific first. */
 export type HolePunchFailureReason =
   | 'no-public-addresses'
@@ -85,8 +88,12 @@ export interface NatkitEventMap {
   'relayed:expiring': { remotePeer: string, remoteAddr: string, limit: 'duration' | 'data', remainingMs?: number, limitBytes?: number, message: string }
   /** Ping result over a connection. */
   ping: { remotePeer: string, rttMs: number, limited: boolean, remoteAddr: string }
-  /** `natkit-peer dial`: the final outcome. */
-  'dial:result': { target: string, outcome: 'direct' | 'relayed' | 'failed', remoteAddr?: string, relayedRttMs?: number, directRttMs?: number, timeToRelayedMs?: number, timeToDirectMs?: number, reason?: string }
+  /**
+   * `natkit-peer dial`: the final outcome. `path` is the direct path that won
+   * the race; `paths` says, one short phrase per path, how each one ended
+   * (won, lost to the winner, failed and why, not tried and why).
+   */
+  'dial:result': { target: string, outcome: 'direct' | 'relayed' | 'failed', remoteAddr?: string, relayedRttMs?: number, directRttMs?: number, timeToRelayedMs?: number, timeToDirectMs?: number, reason?: string, path?: DirectPathName, paths?: Partial<Record<DirectPathName, string>> }
   /** A human-facing informational message (startup lines, progress). */
   info: { message: string }
   warn: { message: string }

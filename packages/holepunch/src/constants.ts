@@ -104,3 +104,9 @@ export const DEFAULT_RELAY_LIMIT_WARNING_FRACTION = 0.1
 
 /** How often (ms) the limits of open relayed connections are checked. */
 export const DEFAULT_RELAY_LIMIT_CHECK_INTERVAL = 1_000
+
+/**
+ * Bound (ms) of confirming one direct connection (`confirmDirect`, e.g. a
+ * ping round trip over it) before it counts.
+ */
+export const DEFAULT_CONFIRM_TIMEOUT = 5_000

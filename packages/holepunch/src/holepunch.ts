@@ -6,7 +6,7 @@ import { dialAsResponder, dialFromEphemeralPort, openUnnegotiatedStream } from '
 import { decodeHolePunch, encodeHolePunch } from './codec.js'
 import {
   DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_MAX_INBOUND_STREAMS,
-  DEFAULT_PUNCH_RESEND_INTERVAL, DEFAULT_PUNCH_RESENDS,
+  DEFAULT_PUNCH_RESEND_INTERVAL, DEFAULT_PUNCH_RESENDS, DEFAULT_CONFIRM_TIMEOUT,
   DEFAULT_MAX_OBSERVED_ADDRS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_TIMEOUT, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE, MAX_SYNC_DELAY,
   DEFAULT_MAX_BUDGET_PEERS, DEFAULT_MAX_PEER_PUNCH_DIALS, DEFAULT_PEER_PUNCH_DIAL_WINDOW, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL,
   DEFAULT_RELAY_LIMIT_WARNING, DEFAULT_RELAY_LIMIT_WARNING_FRACTION, DEFAULT_RETRY_DELAY, DEFAULT_RETRY_JITTER, DEFAULT_RETRY_MAX_DELAY,
@@ -82,6 +82,23 @@ export interface HolePunchInit {
    * @default true
    */
   optimisticSelect?: boolean
+  /**
+   * Confirms a direct connection before it counts (success event, closing the
+   * relayed connection), e.g. a ping round trip over it: a round trip proves
+   * the peer holds the connection too. A connection whose confirmation
+   * rejects is closed and the punch keeps waiting. Each confirmation gets
+   * `confirmTimeout` ms, even past the attempt's deadline, so a connection
+   * that opened in time is not dropped half-confirmed.
+   *
+   * @default undefined (a connection counts as soon as it opens)
+   */
+  confirmDirect?: (conn: Connection, signal: AbortSignal) => Promise<unknown>
+  /**
+   * Bound of one `confirmDirect` call, in ms.
+   *
+   * @default DEFAULT_CONFIRM_TIMEOUT
+   */
+  confirmTimeout?: number
   /**
    * How many recent observed TCP addresses (from identify) to keep as candidates.
    *
@@ -411,6 +428,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #closeRelayed: boolean
   readonly #startBeforeIdentify: boolean
   readonly #optimisticSelect: boolean
+  readonly #confirmDirect?: (conn: Connection, signal: AbortSignal) => Promise<unknown>
+  readonly #confirmTimeout: number
   readonly #maxPunches: number
   readonly #maxDialCandidates: number
   readonly #punchResends: number
@@ -449,6 +468,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#closeRelayed = init.closeRelayedOnSuccess ?? true
     this.#startBeforeIdentify = init.startBeforeIdentify ?? true
     this.#optimisticSelect = init.optimisticSelect ?? true
+    this.#confirmDirect = init.confirmDirect
+    this.#confirmTimeout = init.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT
     this.#maxPunches = init.maxConcurrentPunches ?? DEFAULT_MAX_CONCURRENT_PUNCHES
     this.#maxDialCandidates = Math.max(1, init.maxDialCandidates ?? DEFAULT_MAX_DIAL_CANDIDATES)
     this.#punchResends = Math.max(0, init.punchResends ?? DEFAULT_PUNCH_RESENDS)
@@ -926,23 +947,40 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * close the good connection); it ends on its own or when `signal` aborts.
    */
   async #connectDirect (peer: PeerId, addrs: Multiaddr[], modes: DialMode[], signal: AbortSignal, log: PunchDials): Promise<Connection> {
-    const existing = this.#findDirect(peer)
-    if (existing != null) return existing
     const { promise, resolve, reject } = Promise.withResolvers<Connection>()
     let dialError: unknown
-    const onOpen = (evt: CustomEvent<Connection>): void => {
-      if (evt.detail.remotePeer.equals(peer) && isDirect(evt.detail)) resolve(evt.detail)
-    }
+    // with `confirmDirect`, a connection counts only once the peer answered over it
+    const seen = new WeakSet<Connection>()
+    let confirming = 0
     const onAbort = (): void => {
-      reject(dialError ?? signal.reason ?? new HolePunchTimeoutError('no direct connection before the deadline'))
+      if (confirming === 0) reject(dialError ?? signal.reason ?? new HolePunchTimeoutError('no direct connection before the deadline'))
+    }
+    const candidate = (conn: Connection): void => {
+      if (seen.has(conn)) return
+      seen.add(conn)
+      const confirm = this.#confirmDirect
+      if (confirm == null) { resolve(conn); return }
+      confirming++
+      confirm(conn, AbortSignal.timeout(this.#confirmTimeout)).then(() => { resolve(conn) }, (err: unknown) => {
+        this.#log('direct connection to %p via %a not confirmed, closing it - %e', peer, conn.remoteAddr, err)
+        dialError = err
+        conn.abort(err instanceof Error ? err : new Error(String(err)))
+        confirming--
+        if (signal.aborted) onAbort()
+      })
+    }
+    const onOpen = (evt: CustomEvent<Connection>): void => {
+      if (evt.detail.remotePeer.equals(peer) && isDirect(evt.detail)) candidate(evt.detail)
     }
     this.#components.events.addEventListener('connection:open', onOpen)
     signal.addEventListener('abort', onAbort, { once: true })
     try {
-      if (signal.aborted) onAbort()
-      for (const mode of addrs.length > 0 ? modes : []) {
+      const existing = this.#findDirect(peer)
+      if (existing != null) candidate(existing)
+      else if (signal.aborted) onAbort()
+      for (const mode of existing == null && addrs.length > 0 ? modes : []) {
         this.#dial(peer, addrs, mode, signal, log).then(conn => {
-          if (isDirect(conn)) resolve(conn)
+          if (isDirect(conn)) candidate(conn)
           else dialError = new Error('dial returned a limited connection')
         }, err => {
           // keep waiting: the other side's dial (or our other one) may still reach us

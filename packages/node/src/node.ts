@@ -50,6 +50,14 @@ export interface NatkitNodeInit<S extends ServiceMap> {
   connectionGater?: Libp2pOptions['connectionGater']
   /** Listen addresses, when the role adds some to `options.listen`. @default options.listen */
   listen?: string[]
+  /**
+   * How long an inbound connection may take to upgrade (libp2p's
+   * `inboundUpgradeTimeout`; for WebRTC this is the whole signalling and ICE
+   * exchange the remote started), in ms.
+   *
+   * @default libp2p's (10 s)
+   */
+  inboundUpgradeTimeout?: number
 }
 
 /** The connection manager limits the base takes from the common options (a test of a role proves they arrive). */
@@ -75,7 +83,7 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: init.connectionGater ?? {},
-    connectionManager: connectionManagerInit(o),
+    connectionManager: { ...connectionManagerInit(o), ...(init.inboundUpgradeTimeout != null ? { inboundUpgradeTimeout: init.inboundUpgradeTimeout } : {}) },
     peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList })] : [],
     metrics: o.metrics != null ? prometheusMetrics({ collectDefaultMetrics: true }) : undefined,
     services: {

@@ -38,8 +38,9 @@ export async function pingConnection (conn: Connection, options: { signal?: Abor
     const onAbort = (): void => { reject(signal.reason ?? new Error('ping aborted')) }
     signal.addEventListener('abort', onAbort, { once: true })
     stream.addEventListener('message', onMessage)
-    stream.send(data)
     try {
+      // inside the try: a send that throws (stream already closed) must not leave the abort listener to reject `promise` unobserved later
+      stream.send(data)
       return await promise
     } finally {
       signal.removeEventListener('abort', onAbort)

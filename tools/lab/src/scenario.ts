@@ -12,6 +12,14 @@ import type { InboundMode } from './topology.js'
 export type LabTransport = 'tcp' | 'webrtc'
 export const LAB_TRANSPORTS: readonly LabTransport[] = ['tcp', 'webrtc']
 
+/** Direct paths the lab peers race: one of them (`--direct-paths tcp|webrtc`) or both (`auto`, natkit-peer's default). */
+export type LabPaths = 'tcp' | 'webrtc' | 'auto'
+
+/** natkit-peer's arguments for a lab paths choice (the target never has /webrtc then). */
+export function directPathArgs (paths: LabPaths): string[] {
+  return paths === 'auto' ? [] : ['--direct-paths', paths]
+}
+
 /** TCP port every lab peer listens on (hole punching needs a known, reused port). */
 export const PEER_PORT = 4100
 export const RELAY_PORT = 4001
@@ -89,6 +97,16 @@ export interface TrialInit extends TrialDimensions {
    * table of its own that drops the punch traffic). Gone with the namespace.
    */
   routerNft?: Record<string, string>
+  /**
+   * Direct paths both peers race (`directPathArgs`), dialling the plain
+   * circuit address. Unset: `transport` alone (tcp: `--no-webrtc`; webrtc:
+   * `--no-holepunch` and a `/webrtc` target).
+   */
+  paths?: LabPaths
+  /** Runs once the lab is built, before any role starts (e.g. extra nft rules or counters in a router). */
+  setup?: (lab: Lab) => Promise<void>
+  /** Runs after the dial's verdict, before teardown (e.g. reading those counters). */
+  inspect?: (lab: Lab) => Promise<void>
   /** Live events from every role, in arrival order. */
   onEvent?: (role: string, e: NatkitEvent) => void
   log?: (line: string) => void
@@ -125,6 +143,10 @@ export interface TrialResult {
   relayedRttMs?: number
   directRttMs?: number
   directAddr?: string
+  /** The direct path that won peer-a's race (`dial:result.path`). */
+  path?: 'tcp' | 'webrtc'
+  /** How each direct path ended, as peer-a reports it (`dial:result.paths`). */
+  paths?: Partial<Record<'tcp' | 'webrtc', string>>
   /** With `scrapeMetrics`: peer-b's `/metrics` lines of the `libp2p_holepunch_*` and `natkit_holepunch_*` series. */
   peerBMetrics?: string[]
   /** With `scrapeMetrics`: peer-b's hole punch events, to check the metrics against. */
@@ -180,6 +202,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
       const applied = await lab.run(router, 'nft', ['-f', '-'], { input: ruleset, timeoutMs: 5_000 })
       if (applied.code !== 0) throw new Error(`extra nft rules for ${router} failed: ${applied.stderr.trim()}`)
     }
+    await init.setup?.(lab)
     const relayListen = ['--listen', `/ip4/0.0.0.0/tcp/${RELAY_PORT}`, '--announce', `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}`, '--seed', 'lab-relay']
     const relay = impls.relay === 'go'
       ? track('relay', spawnInterop(lab, 'relay', 'go', ['relay', ...relayListen]))
@@ -206,7 +229,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     }
     const peerArgs = (name: string): string[] => [
       '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`, '--seed', `lab-${name}`, '--relay', relayMa, '--stun', `stun:${DEFAULT_RELAY_IP}:${STUN_PORT}`,
-      ...paths.args,
+      ...(init.paths != null ? directPathArgs(init.paths) : paths.args),
       ...(behindUpnp(name) ? ['--upnp'] : []),
       ...extra
     ]
@@ -224,7 +247,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
       const mapped = `/ip4/${routerB.wanIp}/tcp/${PEER_PORT}/`
       await peerB.waitForEvent('listening', (e) => e.addrs.some(x => x.startsWith(mapped)), UPNP_MAPPING_TIMEOUT_MS)
     }
-    const target = `${relayMa}/p2p-circuit${paths.webrtcTarget ? '/webrtc' : ''}/p2p/${reservation.peerId}`
+    const target = `${relayMa}/p2p-circuit${init.paths == null && paths.webrtcTarget ? '/webrtc' : ''}/p2p/${reservation.peerId}`
     const dialTimeout = init.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS
     const peerA = impls.a === 'natkit'
       ? start('peer-a', 'peer-a', 'peer', ['dial', target, '--timeout', `${dialTimeout}ms`, ...peerArgs('peer-a')])
@@ -240,6 +263,8 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     result.relayedRttMs = dial.relayedRttMs
     result.directRttMs = dial.directRttMs
     if (result.direct) result.directAddr = dial.remoteAddr
+    if (dial.path != null) result.path = dial.path
+    if (dial.paths != null) result.paths = dial.paths
     // both sides must agree: peer-b's own events show a direct connection from peer-a
     const fromA = (e: NatkitEvent<'peer:connect'>): boolean => e.remotePeer === peerA.peerId && e.limited === false && !String(e.remoteAddr).includes('/p2p-circuit')
     const remote = result.direct
@@ -281,6 +306,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
         result.reachability[peer] = { reachable: r.filter(x => x.status === 'reachable').length, unreachable: r.filter(x => x.status === 'unreachable').length, exitCode: code }
       }
     }
+    await init.inspect?.(lab)
   } catch (err) {
     result.error = (err as Error).message
   } finally {
