@@ -1,11 +1,9 @@
 import { runRole, type ParsedArgs } from '@natkit/cli'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { findPeerAddrs, isLimited, pingConnection } from '@natkit/node'
-import { DialTargetError } from './errors.js'
+import { DEFAULT_CONFIRM_TIMEOUT, findPeerAddrs, isLimited, pingConnection, raceDirectPaths } from '@natkit/node'
 import { createPeer, type PeerRunner } from './node.js'
-import { DEFAULT_CONFIRM_TIMEOUT, isWebrtcTarget, optionsForTarget, planDirectPaths, raceDirectPaths } from './paths.js'
-import type { DirectPath, PeerOptions } from './options.js'
+import { DialTargetError, isWebrtcTarget, optionsForTarget, planDirectPaths, type DirectPath, type PeerOptions } from './options.js'
 import type { Connection } from '@libp2p/interface'
 
 export { DialTargetError }

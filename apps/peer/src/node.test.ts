@@ -3,8 +3,7 @@ import { NatkitEvents } from '@natkit/events'
 import { PEER_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { composeInit, createPeer } from './node.js'
-import { DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, WEBRTC_SIGNALING_PROTOCOL, confirmDirect } from './paths.js'
-import { nodeComponents, transportTags, type NatkitRunner } from '@natkit/node'
+import { DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, WEBRTC_SIGNALING_PROTOCOL, confirmDirect, nodeComponents, transportTags, type NatkitRunner } from '@natkit/node'
 
 const running: NatkitRunner[] = []
 afterEach(async () => { await Promise.all(running.splice(0).map(async r => { await r.stop() })) })

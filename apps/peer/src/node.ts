@@ -14,12 +14,11 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { holePunch, type HolePunchInit, type HolePunchService } from '@natkit/holepunch'
 import {
-  announceSelf, connectionManagerInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
+  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, announceSelf, confirmDirect, connectionManagerInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
   type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
-import { DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, confirmDirect, planDirectPaths } from './paths.js'
-import type { PeerOptions } from './options.js'
+import { planDirectPaths, type PeerOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 import type { Libp2p } from '@libp2p/interface'
 

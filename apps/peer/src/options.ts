@@ -1,5 +1,6 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
-import { DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX } from '@natkit/node'
+import { DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, type DirectPathPlan } from '@natkit/node'
+import { UserError } from '@natkit/events'
 import { DHT_PROTOCOL_SPEC, checkStunUrl, defineRole, spec, type CommonOptions } from '@natkit/config'
 
 // ---------------------------------------------------------------------------
@@ -186,3 +187,39 @@ export const PEER_CLI: ParseInit<PeerOptions> = {
 export function parseArgs (argv: string[], env: Record<string, string | undefined> = {}): ParsedArgs<PeerOptions> {
   return parseRoleArgs(argv, { ...PEER_CLI, env })
 }
+
+/** `natkit-peer dial`: the target is neither a multiaddr nor a peer id, or has no addresses (a usage problem). */
+export class DialTargetError extends UserError {
+  static override name = 'DialTargetError'
+  override name = 'DialTargetError'
+}
+
+/** Pure: the paths `--direct-paths` asks for that the enabled features allow. */
+export function planDirectPaths (o: Pick<PeerOptions, 'directPaths' | 'holepunch' | 'webrtc'>): DirectPathPlan {
+  const plan: DirectPathPlan = { race: [], skipped: {} }
+  for (const path of DIRECT_PATHS) {
+    if (!o.directPaths.includes(path)) plan.skipped[path] = 'not tried: not in --direct-paths'
+    else if (path === 'tcp' && !o.holepunch) plan.skipped[path] = 'not tried: --no-holepunch'
+    else if (path === 'webrtc' && !o.webrtc) plan.skipped[path] = 'not tried: --no-webrtc'
+    else plan.race.push(path)
+  }
+  return plan
+}
+
+/** True for `<relay>/p2p-circuit/webrtc/p2p/<id>`: a dial target that asks for WebRTC only. */
+export function isWebrtcTarget (target: string): boolean {
+  return target.includes('/p2p-circuit/webrtc/')
+}
+
+/**
+ * The options `natkit-peer dial` runs with: a `/p2p-circuit/webrtc/` target
+ * means WebRTC only (as before the race existed), so the peer does not take
+ * part in TCP hole punching; with `--direct-paths` leaving WebRTC out it is a
+ * usage error.
+ */
+export function optionsForTarget (o: PeerOptions, target: string): PeerOptions {
+  if (!isWebrtcTarget(target)) return o
+  if (!o.directPaths.includes('webrtc')) throw new DialTargetError(`target "${target}" asks for WebRTC but --direct-paths is ${o.directPaths.join(',')}`)
+  return { ...o, directPaths: ['webrtc'] }
+}
+

@@ -10,6 +10,8 @@
  * - Capabilities as libp2p services: `reservationKeeper`,
  *   `publicAddressConfirmation`, `relayObserver`, `reachabilityChecker`;
  *   and `relayGater` (a connection gater).
+ * - Racing the direct paths of a relayed connection (`raceDirectPaths`: TCP
+ *   hole punching and WebRTC, confirmed by a ping round trip).
  * - Helpers: `pingConnection`, DHT self-announcement and lookup.
  *
  * Everything that touches js-libp2p internals is in @natkit/libp2p-internals.
@@ -17,6 +19,7 @@
 export { createNatkitNode, connectionManagerInit, loadIdentity, prepareNatkitNode, startNatkitNode, type NatkitRunner, type NatkitRunnerInit, NATKIT_AGENT, NATKIT_VERSION, type BaseServices, type NatkitNode, type NatkitServiceFactories, type Libp2pComponents, type NatkitBaseOptions, type NatkitNodeInit, type RunningNode } from './node.js'
 export { observeNode, isLimited } from './observe.js'
 export { ListenAddressError, checkListenAddrs, toListenAddressError } from './listen.js'
+export { raceDirectPaths, confirmDirect, pathOf, webrtcAddrOf, NotRelayedError, WEBRTC_SIGNALING_PROTOCOL, DEFAULT_WEBRTC_ACCEPT_WINDOW, DEFAULT_AGREEMENT_MARGIN, DEFAULT_WEBRTC_DIAL_WINDOW, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_IDENTIFY_WAIT, type DirectPathPlan, type RaceInit, type RaceResult, type RaceRunner } from './direct-paths.js'
 export { pingConnection, PING_PROTOCOL, DEFAULT_PING_TIMEOUT, PingMismatchError } from './ping.js'
 export { reservationKeeper, ReservationKeeper, DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, DEFAULT_RESERVATION_TIMEOUT, DEFAULT_RESERVATION_RENEW_MIN, RelayAddressError, type ReservationKeeperInit, type ReservationKeeperComponents } from './reservations.js'
 export { publicAddressConfirmation, PublicAddressConfirmation, type PublicAddressConfirmationInit, type PublicAddressConfirmationComponents } from './public-addrs.js'

@@ -1,7 +1,7 @@
 /**
- * Racing the direct paths of a relayed connection (issue 10 items 3 and 5).
+ * Racing the direct paths of a relayed connection.
  *
- * The dialing side (`natkit-peer dial`) races TCP hole punching (DCUtR, which
+ * The dialing side (e.g. `natkit-peer dial`) races TCP hole punching (DCUtR, which
  * the other peer starts as the inbound side of the relayed connection) and
  * WebRTC (which the dialer starts: SDP and ICE signalled over the relayed
  * connection, STUN from `--stun`). A direct connection counts only once a
@@ -17,11 +17,29 @@
  * needs an answer.
  */
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { isLimited, nodeComponents, pingConnection } from '@natkit/node'
-import { DialTargetError } from './errors.js'
-import { DIRECT_PATHS, type DirectPath, type PeerOptions } from './options.js'
-import type { PeerRunner } from './node.js'
-import type { Connection, PeerId } from '@libp2p/interface'
+import { nodeComponents } from '@natkit/libp2p-internals'
+import { isLimited } from './observe.js'
+import { pingConnection } from './ping.js'
+import type { DirectPathName as DirectPath, NatkitEvents } from '@natkit/events'
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+
+/** What a node races: the paths it tries, and why the others are not tried (one phrase each). */
+export interface DirectPathPlan {
+  race: DirectPath[]
+  skipped: Partial<Record<DirectPath, string>>
+}
+
+/** The node and event bus a race works on (a role's runner). */
+export interface RaceRunner {
+  node: Libp2p
+  events: NatkitEvents
+}
+
+/** A connection that should be relayed is not. */
+export class NotRelayedError extends Error {
+  static override name = 'NotRelayedError'
+  override name = 'NotRelayedError'
+}
 
 /** Protocol a peer speaks when it accepts WebRTC over a relayed connection. */
 export const WEBRTC_SIGNALING_PROTOCOL = '/webrtc-signaling/0.0.1'
@@ -40,41 +58,6 @@ export const DEFAULT_CONFIRM_TIMEOUT = 5_000
 /** Bound on waiting for identify to tell which paths the other peer supports, in ms. */
 export const DEFAULT_IDENTIFY_WAIT = 5_000
 
-/** What a peer races: the paths it tries, and why the others are not tried. */
-export interface DirectPathPlan {
-  race: DirectPath[]
-  skipped: Partial<Record<DirectPath, string>>
-}
-
-/** Pure: the paths `--direct-paths` asks for that the enabled features allow. */
-export function planDirectPaths (o: Pick<PeerOptions, 'directPaths' | 'holepunch' | 'webrtc'>): DirectPathPlan {
-  const plan: DirectPathPlan = { race: [], skipped: {} }
-  for (const path of DIRECT_PATHS) {
-    if (!o.directPaths.includes(path)) plan.skipped[path] = 'not tried: not in --direct-paths'
-    else if (path === 'tcp' && !o.holepunch) plan.skipped[path] = 'not tried: --no-holepunch'
-    else if (path === 'webrtc' && !o.webrtc) plan.skipped[path] = 'not tried: --no-webrtc'
-    else plan.race.push(path)
-  }
-  return plan
-}
-
-/** True for `<relay>/p2p-circuit/webrtc/p2p/<id>`: a dial target that asks for WebRTC only. */
-export function isWebrtcTarget (target: string): boolean {
-  return target.includes('/p2p-circuit/webrtc/')
-}
-
-/**
- * The options `natkit-peer dial` runs with: a `/p2p-circuit/webrtc/` target
- * means WebRTC only (as before the race existed), so the peer does not take
- * part in TCP hole punching; with `--direct-paths` leaving WebRTC out it is a
- * usage error.
- */
-export function optionsForTarget (o: PeerOptions, target: string): PeerOptions {
-  if (!isWebrtcTarget(target)) return o
-  if (!o.directPaths.includes('webrtc')) throw new DialTargetError(`target "${target}" asks for WebRTC but --direct-paths is ${o.directPaths.join(',')}`)
-  return { ...o, directPaths: ['webrtc'] }
-}
-
 /** The direct path a (direct) connection took. */
 export function pathOf (conn: Pick<Connection, 'remoteAddr'>): DirectPath {
   return conn.remoteAddr.getComponents().some(c => c.name === 'webrtc') ? 'webrtc' : 'tcp'
@@ -84,7 +67,7 @@ export function pathOf (conn: Pick<Connection, 'remoteAddr'>): DirectPath {
 export function webrtcAddrOf (relayed: Pick<Connection, 'remoteAddr' | 'remotePeer'>): Multiaddr {
   const parts = relayed.remoteAddr.getComponents()
   const circuit = parts.findLastIndex(c => c.name === 'p2p-circuit')
-  if (circuit < 0) throw new DialTargetError(`${relayed.remoteAddr.toString()} is not a relayed address`)
+  if (circuit < 0) throw new NotRelayedError(`${relayed.remoteAddr.toString()} is not a relayed address`)
   return multiaddr(parts.slice(0, circuit + 1)).encapsulate(`/webrtc/p2p/${relayed.remotePeer.toString()}`)
 }
 
@@ -135,7 +118,7 @@ const brief = (err: unknown): string => (err instanceof Error ? err.message : St
  * single protocols from streams we opened (our ping), before identify ran;
  * identify is known to have run when it stored the peer's agent version.
  */
-async function remoteProtocols (peer: PeerRunner, remote: PeerId, ms: number, signal: AbortSignal): Promise<string[] | undefined> {
+async function remoteProtocols (peer: RaceRunner, remote: PeerId, ms: number, signal: AbortSignal): Promise<string[] | undefined> {
   const { promise, resolve } = Promise.withResolvers<string[] | undefined>()
   const onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => { if (evt.detail.peerId.equals(remote)) resolve(evt.detail.protocols) }
   const bound = AbortSignal.any([signal, AbortSignal.timeout(ms)])
@@ -170,7 +153,7 @@ export interface RaceInit {
  * is confirmed, every path ended, or `signal` aborts. Direct connections that
  * open after the winner are closed.
  */
-export async function raceDirectPaths (peer: PeerRunner, relayed: Connection, init: RaceInit): Promise<RaceResult> {
+export async function raceDirectPaths (peer: RaceRunner, relayed: Connection, init: RaceInit): Promise<RaceResult> {
   const remote = relayed.remotePeer
   const remoteKey = remote.toString()
   const t0 = performance.now()
