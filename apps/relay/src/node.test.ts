@@ -36,7 +36,10 @@ describe('composeInit: every relay limit reaches the component that uses it', ()
     maxCircuitsPerPeer: ['relayGater.maxCircuitsPerPeer'],
     maxInboundHopStreams: ['relayServer.maxInboundHopStreams'],
     maxOutboundStopStreams: ['relayServer.maxOutboundStopStreams'],
-    hopTimeout: ['relayServer.hopTimeout']
+    hopTimeout: ['relayServer.hopTimeout'],
+    maxReservationsPerIp: ['reservationLimits.maxPerIp'],
+    maxReservationsPerNetwork: ['reservationLimits.maxPerNetwork'],
+    reservationGrace: ['reservationLimits.grace']
   }
 
   it('a non-default value of each limit arrives unchanged', () => {

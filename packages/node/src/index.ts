@@ -22,6 +22,8 @@ export { publicAddressConfirmation, PublicAddressConfirmation, type PublicAddres
 export { reachabilityChecker, ReachabilityChecker, NoCandidateAddressesError, type ReachabilityCheckerInit, type ReachabilityCheckerComponents } from './reachability.js'
 export { observeRelayServer, relayObserver, RelayObserver, RelayServerInternalsChangedError, RELAY_SERVER_VERIFIED_VERSION, type RelayObserverInit, type RelayObserverComponents } from './relay-observer.js'
 export { relayGater, DEFAULT_MAX_TRACKED_PEERS, type RelayGaterInit } from './relay-gater.js'
+export { ReservationLimits, DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE, type ReservationLimitsInit, type ReservationLimitsTarget, type ReservationRefusal } from './relay-reservations.js'
+export { ipGroups, IPV4_NETWORK_BITS, IPV6_HOST_BITS, IPV6_NETWORK_BITS, type IpGroups } from './ip-groups.js'
 export { circuitReservationStore, nodeComponents, transportTags, CircuitTransportMissingError, Libp2pInternalsChangedError, LIBP2P_VERIFIED_VERSION, CIRCUIT_RELAY_VERIFIED_VERSION } from '@natkit/libp2p-internals'
 export { startMetricsServer, registerRoleCounters, MetricsListenError, DEFAULT_METRICS_REQUEST_TIMEOUT } from './metrics.js'
 export { registerGoHolePunchMetrics, GO_HOLEPUNCH_METRICS } from './holepunch-metrics.js'
