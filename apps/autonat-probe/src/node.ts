@@ -6,19 +6,21 @@
  */
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { webSockets } from '@libp2p/websockets'
-import { connectionManagerInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, reachabilityChecker, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
+import { connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, reachabilityChecker, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
 import type { AutonatOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 
 /** The init the autonat role hands to each libp2p component that takes a limit or timeout, from the resolved options only. */
 export interface AutonatComposedInit {
-  connectionManager: { maxConnections: number, dialTimeout: number }
+  connectionManager: ConnectionManagerLimits
+  /** the per-IP limit on pending inbound handshakes (the base's gater) */
+  inboundAdmission: InboundAdmissionInit
 }
 
 /** Pure: resolved autonat options → the init of each component (a test proves each limit arrives). */
 export function composeInit (o: AutonatOptions): AutonatComposedInit {
-  return { connectionManager: connectionManagerInit(o) }
+  return { connectionManager: connectionManagerInit(o), inboundAdmission: inboundAdmissionInit(o) }
 }
 
 /** The autonat role's own services (beside the base's identify and ping). */

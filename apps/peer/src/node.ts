@@ -14,7 +14,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { holePunch, type HolePunchInit, type HolePunchService } from '@natkit/holepunch'
 import {
-  announceSelf, connectionManagerInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
+  announceSelf, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
   type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
@@ -41,7 +41,9 @@ export type PeerRunner = NatkitRunner<BaseServices & PeerServices>
 
 /** The init the peer hands to each libp2p component that takes a limit or timeout, from the resolved options only. */
 export interface PeerComposedInit {
-  connectionManager: { maxConnections: number, dialTimeout: number }
+  connectionManager: ConnectionManagerLimits
+  /** the per-IP limit on pending inbound handshakes (the base's gater) */
+  inboundAdmission: InboundAdmissionInit
   circuitTransport: CircuitRelayTransportInit
   /** `--holepunch` */
   holepunch?: HolePunchInit
@@ -58,6 +60,7 @@ export function composeInit (p: PeerOptions): PeerComposedInit {
   const mapper = p.network === 'public' ? removePrivateAddressesMapper : passthroughMapper
   return {
     connectionManager: connectionManagerInit(p),
+    inboundAdmission: inboundAdmissionInit(p),
     circuitTransport: { reservationCompletionTimeout: p.dialTimeout },
     ...(p.holepunch ? { holepunch: { timeout: p.holepunchTimeout, attempts: p.holepunchAttempts, allowPrivateAddresses: p.allowPrivateAddresses } } : {}),
     ...(p.dht ? { dht: { clientMode: true, protocol: p.dhtProtocol, peerInfoMapper: mapper } } : {}),

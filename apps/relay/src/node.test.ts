@@ -29,6 +29,9 @@ describe('composeInit: every relay limit reaches the component that uses it', ()
   const PATHS: Record<string, string[]> = {
     maxConnections: ['connectionManager.maxConnections'],
     dialTimeout: ['connectionManager.dialTimeout'],
+    maxPendingInbound: ['connectionManager.maxIncomingPendingConnections'],
+    maxPendingInboundPerIp: ['inboundAdmission.maxPendingPerIp'],
+    handshakeTimeout: ['connectionManager.inboundUpgradeTimeout', 'inboundAdmission.handshakeTimeout'],
     maxReservations: ['relayServer.reservations.maxReservations'],
     reservationTtl: ['relayServer.reservations.reservationTtl'],
     circuitDuration: ['relayServer.reservations.defaultDurationLimit', 'relayGater.windowMs'],

@@ -9,7 +9,7 @@ import { autoNATv2 } from '@libp2p/autonat-v2'
 import { circuitRelayServer, type CircuitRelayServerInit, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import { connectionManagerInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver } from '@natkit/node'
+import { connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver } from '@natkit/node'
 import { createStunServer } from '@natkit/stun'
 import type { RelayOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
@@ -24,7 +24,9 @@ export type RelayServices = {
 
 /** The init the relay hands to each libp2p component that takes a limit or timeout, from the resolved options only. */
 export interface RelayComposedInit {
-  connectionManager: { maxConnections: number, dialTimeout: number }
+  connectionManager: ConnectionManagerLimits
+  /** the per-IP limit on pending inbound handshakes (the base's gater) */
+  inboundAdmission: InboundAdmissionInit
   relayServer: CircuitRelayServerInit
   /** the per-peer circuit cap (its `events` and `reservations` are added by `createRelay`) */
   relayGater: Omit<RelayGaterInit, 'events' | 'reservations'>
@@ -36,6 +38,7 @@ export interface RelayComposedInit {
 export function composeInit (o: RelayOptions): RelayComposedInit {
   return {
     connectionManager: connectionManagerInit(o),
+    inboundAdmission: inboundAdmissionInit(o),
     relayServer: {
       hopTimeout: o.hopTimeout,
       maxInboundHopStreams: o.maxInboundHopStreams,

@@ -3,8 +3,9 @@
  * that each make one HOP RESERVE from a chosen 127.x.y.z source address
  * (127.0.0.0/8 is all loopback on Linux), and many idle TCP sockets.
  */
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_INBOUND, DEFAULT_MAX_PENDING_INBOUND_PER_IP } from '@natkit/config'
 import { connect, type Socket } from 'node:net'
-import { tcp } from '@libp2p/tcp'
+import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createNatkitNode, loadIdentity, type NatkitNode } from '@natkit/node'
 
@@ -15,10 +16,12 @@ const RESERVE = Uint8Array.from([0x02, 0x08, 0x00])
 /** A minimal natkit node with a fresh ephemeral identity whose TCP dials leave from `localAddress`. */
 export async function throwawayNode (localAddress: string): Promise<NatkitNode> {
   const { key } = await loadIdentity({})
+  // not in TCPSocketOptions' type, but @libp2p/tcp hands dialOpts to net.connect as they are
+  const dialOpts: TCPSocketOptions & { localAddress: string } = { localAddress }
   const node = await createNatkitNode({
-    options: { listen: [], announce: [], bootstrap: [], maxConnections: 10, dialTimeout: 5_000 },
+    options: { listen: [], announce: [], bootstrap: [], maxConnections: 10, dialTimeout: 5_000, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxPendingInboundPerIp: DEFAULT_MAX_PENDING_INBOUND_PER_IP, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT },
     privateKey: key,
-    transports: [tcp({ dialOpts: { localAddress } })]
+    transports: [tcp({ dialOpts })]
   })
   await node.start()
   return node

@@ -27,7 +27,7 @@ async function startRelay (flags: Record<string, unknown>): Promise<Relay> {
   return { runner, log, addr }
 }
 
-const named = <E extends NatkitEventName>(r: Relay, name: E): Array<NatkitEvent<E>> => r.log.filter(e => e.event === name) as Array<NatkitEvent<E>>
+const named = <E extends NatkitEventName>(r: Relay, name: E): Array<NatkitEvent<E>> => r.log.filter(e => e.event === name) as unknown as Array<NatkitEvent<E>>
 
 /** The relay's answer to `peer`: its grant or refusal event. */
 function answerTo (r: Relay, peer: string): NatkitEvent<'relay:reservation'> | NatkitEvent<'relay:reservation:refused'> | undefined {

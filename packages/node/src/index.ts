@@ -14,7 +14,8 @@
  *
  * Everything that touches js-libp2p internals is in @natkit/libp2p-internals.
  */
-export { createNatkitNode, connectionManagerInit, loadIdentity, prepareNatkitNode, startNatkitNode, type NatkitRunner, type NatkitRunnerInit, NATKIT_AGENT, NATKIT_VERSION, type BaseServices, type NatkitNode, type NatkitServiceFactories, type Libp2pComponents, type NatkitBaseOptions, type NatkitNodeInit, type RunningNode } from './node.js'
+export { inboundAdmission, inboundAdmissionInit, type InboundAdmissionInit } from './admission.js'
+export { createNatkitNode, connectionManagerInit, type ConnectionManagerLimits, loadIdentity, prepareNatkitNode, startNatkitNode, type NatkitRunner, type NatkitRunnerInit, NATKIT_AGENT, NATKIT_VERSION, type BaseServices, type NatkitNode, type NatkitServiceFactories, type Libp2pComponents, type NatkitBaseOptions, type NatkitNodeInit, type RunningNode } from './node.js'
 export { observeNode, isLimited } from './observe.js'
 export { pingConnection, PING_PROTOCOL, DEFAULT_PING_TIMEOUT, PingMismatchError } from './ping.js'
 export { reservationKeeper, ReservationKeeper, DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, DEFAULT_RESERVATION_TIMEOUT, DEFAULT_RESERVATION_RENEW_MIN, RelayAddressError, type ReservationKeeperInit, type ReservationKeeperComponents } from './reservations.js'
