@@ -14,7 +14,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { holePunch, type HolePunchInit, type HolePunchService } from '@natkit/holepunch'
 import {
-  announceSelf, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
+  announceSelf, connectionManagerInit, inboundAdmissionInit, stopGuard, type StopGuard, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
   type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
@@ -34,6 +34,8 @@ export type PeerServices = {
   publicAddrs: PublicAddressConfirmation
   /** with `--relay` */
   reservations?: ReservationKeeper
+  /** refuses STOP streams from relays this peer holds no reservation on */
+  stopGuard: StopGuard
 }
 
 /** The running peer `createPeer` returns. */
@@ -94,6 +96,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
         ...(options.upnp ? { upnp: uPnPNAT({ autoConfirmAddress: true }) } : {}),
         ...(c.dht != null ? { dht: kadDHT(c.dht) } : {}),
         publicAddrs: publicAddressConfirmation({ events }),
+        stopGuard: stopGuard({ events }),
         ...(c.reservationKeeper != null ? { reservations: reservationKeeper({ ...c.reservationKeeper, events }) } : {})
       }
     }),

@@ -65,6 +65,13 @@ export interface NatkitEventMap {
    * stayed disconnected for `--reservation-grace`.
    */
   'relay:reservation:removed': { peer: string, reason: 'disconnected' }
+  /**
+   * Peer: a STOP stream (a relayed connection announced by a relay) from a peer
+   * this node holds no reservation on was refused (reset); the node neither
+   * reserves on nor advertises that relay. Reported at most once per 10 s per
+   * relay; `alsoRefused` counts the refusals not reported since the last report.
+   */
+  'relay:stop:refused': { relay: string, reason: string, alsoRefused?: number }
   /** Relay only: a circuit was established (the destination accepted the STOP and the source got `OK`). */
   'relay:circuit': { src: string, dst: string }
   /**

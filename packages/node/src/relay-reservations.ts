@@ -15,8 +15,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { ipGroups } from './ip-groups.js'
 import type { NatkitEvents, ReservationLimitName } from '@natkit/events'
-import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Connection, PeerId, TypedEventTarget, Libp2pEvents } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** What the policy uses of a reservation in `CircuitRelayService.reservations` (@libp2p/circuit-relay-v2's `RelayReservation`). */
+interface ReservationLike { addr: Multiaddr, signal: { clear: () => void } }
+/** `CircuitRelayService.reservations`: a PeerMap of reservations. */
+interface ReservationMapLike extends Iterable<[PeerId, ReservationLike]> {
+  has: (peer: PeerId) => boolean
+  get: (peer: PeerId) => ReservationLike | undefined
+  delete: (peer: PeerId) => void
+}
 
 /** Reservations held at once by peers of one IP (IPv6: one /64). @default 8 */
 export const DEFAULT_MAX_RESERVATIONS_PER_IP = 8
@@ -36,7 +45,8 @@ export interface ReservationLimitsInit {
 
 /** What the policy needs of a running relay node. */
 export interface ReservationLimitsTarget {
-  relay: Pick<CircuitRelayService, 'reservations'>
+  /** the circuit relay server (`CircuitRelayService`) */
+  relay: { reservations: ReservationMapLike }
   /** libp2p's event bus (`peer:connect`, `peer:disconnect`) */
   libp2pEvents: TypedEventTarget<Libp2pEvents>
   connectionsOf: (peer: PeerId) => Connection[]
