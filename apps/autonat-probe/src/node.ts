@@ -6,7 +6,7 @@
  */
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { webSockets } from '@libp2p/websockets'
-import { connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, reachabilityChecker, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
+import { autonatGuard, type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, reachabilityChecker, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
 import type { AutonatOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
@@ -27,6 +27,8 @@ export function composeInit (o: AutonatOptions): AutonatComposedInit {
 export type AutonatServices = {
   /** the server (not in the `check` composition) */
   autonat?: unknown
+  /** one dial-back per request, requests rate-limited (with the server) */
+  autonatGuard?: AutonatGuard
   /** `check` only */
   reachability?: ReachabilityChecker
   publicAddrs: PublicAddressConfirmation
@@ -49,7 +51,7 @@ export async function createAutonat (options: AutonatOptions, events: NatkitEven
       // asked to dial back) is the NAT mapping of the port we listen on
       transports: [tcpReuse(), webSockets()],
       services: {
-        ...(init.check === true ? { reachability: reachabilityChecker({ events }) } : { autonat: autoNATv2() }),
+        ...(init.check === true ? { reachability: reachabilityChecker({ events }) } : { autonat: autoNATv2(), autonatGuard: autonatGuard() }),
         publicAddrs: publicAddressConfirmation({ events })
       }
     })

@@ -14,7 +14,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { holePunch, type HolePunchInit, type HolePunchService } from '@natkit/holepunch'
 import {
-  announceSelf, connectionManagerInit, inboundAdmissionInit, stopGuard, type StopGuard, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
+  announceSelf, autonatGuard, type AutonatGuard, connectionManagerInit, inboundAdmissionInit, stopGuard, type StopGuard, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
   type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
@@ -27,6 +27,8 @@ export type PeerServices = {
   /** `--holepunch` */
   holepunch?: HolePunchService
   autonat: unknown
+  /** one dial-back per AutoNAT request, requests rate-limited */
+  autonatGuard: AutonatGuard
   /** `--upnp` */
   upnp?: unknown
   /** `--dht` */
@@ -91,6 +93,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       services: {
         ...(c.holepunch != null ? { holepunch: holePunch(c.holepunch) } : {}),
         autonat: autoNATv2(),
+        autonatGuard: autonatGuard(),
         // the gateway itself reports the mapping, so the mapped address is announced
         // without waiting for AutoNAT confirmations from several network segments
         ...(options.upnp ? { upnp: uPnPNAT({ autoConfirmAddress: true }) } : {}),

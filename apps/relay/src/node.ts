@@ -9,7 +9,7 @@ import { autoNATv2 } from '@libp2p/autonat-v2'
 import { circuitRelayServer, type CircuitRelayServerInit, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import { connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver } from '@natkit/node'
+import { autonatGuard, type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver } from '@natkit/node'
 import { createStunServer } from '@natkit/stun'
 import type { RelayOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
@@ -20,6 +20,8 @@ export type RelayServices = {
   relayObserver: RelayObserver
   /** `--autonat` */
   autonat?: unknown
+  /** `--autonat` */
+  autonatGuard?: AutonatGuard
 }
 
 /** The init the relay hands to each libp2p component that takes a limit or timeout, from the resolved options only. */
@@ -73,7 +75,8 @@ export async function createRelay (options: RelayOptions, events: NatkitEvents):
         relay: circuitRelayServer(c.relayServer),
         // after `relay`: it wraps that service
         relayObserver: relayObserver({ events, limits }),
-        ...(options.autonat ? { autonat: autoNATv2() } : {})
+        // the guard wraps the server's handler: one dial-back per request, requests rate-limited
+        ...(options.autonat ? { autonat: autoNATv2(), autonatGuard: autonatGuard() } : {})
       }
     }),
     afterStart: async (_node, running) => {

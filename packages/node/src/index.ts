@@ -24,6 +24,7 @@ export { reachabilityChecker, ReachabilityChecker, NoCandidateAddressesError, ty
 export { observeRelayServer, relayObserver, RelayObserver, RelayServerInternalsChangedError, RELAY_SERVER_VERIFIED_VERSION, type RelayObserverInit, type RelayObserverComponents } from './relay-observer.js'
 export { relayGater, DEFAULT_MAX_TRACKED_PEERS, type RelayGaterInit } from './relay-gater.js'
 export { ReservationLimits, DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE, type ReservationLimitsInit, type ReservationLimitsTarget, type ReservationRefusal } from './relay-reservations.js'
+export { autonatGuard, AutonatGuard, DEFAULT_AUTONAT_MAX_DIALS_PER_REQUEST, DEFAULT_AUTONAT_REQUESTS_PER_IP, DEFAULT_AUTONAT_REQUESTS_TOTAL, DEFAULT_AUTONAT_TRACKED_REQUESTERS, DEFAULT_AUTONAT_REQUEST_TIMEOUT, AUTONAT_RATE_WINDOW, type AutonatGuardInit, type AutonatGuardComponents } from './autonat-guard.js'
 export { stopGuard, StopGuard, UnsolicitedStopError, RELAY_V2_STOP_PROTOCOL, DEFAULT_STOP_REFUSAL_REPORT_INTERVAL, DEFAULT_STOP_REFUSAL_TRACKED, type StopGuardInit, type StopGuardComponents } from './stop-guard.js'
 export { ipGroups, IPV4_NETWORK_BITS, IPV6_HOST_BITS, IPV6_NETWORK_BITS, type IpGroups } from './ip-groups.js'
 export { circuitReservationStore, nodeComponents, transportTags, CircuitTransportMissingError, Libp2pInternalsChangedError, LIBP2P_VERIFIED_VERSION, CIRCUIT_RELAY_VERIFIED_VERSION } from '@natkit/libp2p-internals'
