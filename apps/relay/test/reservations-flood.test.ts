@@ -34,9 +34,16 @@ function answerTo (r: Relay, peer: string): NatkitEvent<'relay:reservation'> | N
   return r.log.find(e => (e.event === 'relay:reservation' || e.event === 'relay:reservation:refused') && e.peer === peer) as NatkitEvent<'relay:reservation'> | NatkitEvent<'relay:reservation:refused'> | undefined
 }
 
+/** Polls `done` until it holds or `timeout` ms passed (the relay reports an answer once its write completed, maybe after the client read it). */
+async function until (done: () => boolean, timeout = 10_000): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!done() && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+}
+
 async function honestReserve (r: Relay): Promise<NatkitEvent<'relay:reservation'> | NatkitEvent<'relay:reservation:refused'> | undefined> {
   const honest = await reserveOnce(r.addr, '127.0.0.1')
   cleanups.push(async () => { await honest.stop() })
+  await until(() => answerTo(r, honest.peerId.toString()) != null)
   return answerTo(r, honest.peerId.toString())
 }
 
@@ -52,6 +59,7 @@ describe('relay reservations under a flood of throwaway identities (issue 11, at
       const node = await reserveOnce(relay.addr, attackerIp(i))
       await node.stop()
     })
+    await until(() => named(relay, 'relay:reservation').length + named(relay, 'relay:reservation:refused').length + failures.length >= ATTEMPTS)
     const granted = named(relay, 'relay:reservation')
     const refused = named(relay, 'relay:reservation:refused')
     // every attempt got an answer (or was refused at the door), and at most the network's share was granted
@@ -76,6 +84,7 @@ describe('relay reservations under a flood of throwaway identities (issue 11, at
       await new Promise(resolve => setTimeout(resolve, 250))
     })
     expect(failures).toEqual([])
+    await until(() => named(relay, 'relay:reservation').length + named(relay, 'relay:reservation:refused').length >= 3 * DEFAULT_MAX_RESERVATIONS_PER_IP)
     expect(named(relay, 'relay:reservation')).toHaveLength(DEFAULT_MAX_RESERVATIONS_PER_IP)
     const refused = named(relay, 'relay:reservation:refused')
     expect(refused).toHaveLength(2 * DEFAULT_MAX_RESERVATIONS_PER_IP)
@@ -91,6 +100,7 @@ describe('relay reservations under a flood of throwaway identities (issue 11, at
     const failures = await bounded(slots, 4, async (i) => { attackers.push(await reserveOnce(relay.addr, `127.${10 + i}.0.1`)) })
     cleanups.push(async () => { await Promise.all(attackers.map(async a => { await a.stop() })) })
     expect(failures).toEqual([])
+    await until(() => named(relay, 'relay:reservation').length >= slots)
     expect(named(relay, 'relay:reservation')).toHaveLength(slots)
     // the slot limit holds while they are connected
     expect(await honestReserve(relay)).toMatchObject({ event: 'relay:reservation:refused', reason: 'RESERVATION_REFUSED' })
@@ -114,6 +124,7 @@ describe('relay reservations under a flood of throwaway identities (issue 11, at
     const relay = await startRelay({ reservationGrace: 2_000 })
     const a = await reserveOnce(relay.addr, '127.4.0.1')
     cleanups.push(async () => { await a.stop() })
+    await until(() => answerTo(relay, a.peerId.toString()) != null)
     expect(answerTo(relay, a.peerId.toString())).toMatchObject({ event: 'relay:reservation' })
     await a.hangUp(relay.runner.node.peerId)
     await a.dial(relay.runner.node.getMultiaddrs()[0])
