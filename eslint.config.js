@@ -16,9 +16,10 @@ const ANY_ALLOWED = [
 
 /**
  * Tests of one app that use another app's code: the relay's in-process test composes the
- * peer app's node as the other side. (Role binaries are spawned with @natkit/testkit/roles.)
+ * peer app's node as the other side; the inbound admission test (issue 11) floods the
+ * bootstrap and peer nodes too. (Role binaries are spawned with @natkit/testkit/roles.)
  */
-const APP_HELPER_IMPORTS = ['apps/relay/src/relay.test.ts']
+const APP_HELPER_IMPORTS = ['apps/relay/src/relay.test.ts', 'apps/relay/test/admission.test.ts']
 
 const TEST_FILES = ['**/*.test.ts', '**/test/**']
 

@@ -33,7 +33,10 @@ describe('composeInit: every autonat limit reaches the component that uses it', 
   /** option key → where its value must arrive in `composeInit`'s result */
   const PATHS: Record<string, string[]> = {
     maxConnections: ['connectionManager.maxConnections'],
-    dialTimeout: ['connectionManager.dialTimeout']
+    dialTimeout: ['connectionManager.dialTimeout'],
+    maxPendingInbound: ['connectionManager.maxIncomingPendingConnections'],
+    maxPendingInboundPerIp: ['inboundAdmission.maxPendingPerIp'],
+    handshakeTimeout: ['connectionManager.inboundUpgradeTimeout', 'inboundAdmission.handshakeTimeout']
   }
   /** Limits that are not handed to libp2p: the app uses them directly. */
   const NOT_LIBP2P = new Set(['timeout'])

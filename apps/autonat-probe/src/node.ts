@@ -6,25 +6,29 @@
  */
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { webSockets } from '@libp2p/websockets'
-import { connectionManagerInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, reachabilityChecker, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
+import { autonatGuard, type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, reachabilityChecker, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
 import type { AutonatOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 
 /** The init the autonat role hands to each libp2p component that takes a limit or timeout, from the resolved options only. */
 export interface AutonatComposedInit {
-  connectionManager: { maxConnections: number, dialTimeout: number }
+  connectionManager: ConnectionManagerLimits
+  /** the per-IP limit on pending inbound handshakes (the base's gater) */
+  inboundAdmission: InboundAdmissionInit
 }
 
 /** Pure: resolved autonat options → the init of each component (a test proves each limit arrives). */
 export function composeInit (o: AutonatOptions): AutonatComposedInit {
-  return { connectionManager: connectionManagerInit(o) }
+  return { connectionManager: connectionManagerInit(o), inboundAdmission: inboundAdmissionInit(o) }
 }
 
 /** The autonat role's own services (beside the base's identify and ping). */
 export type AutonatServices = {
   /** the server (not in the `check` composition) */
   autonat?: unknown
+  /** one dial-back per request, requests rate-limited (with the server) */
+  autonatGuard?: AutonatGuard
   /** `check` only */
   reachability?: ReachabilityChecker
   publicAddrs: PublicAddressConfirmation
@@ -47,7 +51,7 @@ export async function createAutonat (options: AutonatOptions, events: NatkitEven
       // asked to dial back) is the NAT mapping of the port we listen on
       transports: [tcpReuse(), webSockets()],
       services: {
-        ...(init.check === true ? { reachability: reachabilityChecker({ events }) } : { autonat: autoNATv2() }),
+        ...(init.check === true ? { reachability: reachabilityChecker({ events }) } : { autonat: autoNATv2(), autonatGuard: autonatGuard() }),
         publicAddrs: publicAddressConfirmation({ events })
       }
     })

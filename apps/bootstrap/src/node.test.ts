@@ -29,6 +29,9 @@ describe('composeInit: every bootstrap limit reaches the component that uses it'
   const PATHS: Record<string, string[]> = {
     maxConnections: ['connectionManager.maxConnections'],
     dialTimeout: ['connectionManager.dialTimeout'],
+    maxPendingInbound: ['connectionManager.maxIncomingPendingConnections'],
+    maxPendingInboundPerIp: ['inboundAdmission.maxPendingPerIp'],
+    handshakeTimeout: ['connectionManager.inboundUpgradeTimeout', 'inboundAdmission.handshakeTimeout'],
     kBucketSize: ['dht.kBucketSize']
   }
 

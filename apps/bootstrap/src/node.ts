@@ -5,7 +5,7 @@
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import { connectionManagerInit, createNatkitNode, prepareNatkitNode, type BaseServices, type NatkitRunner } from '@natkit/node'
+import { connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, type BaseServices, type NatkitRunner } from '@natkit/node'
 import type { BootstrapOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 
@@ -16,7 +16,9 @@ export type BootstrapServices = {
 
 /** The init the bootstrap hands to each libp2p component that takes a limit or timeout, from the resolved options only. */
 export interface BootstrapComposedInit {
-  connectionManager: { maxConnections: number, dialTimeout: number }
+  connectionManager: ConnectionManagerLimits
+  /** the per-IP limit on pending inbound handshakes (the base's gater) */
+  inboundAdmission: InboundAdmissionInit
   dht: KadDHTInit
 }
 
@@ -27,6 +29,7 @@ export function composeInit (o: BootstrapOptions): BootstrapComposedInit {
   const mapper = o.network === 'public' ? removePrivateAddressesMapper : passthroughMapper
   return {
     connectionManager: connectionManagerInit(o),
+    inboundAdmission: inboundAdmissionInit(o),
     dht: { clientMode: false, protocol: o.dhtProtocol, kBucketSize: o.kBucketSize, peerInfoMapper: mapper, allowQueryWithZeroPeers: true }
   }
 }

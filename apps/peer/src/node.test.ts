@@ -58,6 +58,9 @@ describe('composeInit: every peer limit reaches the component that uses it', () 
     maxConnections: ['connectionManager.maxConnections'],
     // the same option feeds three components
     dialTimeout: ['connectionManager.dialTimeout', 'circuitTransport.reservationCompletionTimeout', 'reservationKeeper.timeout'],
+    maxPendingInbound: ['connectionManager.maxIncomingPendingConnections'],
+    maxPendingInboundPerIp: ['inboundAdmission.maxPendingPerIp'],
+    handshakeTimeout: ['connectionManager.inboundUpgradeTimeout', 'inboundAdmission.handshakeTimeout'],
     holepunchTimeout: ['holepunch.timeout'],
     holepunchAttempts: ['holepunch.attempts'],
     reservationRetry: ['reservationKeeper.retry'],

@@ -14,7 +14,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { holePunch, type HolePunchInit, type HolePunchService } from '@natkit/holepunch'
 import {
-  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, announceSelf, confirmDirect, connectionManagerInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
+  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, announceSelf, autonatGuard, type AutonatGuard, confirmDirect, connectionManagerInit, inboundAdmissionInit, stopGuard, type StopGuard, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
   type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
@@ -27,6 +27,8 @@ export type PeerServices = {
   /** `--holepunch` */
   holepunch?: HolePunchService
   autonat: unknown
+  /** one dial-back per AutoNAT request, requests rate-limited */
+  autonatGuard: AutonatGuard
   /** `--upnp` */
   upnp?: unknown
   /** `--dht` */
@@ -34,6 +36,8 @@ export type PeerServices = {
   publicAddrs: PublicAddressConfirmation
   /** with `--relay` */
   reservations?: ReservationKeeper
+  /** refuses STOP streams from relays this peer holds no reservation on */
+  stopGuard: StopGuard
 }
 
 /** The running peer `createPeer` returns. */
@@ -41,7 +45,9 @@ export type PeerRunner = NatkitRunner<BaseServices & PeerServices>
 
 /** The init the peer hands to each libp2p component that takes a limit or timeout, from the resolved options only. */
 export interface PeerComposedInit {
-  connectionManager: { maxConnections: number, dialTimeout: number }
+  connectionManager: ConnectionManagerLimits
+  /** the per-IP limit on pending inbound handshakes (the base's gater) */
+  inboundAdmission: InboundAdmissionInit
   circuitTransport: CircuitRelayTransportInit
   /** `--holepunch` and `tcp` in `--direct-paths` */
   holepunch?: HolePunchInit
@@ -61,6 +67,7 @@ export function composeInit (p: PeerOptions): PeerComposedInit {
   const plan = planDirectPaths(p)
   return {
     connectionManager: connectionManagerInit(p),
+    inboundAdmission: inboundAdmissionInit(p),
     circuitTransport: { reservationCompletionTimeout: p.dialTimeout },
     ...(plan.race.includes('tcp') ? { holepunch: { timeout: p.holepunchTimeout, attempts: p.holepunchAttempts, allowPrivateAddresses: p.allowPrivateAddresses, confirmDirect, confirmTimeout: DEFAULT_CONFIRM_TIMEOUT } } : {}),
     ...(plan.race.includes('webrtc') ? { webrtc: { iceServers: p.stun.length > 0 ? [{ urls: [...p.stun] }] : [], inboundUpgradeTimeout: DEFAULT_WEBRTC_ACCEPT_WINDOW } } : {}),
@@ -91,11 +98,13 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       services: {
         ...(c.holepunch != null ? { holepunch: holePunch(c.holepunch) } : {}),
         autonat: autoNATv2(),
+        autonatGuard: autonatGuard(),
         // the gateway itself reports the mapping, so the mapped address is announced
         // without waiting for AutoNAT confirmations from several network segments
         ...(options.upnp ? { upnp: uPnPNAT({ autoConfirmAddress: true }) } : {}),
         ...(c.dht != null ? { dht: kadDHT(c.dht) } : {}),
         publicAddrs: publicAddressConfirmation({ events }),
+        stopGuard: stopGuard({ events }),
         ...(c.reservationKeeper != null ? { reservations: reservationKeeper({ ...c.reservationKeeper, events }) } : {})
       }
     }),

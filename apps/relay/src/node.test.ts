@@ -29,6 +29,9 @@ describe('composeInit: every relay limit reaches the component that uses it', ()
   const PATHS: Record<string, string[]> = {
     maxConnections: ['connectionManager.maxConnections'],
     dialTimeout: ['connectionManager.dialTimeout'],
+    maxPendingInbound: ['connectionManager.maxIncomingPendingConnections'],
+    maxPendingInboundPerIp: ['inboundAdmission.maxPendingPerIp'],
+    handshakeTimeout: ['connectionManager.inboundUpgradeTimeout', 'inboundAdmission.handshakeTimeout'],
     maxReservations: ['relayServer.reservations.maxReservations'],
     reservationTtl: ['relayServer.reservations.reservationTtl'],
     circuitDuration: ['relayServer.reservations.defaultDurationLimit', 'relayGater.windowMs'],
@@ -36,7 +39,10 @@ describe('composeInit: every relay limit reaches the component that uses it', ()
     maxCircuitsPerPeer: ['relayGater.maxCircuitsPerPeer'],
     maxInboundHopStreams: ['relayServer.maxInboundHopStreams'],
     maxOutboundStopStreams: ['relayServer.maxOutboundStopStreams'],
-    hopTimeout: ['relayServer.hopTimeout']
+    hopTimeout: ['relayServer.hopTimeout'],
+    maxReservationsPerIp: ['reservationLimits.maxPerIp'],
+    maxReservationsPerNetwork: ['reservationLimits.maxPerNetwork'],
+    reservationGrace: ['reservationLimits.grace']
   }
 
   it('a non-default value of each limit arrives unchanged', () => {

@@ -1,14 +1,15 @@
 /**
  * The relay's composition: a circuit relay v2 server with reservation and
- * circuit limits, a per-peer circuit cap (gater), relay events (observer
- * service), an optional AutoNAT v2 server, and an optional STUN binding
+ * circuit limits, a per-peer circuit cap (gater), per-IP and per-network
+ * reservation caps and the release of disconnected peers' reservations
+ * (gater + observer service), relay events (observer service), an optional AutoNAT v2 server, and an optional STUN binding
  * server beside the node.
  */
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { circuitRelayServer, type CircuitRelayServerInit, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import { connectionManagerInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver } from '@natkit/node'
+import { autonatGuard, type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver } from '@natkit/node'
 import { createStunServer } from '@natkit/stun'
 import type { RelayOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
@@ -19,20 +20,27 @@ export type RelayServices = {
   relayObserver: RelayObserver
   /** `--autonat` */
   autonat?: unknown
+  /** `--autonat` */
+  autonatGuard?: AutonatGuard
 }
 
 /** The init the relay hands to each libp2p component that takes a limit or timeout, from the resolved options only. */
 export interface RelayComposedInit {
-  connectionManager: { maxConnections: number, dialTimeout: number }
+  connectionManager: ConnectionManagerLimits
+  /** the per-IP limit on pending inbound handshakes (the base's gater) */
+  inboundAdmission: InboundAdmissionInit
   relayServer: CircuitRelayServerInit
-  /** the per-peer circuit cap (its `events` are added by `createRelay`) */
-  relayGater: Omit<RelayGaterInit, 'events'>
+  /** the per-peer circuit cap (its `events` and `reservations` are added by `createRelay`) */
+  relayGater: Omit<RelayGaterInit, 'events' | 'reservations'>
+  /** the per-IP and per-network reservation caps and the release of disconnected peers' reservations */
+  reservationLimits: ReservationLimitsInit
 }
 
 /** Pure: resolved relay options → the init of each component (a test proves each limit arrives). */
 export function composeInit (o: RelayOptions): RelayComposedInit {
   return {
     connectionManager: connectionManagerInit(o),
+    inboundAdmission: inboundAdmissionInit(o),
     relayServer: {
       hopTimeout: o.hopTimeout,
       maxInboundHopStreams: o.maxInboundHopStreams,
@@ -45,13 +53,15 @@ export function composeInit (o: RelayOptions): RelayComposedInit {
         applyDefaultLimit: true
       }
     },
-    relayGater: { maxCircuitsPerPeer: o.maxCircuitsPerPeer, windowMs: o.circuitDuration }
+    relayGater: { maxCircuitsPerPeer: o.maxCircuitsPerPeer, windowMs: o.circuitDuration },
+    reservationLimits: { maxPerIp: o.maxReservationsPerIp, maxPerNetwork: o.maxReservationsPerNetwork, grace: o.reservationGrace }
   }
 }
 
 /** Builds the relay's node (not started); `start()` also starts the STUN server of `--stun-listen`. */
 export async function createRelay (options: RelayOptions, events: NatkitEvents): Promise<NatkitRunner<BaseServices & RelayServices>> {
   const c = composeInit(options)
+  const limits = new ReservationLimits(c.reservationLimits)
   return await prepareNatkitNode({
     role: 'relay',
     options,
@@ -60,12 +70,13 @@ export async function createRelay (options: RelayOptions, events: NatkitEvents):
       options,
       privateKey,
       transports: [tcp(), webSockets()],
-      connectionGater: relayGater({ ...c.relayGater, events }),
+      connectionGater: relayGater({ ...c.relayGater, events, reservations: limits }),
       services: {
         relay: circuitRelayServer(c.relayServer),
         // after `relay`: it wraps that service
-        relayObserver: relayObserver({ events }),
-        ...(options.autonat ? { autonat: autoNATv2() } : {})
+        relayObserver: relayObserver({ events, limits }),
+        // the guard wraps the server's handler: one dial-back per request, requests rate-limited
+        ...(options.autonat ? { autonat: autoNATv2(), autonatGuard: autonatGuard() } : {})
       }
     }),
     afterStart: async (_node, running) => {

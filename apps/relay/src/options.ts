@@ -1,5 +1,6 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
 import { defineRole, spec, type CommonOptions, type HostPort } from '@natkit/config'
+import { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE } from '@natkit/node'
 
 // ---------------------------------------------------------------------------
 // named defaults
@@ -15,6 +16,7 @@ export const DEFAULT_MAX_INBOUND_HOP_STREAMS = 32
 export const DEFAULT_MAX_OUTBOUND_STOP_STREAMS = 64
 export const DEFAULT_HOP_TIMEOUT = 30_000
 export const DEFAULT_RELAY_AUTONAT = true
+export { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE } from '@natkit/node'
 
 export interface RelayOptions extends CommonOptions {
   role: 'relay'
@@ -24,6 +26,24 @@ export interface RelayOptions extends CommonOptions {
    * @default 128
    */
   maxReservations: number
+  /**
+   * Reservations held at once by peers of one IP (IPv6: one /64).
+   *
+   * @default 8
+   */
+  maxReservationsPerIp: number
+  /**
+   * Reservations held at once by peers of one IPv4 /16 or IPv6 /32 (an ASN-like network).
+   *
+   * @default 32
+   */
+  maxReservationsPerNetwork: number
+  /**
+   * How long a reservation outlives the last connection of the peer that made it, in milliseconds.
+   *
+   * @default 10000 (10s)
+   */
+  reservationGrace: number
   /**
    * Lifetime of a reservation in milliseconds.
    *
@@ -86,6 +106,9 @@ export const RELAY_ROLE = defineRole<RelayOptions>({
   listen: DEFAULT_RELAY_LISTEN,
   specs: [
     spec('maxReservations', 'int', DEFAULT_MAX_RESERVATIONS, 'maximum concurrent relay reservations', { min: 1, max: 100_000, arg: '<n>' }),
+    spec('maxReservationsPerIp', 'int', DEFAULT_MAX_RESERVATIONS_PER_IP, 'maximum reservations held by peers of one IP (IPv6: one /64)', { min: 1, max: 100_000, arg: '<n>' }),
+    spec('maxReservationsPerNetwork', 'int', DEFAULT_MAX_RESERVATIONS_PER_NETWORK, 'maximum reservations held by peers of one IPv4 /16 or IPv6 /32', { min: 1, max: 100_000, arg: '<n>' }),
+    spec('reservationGrace', 'duration', DEFAULT_RESERVATION_GRACE, 'how long a reservation outlives the last connection of its peer', { min: 0, arg: '<duration>' }),
     spec('reservationTtl', 'duration', DEFAULT_RESERVATION_TTL, 'lifetime of a reservation', { min: 1000, arg: '<duration>' }),
     spec('circuitDuration', 'duration', DEFAULT_CIRCUIT_DURATION, 'duration limit of a relayed connection', { min: 1, arg: '<duration>' }),
     spec('circuitData', 'bytes', DEFAULT_CIRCUIT_DATA, 'data limit of a relayed connection', { min: 1, arg: '<bytes>' }),

@@ -130,7 +130,7 @@ describe('role definitions', () => {
 
   it('distinctLimitFlags gives every limit a value unlike its default and the others, within bounds', () => {
     const { limits, flags } = distinctLimitFlags(DEMO, new Set(['low']))
-    expect(limits.map(s => s.key)).toEqual(['maxConnections', 'dialTimeout', 'count', 'wait', 'idle', 'size', 'high'])
+    expect(limits.map(s => s.key)).toEqual(['maxConnections', 'dialTimeout', 'maxPendingInbound', 'maxPendingInboundPerIp', 'handshakeTimeout', 'count', 'wait', 'idle', 'size', 'high'])
     expect(new Set(Object.values(flags)).size).toBe(limits.length)
     expect(flags.count).not.toBe(3)
     expect(flags.count).toBeLessThanOrEqual(10)

@@ -67,6 +67,25 @@ export const DEFAULT_JSON = false
 export const DEFAULT_MAX_CONNECTIONS = 300
 export const MAX_MAX_CONNECTIONS = 100_000
 export const DEFAULT_DIAL_TIMEOUT = 10_000
+/**
+ * Inbound connections still in their handshake (noise, muxer) at once, from
+ * all addresses (js-libp2p's own default is 10: 10 idle sockets lock everyone out).
+ *
+ * @default 256
+ */
+export const DEFAULT_MAX_PENDING_INBOUND = 256
+/**
+ * Inbound connections still in their handshake at once from one IP (IPv6: one /64).
+ *
+ * @default 4
+ */
+export const DEFAULT_MAX_PENDING_INBOUND_PER_IP = 4
+/**
+ * Time an inbound connection may take to finish its handshake, in ms (js-libp2p's own default is 10 s).
+ *
+ * @default 5000
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 5_000
 
 /** DHT protocol of the `local` and `lab` presets: a private DHT that never mixes with the public one. */
 export const NATKIT_DHT_PROTOCOL = '/natkit/kad/1.0.0'
@@ -148,6 +167,24 @@ export interface CommonOptions {
    */
   dialTimeout: number
   /**
+   * Inbound connections in their handshake at once, from all addresses.
+   *
+   * @default 256
+   */
+  maxPendingInbound: number
+  /**
+   * Inbound connections in their handshake at once from one IP (IPv6: one /64).
+   *
+   * @default 4
+   */
+  maxPendingInboundPerIp: number
+  /**
+   * Time an inbound connection may take to finish its handshake, in milliseconds.
+   *
+   * @default 5000 (5s)
+   */
+  handshakeTimeout: number
+  /**
    * The config file that was read, if any.
    *
    * @default undefined
@@ -193,6 +230,9 @@ export const COMMON_SPECS: readonly OptionSpec[] = Object.freeze([
   spec('logLevel', 'enum', DEFAULT_LOG_LEVEL, 'log level: error, warn, info or debug', { values: LOG_LEVELS, arg: '<level>' }),
   spec('maxConnections', 'int', DEFAULT_MAX_CONNECTIONS, 'maximum open connections', { min: 1, max: MAX_MAX_CONNECTIONS, arg: '<n>' }),
   spec('dialTimeout', 'duration', DEFAULT_DIAL_TIMEOUT, 'timeout of one dial', { min: 1, arg: '<duration>' }),
+  spec('maxPendingInbound', 'int', DEFAULT_MAX_PENDING_INBOUND, 'maximum inbound connections in their handshake at once', { min: 1, max: MAX_MAX_CONNECTIONS, arg: '<n>' }),
+  spec('maxPendingInboundPerIp', 'int', DEFAULT_MAX_PENDING_INBOUND_PER_IP, 'maximum inbound connections in their handshake at once from one IP (IPv6: one /64)', { min: 1, max: MAX_MAX_CONNECTIONS, arg: '<n>' }),
+  spec('handshakeTimeout', 'duration', DEFAULT_HANDSHAKE_TIMEOUT, 'time an inbound connection may take to finish its handshake', { min: 1, arg: '<duration>' }),
   spec('config', 'path', undefined, 'JSON config file (keys are the camelCase option names)', { arg: '<file>', notInFile: true })
 ])
 
@@ -210,7 +250,7 @@ export const DHT_PROTOCOL_SPEC: OptionSpec = spec('dhtProtocol', 'string', (p: N
  */
 export const ROLE_OPTION_KEYS: Readonly<Record<Role, readonly string[]>> = Object.freeze({
   bootstrap: Object.freeze(['dhtProtocol', 'kBucketSize']),
-  relay: Object.freeze(['maxReservations', 'reservationTtl', 'circuitDuration', 'circuitData', 'maxCircuitsPerPeer', 'maxInboundHopStreams', 'maxOutboundStopStreams', 'hopTimeout', 'autonat', 'stunListen']),
+  relay: Object.freeze(['maxReservations', 'maxReservationsPerIp', 'maxReservationsPerNetwork', 'reservationGrace', 'reservationTtl', 'circuitDuration', 'circuitData', 'maxCircuitsPerPeer', 'maxInboundHopStreams', 'maxOutboundStopStreams', 'hopTimeout', 'autonat', 'stunListen']),
   peer: Object.freeze(['dhtProtocol', 'relay', 'holepunch', 'holepunchTimeout', 'holepunchAttempts', 'tcpReuse', 'webrtc', 'upnp', 'stun', 'reservationRetry', 'reservationRetryMax', 'dht', 'pingInterval', 'directPaths', 'allowPrivateAddresses', 'timeout']),
   autonat: Object.freeze(['timeout', 'server'])
 })

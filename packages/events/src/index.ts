@@ -42,6 +42,9 @@ export type HolePunchFailureReason =
  */
 export type RelayCircuitCloseReason = 'closed' | 'data-limit' | 'duration-limit' | 'reset'
 
+/** Which of the relay's per-source limits refused a reservation: per IP (IPv6 /64) or per network (IPv4 /16, IPv6 /32). */
+export type ReservationLimitName = 'per-ip' | 'per-network'
+
 /** Event name → payload (without the common `ts`, `event`, `peerId` fields). */
 export interface NatkitEventMap {
   /** The node's listen/announce addresses changed (first emitted at start). */
@@ -59,9 +62,23 @@ export interface NatkitEventMap {
   /**
    * Relay only: this relay refused a reservation. `reason` is the HOP status it
    * sent (e.g. `RESERVATION_REFUSED` when `--max-reservations` are taken,
-   * `PERMISSION_DENIED`), or why the `OK` response could not be sent.
+   * `PERMISSION_DENIED`), or why the `OK` response could not be sent; with
+   * `limit` when `--max-reservations-per-ip` or `--max-reservations-per-network`
+   * refused it (`reason` then also names the IP or network).
    */
-  'relay:reservation:refused': { peer: string, reason: string }
+  'relay:reservation:refused': { peer: string, reason: string, limit?: ReservationLimitName }
+  /**
+   * Relay only: a reservation was freed before its TTL: the peer that made it
+   * stayed disconnected for `--reservation-grace`.
+   */
+  'relay:reservation:removed': { peer: string, reason: 'disconnected' }
+  /**
+   * Peer: a STOP stream (a relayed connection announced by a relay) from a peer
+   * this node holds no reservation on was refused (reset); the node neither
+   * reserves on nor advertises that relay. Reported at most once per 10 s per
+   * relay; `alsoRefused` counts the refusals not reported since the last report.
+   */
+  'relay:stop:refused': { relay: string, reason: string, alsoRefused?: number }
   /** Relay only: a circuit was established (the destination accepted the STOP and the source got `OK`). */
   'relay:circuit': { src: string, dst: string }
   /**

@@ -20,6 +20,8 @@ export function formatHuman (e: NatkitEvent): string {
     case 'relay:reservation': text = `reservation granted to ${short(e.peer)} until ${new Date(e.expires).toISOString()}`; break
     case 'dial:result': text = `dial ${e.target}: ${e.outcome}${e.remoteAddr != null ? ` via ${e.remoteAddr}` : ''}${e.relayedRttMs != null ? `, relayed RTT ${e.relayedRttMs} ms` : ''}${e.directRttMs != null ? `, direct RTT ${e.directRttMs} ms` : ''}${e.timeToDirectMs != null ? `, direct after ${e.timeToDirectMs} ms` : ''}${e.path != null ? ` over ${e.path}` : ''}${e.reason != null ? ` (${e.reason})` : ''}${e.paths != null ? `; ${Object.entries(e.paths).map(([k, v]) => `${k}: ${v}`).join('; ')}` : ''}`; break
     case 'relay:reservation:refused': text = `reservation refused to ${short(e.peer)}: ${e.reason}`; break
+    case 'relay:reservation:removed': text = `reservation of ${short(e.peer)} freed: ${e.reason}`; break
+    case 'relay:stop:refused': text = `refused a relayed connection announced by ${short(e.relay)}: ${e.reason}${e.alsoRefused != null ? ` (${e.alsoRefused} more since the last report)` : ''}`; break
     case 'relay:circuit': text = `circuit ${short(e.src)} -> ${short(e.dst)}`; break
     case 'relay:circuit:closed': text = `circuit ${short(e.src)} -> ${short(e.dst)} closed (${e.reason}${e.message != null ? `: ${e.message}` : ''}) after ${e.bytes} bytes, ${e.ms} ms`; break
     case 'reachability': text = `${e.addr} is ${e.status}${e.server != null ? ` (asked ${short(e.server)})` : ''}`; break

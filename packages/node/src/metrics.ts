@@ -19,7 +19,8 @@ export function registerRoleCounters (events: NatkitEvents): () => void {
   const get = <T>(name: string, make: () => T): T => (client.register.getSingleMetric(name) as T | undefined) ?? make()
   const reservations = get('natkit_reservations_total', () => new client.Counter({ name: 'natkit_reservations_total', help: 'Relay reservations made (peer) or granted (relay), renewals included', labelNames: ['side'] }))
   const reservationFailures = get('natkit_reservation_failures_total', () => new client.Counter({ name: 'natkit_reservation_failures_total', help: 'Failed or lost relay reservations' }))
-  const refusals = get('natkit_relay_reservation_refusals_total', () => new client.Counter({ name: 'natkit_relay_reservation_refusals_total', help: 'Reservations this relay refused, by HOP status (no-response: the answer could not be sent)', labelNames: ['reason'] }))
+  const refusals = get('natkit_relay_reservation_refusals_total', () => new client.Counter({ name: 'natkit_relay_reservation_refusals_total', help: 'Reservations this relay refused, by HOP status, per-ip or per-network limit (no-response: the answer could not be sent)', labelNames: ['reason'] }))
+  const removed = get('natkit_relay_reservations_removed_total', () => new client.Counter({ name: 'natkit_relay_reservations_removed_total', help: 'Reservations this relay freed before their TTL (disconnected: the peer stayed away for the grace period)', labelNames: ['reason'] }))
   const circuits = get('natkit_relay_circuits_total', () => new client.Counter({ name: 'natkit_relay_circuits_total', help: 'Circuits established through this relay' }))
   const circuitsClosed = get('natkit_relay_circuits_closed_total', () => new client.Counter({ name: 'natkit_relay_circuits_closed_total', help: 'Circuits through this relay that ended', labelNames: ['reason'] }))
   const circuitBytes = get('natkit_relay_circuit_bytes_total', () => new client.Counter({ name: 'natkit_relay_circuit_bytes_total', help: 'Bytes relayed by ended circuits (both directions)' }))
@@ -28,7 +29,8 @@ export function registerRoleCounters (events: NatkitEvents): () => void {
     events.on('reservation', () => { reservations.inc({ side: 'peer' }) }),
     events.on('relay:reservation', () => { reservations.inc({ side: 'relay' }) }),
     events.on('reservation:failed', () => { reservationFailures.inc() }),
-    events.on('relay:reservation:refused', (e) => { refusals.inc({ reason: /^[A-Z_]+$/.test(e.reason) ? e.reason : 'no-response' }) }),
+    events.on('relay:reservation:refused', (e) => { refusals.inc({ reason: e.limit ?? (/^[A-Z_]+$/.test(e.reason) ? e.reason : 'no-response') }) }),
+    events.on('relay:reservation:removed', (e) => { removed.inc({ reason: e.reason }) }),
     events.on('relay:circuit', () => { circuits.inc() }),
     events.on('relay:circuit:closed', (e) => { circuitsClosed.inc({ reason: e.reason }); circuitBytes.inc(e.bytes) }),
     events.on('holepunch:success', () => { holepunch.inc({ outcome: 'success', reason: '' }) }),

@@ -11,6 +11,7 @@ import { registerGoHolePunchMetrics } from './holepunch-metrics.js'
 import { registerRoleCounters, startMetricsServer } from './metrics.js'
 import { checkListenAddrs, toListenAddressError } from './listen.js'
 import { observeNode } from './observe.js'
+import { inboundAdmission, inboundAdmissionInit } from './admission.js'
 import type { CommonOptions, Role } from '@natkit/config'
 import type { NatkitEvents } from '@natkit/events'
 import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
@@ -38,7 +39,7 @@ export type NatkitNode<S extends ServiceMap = ServiceMap> = Libp2p<BaseServices 
 const str = (xs: ReadonlyArray<unknown> | undefined): string[] => (xs ?? []).map(x => String(x))
 
 /** The options of the common base (every role has them). */
-export type NatkitBaseOptions = Pick<CommonOptions, 'listen' | 'announce' | 'bootstrap' | 'maxConnections' | 'dialTimeout' | 'metrics'>
+export type NatkitBaseOptions = Pick<CommonOptions, 'listen' | 'announce' | 'bootstrap' | 'maxConnections' | 'dialTimeout' | 'metrics' | 'maxPendingInbound' | 'maxPendingInboundPerIp' | 'handshakeTimeout'>
 
 export interface NatkitNodeInit<S extends ServiceMap> {
   options: NatkitBaseOptions
@@ -51,24 +52,46 @@ export interface NatkitNodeInit<S extends ServiceMap> {
   /** Listen addresses, when the role adds some to `options.listen`. @default options.listen */
   listen?: string[]
   /**
-   * How long an inbound connection may take to upgrade (libp2p's
-   * `inboundUpgradeTimeout`; for WebRTC this is the whole signalling and ICE
-   * exchange the remote started), in ms.
+   * At least this long (ms) an inbound connection may take to upgrade
+   * (libp2p's `inboundUpgradeTimeout`; for WebRTC this is the whole signalling
+   * and ICE exchange the remote started). Raises `--handshake-timeout`, never
+   * lowers it.
    *
-   * @default libp2p's (10 s)
+   * @default `--handshake-timeout` alone
    */
   inboundUpgradeTimeout?: number
 }
 
+/** `limits` with `inboundUpgradeTimeout` raised to at least `atLeast` (ms), if given. */
+function withUpgradeTimeout (limits: ConnectionManagerLimits, atLeast: number | undefined): ConnectionManagerLimits {
+  return atLeast == null ? limits : { ...limits, inboundUpgradeTimeout: Math.max(limits.inboundUpgradeTimeout, atLeast) }
+}
+
+/** The connection manager limits the base takes from the common options. */
+export interface ConnectionManagerLimits {
+  maxConnections: number
+  dialTimeout: number
+  /** `--max-pending-inbound` */
+  maxIncomingPendingConnections: number
+  /** `--handshake-timeout` */
+  inboundUpgradeTimeout: number
+}
+
 /** The connection manager limits the base takes from the common options (a test of a role proves they arrive). */
-export function connectionManagerInit (options: Pick<CommonOptions, 'maxConnections' | 'dialTimeout'>): { maxConnections: number, dialTimeout: number } {
-  return { maxConnections: options.maxConnections, dialTimeout: options.dialTimeout }
+export function connectionManagerInit (options: Pick<CommonOptions, 'maxConnections' | 'dialTimeout' | 'maxPendingInbound' | 'handshakeTimeout'>): ConnectionManagerLimits {
+  return {
+    maxConnections: options.maxConnections,
+    dialTimeout: options.dialTimeout,
+    maxIncomingPendingConnections: options.maxPendingInbound,
+    inboundUpgradeTimeout: options.handshakeTimeout
+  }
 }
 
 /**
  * The common base of every natkit node: the given identity, noise, yamux,
  * identify, identify push, ping, bootstrap discovery from `--bootstrap`,
- * prometheus metrics with `--metrics`, connection limits. The role adds its
+ * prometheus metrics with `--metrics`, connection limits and inbound
+ * admission (pending-handshake limits, see admission.ts). The role adds its
  * transports, services and gater. The node is created but not started.
  */
 export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeInit<S>): Promise<NatkitNode<S>> {
@@ -82,8 +105,9 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
     transports: init.transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionGater: init.connectionGater ?? {},
-    connectionManager: { ...connectionManagerInit(o), ...(init.inboundUpgradeTimeout != null ? { inboundUpgradeTimeout: init.inboundUpgradeTimeout } : {}) },
+    connectionGater: inboundAdmission(init.connectionGater ?? {}, inboundAdmissionInit(o)),
+    // a role that accepts WebRTC raises the upgrade timeout to its acceptance window (signalling and ICE)
+    connectionManager: withUpgradeTimeout(connectionManagerInit(o), init.inboundUpgradeTimeout),
     peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList })] : [],
     metrics: o.metrics != null ? prometheusMetrics({ collectDefaultMetrics: true }) : undefined,
     services: {

@@ -1,4 +1,5 @@
 import type { NatkitEvents } from '@natkit/events'
+import type { ReservationLimits } from './relay-reservations.js'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 
 /** Upper bound on source peers tracked by the per-peer circuit cap. */
@@ -20,12 +21,16 @@ export interface RelayGaterInit {
    */
   maxTrackedPeers?: number
   onCircuit?: (src: PeerId, dst: PeerId, allowed: boolean) => void
+  /** The reservation policy whose per-IP and per-network caps the server asks through `denyInboundRelayReservation`. */
+  reservations?: Pick<ReservationLimits, 'denyInboundRelayReservation'>
 }
 
 /**
  * A connection gater for the relay: the circuit relay server asks
  * `denyOutboundRelayedConnection(src, dst)` before every circuit, the place to
- * cap circuits per source peer (a denied one is a `warn` event). The gater is
+ * cap circuits per source peer (a denied one is a `warn` event), and
+ * `denyInboundRelayReservation(peer)` before every reservation, where the
+ * `reservations` policy applies its per-IP and per-network caps. The gater is
  * asked before the outcome is known, so it reports no reservations or circuits:
  * `relay-observer.ts` does, once the relay has answered.
  */
@@ -33,6 +38,7 @@ export function relayGater (init: RelayGaterInit): ConnectionGater {
   const maxTracked = init.maxTrackedPeers ?? DEFAULT_MAX_TRACKED_PEERS
   const opened = new Map<string, number[]>()
   return {
+    ...(init.reservations != null ? { denyInboundRelayReservation: init.reservations.denyInboundRelayReservation } : {}),
     denyOutboundRelayedConnection: (src: PeerId, dst: PeerId): boolean => {
       const now = Date.now()
       const key = src.toString()

@@ -4,6 +4,7 @@
  * message when the installed version or those methods change; relay.test.ts
  * checks the events they produce with real nodes.
  */
+import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_INBOUND, DEFAULT_MAX_PENDING_INBOUND_PER_IP } from '@natkit/config'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { NatkitEvents } from '@natkit/events'
@@ -28,7 +29,7 @@ describe('relay-observer canary (@libp2p/circuit-relay-v2 server internals)', ()
     const warnings: string[] = []
     events.on('warn', (e) => { warnings.push(e.message) })
     const node = await createNatkitNode({
-      options: { listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], maxConnections: 10, dialTimeout: 5_000 },
+      options: { listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], maxConnections: 10, dialTimeout: 5_000, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxPendingInboundPerIp: DEFAULT_MAX_PENDING_INBOUND_PER_IP, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT },
       privateKey: await identityFromSeed('canary-relay'),
       transports: [tcp()],
       services: { relay: circuitRelayServer(), relayObserver: relayObserver({ events }) }

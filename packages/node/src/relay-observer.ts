@@ -26,7 +26,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { NatkitEvents, RelayCircuitCloseReason } from '@natkit/events'
 import { CIRCUIT_RELAY_VERIFIED_VERSION } from '@natkit/libp2p-internals'
-import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
+import type { ReservationLimits, ReservationLimitsTarget, ReservationRefusal } from './relay-reservations.js'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
 
 /** The @libp2p/circuit-relay-v2 version whose server internals this module was checked against. */
 export const RELAY_SERVER_VERIFIED_VERSION = CIRCUIT_RELAY_VERIFIED_VERSION
@@ -142,7 +144,7 @@ function watchCircuit (events: NatkitEvents, src: Stream, dst: Stream, count: { 
  * `relay:circuit` (established) and `relay:circuit:closed` for a circuit relay
  * server. Returns a function that restores the server's own methods.
  */
-export function observeRelayServer (server: unknown, events: NatkitEvents): () => void {
+export function observeRelayServer (server: unknown, events: NatkitEvents, limits?: ReservationLimits): () => void {
   assertRelayServerInternals(server)
   const original = { handleReserve: server.handleReserve, handleConnect: server.handleConnect, stopHop: server.stopHop }
   const current = new AsyncLocalStorage<HopRecord>()
@@ -151,14 +153,19 @@ export function observeRelayServer (server: unknown, events: NatkitEvents): () =
     const record: HopRecord = {}
     const peer = opts.connection.remotePeer.toString()
     let failure: Error | undefined
+    let refusal: ReservationRefusal | undefined
     try {
-      await original.handleReserve.call(server, { ...opts, stream: recording(opts.stream, record) }, options)
+      const reserve = async (): Promise<void> => { await original.handleReserve.call(server, { ...opts, stream: recording(opts.stream, record) }, options) }
+      if (limits == null) await reserve()
+      else refusal = await limits.during(opts.connection, reserve)
     } catch (err) {
       failure = err as Error
       throw err
     } finally {
       if (record.status === 'OK' && record.writeError == null && failure == null) {
         events.emit('relay:reservation', { peer, expires: Number(record.expire ?? 0n) * 1000 })
+      } else if (refusal != null) {
+        events.emit('relay:reservation:refused', { peer, reason: `${record.status ?? 'no response'}: ${refusal.message}`, limit: refusal.limit })
       } else if (record.status === 'OK') {
         events.emit('relay:reservation:refused', { peer, reason: `could not send the reservation: ${(record.writeError ?? failure)?.message ?? 'unknown error'}` })
       } else {
@@ -193,6 +200,12 @@ export function observeRelayServer (server: unknown, events: NatkitEvents): () =
 export interface RelayObserverInit {
   /** Where `relay:*` events go. */
   events: NatkitEvents
+  /**
+   * The reservation policy (per-IP and per-network caps, release of
+   * disconnected peers' reservations); its `denyInboundRelayReservation` must
+   * be in the node's connection gater.
+   */
+  limits?: ReservationLimits
 }
 
 /**
@@ -203,6 +216,8 @@ export interface RelayObserverInit {
 export interface RelayObserverComponents {
   relay?: unknown
   logger: ComponentLogger
+  events: TypedEventTarget<Libp2pEvents>
+  connectionManager: Pick<ConnectionManager, 'getConnections'>
 }
 
 /**
@@ -214,21 +229,30 @@ export class RelayObserver implements Startable {
   readonly [Symbol.toStringTag] = '@natkit/relay-observer'
   readonly #components: RelayObserverComponents
   readonly #events: NatkitEvents
+  readonly #limits?: ReservationLimits
   readonly #log: Logger
   #off?: () => void
 
   constructor (components: RelayObserverComponents, init: RelayObserverInit) {
     this.#components = components
     this.#events = init.events
+    this.#limits = init.limits
     this.#log = components.logger.forComponent('natkit:relay-observer')
   }
 
   start (): void {
     try {
-      this.#off = observeRelayServer(this.#components.relay, this.#events)
+      const off = observeRelayServer(this.#components.relay, this.#events, this.#limits)
+      const detach = this.#limits?.attach({
+        relay: this.#components.relay as ReservationLimitsTarget['relay'],
+        libp2pEvents: this.#components.events,
+        connectionsOf: (peer: PeerId) => this.#components.connectionManager.getConnections(peer),
+        events: this.#events
+      })
+      this.#off = () => { detach?.(); off() }
     } catch (err) {
       this.#log.error('relay events are off: %e', err)
-      this.#events.emit('warn', { message: `relay reservation and circuit events are off: ${(err as Error).message}` })
+      this.#events.emit('warn', { message: `relay reservation and circuit events (and the per-IP and per-network reservation limits) are off: ${(err as Error).message}` })
     }
   }
 
