@@ -98,7 +98,7 @@ describeLab('a port-restricted pair whose punches are forced to fail', () => {
       expect(f.reason, f.message).toBe('no-answer')
       expect(f.message).toContain(`no answer to our SYNs to ${ROUTER_B_WAN}:${PEER_PORT}`)
     }
-  }, 180_000)
+  }, 300_000)
 
   it('punches answered with resets: both peers report reset-by-remote naming the address and the count', async () => {
     const { r, failures } = await blockedTrial('reset')
@@ -114,5 +114,5 @@ describeLab('a port-restricted pair whose punches are forced to fail', () => {
     }
     expect((b.at(-1) as Failure).message).toMatch(new RegExp(`all \\d+ SYNs we sent to ${ROUTER_A_WAN.replaceAll('.', '\\.')}:${PEER_PORT} within \\d+ ms were answered with a reset`))
     for (const f of a) expect(f.message).toMatch(new RegExp(`all \\d+ SYNs we sent to ${ROUTER_B_WAN.replaceAll('.', '\\.')}:${PEER_PORT} within \\d+ ms were answered with a reset`))
-  }, 180_000)
+  }, 300_000)
 })
