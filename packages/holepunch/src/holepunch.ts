@@ -589,7 +589,16 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     // with nothing to offer, wait for identify: a failure is only reported to a peer that speaks DCUtR
     if (early && this.getCandidateAddresses().length === 0) return
     this.#initiated.add(connection)
-    this.#initiate(connection, early).catch(err => {
+    this.#initiate(connection, early).then(outcome => {
+      if (outcome !== 'not-yet') return
+      // the peer answered `na` to our early stream: it may not speak DCUtR, or
+      // not yet (go-libp2p sets its handler only once it has public addresses).
+      // Identify decides: its topology start runs now, or has already said so.
+      this.#initiated.delete(connection)
+      this.#components.peerStore.get(connection.remotePeer).then(peer => {
+        if (peer.protocols.includes(HOLEPUNCH_PROTOCOL)) this.#startOn(connection, false)
+      }, () => {})
+    }).catch(err => {
       this.#log.error('hole punch to %p failed unexpectedly - %e', connection.remotePeer, err)
     })
   }
@@ -1025,7 +1034,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * connection opened, before identify said whether the peer speaks DCUtR.
    * `round`: a retry round after every attempt of an earlier round failed.
    */
-  async #initiate (relayed: Connection, early: boolean, round = 0): Promise<void> {
+  async #initiate (relayed: Connection, early: boolean, round = 0): Promise<'not-yet' | undefined> {
     const peer = relayed.remotePeer
     if (this.#findDirect(peer) != null) return
     const begun = this.#begin(peer, relayed, false)
@@ -1117,9 +1126,9 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           return
         } catch (err) {
           if (early && !negotiated && isUnsupportedProtocol(err)) {
-            // started before identify: the peer does not speak DCUtR, nothing to report
-            this.#log('%p does not speak %s', peer, HOLEPUNCH_PROTOCOL)
-            return
+            // started before identify: the peer does not speak DCUtR (yet), nothing to report
+            this.#log('%p does not speak %s (yet)', peer, HOLEPUNCH_PROTOCOL)
+            return 'not-yet'
           }
           lastError = err
           this.#log('attempt %d/%d with %p failed - %e', attempt, this.#attempts, peer, err)

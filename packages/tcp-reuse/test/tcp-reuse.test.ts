@@ -128,7 +128,16 @@ async function foreignReusePortListener (): Promise<{ child: ReturnType<typeof s
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error('helper process did not report its port')) }, CHILD_TIMEOUT)
-    child.stdout?.once('data', (d: Buffer) => { clearTimeout(timer); resolve(Number(d.toString().trim())) })
+    // the port line may arrive in more than one chunk: read up to its newline
+    let out = ''
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (!out.includes('\n')) return
+      clearTimeout(timer)
+      const port = Number(out.trim())
+      if (Number.isInteger(port) && port > 0) resolve(port)
+      else reject(new Error(`helper process printed ${JSON.stringify(out.slice(0, 200))}, not a port`))
+    })
     child.once('exit', code => { clearTimeout(timer); reject(new Error(`helper process exited (${code})`)) })
   })
   return { child, port }

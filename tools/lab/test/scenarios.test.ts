@@ -125,11 +125,11 @@ describe.skipIf(missingPrerequisite(upnpSkipReason))('UPnP', () => {
 })
 
 describeLab('a public peer', () => {
-  it('public ↔ symmetric: direct by the unilateral upgrade to the public peer (attempt 0)', async () => {
+  it('public ↔ symmetric: direct on the first try (B starts DCUtR before identify: the public address comes in A\'s CONNECT, or identify\'s for the unilateral upgrade)', async () => {
     const r = await runTrial({ a: 'none', b: 'symmetric', transport: 'tcp', dialTimeoutMs: 20_000 })
     await expectNothingLeft(r)
     expect(r.outcome, r.failureReason ?? r.error).toBe('direct')
-    expect(r.attempts).toBe(0)
+    expect(r.attempts).toBeLessThanOrEqual(1)
     // seen from peer-a (the public one): peer-b came in through its symmetric NAT
     expect(r.directAddr).toMatch(/^\/ip4\/11\.0\.2\.1\/tcp\/\d+\//)
   }, 120_000)
