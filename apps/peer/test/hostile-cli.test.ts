@@ -14,7 +14,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadIdentity } from '@natkit/node'
-import { BINS, RoleProcess, listeningAddr } from '@natkit/testkit/roles'
+import { BINS, listeningAddr, RolePool } from '@natkit/testkit/roles'
 import { assertFreshBuild } from '@natkit/testkit'
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
 
@@ -23,15 +23,9 @@ const USAGE = 2
 /** Bound on a role binary's start and exit. */
 const PROCESS_TIMEOUT = 20_000
 
-const procs: RoleProcess[] = []
-const start = (bin: keyof typeof BINS, args: string[]): RoleProcess => {
-  const p = new RoleProcess(bin, args)
-  procs.push(p)
-  return p
-}
-afterAll(async () => {
-  await Promise.all(procs.map(async p => await p.stop('SIGKILL')))
-})
+const pool = new RolePool()
+const start = pool.start
+afterAll(async () => { await pool.stopAll() })
 
 let dir: string
 beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'natkit-hostile-cli-')) })

@@ -5,18 +5,11 @@
  * comes back by itself.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { RoleProcess, listeningAddr } from '@natkit/testkit/roles'
+import { listeningAddr, RolePool } from '@natkit/testkit/roles'
 
-const procs: RoleProcess[] = []
-const start = (bin: ConstructorParameters<typeof RoleProcess>[0], args: string[]): RoleProcess => {
-  const p = new RoleProcess(bin, args)
-  procs.push(p)
-  return p
-}
-
-afterAll(async () => {
-  await Promise.all(procs.map(async p => await p.stop('SIGKILL')))
-})
+const pool = new RolePool()
+const start = pool.start
+afterAll(async () => { await pool.stopAll() })
 
 describe('loopback topology', () => {
   it('finds a peer through the DHT, connects over the relay, pings, and re-reserves after a relay restart', async () => {

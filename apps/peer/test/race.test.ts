@@ -6,19 +6,12 @@
  * the winner is confirmed on both sides, and what `dial:result` reports.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RoleProcess, listeningAddr } from '@natkit/testkit/roles'
+import { RoleProcess, listeningAddr, RolePool } from '@natkit/testkit/roles'
 import type { NatkitEvent } from '@natkit/events'
 
-const procs: RoleProcess[] = []
-const start = (bin: ConstructorParameters<typeof RoleProcess>[0], args: string[]): RoleProcess => {
-  const p = new RoleProcess(bin, args)
-  procs.push(p)
-  return p
-}
-
-afterAll(async () => {
-  await Promise.all(procs.map(async p => await p.stop('SIGKILL')))
-})
+const pool = new RolePool()
+const start = pool.start
+afterAll(async () => { await pool.stopAll() })
 
 let b: RoleProcess
 let circuit: string

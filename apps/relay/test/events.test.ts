@@ -4,15 +4,11 @@
  * established and again when it closed, with its bytes. Loopback only.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { RoleProcess, listeningAddr } from '@natkit/testkit/roles'
+import { listeningAddr, RolePool } from '@natkit/testkit/roles'
 
-const procs: RoleProcess[] = []
-const start = (bin: ConstructorParameters<typeof RoleProcess>[0], args: string[]): RoleProcess => {
-  const p = new RoleProcess(bin, args)
-  procs.push(p)
-  return p
-}
-afterAll(async () => { await Promise.all(procs.map(async p => await p.stop('SIGKILL'))) })
+const pool = new RolePool()
+const start = pool.start
+afterAll(async () => { await pool.stopAll() })
 
 const PEER = ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-upnp', '--no-webrtc', '--no-dht']
 const metric = (text: string, name: string): number => Number(text.match(new RegExp(`^${name.replace(/[{}"=]/g, c => `\\${c}`)} (\\S+)$`, 'm'))?.[1] ?? NaN)

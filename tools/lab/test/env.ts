@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs'
+import { expect } from 'vitest'
 import { commandWorks as works } from '@natkit/testkit'
-import { DEFAULT_MINIUPNPD_PATH } from '../src/index.js'
-import type { Probe } from '../src/index.js'
+import { DEFAULT_MINIUPNPD_PATH, listLeftovers } from '../src/index.js'
+import type { Probe, TrialResult } from '../src/index.js'
 
 export { works }
 
@@ -42,4 +43,13 @@ export async function roundTrip (agent: Probe, ip: string, msg: string): Promise
   const echo = parseEcho(rec.msg)
   if (echo == null) throw new Error(`bad echo ${String(rec.msg)}`)
   return { ip: echo.ip, port: echo.port }
+}
+
+/** This trial's namespaces, veths and nft tables are gone (other labs may run concurrently). */
+export async function expectNothingLeft (r: TrialResult): Promise<void> {
+  expect(r.prefix).toMatch(/^nk[0-9a-f]{4}-$/)
+  const left = await listLeftovers(r.prefix)
+  expect(left.namespaces).toEqual([])
+  expect(left.links).toEqual([])
+  expect(left.tables).toEqual([])
 }

@@ -4,8 +4,8 @@
  * works wins, and both peers agree on the verdict.
  */
 import { describe, expect, it } from 'vitest'
-import { listLeftovers, runTrial, type Lab, type TrialInit, type TrialResult } from '../src/index.js'
-import { labSkipReason } from './env.js'
+import { runTrial, type Lab, type TrialInit, type TrialResult } from '../src/index.js'
+import { expectNothingLeft, labSkipReason } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { NatkitEvent } from '@natkit/events'
 
@@ -25,14 +25,6 @@ async function trial (init: TrialInit): Promise<{ r: TrialResult, seen: Seen[] }
   return { r, seen }
 }
 
-/** This trial's namespaces, veths and nft tables are gone. */
-async function expectNothingLeft (r: TrialResult): Promise<void> {
-  expect(r.prefix).toMatch(/^nk[0-9a-f]{4}-$/)
-  const left = await listLeftovers(r.prefix)
-  expect(left.namespaces).toEqual([])
-  expect(left.links).toEqual([])
-  expect(left.tables).toEqual([])
-}
 
 async function nft (lab: Lab, router: string, args: string[]): Promise<string> {
   const res = await lab.run(router, 'nft', args, { timeoutMs: 5_000 })

@@ -4,22 +4,14 @@
  * every time. Each trial builds a fresh lab (fresh NAT state) and tears it down.
  */
 import { describe, expect, it } from 'vitest'
-import { listLeftovers, runTrial, type TrialResult } from '../src/index.js'
-import { labSkipReason, upnpSkipReason } from './env.js'
+import { runTrial, type TrialResult } from '../src/index.js'
+import { expectNothingLeft, labSkipReason, upnpSkipReason } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { NatkitEvent } from '@natkit/events'
 
 /** Trials per acceptance check (the issue asks for 10/10). */
 const TRIALS = 10
 
-/** This trial's namespaces, veths and nft tables are gone (other labs may run concurrently). */
-async function expectNothingLeft (r: TrialResult): Promise<void> {
-  expect(r.prefix).toMatch(/^nk[0-9a-f]{4}-$/)
-  const left = await listLeftovers(r.prefix)
-  expect(left.namespaces).toEqual([])
-  expect(left.links).toEqual([])
-  expect(left.tables).toEqual([])
-}
 
 const describeLab = describe.skipIf(missingPrerequisite(labSkipReason))
 

@@ -78,3 +78,18 @@ export async function listeningAddr (p: RoleProcess): Promise<{ peerId: string, 
   if (addr == null) throw new Error('listening event without a TCP address')
   return { peerId: e.peerId, addr }
 }
+
+/** The role processes one test file starts: `start` spawns and keeps each, `stopAll` kills what still runs (from `afterAll`). */
+export class RolePool {
+  readonly #procs: RoleProcess[] = []
+
+  readonly start = (bin: keyof typeof BINS, args: string[]): RoleProcess => {
+    const p = new RoleProcess(bin, args)
+    this.#procs.push(p)
+    return p
+  }
+
+  async stopAll (): Promise<void> {
+    await Promise.all(this.#procs.splice(0).map(async p => await p.stop('SIGKILL')))
+  }
+}
