@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -117,30 +117,6 @@ function kernelSocketStates (port: number): string[] {
   }
 
   return states
-}
-
-/** How long a spawned helper process may take to report its port */
-const CHILD_TIMEOUT = 10_000
-
-/** Another process listening on a loopback port with SO_REUSEPORT, as a second natkit process would */
-async function foreignReusePortListener (): Promise<{ child: ReturnType<typeof spawn>, port: number }> {
-  const script = "const s = require('node:net').createServer(c => c.end()); s.listen({ host: '127.0.0.1', port: 0, reusePort: true }, () => { console.log(s.address().port) })"
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error('helper process did not report its port')) }, CHILD_TIMEOUT)
-    // the port line may arrive in more than one chunk: read up to its newline
-    let out = ''
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (!out.includes('\n')) return
-      clearTimeout(timer)
-      const port = Number(out.trim())
-      if (Number.isInteger(port) && port > 0) resolve(port)
-      else reject(new Error(`helper process printed ${JSON.stringify(out.slice(0, 200))}, not a port`))
-    })
-    child.once('exit', code => { clearTimeout(timer); reject(new Error(`helper process exited (${code})`)) })
-  })
-  return { child, port }
 }
 
 const TCP_ESTABLISHED = '01'
@@ -289,18 +265,6 @@ describe('tcpReuse', () => {
       server.once('error', reject)
       server.listen(a.port, '127.0.0.1', () => { resolve() })
     })).rejects.toMatchObject({ code: 'EADDRINUSE' })
-  })
-
-  it('refuses a fixed port another process listens on with SO_REUSEPORT; exclusivePort: false shares it', async () => {
-    const other = await foreignReusePortListener()
-    try {
-      // without the exclusive probe, SO_REUSEPORT would let us join the other process's port
-      await expect(createNode({}, [`/ip4/127.0.0.1/tcp/${other.port}`])).rejects.toThrow(/EADDRINUSE/)
-      const shared = await createNode({ exclusivePort: false }, [`/ip4/127.0.0.1/tcp/${other.port}`])
-      expect(shared.port).toBe(other.port)
-    } finally {
-      other.child.kill()
-    }
   })
 
   it('restarts on its own fixed port while its dials from that port are still open, and keeps reusing it', async () => {
