@@ -11,7 +11,7 @@ import {
   DEFAULT_INTERNET_CIDR, DEFAULT_RELAY_IP, DEFAULT_STARTUP_TIMEOUT_MS, Lab, LineProcess, PEER_PORT, RELAY_PORT,
   defaultTopology, listLeftovers, spawnRole
 } from '@natkit/lab'
-import { assertFreshBuild, commandWorks } from '@natkit/testkit'
+import { assertFreshBuild, sandboxUnavailableReason } from '@natkit/testkit'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { ProcHandle } from '@natkit/lab'
 
@@ -22,14 +22,9 @@ const DIRECT_TIMEOUT_MS = 40_000
 /** Bound on one chat line reaching the other peer. */
 const LINE_TIMEOUT_MS = 10_000
 
-const labSkipReason: string | undefined =
-  process.platform !== 'linux'
-    ? 'the NAT lab needs Linux network namespaces'
-    : process.getuid?.() !== 0
-      ? 'the NAT lab needs root (network namespaces + nftables); CI runs it as root'
-      : !commandWorks('ip', ['-V'])
-          ? 'the NAT lab needs iproute2 (apt-get install -y iproute2)'
-          : !commandWorks('nft', ['--version']) ? 'the NAT lab needs nftables (apt-get install -y nftables)' : undefined
+/** The lab's prerequisites are the no-egress sandbox's: Linux, root, iproute2, nftables. */
+const unavailable = sandboxUnavailableReason()
+const labSkipReason: string | undefined = unavailable == null ? undefined : `the NAT lab ${unavailable}`
 
 /** The value after `prefix` on the first line starting with it. */
 async function lineAfter (p: ProcHandle, prefix: string, timeoutMs = LINE_TIMEOUT_MS): Promise<string> {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { expect } from 'vitest'
-import { commandWorks as works } from '@natkit/testkit'
+import { commandWorks as works, sandboxUnavailableReason } from '@natkit/testkit'
 import { DEFAULT_MINIUPNPD_PATH, listLeftovers } from '../src/index.js'
 import type { Probe, TrialResult } from '../src/index.js'
 
@@ -9,18 +9,11 @@ export { works }
 /**
  * Why lab tests cannot run here, or undefined when they can. Test files pass
  * it to `missingPrerequisite` (@natkit/testkit/vitest): a skip outside CI, a
- * failing test under CI=true.
+ * failing test under CI=true. The lab needs what the no-egress sandbox needs
+ * (Linux, root, iproute2, nftables).
  */
-export const labSkipReason: string | undefined =
-  process.platform !== 'linux'
-    ? 'NAT lab tests need Linux network namespaces'
-    : process.getuid?.() !== 0
-      ? 'NAT lab tests need root (network namespaces + nftables); CI runs them as root'
-      : !works('ip', ['-V'])
-          ? 'NAT lab tests need iproute2 (apt-get install -y iproute2)'
-          : !works('nft', ['--version'])
-              ? 'NAT lab tests need nftables (apt-get install -y nftables)'
-              : undefined
+const unavailable = sandboxUnavailableReason()
+export const labSkipReason: string | undefined = unavailable == null ? undefined : `NAT lab tests ${unavailable}`
 
 export const upnpSkipReason: string | undefined = labSkipReason ?? (existsSync(DEFAULT_MINIUPNPD_PATH) ? undefined : 'UPnP lab test needs miniupnpd (apt-get install -y miniupnpd-nftables)')
 
