@@ -499,7 +499,6 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#components.events.addEventListener('peer:identify', this.#onIdentify)
     this.#components.events.addEventListener('self:peer:update', this.#onSelfUpdate)
     this.#components.events.addEventListener('connection:open', this.#onConnectionOpen)
-    if (this.#startBeforeIdentify) this.#components.events.addEventListener('connection:open', this.#onRelayedOpen)
     this.#topologyId = await this.#components.registrar.register(HOLEPUNCH_PROTOCOL, {
       notifyOnLimitedConnection: true,
       // identify said the peer speaks DCUtR (the start when startBeforeIdentify is off,
@@ -522,7 +521,6 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#components.events.removeEventListener('peer:identify', this.#onIdentify)
     this.#components.events.removeEventListener('self:peer:update', this.#onSelfUpdate)
     this.#components.events.removeEventListener('connection:open', this.#onConnectionOpen)
-    this.#components.events.removeEventListener('connection:open', this.#onRelayedOpen)
     for (const retry of [...this.#retries.values()]) retry.cancel()
     for (const timer of this.#limitWatches.values()) clearInterval(timer)
     this.#limitWatches.clear()
@@ -578,8 +576,10 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     return fitting
   }
 
-  readonly #onRelayedOpen = (evt: CustomEvent<Connection>): void => {
-    this.#startOn(evt.detail, true)
+  /** A new connection: watch a relayed one's limits; B starts DCUtR on it right away unless it waits for identify. */
+  readonly #onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+    this.#watchLimits(evt.detail)
+    if (this.#startBeforeIdentify) this.#startOn(evt.detail, true)
   }
 
   /** Only B, the inbound side of a relayed connection, starts the exchange; once per connection. */
@@ -640,8 +640,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   /** Watches a new relayed connection's limits, to warn before the relay closes it. */
-  readonly #onConnectionOpen = (evt: CustomEvent<Connection>): void => {
-    const conn = evt.detail
+  #watchLimits (conn: Connection): void {
     const limits = conn.limits
     if (limits == null || this.#limitWatches.has(conn)) return
     const initialBytes = limits.bytes
