@@ -179,9 +179,31 @@ for (const p of projects) {
 }
 // Nx failing without a failed test (e.g. a build error) is a failure of the run
 if (status !== 0 && failed === 0) rows.unshift({ name: 'nx run-many', passed: 0, failed: 1, skipped: 0, note: `exited ${status} (see above)` })
+// the names of failed tests come last, so a truncated CI log still says what broke
+const failures = []
+for (const p of projects) {
+  if (!existsSync(p.results)) continue
+  const r = JSON.parse(readFileSync(p.results, 'utf8'))
+  for (const file of r.testResults ?? []) {
+    const rel = String(file.name ?? '').replace(/^.*?\/(apps|packages|tools|examples)\//, '$1/')
+    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) failures.push(`${p.name} ${rel}: ${firstLine(file.message)}`)
+    for (const a of file.assertionResults ?? []) {
+      if (a.status === 'failed') failures.push(`${p.name} ${rel} › ${a.fullName ?? a.title}: ${firstLine((a.failureMessages ?? [])[0])}`)
+    }
+  }
+}
+function firstLine (text) {
+  // eslint-disable-next-line no-control-regex
+  return String(text ?? '').replace(/\x1b\[[0-9;]*m/g, '').split('\n').find((l) => l.trim() !== '')?.trim().slice(0, 300) ?? ''
+}
 for (const r of rows) {
   passed += r.passed; failed += r.failed; skipped += r.skipped
   console.log(line(r.name, r.passed, r.failed, r.skipped, r.note))
+}
+if (failures.length > 0) {
+  console.log('\nfailed tests')
+  for (const f of failures.slice(0, 20)) console.log(`  ${f}`)
+  if (failures.length > 20) console.log(`  … and ${failures.length - 20} more`)
 }
 console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`)
 process.exit(status === 0 && failed === 0 ? 0 : 1)
