@@ -167,14 +167,26 @@ export async function raceDirectPaths (peer: RaceRunner, relayed: Connection, in
     result.paths[path] = phrase
     if (pending.size === 0) done.resolve()
   }
-  // a path that failed while another one's connection was being confirmed
-  // (e.g. WebRTC signalling cut by the relayed connection closing after a
-  // punch) is settled by that confirmation: lost if it wins, failed if not
+  // a path that failed while another one's connection was being confirmed,
+  // or after the relayed connection closed (B closes it once its punch
+  // succeeded, which cuts WebRTC signalling before A may have seen the direct
+  // connection open), is settled by the other paths: lost if one wins,
+  // failed once none is left that could
   const deferred: Partial<Record<DirectPath, string>> = {}
   let confirming = 0
+  const settleDeferred = (): void => {
+    if (confirming > 0 || [...pending].some((p) => deferred[p] == null)) return
+    for (const [p, phrase] of Object.entries(deferred) as Array<[DirectPath, string]>) settle(p, phrase)
+  }
   const fail = (path: DirectPath, phrase: string): void => {
-    if (confirming > 0) deferred[path] = phrase
-    else settle(path, phrase)
+    if (!pending.has(path)) return
+    if (confirming > 0 || relayed.status !== 'open') {
+      deferred[path] = phrase
+      settleDeferred()
+    } else {
+      settle(path, phrase)
+      settleDeferred()
+    }
   }
   const seen = new WeakSet<Connection>()
   const closeLoser = (c: Connection, path: DirectPath): void => {
@@ -202,7 +214,7 @@ export async function raceDirectPaths (peer: RaceRunner, relayed: Connection, in
       c.abort(err instanceof Error ? err : new Error(String(err)))
       if (path === 'webrtc') fail(path, `failed: opened but the peer did not answer over it (${brief(err)})`)
       else result.paths[path] = `opened but the peer did not answer over it (${brief(err)})`
-      if (confirming === 0) for (const [p, phrase] of Object.entries(deferred) as Array<[DirectPath, string]>) settle(p, phrase)
+      settleDeferred()
     })
   }
   const onOpen = (evt: CustomEvent<Connection>): void => { candidate(evt.detail) }
