@@ -43,7 +43,7 @@ export {
   DEFAULT_DIAL_PRIORITY, MAX_SYNC_DELAY, DEFAULT_MAX_PEER_PUNCH_DIALS, DEFAULT_PEER_PUNCH_DIAL_WINDOW, DEFAULT_MAX_BUDGET_PEERS,
   DEFAULT_RETRY_ROUNDS, DEFAULT_RETRY_DELAY, DEFAULT_RETRY_MAX_DELAY, DEFAULT_RETRY_JITTER, DEFAULT_RETRY_MIN_DELAY,
   DEFAULT_RELAY_LIMIT_WARNING, DEFAULT_RELAY_LIMIT_WARNING_FRACTION, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL,
-  DEFAULT_CONFIRM_TIMEOUT
+  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_MAX_OWN_PUNCHES, DEFAULT_MAX_PEER_CANDIDATES, DEFAULT_MAX_PEER_CANDIDATE_IPS, DEFAULT_REFUSED_REPORT_INTERVAL
 } from './constants.js'
 export { MESSAGE_TYPE, encodeHolePunch, decodeHolePunch, encodeFrame, decodeFrame } from './codec.js'
 export type { HolePunchMessage, HolePunchType } from './codec.js'
@@ -56,7 +56,7 @@ export { HolePunch } from './holepunch.js'
 export type {
   HolePunchInit, HolePunchComponents, HolePunchService, HolePunchRole, HolePunchEvents, HolePunchStats,
   HolePunchAttemptEvent, HolePunchSuccessEvent, HolePunchFailureEvent, HolePunchOutcomeEvent, HolePunchDirectDialEvent,
-  HolePunchRetryEvent, RelayedExpiringEvent
+  HolePunchRetryEvent, RelayedExpiringEvent, HolePunchRefusedEvent, HolePunchRefusedReason
 } from './holepunch.js'
 export {
   goOutcomeLabels, goSide, goNumAttempts, goIpVersion, goTransport,
