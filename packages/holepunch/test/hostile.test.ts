@@ -12,7 +12,7 @@ import {
   DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_MAX_PEER_CANDIDATES, DEFAULT_MAX_PEER_CANDIDATE_IPS,
   HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE, decodeHolePunch, encodeHolePunch, holePunch
 } from '../src/index.js'
-import { createPeer, createRelay, directConnections, nextEvent, relayedConnections, reserve, waitUntil, type PeerNode } from './helpers.js'
+import { createPeer, createRelay, directConnections, nextEvent, recordingGater, relayedConnections, reserve, waitUntil, type PeerNode } from './helpers.js'
 import type { HolePunchFailureEvent, HolePunchRefusedEvent, HolePunchService, HolePunchSuccessEvent } from '../src/index.js'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -92,8 +92,11 @@ describe('hostile peers against the hole punch service (issue 11, attacks 3 and 
     const targets = await listeners.listen(IPS, PER_IP)
     // 300 addresses of ~10 bytes each fit in one 4 KiB DCUtR message
     expect(encodeHolePunch({ type: 'CONNECT', obsAddrs: targets.map(t => t.bytes) }).byteLength).toBeLessThanOrEqual(MAX_MESSAGE_SIZE)
+    // a DNS name leads the CONNECT: never a candidate (resolving it would dial whatever it names)
+    const dnsName = multiaddr('/dns4/localhost/tcp/9')
+    const gater = recordingGater(() => false)
     const relay = await createRelay()
-    const victim: HpNode = await createPeer({ services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, timeout: 1_500, retryRounds: 0 }) }, listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'] })
+    const victim: HpNode = await createPeer({ services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, timeout: 1_500, retryRounds: 0 }) }, listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'], gater })
     const attacker = await createPeer({ services: {} })
     nodes.push(relay, victim, attacker)
     // the attacker answers every CONNECT of the victim (DCUtR's B) with the
@@ -105,7 +108,7 @@ describe('hostile peers against the hole punch service (issue 11, attacks 3 and 
         decodeHolePunch(await lp.read({ signal: AbortSignal.timeout(5_000) }))
         const shift = answered++ * DEFAULT_MAX_DIAL_CANDIDATES
         const rotated = [...targets.slice(shift), ...targets.slice(0, shift)]
-        await lp.write(encodeHolePunch({ type: 'CONNECT', obsAddrs: rotated.map(t => t.bytes) }))
+        await lp.write(encodeHolePunch({ type: 'CONNECT', obsAddrs: [dnsName, ...rotated].map(t => t.bytes) }))
         await lp.read({ signal: AbortSignal.timeout(5_000) })
       } catch {}
     }, { runOnLimitedConnection: true })
@@ -125,6 +128,11 @@ describe('hostile peers against the hole punch service (issue 11, attacks 3 and 
     expect(listeners.hits.size).toBeLessThanOrEqual(DEFAULT_MAX_PEER_CANDIDATES)
     expect(listeners.ips().size).toBeLessThanOrEqual(DEFAULT_MAX_PEER_CANDIDATE_IPS)
     expect(listeners.total()).toBeLessThanOrEqual(f.attempts * DEFAULT_MAX_DIAL_CANDIDATES)
+    // the gater was asked about every candidate dialled, and about nothing beyond the caps
+    const asked = new Set(gater.asked.filter(a => a.startsWith('/ip4/127.0.1.') || a.startsWith('/dns')).map(a => a.replace(/\/p2p\/.*$/, '')))
+    for (const hit of listeners.hits.keys()) expect(asked).toContain(`/ip4/${hit.replace(':', '/tcp/')}`)
+    expect(asked.size).toBeLessThanOrEqual(DEFAULT_MAX_PEER_CANDIDATES)
+    expect([...asked].some(a => a.startsWith('/dns'))).toBe(false)
   }, 40_000)
 
   it('attack 3: a stranger\'s DCUtR stream on a relayed connection it dialed, or on a direct one, is reset and reported; nothing is dialled', async () => {
@@ -165,6 +173,27 @@ describe('hostile peers against the hole punch service (issue 11, attacks 3 and 
     expect(listeners.total()).toBe(0)
   }, 40_000)
 
+  for (const side of ['own', 'others'] as const) {
+    it(`a full table of punches on relayed connections ${side === 'own' ? 'we dialed (maxOwnPunches)' : 'others opened (maxConcurrentPunches)'} fails with busy instead of silence`, async () => {
+      const relay = await createRelay()
+      const full = side === 'own' ? { maxOwnPunches: 0 } : { maxConcurrentPunches: 0 }
+      const base = { allowPrivateAddresses: true, unilateral: false, retryRounds: 0 }
+      // A dials B through the relay: B runs the others' table, A its own
+      const b: HpNode = await createPeer({ services: { holePunch: holePunch({ ...base, ...(side === 'others' ? full : {}) }) }, listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'] })
+      const a: HpNode = await createPeer({ services: { holePunch: holePunch({ ...base, ...(side === 'own' ? full : {}) }) } })
+      nodes.push(relay, b, a)
+      const circuit = await reserve(b, relay)
+      const busySide = side === 'own' ? a : b
+      const failure = nextEvent<HolePunchFailureEvent>(busySide.services.holePunch, 'holepunch:failure')
+      await a.dial(circuit)
+      const f = await failure
+      expect(f).toMatchObject({ reason: 'busy', attempts: 0, remotePeer: (side === 'own' ? b : a).peerId.toString() })
+      expect(f.message).toContain(side === 'own' ? 'maxOwnPunches' : 'maxConcurrentPunches')
+      expect(busySide.services.holePunch.getStats().failures.busy).toBe(1)
+      expect(directConnections(a, b)).toEqual([])
+    })
+  }
+
   it('attack 4: our own punch reaches direct while 25 strangers hold 100 DCUtR streams against us and fill the table of their punches', async () => {
     const STRANGERS = 25
     expect(STRANGERS).toBeGreaterThan(DEFAULT_MAX_CONCURRENT_PUNCHES)
@@ -172,7 +201,8 @@ describe('hostile peers against the hole punch service (issue 11, attacks 3 and 
     const connectionManager = { inboundConnectionThreshold: 4 * STRANGERS }
     const relay = await createRelay(connectionManager)
     const init = { allowPrivateAddresses: true, unilateral: false, retryRounds: 0 }
-    const us: HpNode = await createPeer({ services: { holePunch: holePunch(init) }, listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'], connectionManager })
+    // our punches towards the strangers wait 30 s for answers that never come: the table stays full however slow the setup
+    const us: HpNode = await createPeer({ services: { holePunch: holePunch({ ...init, timeout: 30_000 }) }, listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'], connectionManager })
     const friend: HpNode = await createPeer({ services: { holePunch: holePunch(init) }, listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'] })
     nodes.push(relay, us, friend)
     const ourCircuit = await reserve(us, relay)
