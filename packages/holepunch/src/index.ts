@@ -11,7 +11,12 @@
  * - per-attempt `holepunch:attempt`, `holepunch:success` and
  *   `holepunch:failure` events with a diagnosed failure reason;
  * - the last failed attempt is reported (stock never throws after retries);
- * - B also accepts the direct connection that A's dial produces.
+ * - B also accepts the direct connection that A's dial produces;
+ * - hardened against hostile peers: A answers DCUtR only on relayed
+ *   connections it dialed (others are reset, `holepunch:refused`), remote
+ *   candidates are capped per attempt and per peer (addresses and IPs, no DNS
+ *   names) and put to the connection gater, and our own upgrades have a punch
+ *   table of their own; a punch that finds no free slot fails with `busy`.
  *
  * @example
  *
