@@ -33,6 +33,14 @@ export type HolePunchFailureReason =
   | 'timeout'
   | 'protocol-error'
   | 'aborted'
+  | 'busy'
+
+/**
+ * Why a DCUtR stream was refused (reset): `not-relayed` (it came on a direct
+ * connection) or `not-dialed` (on a relayed connection the other peer
+ * dialed; only the side that dialed the relayed connection answers DCUtR).
+ */
+export type HolePunchRefusedReason = 'not-relayed' | 'not-dialed'
 
 /**
  * Why a relayed circuit ended: `closed` (both ends closed it), `data-limit`
@@ -97,6 +105,12 @@ export interface NatkitEventMap {
    * our addresses change. `round` is 1-based, at most `maxRounds`.
    */
   'holepunch:retry': { remotePeer: string, round: number, maxRounds: number, delayMs: number, reason: HolePunchFailureReason }
+  /**
+   * A DCUtR stream was reset without dialling anything: it came on a
+   * connection that is not a relayed connection we dialed. Reported at most
+   * once per 10 s per peer; `alsoRefused` counts those not reported since.
+   */
+  'holepunch:refused': { remotePeer: string, reason: HolePunchRefusedReason, message: string, alsoRefused?: number }
   /**
    * A relayed connection is about to reach a limit the relay set
    * (circuit-relay-v2 `limit`): `duration` ends in `remainingMs`, or `data`

@@ -28,6 +28,7 @@ export function formatHuman (e: NatkitEvent): string {
     case 'holepunch:attempt': text = `hole punch attempt ${e.attempt}/${e.maxAttempts} with ${short(e.remotePeer)} as ${e.role}${e.rttMs != null ? `, relay RTT ${e.rttMs} ms` : ''} -> ${e.addrs.join(', ')}`; break
     case 'holepunch:success': text = `hole punch succeeded with ${short(e.remotePeer)} via ${e.remoteAddr} in ${e.ms} ms (attempt ${e.attempt})`; break
     case 'holepunch:failure': text = `hole punch failed with ${short(e.remotePeer)} after ${e.attempts} attempt(s): ${e.reason} - ${e.message}`; break
+    case 'holepunch:refused': text = `refused a hole punch stream from ${short(e.remotePeer)}: ${e.message}${e.alsoRefused != null ? ` (${e.alsoRefused} more since the last report)` : ''}`; break
     case 'holepunch:retry': text = `hole punch with ${short(e.remotePeer)} retries in ${e.delayMs} ms (round ${e.round}/${e.maxRounds}, after ${e.reason})`; break
     case 'relayed:expiring': text = `relayed connection to ${short(e.remotePeer)} nears its ${e.limit} limit: ${e.message}`; break
     case 'ping': text = `ping ${short(e.remotePeer)} ${e.rttMs} ms over ${e.limited ? 'relay' : 'direct'} ${e.remoteAddr}`; break

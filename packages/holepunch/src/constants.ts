@@ -19,8 +19,56 @@ export const DEFAULT_MAX_OBSERVED_ADDRS = 16
 /** How many remote peers we keep observations for (symmetric NAT detection). */
 export const DEFAULT_MAX_OBSERVERS = 64
 
-/** How many hole punches may be in flight at once (one per remote peer). */
+/**
+ * How many hole punches on relayed connections that other peers opened to us
+ * (we are DCUtR's initiator, B) may run at once, one per remote peer. Anyone
+ * who reaches us through a relay can start one of these, so they have their
+ * own table: they never take the slots of {@link DEFAULT_MAX_OWN_PUNCHES}.
+ *
+ * @default 16
+ */
 export const DEFAULT_MAX_CONCURRENT_PUNCHES = 16
+
+/**
+ * How many hole punches on relayed connections that we dialed (we are
+ * DCUtR's responder, A: our own upgrades, e.g. `natkit-peer dial`) may run at
+ * once, one per remote peer. Separate from {@link DEFAULT_MAX_CONCURRENT_PUNCHES},
+ * so peers that connect to us cannot starve our own upgrades.
+ *
+ * @default 16
+ */
+export const DEFAULT_MAX_OWN_PUNCHES = 16
+
+/**
+ * Most remote candidate addresses we dial for one peer in total within
+ * {@link DEFAULT_PEER_PUNCH_DIAL_WINDOW}, over all attempts, retry rounds and
+ * relayed connections (each attempt also dials at most
+ * {@link DEFAULT_MAX_DIAL_CANDIDATES}): a peer that names new addresses in
+ * every CONNECT gets no dials to them once this many were used.
+ *
+ * @default 16
+ */
+export const DEFAULT_MAX_PEER_CANDIDATES = 16
+
+/**
+ * Most distinct IP addresses among one peer's dialled candidates in total
+ * within {@link DEFAULT_PEER_PUNCH_DIAL_WINDOW}. A peer's observed addresses
+ * share its NAT's public IP(s) (say one IPv4 and a few IPv6); a CONNECT that
+ * names many hosts is aimed at third parties, so only its first few IPs are
+ * dialled.
+ *
+ * @default 4
+ */
+export const DEFAULT_MAX_PEER_CANDIDATE_IPS = 4
+
+/**
+ * `holepunch:refused` (a DCUtR stream reset because it came on a connection
+ * we did not dial as relayed) is reported at most once per this many ms per
+ * remote peer; the event's `alsoRefused` counts those not reported since.
+ *
+ * @default 10_000
+ */
+export const DEFAULT_REFUSED_REPORT_INTERVAL = 10_000
 
 /** Concurrent inbound DCUtR streams per connection. */
 export const DEFAULT_MAX_INBOUND_STREAMS = 2

@@ -1,5 +1,5 @@
 import type { HolePunchFailureReason } from '@natkit/events'
-import { HolePunchAbortedError, HolePunchProtocolError, PunchBudgetExhaustedError } from './errors.js'
+import { HolePunchAbortedError, HolePunchBusyError, HolePunchProtocolError, PunchBudgetExhaustedError } from './errors.js'
 
 /** Why a hole punch failed, most specific first: the `reason` of the `holepunch:failure` event. */
 export type { HolePunchFailureReason }
@@ -17,7 +17,8 @@ export const FAILURE_REASONS: readonly HolePunchFailureReason[] = [
   'dial-budget-exhausted',
   'timeout',
   'protocol-error',
-  'aborted'
+  'aborted',
+  'busy'
 ]
 
 /** What is known about a failed punch. */
@@ -208,7 +209,7 @@ export function isProtocolError (err: unknown): boolean {
 
 /**
  * Picks the most specific failure reason:
- * aborted → no-public-addresses → protocol-error → gater-denied (every usable
+ * aborted → busy (the punch never started: no free slot) → no-public-addresses → protocol-error → gater-denied (every usable
  * remote address refused by our connection gater) → remote-no-public-addresses →
  * symmetric-nat-suspected (only with evidence, see `ObservedAddresses`) →
  * what the dials saw: upgrade-failed (a TCP connection opened, its upgrade
@@ -220,9 +221,11 @@ export function isProtocolError (err: unknown): boolean {
  */
 export function diagnose (input: DiagnoseInput): HolePunchFailureReason {
   if (input.aborted === true || input.error instanceof HolePunchAbortedError) return 'aborted'
+  if (input.error instanceof HolePunchBusyError) return 'busy'
   if (input.ownCandidates === 0) return 'no-public-addresses'
   if (isProtocolError(input.error)) return 'protocol-error'
   if (input.remoteCandidates === 0 && (input.remoteDenied ?? 0) > 0) return 'gater-denied'
+  if (input.remoteCandidates === 0 && someError(input.error, (e) => e instanceof PunchBudgetExhaustedError)) return 'dial-budget-exhausted'
   if (input.remoteCandidates === 0) return 'remote-no-public-addresses'
   if (input.symmetricNatSuspected) return 'symmetric-nat-suspected'
   const dials = sumDials(input.dials ?? [])

@@ -84,3 +84,18 @@ export class PunchBudgetExhaustedError extends Error {
   static override name = 'PunchBudgetExhaustedError'
   override name = 'PunchBudgetExhaustedError'
 }
+
+/** A punch could not start: the punch table (or this peer's slot) is full. */
+export class HolePunchBusyError extends Error {
+  static override name = 'HolePunchBusyError'
+  override name = 'HolePunchBusyError'
+}
+
+/**
+ * A DCUtR stream arrived on a connection we may not punch on: not a relayed
+ * connection that we dialed (the spec's A side). The stream is reset.
+ */
+export class HolePunchRefusedError extends Error {
+  static override name = 'HolePunchRefusedError'
+  override name = 'HolePunchRefusedError'
+}

@@ -10,16 +10,18 @@ import {
   DEFAULT_MAX_OBSERVED_ADDRS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_TIMEOUT, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE, MAX_SYNC_DELAY,
   DEFAULT_MAX_BUDGET_PEERS, DEFAULT_MAX_PEER_PUNCH_DIALS, DEFAULT_PEER_PUNCH_DIAL_WINDOW, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL,
   DEFAULT_RELAY_LIMIT_WARNING, DEFAULT_RELAY_LIMIT_WARNING_FRACTION, DEFAULT_RETRY_DELAY, DEFAULT_RETRY_JITTER, DEFAULT_RETRY_MAX_DELAY,
-  DEFAULT_RETRY_MIN_DELAY, DEFAULT_RETRY_ROUNDS
+  DEFAULT_RETRY_MIN_DELAY, DEFAULT_RETRY_ROUNDS, DEFAULT_MAX_OWN_PUNCHES, DEFAULT_MAX_PEER_CANDIDATES, DEFAULT_MAX_PEER_CANDIDATE_IPS,
+  DEFAULT_REFUSED_REPORT_INTERVAL
 } from './constants.js'
 import { FAILURE_REASONS, PunchDials, describeDials, diagnose, errorLine, isUnreachableError } from './diagnose.js'
 import {
-  DialDeniedError, HolePunchAbortedError, HolePunchProtocolError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
+  DialDeniedError, HolePunchAbortedError, HolePunchBusyError, HolePunchProtocolError, HolePunchRefusedError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
   PunchBudgetExhaustedError, RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
 } from './errors.js'
 import { ObservedAddresses } from './observed.js'
 import type { HolePunchMessage, HolePunchType } from './codec.js'
 import type { HolePunchFailureReason } from './diagnose.js'
+import type { HolePunchRefusedReason } from '@natkit/events'
 import type { ObservationSource } from './observed.js'
 import type { ComponentLogger, Connection, ConnectionGater, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
@@ -170,11 +172,34 @@ export interface HolePunchInit {
    */
   relayLimitWarning?: number
   /**
-   * At most this many punches (one per remote peer) run at once; more are skipped.
+   * At most this many punches on relayed connections other peers opened to us
+   * (we are B) run at once, one per remote peer; more fail with `busy`.
    *
    * @default DEFAULT_MAX_CONCURRENT_PUNCHES
    */
   maxConcurrentPunches?: number
+  /**
+   * At most this many punches on relayed connections we dialed (we are A: our
+   * own upgrades) run at once, one per remote peer; a table of their own, so
+   * peers that connect to us cannot fill it.
+   *
+   * @default DEFAULT_MAX_OWN_PUNCHES
+   */
+  maxOwnPunches?: number
+  /**
+   * Most distinct remote candidate addresses dialled for one peer in total
+   * within `peerPunchDialWindow`, over all attempts and relayed connections.
+   *
+   * @default DEFAULT_MAX_PEER_CANDIDATES
+   */
+  maxPeerCandidates?: number
+  /**
+   * Most distinct IPs among one peer's dialled candidates in total within
+   * `peerPunchDialWindow`: addresses on further IPs are not dialled.
+   *
+   * @default DEFAULT_MAX_PEER_CANDIDATE_IPS
+   */
+  maxPeerCandidateIps?: number
   /**
    * @default DEFAULT_MAX_INBOUND_STREAMS
    */
@@ -285,6 +310,22 @@ export interface RelayedExpiringEvent {
   message: string
 }
 
+export type { HolePunchRefusedReason }
+
+/**
+ * Payload of `holepunch:refused`: a DCUtR stream was reset before anything was
+ * dialled, because it did not come on a relayed connection we dialed (only
+ * that side, A, answers a CONNECT). Reported at most once per
+ * `DEFAULT_REFUSED_REPORT_INTERVAL` per peer.
+ */
+export interface HolePunchRefusedEvent {
+  remotePeer: string
+  reason: HolePunchRefusedReason
+  message: string
+  /** Refusals of this peer's streams not reported since the last event. */
+  alsoRefused?: number
+}
+
 /** Payload of `holepunch:direct-dial`: B's unilateral dial to A's public addresses finished. */
 export interface HolePunchDirectDialEvent {
   remotePeer: string
@@ -299,6 +340,7 @@ export interface HolePunchEvents {
   'holepunch:outcome': CustomEvent<HolePunchOutcomeEvent>
   'holepunch:direct-dial': CustomEvent<HolePunchDirectDialEvent>
   'holepunch:retry': CustomEvent<HolePunchRetryEvent>
+  'holepunch:refused': CustomEvent<HolePunchRefusedEvent>
   'relayed:expiring': CustomEvent<RelayedExpiringEvent>
 }
 
@@ -314,6 +356,8 @@ export interface HolePunchStats {
   pendingRetries: number
   successes: number
   failures: Record<HolePunchFailureReason, number>
+  /** DCUtR streams reset because they did not come on a relayed connection we dialed. */
+  refused: number
 }
 
 /** The public face of the service (`libp2p.services.holePunch`). */
@@ -335,6 +379,11 @@ function isRelayed (ma: Multiaddr): boolean {
 
 function isDirect (conn: Connection): boolean {
   return conn.status === 'open' && conn.limits == null && !isRelayed(conn.remoteAddr)
+}
+
+/** The IP of an `/ip4` or `/ip6` address. */
+function ipOf (ma: Multiaddr): string | undefined {
+  return ma.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
 }
 
 function stripPeerId (ma: Multiaddr): { addr: Multiaddr, peer?: string } {
@@ -385,10 +434,26 @@ const SYNC_LATE_LOG_MS = 5
 interface Admitted {
   allowed: Multiaddr[]
   denied: Multiaddr[]
+  /** Usable addresses left out because the peer's candidate caps (addresses, IPs) were used up. */
+  capped: number
+}
+
+/** What one remote peer has used of its punch budget in the current window. */
+interface PeerBudget {
+  since: number
+  /** Punch dials made. */
+  used: number
+  /** Distinct candidate addresses dialled (without `/p2p`). */
+  addrs: Set<string>
+  /** Distinct IPs of those addresses. */
+  ips: Set<string>
 }
 
 interface Punch {
   controller: AbortController
+  role: HolePunchRole
+  /** On a relayed connection we dialed (our own upgrade), counted in its own table. */
+  own: boolean
   /** A newer responder stream from the same peer took over; report nothing. */
   superseded: boolean
 }
@@ -431,6 +496,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #confirmDirect?: (conn: Connection, signal: AbortSignal) => Promise<unknown>
   readonly #confirmTimeout: number
   readonly #maxPunches: number
+  readonly #maxOwnPunches: number
+  readonly #maxPeerCandidates: number
+  readonly #maxPeerCandidateIps: number
+  /** peer → when its last refusal was reported and how many since (insertion order = oldest first). */
+  readonly #refusals = new Map<string, { at: number, unreported: number }>()
   readonly #maxDialCandidates: number
   readonly #punchResends: number
   readonly #punchResendInterval: number
@@ -445,7 +515,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #retryMinDelay: number
   readonly #relayLimitWarning: number
   /** peer → punch dials made in the current window (insertion order = oldest first). */
-  readonly #peerDials = new Map<string, { since: number, used: number }>()
+  readonly #peerDials = new Map<string, PeerBudget>()
   readonly #retries = new Map<string, PendingRetry>()
   readonly #limitWatches = new Map<Connection, ReturnType<typeof setInterval>>()
   readonly #punches = new Map<string, Punch>()
@@ -471,6 +541,9 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#confirmDirect = init.confirmDirect
     this.#confirmTimeout = init.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT
     this.#maxPunches = init.maxConcurrentPunches ?? DEFAULT_MAX_CONCURRENT_PUNCHES
+    this.#maxOwnPunches = init.maxOwnPunches ?? DEFAULT_MAX_OWN_PUNCHES
+    this.#maxPeerCandidates = Math.max(1, init.maxPeerCandidates ?? DEFAULT_MAX_PEER_CANDIDATES)
+    this.#maxPeerCandidateIps = Math.max(1, init.maxPeerCandidateIps ?? DEFAULT_MAX_PEER_CANDIDATE_IPS)
     this.#maxDialCandidates = Math.max(1, init.maxDialCandidates ?? DEFAULT_MAX_DIAL_CANDIDATES)
     this.#punchResends = Math.max(0, init.punchResends ?? DEFAULT_PUNCH_RESENDS)
     this.#punchResendInterval = Math.max(1, init.punchResendInterval ?? DEFAULT_PUNCH_RESEND_INTERVAL)
@@ -487,7 +560,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       maxAddrs: init.maxObservedAddrs ?? DEFAULT_MAX_OBSERVED_ADDRS,
       allowPrivateAddresses: this.#allowPrivate
     })
-    this.#stats = { attempts: 0, resends: 0, retries: 0, pendingRetries: 0, successes: 0, failures: Object.fromEntries(FAILURE_REASONS.map(r => [r, 0])) as Record<HolePunchFailureReason, number> }
+    this.#stats = { attempts: 0, resends: 0, retries: 0, pendingRetries: 0, successes: 0, refused: 0, failures: Object.fromEntries(FAILURE_REASONS.map(r => [r, 0])) as Record<HolePunchFailureReason, number> }
   }
 
   isStarted (): boolean {
@@ -506,6 +579,16 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       onConnect: (_peerId, connection) => { this.#startOn(connection, false) }
     })
     await this.#components.registrar.handle(HOLEPUNCH_PROTOCOL, (stream, connection) => {
+      // only A, the side that dialed the relayed connection, answers a CONNECT
+      // (as go-libp2p does): anyone else's stream is reset before it is read
+      if (!isRelayed(connection.remoteAddr)) {
+        this.#refuse(stream, connection.remotePeer, 'not-relayed', 'DCUtR stream on a direct connection')
+        return
+      }
+      if (connection.direction !== 'outbound') {
+        this.#refuse(stream, connection.remotePeer, 'not-dialed', 'DCUtR stream on a relayed connection the peer dialed (only the side that dialed it answers DCUtR)')
+        return
+      }
       this.#respond(stream, connection).catch(err => {
         this.#log.error('handling hole punch from %p failed unexpectedly - %e', connection.remotePeer, err)
       })
@@ -533,11 +616,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       punch.controller.abort(new HolePunchAbortedError('hole punch service stopped'))
     }
     this.#punches.clear()
+    this.#refusals.clear()
     this.#started = false
   }
 
   getStats (): HolePunchStats {
-    return { attempts: this.#stats.attempts, resends: this.#stats.resends, retries: this.#stats.retries, pendingRetries: this.#retries.size, successes: this.#stats.successes, failures: { ...this.#stats.failures } }
+    return { attempts: this.#stats.attempts, resends: this.#stats.resends, retries: this.#stats.retries, pendingRetries: this.#retries.size, successes: this.#stats.successes, refused: this.#stats.refused, failures: { ...this.#stats.failures } }
   }
 
   isSymmetricNatSuspected (): boolean {
@@ -693,12 +777,20 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * current window is used up.
    */
   #takeDial (peer: PeerId): boolean {
+    const budget = this.#budget(peer)
+    if (budget.used >= this.#maxPeerPunchDials) return false
+    budget.used++
+    return true
+  }
+
+  /** `peer`'s punch budget of the current window (a new one once the window moved on). */
+  #budget (peer: PeerId): PeerBudget {
     const key = peer.toString()
     const now = Date.now()
     let budget = this.#peerDials.get(key)
     if (budget == null || now - budget.since >= this.#peerPunchDialWindow) {
       this.#peerDials.delete(key)
-      budget = { since: now, used: 0 }
+      budget = { since: now, used: 0, addrs: new Set(), ips: new Set() }
       this.#peerDials.set(key, budget)
       while (this.#peerDials.size > DEFAULT_MAX_BUDGET_PEERS) {
         const oldest = this.#peerDials.keys().next().value
@@ -706,16 +798,18 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         this.#peerDials.delete(oldest)
       }
     }
-    if (budget.used >= this.#maxPeerPunchDials) return false
-    budget.used++
-    return true
+    return budget
   }
 
-  /** An address we may offer or dial: not relayed, dialable, public unless allowed. */
-  #usable (ma: Multiaddr): boolean {
+  /**
+   * An address we may offer or dial: not relayed, dialable, public unless
+   * allowed. A remote candidate must be an IP address: a DNS name would make
+   * us resolve and dial whatever the peer names.
+   */
+  #usable (ma: Multiaddr, remote = false): boolean {
     if (isRelayed(ma)) return false
     if (this.#components.transportManager.dialTransportForMultiaddr(ma) == null) return false
-    if (DNS.matches(ma)) return true
+    if (DNS.matches(ma)) return !remote
     if (!IP.matches(ma)) return false
     if (this.#allowPrivate) return true
     try {
@@ -737,7 +831,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       }
       const { addr, peer: id } = stripPeerId(ma)
       if (id != null && id !== peer.toString()) continue
-      if (!this.#usable(addr)) continue
+      if (!this.#usable(addr, true)) continue
       const full = addr.encapsulate(`/p2p/${peer}`)
       out.set(full.toString(), full)
     }
@@ -747,12 +841,31 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   /**
    * Puts a punch's remote candidates to the connection gater, as libp2p's dial
    * queue does for ordinary dials (the responder's `initiator: false` dial
-   * bypasses that queue). At most `maxDialCandidates` are considered; a gater
-   * that throws counts as a refusal.
+   * bypasses that queue). At most `maxDialCandidates` are considered, and only
+   * within the peer's caps over the window (`maxPeerCandidates` addresses on
+   * `maxPeerCandidateIps` IPs in total); a gater that throws counts as a
+   * refusal. Allowed addresses count against the peer's caps.
    */
   async #admit (peer: PeerId, addrs: Multiaddr[]): Promise<Admitted> {
     const gater = this.#components.connectionGater
-    const considered = addrs.slice(0, this.#maxDialCandidates)
+    const budget = this.#budget(peer)
+    const considered: Multiaddr[] = []
+    const addrsLeft = new Set(budget.addrs)
+    const ipsLeft = new Set(budget.ips)
+    let capped = 0
+    for (const ma of addrs) {
+      if (considered.length >= this.#maxDialCandidates) break
+      const key = stripPeerId(ma).addr.toString()
+      const ip = ipOf(ma) ?? key
+      if (!addrsLeft.has(key) && (addrsLeft.size >= this.#maxPeerCandidates || (!ipsLeft.has(ip) && ipsLeft.size >= this.#maxPeerCandidateIps))) {
+        capped++
+        continue
+      }
+      addrsLeft.add(key)
+      ipsLeft.add(ip)
+      considered.push(ma)
+    }
+    if (capped > 0) this.#log('%p: %d punch candidate(s) over its caps (%d addresses on %d IPs per %d ms) left out', peer, capped, this.#maxPeerCandidates, this.#maxPeerCandidateIps, this.#peerPunchDialWindow)
     const refuses = async (ask: () => boolean | Promise<boolean> | undefined): Promise<boolean> => {
       try {
         return (await ask()) === true
@@ -761,15 +874,21 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         return true
       }
     }
-    if (await refuses(() => gater.denyDialPeer?.(peer))) return { allowed: [], denied: considered }
+    if (await refuses(() => gater.denyDialPeer?.(peer))) return { allowed: [], denied: considered, capped }
     const allowed: Multiaddr[] = []
     const denied: Multiaddr[] = []
     for (const ma of considered) {
-      if (await refuses(() => gater.denyDialMultiaddr?.(ma))) denied.push(ma)
-      else allowed.push(ma)
+      if (await refuses(() => gater.denyDialMultiaddr?.(ma))) {
+        denied.push(ma)
+        continue
+      }
+      allowed.push(ma)
+      const key = stripPeerId(ma).addr.toString()
+      budget.addrs.add(key)
+      budget.ips.add(ipOf(ma) ?? key)
     }
     if (denied.length > 0) this.#log('connection gater refused %d punch candidate(s) of %p', denied.length, peer)
-    return { allowed, denied }
+    return { allowed, denied, capped }
   }
 
   #findDirect (peer: PeerId): Connection | undefined {
@@ -844,21 +963,34 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start })
   }
 
-  /** Registers a punch for `peer`, or returns undefined if one runs or the table is full. */
-  #begin (peer: PeerId, relayed: Connection, supersede: boolean): { punch: Punch, end: () => void } | undefined {
+  /**
+   * Registers a punch for `peer` on `relayed`. One punch per peer at a time: a
+   * responder punch gives way to a newer responder stream of the same peer,
+   * otherwise `running` says one runs already (it reports its own outcome).
+   * Punches on connections we dialed (our own upgrades) and on connections
+   * others opened to us have separate tables; `busy` says which one is full.
+   */
+  #begin (peer: PeerId, relayed: Connection, role: HolePunchRole): { punch: Punch, end: () => void } | { running: true } | { busy: HolePunchBusyError } {
     const key = peer.toString()
     const existing = this.#punches.get(key)
     if (existing != null) {
-      if (!supersede) return undefined
+      if (role !== 'responder' || existing.role !== 'responder') return { running: true }
       existing.superseded = true
       existing.controller.abort(new HolePunchAbortedError('superseded by a new hole punch stream'))
       this.#punches.delete(key)
     }
-    if (this.#punches.size >= this.#maxPunches) {
-      this.#log('too many concurrent hole punches (%d), skipping %p', this.#maxPunches, peer)
-      return undefined
+    const own = relayed.direction === 'outbound'
+    let inTable = 0
+    for (const p of this.#punches.values()) if (p.own === own) inTable++
+    const max = own ? this.#maxOwnPunches : this.#maxPunches
+    if (inTable >= max) {
+      const busy = new HolePunchBusyError(own
+        ? `${inTable} hole punches on relayed connections we dialed are running (at most ${max}, maxOwnPunches)`
+        : `${inTable} hole punches on relayed connections other peers opened are running (at most ${max}, maxConcurrentPunches)`)
+      this.#log('%p: %s', peer, busy.message)
+      return { busy }
     }
-    const punch: Punch = { controller: new AbortController(), superseded: false }
+    const punch: Punch = { controller: new AbortController(), superseded: false, role, own }
     this.#punches.set(key, punch)
     const onClose = (): void => { punch.controller.abort(new HolePunchAbortedError('relayed connection closed')) }
     relayed.addEventListener('close', onClose)
@@ -1036,8 +1168,16 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   async #initiate (relayed: Connection, early: boolean, round = 0): Promise<'not-yet' | undefined> {
     const peer = relayed.remotePeer
     if (this.#findDirect(peer) != null) return
-    const begun = this.#begin(peer, relayed, false)
-    if (begun == null) return
+    const begun = this.#begin(peer, relayed, 'initiator')
+    if ('running' in begun) {
+      this.#log('a hole punch with %p runs already', peer)
+      return
+    }
+    if ('busy' in begun) {
+      this.#fail(peer, 'busy', begun.busy, 0, Date.now())
+      this.#scheduleRetry(relayed, round + 1, 'busy')
+      return
+    }
     const { punch, end } = begun
     const start = Date.now()
     let reason: HolePunchFailureReason | undefined
@@ -1090,7 +1230,9 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           if (remote.allowed.length === 0) {
             throw remote.denied.length > 0
               ? new DialDeniedError(`the connection gater refused every candidate of the peer: ${remote.denied.map(String).join(', ')}`)
-              : new RemoteNoPublicAddressesError(`peer sent ${connect.obsAddrs.length} addresses, none usable`)
+              : remote.capped > 0
+                ? new PunchBudgetExhaustedError(`peer sent ${connect.obsAddrs.length} addresses, all beyond its candidate caps (${this.#maxPeerCandidates} addresses on ${this.#maxPeerCandidateIps} IPs per ${this.#peerPunchDialWindow} ms)`)
+                : new RemoteNoPublicAddressesError(`peer sent ${connect.obsAddrs.length} addresses, none usable`)
           }
           const syncSent = performance.now()
           await this.#write(lp, { type: 'SYNC', obsAddrs: [] }, signal)
@@ -1134,7 +1276,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           stream?.abort(err instanceof Error ? err : new Error(String(err)))
           const attemptReason = diagnose({ ownCandidates: own.length, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: false, error: err, aborted: punch.controller.signal.aborted })
           // retrying cannot fix these
-          if (attemptReason === 'aborted' || attemptReason === 'protocol-error' || attemptReason === 'remote-no-public-addresses' || attemptReason === 'gater-denied') break
+          if (attemptReason === 'aborted' || attemptReason === 'protocol-error' || attemptReason === 'remote-no-public-addresses' || attemptReason === 'gater-denied' || attemptReason === 'dial-budget-exhausted') break
         }
       }
       const attempts = Math.min(attempt, this.#attempts)
@@ -1192,9 +1334,14 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     const peer = relayed.remotePeer
     const attempt = (this.#responderAttempts.get(relayed) ?? 0) + 1
     this.#responderAttempts.set(relayed, attempt)
-    const begun = this.#begin(peer, relayed, true)
-    if (begun == null) {
-      stream.abort(new HolePunchAbortedError('too many concurrent hole punches'))
+    const begun = this.#begin(peer, relayed, 'responder')
+    if ('running' in begun) {
+      stream.abort(new HolePunchAbortedError('a hole punch with this peer runs already'))
+      return
+    }
+    if ('busy' in begun) {
+      stream.abort(begun.busy)
+      this.#fail(peer, 'busy', begun.busy, 0, Date.now())
       return
     }
     const { punch, end } = begun
@@ -1235,6 +1382,27 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     } finally {
       end()
     }
+  }
+
+  /**
+   * Resets a DCUtR stream that came on a connection we may not punch on, and
+   * reports it (at most once per `DEFAULT_REFUSED_REPORT_INTERVAL` per peer).
+   */
+  #refuse (stream: Stream, peer: PeerId, reason: HolePunchRefusedReason, message: string): void {
+    this.#stats.refused++
+    this.#log('refused a hole punch stream from %p: %s', peer, message)
+    stream.abort(new HolePunchRefusedError(message))
+    const key = peer.toString()
+    const now = Date.now()
+    const last = this.#refusals.get(key)
+    if (last != null && now - last.at < DEFAULT_REFUSED_REPORT_INTERVAL) {
+      last.unreported++
+      return
+    }
+    this.#refusals.delete(key)
+    this.#refusals.set(key, { at: now, unreported: 0 })
+    while (this.#refusals.size > DEFAULT_MAX_BUDGET_PEERS) this.#refusals.delete(this.#refusals.keys().next().value as string)
+    this.#emit('holepunch:refused', { remotePeer: key, reason, message, ...(last != null && last.unreported > 0 ? { alsoRefused: last.unreported } : {}) })
   }
 
   /** One multistream-select line of an optimistic negotiation: `na` means the peer does not speak the protocol. */

@@ -11,7 +11,12 @@
  * - per-attempt `holepunch:attempt`, `holepunch:success` and
  *   `holepunch:failure` events with a diagnosed failure reason;
  * - the last failed attempt is reported (stock never throws after retries);
- * - B also accepts the direct connection that A's dial produces.
+ * - B also accepts the direct connection that A's dial produces;
+ * - hardened against hostile peers: A answers DCUtR only on relayed
+ *   connections it dialed (others are reset, `holepunch:refused`), remote
+ *   candidates are capped per attempt and per peer (addresses and IPs, no DNS
+ *   names) and put to the connection gater, and our own upgrades have a punch
+ *   table of their own; a punch that finds no free slot fails with `busy`.
  *
  * @example
  *
@@ -43,7 +48,7 @@ export {
   DEFAULT_DIAL_PRIORITY, MAX_SYNC_DELAY, DEFAULT_MAX_PEER_PUNCH_DIALS, DEFAULT_PEER_PUNCH_DIAL_WINDOW, DEFAULT_MAX_BUDGET_PEERS,
   DEFAULT_RETRY_ROUNDS, DEFAULT_RETRY_DELAY, DEFAULT_RETRY_MAX_DELAY, DEFAULT_RETRY_JITTER, DEFAULT_RETRY_MIN_DELAY,
   DEFAULT_RELAY_LIMIT_WARNING, DEFAULT_RELAY_LIMIT_WARNING_FRACTION, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL,
-  DEFAULT_CONFIRM_TIMEOUT
+  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_MAX_OWN_PUNCHES, DEFAULT_MAX_PEER_CANDIDATES, DEFAULT_MAX_PEER_CANDIDATE_IPS, DEFAULT_REFUSED_REPORT_INTERVAL
 } from './constants.js'
 export { MESSAGE_TYPE, encodeHolePunch, decodeHolePunch, encodeFrame, decodeFrame } from './codec.js'
 export type { HolePunchMessage, HolePunchType } from './codec.js'
@@ -56,7 +61,7 @@ export { HolePunch } from './holepunch.js'
 export type {
   HolePunchInit, HolePunchComponents, HolePunchService, HolePunchRole, HolePunchEvents, HolePunchStats,
   HolePunchAttemptEvent, HolePunchSuccessEvent, HolePunchFailureEvent, HolePunchOutcomeEvent, HolePunchDirectDialEvent,
-  HolePunchRetryEvent, RelayedExpiringEvent
+  HolePunchRetryEvent, RelayedExpiringEvent, HolePunchRefusedEvent, HolePunchRefusedReason
 } from './holepunch.js'
 export {
   goOutcomeLabels, goSide, goNumAttempts, goIpVersion, goTransport,

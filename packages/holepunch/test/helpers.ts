@@ -46,9 +46,16 @@ export function recordingTcp (dials: string[]): (components: TCPComponents) => T
   }
 }
 
-export async function createRelay (): Promise<Libp2p> {
+/** libp2p's connection manager options a test may change (e.g. many peers dialing from 127.0.0.1 at once). */
+export interface TestConnectionManager {
+  /** Inbound connection attempts per second per host (libp2p: 5). */
+  inboundConnectionThreshold?: number
+}
+
+export async function createRelay (connectionManager?: TestConnectionManager): Promise<Libp2p> {
   return createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    connectionManager,
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -65,6 +72,7 @@ export interface PeerOptions<S extends ServiceMap> {
   gater?: typeof loopbackOnlyGater
   /** Records the address of every TCP dial. */
   dials?: string[]
+  connectionManager?: TestConnectionManager
 }
 
 /** The services every `createPeer` node has besides its own. */
@@ -81,6 +89,7 @@ export async function createPeer<S extends ServiceMap> (opts: PeerOptions<S>): P
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: opts.gater ?? loopbackOnlyGater,
+    connectionManager: opts.connectionManager,
     services
   })
 }

@@ -52,7 +52,7 @@ export function observeNode (node: Libp2p, events: NatkitEvents): { off: () => v
   })
   const hp = (node.services as Record<string, unknown>).holepunch
 
-  for (const name of ['holepunch:attempt', 'holepunch:success', 'holepunch:failure', 'holepunch:retry', 'relayed:expiring'] as const) {
+  for (const name of ['holepunch:attempt', 'holepunch:success', 'holepunch:failure', 'holepunch:retry', 'holepunch:refused', 'relayed:expiring'] as const) {
     on(hp instanceof EventTarget ? hp : undefined, name, (evt) => { events.emit(name, evt.detail) })
   }
   return { off: () => { offs.forEach(off => { off() }) }, refresh: () => { started = true; emitAddrs() } }
