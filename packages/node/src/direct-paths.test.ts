@@ -84,4 +84,13 @@ describe('raceDirectPaths', () => {
     const result = await race
     expect(result.paths).toEqual({ tcp: 'not tried', webrtc: 'failed: ICE failed' })
   })
+
+  it('a busy punch table ends the TCP path at once, whatever the attempt count', async () => {
+    const s = await scripted()
+    const race = raceDirectPaths(s.runner, s.relayed, { plan: { race: ['tcp'], skipped: { webrtc: 'not tried' } }, holepunchAttempts: 3, signal: AbortSignal.timeout(5_000) })
+    await new Promise(resolve => setImmediate(resolve))
+    s.runner.events.emit('holepunch:failure', { remotePeer: s.relayed.remotePeer.toString(), reason: 'busy', message: 'maxOwnPunches (16) punches already run', attempts: 0, ms: 0 })
+    const result = await race
+    expect(result.paths.tcp).toBe('failed: busy: maxOwnPunches (16) punches already run')
+  })
 })

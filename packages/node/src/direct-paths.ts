@@ -219,7 +219,8 @@ export async function raceDirectPaths (peer: RaceRunner, relayed: Connection, in
   }
   const onOpen = (evt: CustomEvent<Connection>): void => { candidate(evt.detail) }
   const offFailure = peer.events.on('holepunch:failure', (e) => {
-    if (e.remotePeer === remoteKey && e.attempts >= init.holepunchAttempts) fail('tcp', `failed: ${e.reason}: ${e.message.slice(0, 160)}`)
+    // 'busy': no punch could start (a full punch table), so none of the attempts will come
+    if (e.remotePeer === remoteKey && (e.attempts >= init.holepunchAttempts || e.reason === 'busy')) fail('tcp', `failed: ${e.reason}: ${e.message.slice(0, 160)}`)
   })
   const onAbort = (): void => { done.resolve() }
   peer.node.addEventListener('connection:open', onOpen)
