@@ -57,6 +57,15 @@ export const DEFAULT_WEBRTC_DIAL_WINDOW = DEFAULT_WEBRTC_ACCEPT_WINDOW + DEFAULT
 export const DEFAULT_CONFIRM_TIMEOUT = 5_000
 /** Bound on waiting for identify to tell which paths the other peer supports, in ms. */
 export const DEFAULT_IDENTIFY_WAIT = 5_000
+/**
+ * When the WebRTC attempt has not connected after this many ms, a second one
+ * starts beside it (with its own window); whichever connects first counts.
+ * @libp2p/webrtc 6.0.x ignores a peer connection that closes during ICE and
+ * waits for its data channel until the window ends (seen on loopback, about 1
+ * attempt in 20 under load; docs/upstream.md §7): the second attempt turns
+ * that stall into a delay.
+ */
+export const DEFAULT_WEBRTC_HEDGE_DELAY = 4_000
 
 /** The direct path a (direct) connection took. */
 export function pathOf (conn: Pick<Connection, 'remoteAddr'>): DirectPath {
@@ -142,6 +151,8 @@ export interface RaceInit {
   signal: AbortSignal
   /** @default DEFAULT_WEBRTC_DIAL_WINDOW */
   webrtcWindow?: number
+  /** A second WebRTC attempt after this many ms without a connection; 0 turns it off. @default DEFAULT_WEBRTC_HEDGE_DELAY */
+  webrtcHedgeDelay?: number
   /** @default DEFAULT_CONFIRM_TIMEOUT */
   confirmTimeout?: number
   /** @default DEFAULT_IDENTIFY_WAIT */
@@ -217,6 +228,7 @@ export async function raceDirectPaths (peer: RaceRunner, relayed: Connection, in
       settleDeferred()
     })
   }
+  let hedge: ReturnType<typeof setTimeout> | undefined
   const onOpen = (evt: CustomEvent<Connection>): void => { candidate(evt.detail) }
   const offFailure = peer.events.on('holepunch:failure', (e) => {
     // 'busy': no punch could start (a full punch table), so none of the attempts will come
@@ -236,16 +248,33 @@ export async function raceDirectPaths (peer: RaceRunner, relayed: Connection, in
     }
     if (pending.has('webrtc') && result.conn == null) {
       const window = init.webrtcWindow ?? DEFAULT_WEBRTC_DIAL_WINDOW
-      const signal = AbortSignal.any([init.signal, cancelWebrtc.signal, AbortSignal.timeout(window)])
-      // through the transport manager: the dial queue would cut the attempt at its per-address timeout
-      nodeComponents(peer.node).transportManager.dial(webrtcAddrOf(relayed), { signal }).then(candidate, (err: unknown) => {
-        fail('webrtc', init.signal.aborted ? 'failed: no WebRTC connection before the dial timeout' : `failed: ${brief(err)}`)
-      })
+      let running = 0
+      const attempt = (): void => {
+        running++
+        const signal = AbortSignal.any([init.signal, cancelWebrtc.signal, AbortSignal.timeout(window)])
+        // through the transport manager: the dial queue would cut the attempt at its per-address timeout
+        nodeComponents(peer.node).transportManager.dial(webrtcAddrOf(relayed), { signal }).then((c) => { running--; candidate(c) }, (err: unknown) => {
+          // the path fails with its last attempt (a failure, not a stall, needs no second one)
+          if (--running > 0) return
+          clearTimeout(hedge)
+          hedge = undefined
+          fail('webrtc', init.signal.aborted ? 'failed: no WebRTC connection before the dial timeout' : `failed: ${brief(err)}`)
+        })
+      }
+      const hedgeDelay = init.webrtcHedgeDelay ?? DEFAULT_WEBRTC_HEDGE_DELAY
+      hedge = hedgeDelay > 0
+        ? setTimeout(() => {
+          hedge = undefined
+          if (running > 0 && result.conn == null && pending.has('webrtc') && !init.signal.aborted) attempt()
+        }, hedgeDelay)
+        : undefined
+      attempt()
     }
     if (pending.size > 0 && !init.signal.aborted) await done.promise
     for (const path of pending) result.paths[path] = deferred[path] ?? 'failed: no direct connection before the dial timeout'
     return result
   } finally {
+    clearTimeout(hedge)
     offFailure()
     peer.node.removeEventListener('connection:open', onOpen)
     init.signal.removeEventListener('abort', onAbort)
