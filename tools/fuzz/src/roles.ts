@@ -1,0 +1,86 @@
+/**
+ * The nodes of a stream fuzz run, on 127.0.0.1 only: the relay and the peer
+ * as their roles compose them (apps/relay, apps/peer node builders), and
+ * plain natkit nodes as clients whose TCP dials leave from a chosen loopback
+ * address (127.0.0.0/8 is all loopback on Linux), so the fuzzer and the honest
+ * clients are different requesters for the per-IP limits.
+ */
+import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
+import { resolveOptions, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_INBOUND, DEFAULT_MAX_PENDING_INBOUND_PER_IP } from '@natkit/config'
+import { NatkitEvents, type NatkitEvent } from '@natkit/events'
+import { createNatkitNode, loadIdentity, type NatkitNode, type NatkitRunner } from '@natkit/node'
+import { createPeer } from '@natkit/peer-app/node'
+import { PEER_ROLE } from '@natkit/peer-app'
+import { createRelay } from '@natkit/relay-app/node'
+import { RELAY_ROLE } from '@natkit/relay-app'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** A role under test and the events it emitted. */
+export interface RoleUnderTest {
+  name: 'relay' | 'peer'
+  runner: NatkitRunner
+  events: NatkitEvent[]
+  /** its TCP listen address on 127.0.0.1 */
+  addr: Multiaddr
+}
+
+/**
+ * Events kept per role (the oldest are dropped).
+ *
+ * @default 10000
+ */
+export const MAX_KEPT_EVENTS = 10_000
+
+async function start (name: 'relay' | 'peer', create: (events: NatkitEvents) => Promise<NatkitRunner>): Promise<RoleUnderTest> {
+  const events = new NatkitEvents()
+  const log: NatkitEvent[] = []
+  events.onAny((e) => {
+    log.push(e)
+    if (log.length > MAX_KEPT_EVENTS) log.splice(0, log.length - MAX_KEPT_EVENTS)
+  })
+  const runner = await create(events)
+  await runner.start()
+  const addr = runner.node.getMultiaddrs().find(ma => ma.toString().startsWith('/ip4/127.0.0.1/tcp/'))
+  if (addr == null) {
+    await runner.stop()
+    throw new Error(`the ${name} listens on no 127.0.0.1 TCP address`)
+  }
+  return { name, runner, events: log, addr }
+}
+
+/** The relay with its AutoNAT v2 server and a STUN server on 127.0.0.1 (an ephemeral port, see {@link stunPortOf}). */
+export async function startRelay (): Promise<RoleUnderTest> {
+  return await start('relay', async (events) => await createRelay(resolveOptions(RELAY_ROLE, {
+    flags: { listen: ['/ip4/127.0.0.1/tcp/0'], autonat: true, stunListen: '127.0.0.1:0' }
+  }), events))
+}
+
+/** The peer with hole punching (DCUtR), AutoNAT v2 and the STOP guard; no UPnP, DHT or WebRTC (nothing leaves loopback). */
+export async function startPeer (): Promise<RoleUnderTest> {
+  return await start('peer', async (events) => await createPeer(resolveOptions(PEER_ROLE, {
+    flags: { listen: ['/ip4/127.0.0.1/tcp/0'], holepunch: true, webrtc: false, upnp: false, dht: false, pingInterval: 0 }
+  }), events))
+}
+
+/** The relay's STUN port, from its `STUN binding server on udp …` info event. */
+export function stunPortOf (relay: RoleUnderTest): number {
+  for (const e of relay.events) {
+    const m = e.event === 'info' ? /^STUN binding server on udp [\d.]+:(\d+)$/.exec(String((e as { message?: unknown }).message)) : null
+    if (m != null) return Number(m[1])
+  }
+  throw new Error('the relay reported no STUN server')
+}
+
+/** A plain natkit node (fresh identity, no listener) whose TCP dials leave from `localAddress`. */
+export async function clientNode (localAddress: string): Promise<NatkitNode> {
+  const { key } = await loadIdentity({})
+  // not in TCPSocketOptions' type, but @libp2p/tcp hands dialOpts to net.connect as they are
+  const dialOpts: TCPSocketOptions & { localAddress: string } = { localAddress }
+  const node = await createNatkitNode({
+    options: { listen: [], announce: [], bootstrap: [], maxConnections: 20, dialTimeout: 5_000, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxPendingInboundPerIp: DEFAULT_MAX_PENDING_INBOUND_PER_IP, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT },
+    privateKey: key,
+    transports: [tcp({ dialOpts })]
+  })
+  await node.start()
+  return node
+}
