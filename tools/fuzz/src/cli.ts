@@ -62,7 +62,7 @@ export function summarize (r: SuiteReport): string[] {
     `inputs: ${r.inputs} of ${r.inputsRequested} in ${(r.durationMs / 1000).toFixed(1)} s (${r.inputsPerSecond}/s), seed ${r.seed}`,
     `  codec ${p.codec.inputs} (${p.codec.inputsPerSecond}/s), stream ${p.stream.inputs} (${p.stream.inputsPerSecond}/s), udp ${p.udp.inputs} (${p.udp.inputsPerSecond}/s)`,
     `honest clients: ${r.honest.filter(h => h.ok).length}/${r.honest.length} served`,
-    `memory: RSS +${mib(r.health.rssGrowthBytes)} MiB (limit ${mib(r.health.maxRssGrowthBytes)} MiB); uncaught exceptions ${r.health.uncaughtExceptions.length}, unhandled rejections ${r.health.unhandledRejections.length}`,
+    `memory: live heap after GC +${mib(r.health.heapGrowthBytes)} MiB (limit ${mib(r.health.maxHeapGrowthBytes)} MiB), peak RSS +${mib(r.health.rssGrowthBytes)} MiB (limit ${mib(r.health.maxRssGrowthBytes)} MiB); uncaught exceptions ${r.health.uncaughtExceptions.length}, unhandled rejections ${r.health.unhandledRejections.length}`,
     `findings: ${r.findingCount}`,
     ...r.findings.map(f => `  ${f.target}${f.strategy != null ? ` [${f.strategy}]` : ''}: ${f.problem}${f.input != null ? ` input ${f.input}` : ''}`)
   ]

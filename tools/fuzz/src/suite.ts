@@ -8,9 +8,9 @@ import { createStunServer } from '@natkit/stun'
 import { fuzzCodec, type CodecResult } from './codec.js'
 import { CODEC_TARGETS } from './codec-targets.js'
 import { describeError, type Finding } from './findings.js'
-import { HealthWatch, DEFAULT_MAX_RSS_GROWTH, type HealthReport } from './health.js'
+import { HealthWatch, DEFAULT_MAX_HEAP_GROWTH, DEFAULT_MAX_RSS_GROWTH, type HealthReport } from './health.js'
 import { honestAutonat, honestHolePunch, honestPing, honestReservation, honestStun } from './honest.js'
-import { clientNode, startPeer, startRelay, stunPortOf, type RoleUnderTest } from './roles.js'
+import { clientNode, startPeer, startRelay, type RoleUnderTest } from './roles.js'
 import { Rng } from './rng.js'
 import { connectionTo, fuzzStream, type StreamContext, type StreamResult } from './stream.js'
 import { STREAM_TARGETS } from './stream-targets.js'
@@ -55,6 +55,8 @@ export interface SuiteInit {
   udpShare?: number
   /** @default DEFAULT_MAX_RSS_GROWTH */
   maxRssGrowth?: number
+  /** @default DEFAULT_MAX_HEAP_GROWTH */
+  maxHeapGrowth?: number
   /** progress lines */
   log?: (line: string) => void
 }
@@ -97,7 +99,7 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
   const streamInputs = Math.round(init.inputs * (init.streamShare ?? DEFAULT_STREAM_SHARE))
   const udpInputs = Math.round(init.inputs * (init.udpShare ?? DEFAULT_UDP_SHARE))
   const codecInputs = init.inputs - streamInputs - udpInputs
-  const health = new HealthWatch(init.maxRssGrowth ?? DEFAULT_MAX_RSS_GROWTH)
+  const health = new HealthWatch(init.maxRssGrowth ?? DEFAULT_MAX_RSS_GROWTH, init.maxHeapGrowth ?? DEFAULT_MAX_HEAP_GROWTH)
   const findings: Finding[] = []
   const honest: HonestResult[] = []
   const cleanups: Array<() => Promise<void>> = []
@@ -156,7 +158,8 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
 
     // --- UDP: most to the standalone server, the rest to the relay's (rate-limited per source, as deployed) ---
     t = Date.now()
-    const relayStunPort = stunPortOf(relay)
+    const relayStunPort = relay.stunPort
+    if (relayStunPort == null) throw new Error('the relay reported no STUN server')
     const toRelay = Math.floor(udpInputs / 5)
     udp.push(await fuzzStunUdp('stun (no rate limit)', '127.0.0.1', stunAddr.port, rng.fork(200), udpInputs - toRelay, deadline, FUZZER_ADDRESS))
     udp.push(await fuzzStunUdp('relay stun', '127.0.0.1', relayStunPort, rng.fork(201), toRelay, deadline, FUZZER_ADDRESS))
@@ -185,6 +188,8 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
     await check('peer dcutr', async () => { await honestHolePunch(await conn(client, peer)) })
     await check('stun binding', async () => { await honestStun('127.0.0.1', stunAddr.port, HONEST_ADDRESS) })
     await check('relay stun binding', async () => { await honestStun('127.0.0.1', relayStunPort, HONEST_ADDRESS) })
+    // what the nodes still hold after the run, before they stop
+    health.measureEnd()
   } catch (err) {
     findings.push({ target: 'suite', problem: `the run failed: ${describeError(err)}` })
   } finally {

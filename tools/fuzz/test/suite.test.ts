@@ -7,7 +7,7 @@
  * failure reproduces).
  */
 import { describe, expect, it } from 'vitest'
-import { CODEC_TARGETS, DEFAULT_MAX_RSS_GROWTH, runSuite, STREAM_TARGETS, summarize } from '../src/index.js'
+import { CODEC_TARGETS, DEFAULT_MAX_HEAP_GROWTH, DEFAULT_MAX_RSS_GROWTH, runSuite, STREAM_TARGETS, summarize } from '../src/index.js'
 
 /** Inputs of the CI run: at least the 100k the issue asks. */
 const CI_INPUTS = 120_000
@@ -27,6 +27,7 @@ describe(`fuzz suite (${CI_INPUTS} inputs, seed ${seed})`, () => {
     expect(report.health.uncaughtExceptions).toEqual([])
     expect(report.health.unhandledRejections).toEqual([])
     expect(report.health.rssGrowthBytes).toBeLessThanOrEqual(DEFAULT_MAX_RSS_GROWTH)
+    expect(report.health.heapGrowthBytes).toBeLessThanOrEqual(DEFAULT_MAX_HEAP_GROWTH)
 
     // every target got inputs, both codec paths ran, every protocol was negotiated
     expect(report.codec.map(c => c.target)).toEqual(CODEC_TARGETS.map(t => t.name))
