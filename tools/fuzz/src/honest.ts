@@ -9,7 +9,8 @@ import { decodeHolePunch, encodeHolePunch, HOLEPUNCH_PROTOCOL } from '@natkit/ho
 import { pingConnection } from '@natkit/node'
 import { stunBindingRequest } from '@natkit/stun'
 import { reader as createReader } from 'protons-runtime'
-import { RELAY } from './messages.js'
+import { KAD, kadMessage, RELAY } from './messages.js'
+import { Rng } from './rng.js'
 import { AUTONAT_DIAL_REQUEST_PROTOCOL, RELAY_V2_HOP_PROTOCOL } from './stream-targets.js'
 import type { Connection } from '@libp2p/interface'
 
@@ -81,6 +82,19 @@ export async function honestHolePunch (conn: Connection): Promise<void> {
   const body = encodeHolePunch({ type: 'CONNECT', obsAddrs: [multiaddr('/ip4/127.0.0.1/tcp/9').bytes] })
   const answer = decodeHolePunch(await request(conn, HOLEPUNCH_PROTOCOL, body))
   if (answer.type !== 'CONNECT') throw new NotServedError(`the DCUtR responder answered CONNECT with ${answer.type}`)
+}
+
+/** A Kademlia FIND_NODE for `key`: the DHT server must answer FIND_NODE. */
+export async function honestKad (conn: Connection, protocol: string, key: Uint8Array): Promise<void> {
+  const answer = await request(conn, protocol, kadMessage(new Rng(1), key, KAD.FIND_NODE))
+  const r = createReader(answer)
+  let type: number | undefined
+  while (r.pos < r.len) {
+    const tag = r.uint32()
+    if (tag === (1 << 3)) type = r.uint32()
+    else r.skipType(tag & 7)
+  }
+  if (type !== KAD.FIND_NODE) throw new NotServedError(`the DHT server answered FIND_NODE with type ${type}`)
 }
 
 /** A STUN Binding request from `localAddress`; the server must map it to that address. */

@@ -125,4 +125,21 @@ export function identifyMessage (rng: Rng, publicKey: Uint8Array): Uint8Array {
   )
 }
 
+/** Kademlia `Message.MessageType` values. */
+export const KAD = { PUT_VALUE: 0, GET_VALUE: 1, ADD_PROVIDER: 2, GET_PROVIDERS: 3, FIND_NODE: 4, PING: 5 } as const
+
+/**
+ * A Kademlia DHT request body: FIND_NODE, GET_PROVIDERS, GET_VALUE, PING,
+ * ADD_PROVIDER (with a provider peer) or PUT_VALUE (with a record).
+ */
+export function kadMessage (rng: Rng, peerId: Uint8Array, type: number = rng.pick(Object.values(KAD))): Uint8Array {
+  const key = type === KAD.FIND_NODE || rng.chance(0.5) ? peerId : rng.bytes(rng.int(48))
+  const extra = type === KAD.ADD_PROVIDER
+    ? peerField(9, peerId, rng)
+    : type === KAD.PUT_VALUE
+      ? bytesField(3, concat(bytesField(1, key), bytesField(2, rng.bytes(rng.int(64))), bytesField(5, new TextEncoder().encode(new Date(0).toISOString()))))
+      : new Uint8Array(0)
+  return concat(varintField(1, type), bytesField(2, key), extra, rng.chance(0.3) ? varintField(10, rng.int(10)) : new Uint8Array(0))
+}
+
 export { lengthPrefixed }

@@ -1,6 +1,6 @@
 /**
- * The nodes of a stream fuzz run, on 127.0.0.1 only: the relay and the peer
- * as their roles compose them (apps/relay, apps/peer node builders), and
+ * The nodes of a stream fuzz run, on 127.0.0.1 only: the relay, the peer and
+ * the bootstrap as their roles compose them (the apps' node builders), and
  * plain natkit nodes as clients whose TCP dials leave from a chosen loopback
  * address (127.0.0.0/8 is all loopback on Linux), so the fuzzer and the honest
  * clients are different requesters for the per-IP limits.
@@ -12,12 +12,17 @@ import { createNatkitNode, loadIdentity, type NatkitNode, type NatkitRunner } fr
 import { createPeer } from '@natkit/peer-app/node'
 import { PEER_ROLE } from '@natkit/peer-app'
 import { createRelay } from '@natkit/relay-app/node'
+import { createBootstrap } from '@natkit/bootstrap-app/node'
+import { BOOTSTRAP_ROLE } from '@natkit/bootstrap-app'
 import { RELAY_ROLE } from '@natkit/relay-app'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** A role under test and the events it emitted. */
+/** The roles whose handlers are fuzzed. */
+export type FuzzedRole = 'relay' | 'peer' | 'bootstrap'
+
 export interface RoleUnderTest {
-  name: 'relay' | 'peer'
+  name: FuzzedRole
   runner: NatkitRunner
   events: NatkitEvent[]
   /** its TCP listen address on 127.0.0.1 */
@@ -34,7 +39,7 @@ export interface RoleUnderTest {
  */
 export const MAX_KEPT_EVENTS = 1_000
 
-async function start (name: 'relay' | 'peer', create: (events: NatkitEvents) => Promise<NatkitRunner>): Promise<RoleUnderTest> {
+async function start (name: FuzzedRole, create: (events: NatkitEvents) => Promise<NatkitRunner>): Promise<RoleUnderTest> {
   const events = new NatkitEvents()
   const log: NatkitEvent[] = []
   events.onAny((e) => {
@@ -62,6 +67,13 @@ export async function startRelay (): Promise<RoleUnderTest> {
 export async function startPeer (): Promise<RoleUnderTest> {
   return await start('peer', async (events) => await createPeer(resolveOptions(PEER_ROLE, {
     flags: { listen: ['/ip4/127.0.0.1/tcp/0'], holepunch: true, webrtc: false, upnp: false, dht: false, pingInterval: 0 }
+  }), events))
+}
+
+/** The bootstrap: a Kademlia DHT server (natkit's DHT protocol id of the local preset), with no bootstrap list of its own. */
+export async function startBootstrap (): Promise<RoleUnderTest> {
+  return await start('bootstrap', async (events) => await createBootstrap(resolveOptions(BOOTSTRAP_ROLE, {
+    flags: { listen: ['/ip4/127.0.0.1/tcp/0'] }
   }), events))
 }
 

@@ -8,7 +8,8 @@ import { decodeAutoNATMessage, MAX_MESSAGE_SIZE as AUTONAT_MAX_MESSAGE_SIZE } fr
 import { decodeFrame, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE as DCUTR_MAX_MESSAGE_SIZE } from '@natkit/holepunch'
 import { PING_PROTOCOL, RELAY_V2_STOP_PROTOCOL } from '@natkit/node'
 import { reader as createReader } from 'protons-runtime'
-import { autonatDialRequest, holePunchBody, hopMessage, identifyMessage, lengthPrefixed, stopMessage } from './messages.js'
+import { NATKIT_DHT_PROTOCOL } from '@natkit/config'
+import { autonatDialRequest, holePunchBody, hopMessage, identifyMessage, kadMessage, lengthPrefixed, stopMessage } from './messages.js'
 import type { StreamTarget } from './stream.js'
 
 export const RELAY_V2_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
@@ -67,8 +68,10 @@ export const STREAM_TARGETS: readonly StreamTarget[] = [
   // peer: circuit relay v2 STOP (behind natkit's stopGuard)
   // (the guard's reset of a refused STOP stream does not reach the opener, which waits: a short timeout, a few at once)
   { role: 'peer', protocol: RELAY_V2_STOP_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(stopMessage(rng, ctx.attackerId)), maxSize: LIBP2P_MESSAGE_SIZE, timeout: 100, concurrency: 3 },
+  // bootstrap: the Kademlia DHT server
+  { role: 'bootstrap', protocol: NATKIT_DHT_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(kadMessage(rng, rng.chance(0.5) ? ctx.attackerId : ctx.targetId)), maxSize: LIBP2P_MESSAGE_SIZE },
   // every role: identify, identify push, ping
-  ...(['relay', 'peer'] as const).flatMap((role): StreamTarget[] => [
+  ...(['relay', 'peer', 'bootstrap'] as const).flatMap((role): StreamTarget[] => [
     { role, protocol: IDENTIFY_PUSH_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(identifyMessage(rng, ctx.attackerPublicKey)), maxSize: LIBP2P_MESSAGE_SIZE },
     { role, protocol: IDENTIFY_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(identifyMessage(rng, ctx.attackerPublicKey)), maxSize: LIBP2P_MESSAGE_SIZE },
     { role, protocol: PING_PROTOCOL, valid: (rng) => rng.bytes(32 * (1 + rng.int(3))), maxSize: 32 }

@@ -8,6 +8,7 @@
 import { pingConnection } from '@natkit/node'
 import { describeError } from './findings.js'
 import { generate, STRATEGIES, type Strategy } from './generators.js'
+import type { FuzzedRole } from './roles.js'
 import type { Rng } from './rng.js'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -51,7 +52,7 @@ export interface StreamContext {
 
 /** A protocol handler under test. To add one: the role serving it, its protocol id, valid frames and their size limit. */
 export interface StreamTarget {
-  role: 'relay' | 'peer'
+  role: FuzzedRole
   protocol: string
   /** One valid input as a client writes it (length-prefixed frames). */
   valid: (rng: Rng, ctx: StreamContext) => Uint8Array

@@ -4,13 +4,14 @@
  * health checks. Deterministic inputs for a seed; bounded in count and time.
  */
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { NATKIT_DHT_PROTOCOL } from '@natkit/config'
 import { createStunServer } from '@natkit/stun'
 import { fuzzCodec, type CodecResult } from './codec.js'
 import { CODEC_TARGETS } from './codec-targets.js'
 import { describeError, type Finding } from './findings.js'
 import { HealthWatch, DEFAULT_MAX_HEAP_GROWTH, DEFAULT_MAX_RSS_GROWTH, type HealthReport } from './health.js'
-import { honestAutonat, honestHolePunch, honestPing, honestReservation, honestStun } from './honest.js'
-import { clientNode, startPeer, startRelay, type RoleUnderTest } from './roles.js'
+import { honestAutonat, honestHolePunch, honestKad, honestPing, honestReservation, honestStun } from './honest.js'
+import { clientNode, startBootstrap, startPeer, startRelay, type FuzzedRole, type RoleUnderTest } from './roles.js'
 import { Rng } from './rng.js'
 import { connectionTo, fuzzStream, type StreamContext, type StreamResult } from './stream.js'
 import { STREAM_TARGETS } from './stream-targets.js'
@@ -116,12 +117,14 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
     cleanups.push(async () => { await relay.runner.stop() })
     const peer = await startPeer()
     cleanups.push(async () => { await peer.runner.stop() })
+    const bootstrap = await startBootstrap()
+    cleanups.push(async () => { await bootstrap.runner.stop() })
     const stun = createStunServer({ rateLimit: false })
     const stunAddr = await stun.listen(0, '127.0.0.1')
     cleanups.push(async () => { await stun.close() })
     const fuzzer = await clientNode(FUZZER_ADDRESS)
     cleanups.push(async () => { await fuzzer.stop() })
-    const roles: Record<'relay' | 'peer', RoleUnderTest> = { relay, peer }
+    const roles: Record<FuzzedRole, RoleUnderTest> = { relay, peer, bootstrap }
 
     // memory growth is measured from here: the nodes are up
     health.rebase()
@@ -141,7 +144,11 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
       attackerPublicKey: fuzzer.peerId.publicKey != null ? publicKeyToProtobuf(fuzzer.peerId.publicKey) : new Uint8Array(0),
       targetId: role.runner.node.peerId.toMultihash().bytes
     })
-    const connections = { relay: connectionTo(async (a) => await fuzzer.dial(a), relay.addr), peer: connectionTo(async (a) => await fuzzer.dial(a), peer.addr) }
+    const connections = {
+      relay: connectionTo(async (a) => await fuzzer.dial(a), relay.addr),
+      peer: connectionTo(async (a) => await fuzzer.dial(a), peer.addr),
+      bootstrap: connectionTo(async (a) => await fuzzer.dial(a), bootstrap.addr)
+    }
     const perTarget = split(streamInputs, STREAM_TARGETS.length)
     const results: StreamResult[] = []
     // every target at once, each on its role's one connection (see DEFAULT_STREAM_CONCURRENCY)
@@ -179,13 +186,14 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
       }
     }
     const conn = async (node: NatkitNode, role: RoleUnderTest): ReturnType<NatkitNode['dial']> => await node.dial(role.addr, { signal: AbortSignal.timeout(10_000) })
-    for (const role of [relay, peer]) {
+    for (const role of [relay, peer, bootstrap]) {
       await check(`${role.name} running`, async () => { if (role.runner.node.status !== 'started') throw new Error(`status ${role.runner.node.status}`) })
       await check(`${role.name} ping`, async () => `rtt ${await honestPing(await conn(client, role))} ms`)
-      await check(`${role.name} autonat`, async () => `status ${await honestAutonat(await conn(client, role))}`)
     }
+    for (const role of [relay, peer]) await check(`${role.name} autonat`, async () => `status ${await honestAutonat(await conn(client, role))}`)
     await check('relay reservation', async () => { await honestReservation(await conn(client, relay)) })
     await check('peer dcutr', async () => { await honestHolePunch(await conn(client, peer)) })
+    await check('bootstrap dht', async () => { await honestKad(await conn(client, bootstrap), NATKIT_DHT_PROTOCOL, client.peerId.toMultihash().bytes) })
     await check('stun binding', async () => { await honestStun('127.0.0.1', stunAddr.port, HONEST_ADDRESS) })
     await check('relay stun binding', async () => { await honestStun('127.0.0.1', relayStunPort, HONEST_ADDRESS) })
     // what the nodes still hold after the run, before they stop
