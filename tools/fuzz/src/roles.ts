@@ -1,6 +1,7 @@
 /**
- * The nodes of a stream fuzz run, on 127.0.0.1 only: the relay, the peer and
- * the bootstrap as their roles compose them (the apps' node builders), and
+ * The nodes of a stream fuzz run, on 127.0.0.1 only: the relay, the peer,
+ * the bootstrap and the autonat server as their roles compose them (the apps'
+ * node builders), and
  * plain natkit nodes as clients whose TCP dials leave from a chosen loopback
  * address (127.0.0.0/8 is all loopback on Linux), so the fuzzer and the honest
  * clients are different requesters for the per-IP limits.
@@ -13,13 +14,15 @@ import { createPeer } from '@natkit/peer-app/node'
 import { PEER_ROLE } from '@natkit/peer-app'
 import { createRelay } from '@natkit/relay-app/node'
 import { createBootstrap } from '@natkit/bootstrap-app/node'
+import { createAutonat } from '@natkit/autonat-probe-app/node'
+import { AUTONAT_ROLE } from '@natkit/autonat-probe-app'
 import { BOOTSTRAP_ROLE } from '@natkit/bootstrap-app'
 import { RELAY_ROLE } from '@natkit/relay-app'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** A role under test and the events it emitted. */
 /** The roles whose handlers are fuzzed. */
-export type FuzzedRole = 'relay' | 'peer' | 'bootstrap'
+export type FuzzedRole = 'relay' | 'peer' | 'bootstrap' | 'autonat'
 
 export interface RoleUnderTest {
   name: FuzzedRole
@@ -73,6 +76,13 @@ export async function startPeer (): Promise<RoleUnderTest> {
 /** The bootstrap: a Kademlia DHT server (natkit's DHT protocol id of the local preset), with no bootstrap list of its own. */
 export async function startBootstrap (): Promise<RoleUnderTest> {
   return await start('bootstrap', async (events) => await createBootstrap(resolveOptions(BOOTSTRAP_ROLE, {
+    flags: { listen: ['/ip4/127.0.0.1/tcp/0'] }
+  }), events))
+}
+
+/** The autonat role's server (natkit-autonat): AutoNAT v2 behind the guard, port-reusing TCP. */
+export async function startAutonat (): Promise<RoleUnderTest> {
+  return await start('autonat', async (events) => await createAutonat(resolveOptions(AUTONAT_ROLE, {
     flags: { listen: ['/ip4/127.0.0.1/tcp/0'] }
   }), events))
 }

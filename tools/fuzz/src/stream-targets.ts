@@ -60,9 +60,10 @@ export const STREAM_TARGETS: readonly StreamTarget[] = [
   // relay: circuit relay v2 HOP (reservations and circuits, behind natkit's caps and gater)
   // (a CONNECT the relay cannot complete keeps the stream until its hop timeout: a shorter one here, a few at once)
   { role: 'relay', protocol: RELAY_V2_HOP_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(hopMessage(rng, rng.chance(0.5) ? ctx.attackerId : ctx.targetId)), maxSize: LIBP2P_MESSAGE_SIZE, timeout: 1_000, concurrency: 3 },
-  // relay and peer: AutoNAT v2 server (behind natkit's autonatGuard)
+  // relay, peer and the autonat role: AutoNAT v2 server (behind natkit's autonatGuard)
   { role: 'relay', protocol: AUTONAT_DIAL_REQUEST_PROTOCOL, valid: (rng) => lengthPrefixed(autonatDialRequest(rng)), maxSize: AUTONAT_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesAutonat) },
   { role: 'peer', protocol: AUTONAT_DIAL_REQUEST_PROTOCOL, valid: (rng) => lengthPrefixed(autonatDialRequest(rng)), maxSize: AUTONAT_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesAutonat) },
+  { role: 'autonat', protocol: AUTONAT_DIAL_REQUEST_PROTOCOL, valid: (rng) => lengthPrefixed(autonatDialRequest(rng)), maxSize: AUTONAT_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesAutonat) },
   // peer: natkit's DCUtR responder
   { role: 'peer', protocol: HOLEPUNCH_PROTOCOL, valid: (rng) => lengthPrefixed(holePunchBody(rng)), maxSize: DCUTR_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesDcutr) },
   // peer: circuit relay v2 STOP (behind natkit's stopGuard)
@@ -71,7 +72,7 @@ export const STREAM_TARGETS: readonly StreamTarget[] = [
   // bootstrap: the Kademlia DHT server
   { role: 'bootstrap', protocol: NATKIT_DHT_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(kadMessage(rng, rng.chance(0.5) ? ctx.attackerId : ctx.targetId)), maxSize: LIBP2P_MESSAGE_SIZE },
   // every role: identify, identify push, ping
-  ...(['relay', 'peer', 'bootstrap'] as const).flatMap((role): StreamTarget[] => [
+  ...(['relay', 'peer', 'bootstrap', 'autonat'] as const).flatMap((role): StreamTarget[] => [
     { role, protocol: IDENTIFY_PUSH_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(identifyMessage(rng, ctx.attackerPublicKey)), maxSize: LIBP2P_MESSAGE_SIZE },
     { role, protocol: IDENTIFY_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(identifyMessage(rng, ctx.attackerPublicKey)), maxSize: LIBP2P_MESSAGE_SIZE },
     { role, protocol: PING_PROTOCOL, valid: (rng) => rng.bytes(32 * (1 + rng.int(3))), maxSize: 32 }

@@ -11,7 +11,7 @@ import { CODEC_TARGETS } from './codec-targets.js'
 import { describeError, type Finding } from './findings.js'
 import { HealthWatch, DEFAULT_MAX_HEAP_GROWTH, DEFAULT_MAX_RSS_GROWTH, type HealthReport } from './health.js'
 import { honestAutonat, honestHolePunch, honestKad, honestPing, honestReservation, honestStun } from './honest.js'
-import { clientNode, startBootstrap, startPeer, startRelay, type FuzzedRole, type RoleUnderTest } from './roles.js'
+import { clientNode, startAutonat, startBootstrap, startPeer, startRelay, type FuzzedRole, type RoleUnderTest } from './roles.js'
 import { Rng } from './rng.js'
 import { connectionTo, fuzzStream, type StreamContext, type StreamResult } from './stream.js'
 import { STREAM_TARGETS } from './stream-targets.js'
@@ -88,6 +88,12 @@ const figures = (inputs: number, start: number): PhaseFigures => {
   return { inputs, durationMs, inputsPerSecond: Math.round(inputs / Math.max(durationMs, 1) * 1000) }
 }
 
+/** Resolves once `done()` holds, or after `timeout` ms (polled every 20 ms). */
+async function waitFor (done: () => boolean, timeout: number): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!done() && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+}
+
 /** Splits `total` into `parts` near-equal integers. */
 const split = (total: number, parts: number): number[] => Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0))
 
@@ -119,12 +125,14 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
     cleanups.push(async () => { await peer.runner.stop() })
     const bootstrap = await startBootstrap()
     cleanups.push(async () => { await bootstrap.runner.stop() })
+    const autonat = await startAutonat()
+    cleanups.push(async () => { await autonat.runner.stop() })
     const stun = createStunServer({ rateLimit: false })
     const stunAddr = await stun.listen(0, '127.0.0.1')
     cleanups.push(async () => { await stun.close() })
     const fuzzer = await clientNode(FUZZER_ADDRESS)
     cleanups.push(async () => { await fuzzer.stop() })
-    const roles: Record<FuzzedRole, RoleUnderTest> = { relay, peer, bootstrap }
+    const roles: Record<FuzzedRole, RoleUnderTest> = { relay, peer, bootstrap, autonat }
 
     // memory growth is measured from here: the nodes are up
     health.rebase()
@@ -147,7 +155,8 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
     const connections = {
       relay: connectionTo(async (a) => await fuzzer.dial(a), relay.addr),
       peer: connectionTo(async (a) => await fuzzer.dial(a), peer.addr),
-      bootstrap: connectionTo(async (a) => await fuzzer.dial(a), bootstrap.addr)
+      bootstrap: connectionTo(async (a) => await fuzzer.dial(a), bootstrap.addr),
+      autonat: connectionTo(async (a) => await fuzzer.dial(a), autonat.addr)
     }
     const perTarget = split(streamInputs, STREAM_TARGETS.length)
     const results: StreamResult[] = []
@@ -186,17 +195,21 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
       }
     }
     const conn = async (node: NatkitNode, role: RoleUnderTest): ReturnType<NatkitNode['dial']> => await node.dial(role.addr, { signal: AbortSignal.timeout(10_000) })
-    for (const role of [relay, peer, bootstrap]) {
+    for (const role of [relay, peer, bootstrap, autonat]) {
       await check(`${role.name} running`, async () => { if (role.runner.node.status !== 'started') throw new Error(`status ${role.runner.node.status}`) })
       await check(`${role.name} ping`, async () => `rtt ${await honestPing(await conn(client, role))} ms`)
     }
-    for (const role of [relay, peer]) await check(`${role.name} autonat`, async () => `status ${await honestAutonat(await conn(client, role))}`)
+    for (const role of [relay, peer, autonat]) await check(`${role.name} autonat`, async () => `status ${await honestAutonat(await conn(client, role))}`)
     await check('relay reservation', async () => { await honestReservation(await conn(client, relay)) })
     await check('peer dcutr', async () => { await honestHolePunch(await conn(client, peer)) })
     await check('bootstrap dht', async () => { await honestKad(await conn(client, bootstrap), NATKIT_DHT_PROTOCOL, client.peerId.toMultihash().bytes) })
     await check('stun binding', async () => { await honestStun('127.0.0.1', stunAddr.port, HONEST_ADDRESS) })
     await check('relay stun binding', async () => { await honestStun('127.0.0.1', relayStunPort, HONEST_ADDRESS) })
-    // what the nodes still hold after the run, before they stop
+    // what the nodes still hold after the run, before they stop (the clients'
+    // connections closed: what they held for open connections is not a leak)
+    await client.stop()
+    await fuzzer.stop()
+    await Promise.all([relay, peer, bootstrap, autonat].map(async (role) => { await waitFor(() => role.runner.node.getConnections().length === 0, 5_000) }))
     health.measureEnd()
   } catch (err) {
     findings.push({ target: 'suite', problem: `the run failed: ${describeError(err)}` })
