@@ -1,0 +1,105 @@
+/**
+ * Honest clients, run after the fuzzing: each proves one service still
+ * answers a well-formed request with a well-formed answer.
+ */
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { decodeAutoNATMessage, encodeAutoNATMessage, RESPONSE_STATUS } from '@natkit/autonat-check'
+import { decodeHolePunch, encodeHolePunch, HOLEPUNCH_PROTOCOL } from '@natkit/holepunch'
+import { pingConnection } from '@natkit/node'
+import { stunBindingRequest } from '@natkit/stun'
+import { reader as createReader } from 'protons-runtime'
+import { KAD, kadMessage, RELAY } from './messages.js'
+import { Rng } from './rng.js'
+import { AUTONAT_DIAL_REQUEST_PROTOCOL, RELAY_V2_HOP_PROTOCOL } from './stream-targets.js'
+import type { Connection } from '@libp2p/interface'
+
+/**
+ * Time one honest request may take.
+ *
+ * @default 10000
+ */
+export const DEFAULT_HONEST_TIMEOUT_MS = 10_000
+
+/** The honest client's request was not served: one line saying what came back. */
+export class NotServedError extends Error {
+  static override name = 'NotServedError'
+  override name = 'NotServedError'
+}
+
+/** A ping round trip; resolves with the RTT in ms. */
+export async function honestPing (conn: Connection): Promise<number> {
+  return await pingConnection(conn, { signal: AbortSignal.timeout(DEFAULT_HONEST_TIMEOUT_MS) })
+}
+
+/** Opens `protocol`, writes one length-prefixed `body`, resolves with the first answer frame. */
+async function request (conn: Connection, protocol: string, body: Uint8Array): Promise<Uint8Array> {
+  const signal = AbortSignal.timeout(DEFAULT_HONEST_TIMEOUT_MS)
+  const stream = await conn.newStream(protocol, { signal })
+  try {
+    const lp = lpStream(stream)
+    await lp.write(body, { signal })
+    return (await lp.read({ signal })).subarray()
+  } finally {
+    stream.abort(new Error('honest request done'))
+  }
+}
+
+/** A HOP RESERVE; the relay must answer STATUS OK. */
+export async function honestReservation (conn: Connection): Promise<void> {
+  const answer = await request(conn, RELAY_V2_HOP_PROTOCOL, Uint8Array.from([0x08, RELAY.HOP_RESERVE]))
+  // HopMessage: type = 1 (varint), status = 5 (varint); other fields skipped
+  const r = createReader(answer)
+  let type: number | undefined
+  let status: number | undefined
+  while (r.pos < r.len) {
+    const tag = r.uint32()
+    if (tag === (1 << 3)) type = r.uint32()
+    else if (tag === (5 << 3)) status = r.uint32()
+    else r.skipType(tag & 7)
+  }
+  if (type !== RELAY.HOP_STATUS || status !== RELAY.OK) throw new NotServedError(`the relay answered RESERVE with type ${type} status ${status}, not STATUS OK`)
+}
+
+/**
+ * An AutoNAT v2 DialRequest for an address no transport of the server dials
+ * (QUIC on loopback): the server must answer with a DialResponse
+ * (E_DIAL_REFUSED), without dialling anything.
+ */
+export async function honestAutonat (conn: Connection): Promise<number> {
+  const body = encodeAutoNATMessage({ dialRequest: { addrs: [multiaddr('/ip4/127.0.0.1/udp/9/quic-v1').bytes], nonce: 42n } })
+  const answer = decodeAutoNATMessage(await request(conn, AUTONAT_DIAL_REQUEST_PROTOCOL, body))
+  if (answer.dialResponse == null) throw new NotServedError('the AutoNAT server answered a DialRequest without a DialResponse')
+  if (answer.dialResponse.status !== RESPONSE_STATUS.E_DIAL_REFUSED) throw new NotServedError(`the AutoNAT server answered status ${answer.dialResponse.status}, expected E_DIAL_REFUSED (${RESPONSE_STATUS.E_DIAL_REFUSED})`)
+  return answer.dialResponse.status
+}
+
+/**
+ * A DCUtR CONNECT: the responder must answer with its CONNECT. No SYNC
+ * follows, so nothing is dialled.
+ */
+export async function honestHolePunch (conn: Connection): Promise<void> {
+  const body = encodeHolePunch({ type: 'CONNECT', obsAddrs: [multiaddr('/ip4/127.0.0.1/tcp/9').bytes] })
+  const answer = decodeHolePunch(await request(conn, HOLEPUNCH_PROTOCOL, body))
+  if (answer.type !== 'CONNECT') throw new NotServedError(`the DCUtR responder answered CONNECT with ${answer.type}`)
+}
+
+/** A Kademlia FIND_NODE for `key`: the DHT server must answer FIND_NODE. */
+export async function honestKad (conn: Connection, protocol: string, key: Uint8Array): Promise<void> {
+  const answer = await request(conn, protocol, kadMessage(new Rng(1), key, KAD.FIND_NODE))
+  const r = createReader(answer)
+  let type: number | undefined
+  while (r.pos < r.len) {
+    const tag = r.uint32()
+    if (tag === (1 << 3)) type = r.uint32()
+    else r.skipType(tag & 7)
+  }
+  if (type !== KAD.FIND_NODE) throw new NotServedError(`the DHT server answered FIND_NODE with type ${type}`)
+}
+
+/** A STUN Binding request from `localAddress`; the server must map it to that address. */
+export async function honestStun (host: string, port: number, localAddress: string): Promise<void> {
+  const mapped = await stunBindingRequest({ host, port }, { localAddress, timeout: DEFAULT_HONEST_TIMEOUT_MS })
+  if (mapped.address !== localAddress) throw new NotServedError(`the STUN server mapped ${localAddress} to ${mapped.address}`)
+}
+

@@ -1,0 +1,111 @@
+/**
+ * The nodes of a stream fuzz run, on 127.0.0.1 only: the relay, the peer,
+ * the bootstrap and the autonat server as their roles compose them (the apps'
+ * node builders), and
+ * plain natkit nodes as clients whose TCP dials leave from a chosen loopback
+ * address (127.0.0.0/8 is all loopback on Linux), so the fuzzer and the honest
+ * clients are different requesters for the per-IP limits.
+ */
+import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
+import { resolveOptions, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_INBOUND, DEFAULT_MAX_PENDING_INBOUND_PER_IP } from '@natkit/config'
+import { NatkitEvents, type NatkitEvent } from '@natkit/events'
+import { createNatkitNode, loadIdentity, type NatkitNode, type NatkitRunner } from '@natkit/node'
+import { createPeer } from '@natkit/peer-app/node'
+import { PEER_ROLE } from '@natkit/peer-app'
+import { createRelay } from '@natkit/relay-app/node'
+import { createBootstrap } from '@natkit/bootstrap-app/node'
+import { createAutonat } from '@natkit/autonat-probe-app/node'
+import { AUTONAT_ROLE } from '@natkit/autonat-probe-app'
+import { BOOTSTRAP_ROLE } from '@natkit/bootstrap-app'
+import { RELAY_ROLE } from '@natkit/relay-app'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** A role under test and the events it emitted. */
+/** The roles whose handlers are fuzzed. */
+export type FuzzedRole = 'relay' | 'peer' | 'bootstrap' | 'autonat'
+
+export interface RoleUnderTest {
+  name: FuzzedRole
+  runner: NatkitRunner
+  events: NatkitEvent[]
+  /** its TCP listen address on 127.0.0.1 */
+  addr: Multiaddr
+  /** the UDP port of its STUN server, if it runs one */
+  stunPort?: number
+}
+
+/**
+ * Events kept per role (the oldest are dropped; the harness's own memory must
+ * not count as the nodes' growth).
+ *
+ * @default 1000
+ */
+export const MAX_KEPT_EVENTS = 1_000
+
+async function start (name: FuzzedRole, create: (events: NatkitEvents) => Promise<NatkitRunner>): Promise<RoleUnderTest> {
+  const events = new NatkitEvents()
+  const log: NatkitEvent[] = []
+  events.onAny((e) => {
+    log.push(e)
+    if (log.length > MAX_KEPT_EVENTS) log.splice(0, log.length - MAX_KEPT_EVENTS)
+  })
+  const runner = await create(events)
+  await runner.start()
+  const addr = runner.node.getMultiaddrs().find(ma => ma.toString().startsWith('/ip4/127.0.0.1/tcp/'))
+  if (addr == null) {
+    await runner.stop()
+    throw new Error(`the ${name} listens on no 127.0.0.1 TCP address`)
+  }
+  return { name, runner, events: log, addr, stunPort: stunPortIn(log) }
+}
+
+/** The relay with its AutoNAT v2 server and a STUN server on 127.0.0.1 (an ephemeral port, see {@link stunPortOf}). */
+export async function startRelay (): Promise<RoleUnderTest> {
+  return await start('relay', async (events) => await createRelay(resolveOptions(RELAY_ROLE, {
+    flags: { listen: ['/ip4/127.0.0.1/tcp/0'], autonat: true, stunListen: '127.0.0.1:0' }
+  }), events))
+}
+
+/** The peer with hole punching (DCUtR), AutoNAT v2 and the STOP guard; no UPnP, DHT or WebRTC (nothing leaves loopback). */
+export async function startPeer (): Promise<RoleUnderTest> {
+  return await start('peer', async (events) => await createPeer(resolveOptions(PEER_ROLE, {
+    flags: { listen: ['/ip4/127.0.0.1/tcp/0'], holepunch: true, webrtc: false, upnp: false, dht: false, pingInterval: 0 }
+  }), events))
+}
+
+/** The bootstrap: a Kademlia DHT server (natkit's DHT protocol id of the local preset), with no bootstrap list of its own. */
+export async function startBootstrap (): Promise<RoleUnderTest> {
+  return await start('bootstrap', async (events) => await createBootstrap(resolveOptions(BOOTSTRAP_ROLE, {
+    flags: { listen: ['/ip4/127.0.0.1/tcp/0'] }
+  }), events))
+}
+
+/** The autonat role's server (natkit-autonat): AutoNAT v2 behind the guard, port-reusing TCP. */
+export async function startAutonat (): Promise<RoleUnderTest> {
+  return await start('autonat', async (events) => await createAutonat(resolveOptions(AUTONAT_ROLE, {
+    flags: { listen: ['/ip4/127.0.0.1/tcp/0'] }
+  }), events))
+}
+
+/** The STUN port of a role's `STUN binding server on udp …` info event (at start). */
+function stunPortIn (events: NatkitEvent[]): number | undefined {
+  for (const e of events) {
+    const m = e.event === 'info' ? /^STUN binding server on udp [\d.]+:(\d+)$/.exec(String((e as { message?: unknown }).message)) : null
+    if (m != null) return Number(m[1])
+  }
+  return undefined
+}
+
+/** A plain natkit node (fresh identity, no listener) whose TCP dials leave from `localAddress`. */
+export async function clientNode (localAddress: string): Promise<NatkitNode> {
+  const { key } = await loadIdentity({})
+  // not in TCPSocketOptions' type, but @libp2p/tcp hands dialOpts to net.connect as they are
+  const dialOpts: TCPSocketOptions & { localAddress: string } = { localAddress }
+  const node = await createNatkitNode({
+    options: { listen: [], announce: [], bootstrap: [], maxConnections: 20, dialTimeout: 5_000, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxPendingInboundPerIp: DEFAULT_MAX_PENDING_INBOUND_PER_IP, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT },
+    privateKey: key,
+    transports: [tcp({ dialOpts })]
+  })
+  await node.start()
+  return node
+}
