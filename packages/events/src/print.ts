@@ -31,9 +31,18 @@ export function formatHuman (e: NatkitEvent): string {
     case 'holepunch:retry': text = `hole punch with ${short(e.remotePeer)} retries in ${e.delayMs} ms (round ${e.round}/${e.maxRounds}, after ${e.reason})`; break
     case 'relayed:expiring': text = `relayed connection to ${short(e.remotePeer)} nears its ${e.limit} limit: ${e.message}`; break
     case 'ping': text = `ping ${short(e.remotePeer)} ${e.rttMs} ms over ${e.limited ? 'relay' : 'direct'} ${e.remoteAddr}`; break
+    case 'pubsub:message': text = `[${e.topic}] ${short(e.from)}: ${e.text}`; break
+    case 'pubsub:peer': text = `${short(e.peer)} ${e.subscribed ? 'joined' : 'left'} ${e.topic}`; break
+    case 'message': text = `<${short(e.from)}> ${e.text}`; break
+    case 'file:shared': text = `sharing ${e.path} as ${e.cid} (${e.bytes} bytes)`; break
+    case 'file:progress': text = `${e.cid.slice(0, 12)}… ${e.bytes}/${e.total} bytes${e.total > 0 ? ` (${Math.floor(e.bytes * 100 / e.total)} %)` : ''}`; break
+    case 'file:waiting': text = `${e.cid.slice(0, 12)}… waiting: ${e.message}`; break
+    case 'file:received': text = `received ${e.path} (${e.bytes} bytes, ${e.cid}) from ${short(e.from)}, verified`; break
+    case 'command:result': return e.lines.join('\n')
+    case 'command:error': text = `${e.command !== '' ? `${e.command}: ` : ''}${e.message}`; break
     case 'info': case 'warn': case 'error': text = e.message; break
   }
-  const level = e.event === 'error' ? 'ERROR ' : e.event === 'warn' ? 'WARN ' : ''
+  const level = e.event === 'error' || e.event === 'command:error' ? 'ERROR ' : e.event === 'warn' ? 'WARN ' : ''
   return `${time} ${level}${text}`
 }
 
