@@ -2,7 +2,9 @@ import { limitsNotReaching, resolveOptions } from '@natkit/config'
 import { NatkitEvents } from '@natkit/events'
 import { PEER_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
-import { composeInit, createPeer } from './node.js'
+import { StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
+import { composeInit, createPeer, textValidator } from './node.js'
+import { PUBSUB_MAX_FRAME } from './options.js'
 import { DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, WEBRTC_SIGNALING_PROTOCOL, confirmDirect, nodeComponents, transportTags, type NatkitRunner } from '@natkit/node'
 
 const running: NatkitRunner[] = []
@@ -66,10 +68,35 @@ describe('composeInit: every peer limit reaches the component that uses it', () 
     reservationRetry: ['reservationKeeper.retry'],
     reservationRetryMax: ['reservationKeeper.retryMax']
   }
-  /** Limits that are not handed to libp2p: the app uses them directly. */
-  const NOT_LIBP2P = new Set(['timeout', 'pingInterval'])
+  /** Limits that are not handed to libp2p: the app uses them directly (the pub/sub ones: the topic validator below, and the shell's `say`/`join`, test/shell.test.ts). */
+  const NOT_LIBP2P = new Set(['timeout', 'pingInterval', 'pubsubMaxMessage', 'pubsubMaxTopics'])
 
   it('a non-default value of each limit arrives unchanged', () => {
     expect(limitsNotReaching({ role: PEER_ROLE, paths: PATHS, compose: composeInit, exclude: NOT_LIBP2P, extraFlags: { relay: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6'] } })).toEqual([])
+  })
+})
+
+describe('pub/sub and discovery options reach gossipsub and mDNS', () => {
+  const init = (flags: Record<string, unknown> = {}): ReturnType<typeof composeInit> => composeInit(resolveOptions(PEER_ROLE, { flags }))
+
+  it('composeInit: signed messages, bounded frames, relayed connections as --pubsub-relayed says; mDNS only with --mdns', () => {
+    expect(init().pubsub).toEqual({ globalSignaturePolicy: StrictSign, maxInboundDataLength: PUBSUB_MAX_FRAME, runOnLimitedConnection: true, emitSelf: false, allowPublishToZeroTopicPeers: false })
+    expect(init({ pubsubRelayed: false }).pubsub.runOnLimitedConnection).toBe(false)
+    expect(init().mdns).toBeUndefined()
+    expect(init({ mdns: true }).mdns).toEqual({})
+  })
+
+  it('a running peer speaks gossipsub (meshsub) and runs no mDNS unless asked', async () => {
+    const { node } = await start({ webrtc: false, seed: 'node-peer-pubsub' })
+    expect(node.getProtocols()).toEqual(expect.arrayContaining(['/meshsub/1.1.0', '/meshsub/1.2.0']))
+    expect(node.services.mdns).toBeUndefined()
+    expect(node.services.pubsub.globalSignaturePolicy).toBe(StrictSign)
+  })
+
+  it('the topic validator accepts UTF-8 text up to --pubsub-max-message bytes and rejects the rest', () => {
+    const validate = textValidator(8)
+    expect(validate(undefined, { data: new TextEncoder().encode('12345678') })).toBe(TopicValidatorResult.Accept)
+    expect(validate(undefined, { data: new TextEncoder().encode('123456789') })).toBe(TopicValidatorResult.Reject)
+    expect(validate(undefined, { data: Uint8Array.of(0xff, 0xfe) })).toBe(TopicValidatorResult.Reject)
   })
 })

@@ -2,11 +2,14 @@
  * The peer's composition and its background work: port-reusing TCP,
  * WebSockets, the circuit relay transport, optional WebRTC; natkit's hole
  * punching (DCUtR) - the last two as `--direct-paths` asks -, reservations kept on `--relay`, AutoNAT v2, optional
- * UPnP and DHT client; public interface addresses announced right away; a
- * `--ping-interval` loop and DHT self-announcement.
+ * UPnP and DHT client; gossipsub pub/sub (signed, bounded); optional mDNS;
+ * public interface addresses announced right away; a `--ping-interval` loop,
+ * DHT self-announcement, and pub/sub messages as events.
  */
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { circuitRelayTransport, type CircuitRelayTransportInit } from '@libp2p/circuit-relay-v2'
+import { gossipsub, StrictSign, TopicValidatorResult, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub'
+import { mdns } from '@libp2p/mdns'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import { tcp } from '@libp2p/tcp'
 import { uPnPNAT } from '@libp2p/upnp-nat'
@@ -18,7 +21,7 @@ import {
   type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
-import { planDirectPaths, type PeerOptions } from './options.js'
+import { PUBSUB_MAX_FRAME, planDirectPaths, type PeerOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -38,6 +41,10 @@ export type PeerServices = {
   reservations?: ReservationKeeper
   /** refuses STOP streams from relays this peer holds no reservation on */
   stopGuard: StopGuard
+  /** gossipsub: signed messages (StrictSign), bounded frames */
+  pubsub: GossipSub
+  /** `--mdns` */
+  mdns?: unknown
 }
 
 /** The running peer `createPeer` returns. */
@@ -55,6 +62,10 @@ export interface PeerComposedInit {
   webrtc?: { iceServers: Array<{ urls: string[] }>, inboundUpgradeTimeout: number }
   /** `--dht` (client mode) */
   dht?: KadDHTInit
+  /** gossipsub: signature policy, frame bound, whether it runs over relayed connections; peer scoring is gossipsub's default */
+  pubsub: Pick<GossipsubOpts, 'globalSignaturePolicy' | 'maxInboundDataLength' | 'runOnLimitedConnection' | 'emitSelf' | 'allowPublishToZeroTopicPeers'>
+  /** `--mdns` (multicast on the LAN) */
+  mdns?: Record<string, never>
   /** with `--relay`: the reservation keeper service (its `events` are added by `createPeer`) */
   reservationKeeper?: Omit<ReservationKeeperInit, 'events'>
 }
@@ -72,6 +83,8 @@ export function composeInit (p: PeerOptions): PeerComposedInit {
     ...(plan.race.includes('tcp') ? { holepunch: { timeout: p.holepunchTimeout, attempts: p.holepunchAttempts, allowPrivateAddresses: p.allowPrivateAddresses, confirmDirect, confirmTimeout: DEFAULT_CONFIRM_TIMEOUT } } : {}),
     ...(plan.race.includes('webrtc') ? { webrtc: { iceServers: p.stun.length > 0 ? [{ urls: [...p.stun] }] : [], inboundUpgradeTimeout: DEFAULT_WEBRTC_ACCEPT_WINDOW } } : {}),
     ...(p.dht ? { dht: { clientMode: true, protocol: p.dhtProtocol, peerInfoMapper: mapper } } : {}),
+    pubsub: { globalSignaturePolicy: StrictSign, maxInboundDataLength: PUBSUB_MAX_FRAME, runOnLimitedConnection: p.pubsubRelayed, emitSelf: false, allowPublishToZeroTopicPeers: false },
+    ...(p.mdns ? { mdns: {} } : {}),
     ...(p.relay.length > 0 ? { reservationKeeper: { relays: p.relay.map(String), retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {})
   }
 }
@@ -105,6 +118,8 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
         ...(c.dht != null ? { dht: kadDHT(c.dht) } : {}),
         publicAddrs: publicAddressConfirmation({ events }),
         stopGuard: stopGuard({ events }),
+        pubsub: gossipsub(c.pubsub),
+        ...(c.mdns != null ? { mdns: mdns(c.mdns) } : {}),
         ...(c.reservationKeeper != null ? { reservations: reservationKeeper({ ...c.reservationKeeper, events }) } : {})
       }
     }),
@@ -113,6 +128,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       node.services.reservations?.keep()
       if (options.pingInterval > 0) startPingLoop(node, events, running, options.pingInterval)
       if (options.dht && options.bootstrap.length > 0) startAnnouncing(node, events, running)
+      reportPubsub(node.services.pubsub, events, options.pubsubMaxMessage, running)
     }
   })
 }
@@ -149,4 +165,44 @@ function startAnnouncing (node: Libp2p, events: NatkitEvents, running: RunningNo
   const off = events.on('reservation', announce)
   announce()
   running.onStop(async () => { off(); controller.abort(); await announcing })
+}
+
+/**
+ * A gossipsub validator that accepts only UTF-8 text of at most `maxBytes`;
+ * anything else is rejected (gossipsub lowers the sender's score). Messages
+ * are signed (StrictSign), so gossipsub checked the author's signature before.
+ */
+export function textValidator (maxBytes: number): (peer: unknown, msg: { data: Uint8Array }) => TopicValidatorResult {
+  const decoder = new TextDecoder('utf-8', { fatal: true })
+  return (_peer, msg) => {
+    if (msg.data.byteLength > maxBytes) return TopicValidatorResult.Reject
+    try {
+      decoder.decode(msg.data)
+      return TopicValidatorResult.Accept
+    } catch {
+      return TopicValidatorResult.Reject
+    }
+  }
+}
+
+/** Emits `pubsub:message` for each (validated, signed) message and `pubsub:peer` when a peer joins or leaves a topic this node joined. */
+function reportPubsub (pubsub: GossipSub, events: NatkitEvents, maxBytes: number, running: RunningNode): void {
+  const decoder = new TextDecoder()
+  const onMessage = (evt: CustomEvent<import('@libp2p/gossipsub').Message>): void => {
+    const msg = evt.detail
+    if (msg.type !== 'signed' || msg.data.byteLength > maxBytes) return
+    events.emit('pubsub:message', { topic: msg.topic, from: msg.from.toString(), text: decoder.decode(msg.data) })
+  }
+  const onSubscription = (evt: CustomEvent<import('@libp2p/gossipsub').SubscriptionChangeData>): void => {
+    const joined = new Set(pubsub.getTopics())
+    for (const s of evt.detail.subscriptions) {
+      if (joined.has(s.topic)) events.emit('pubsub:peer', { topic: s.topic, peer: evt.detail.peerId.toString(), subscribed: s.subscribe })
+    }
+  }
+  pubsub.addEventListener('message', onMessage)
+  pubsub.addEventListener('subscription-change', onSubscription)
+  running.onStop(() => {
+    pubsub.removeEventListener('message', onMessage)
+    pubsub.removeEventListener('subscription-change', onSubscription)
+  })
 }

@@ -8,6 +8,9 @@ export const MAX_COMMAND_LINE_LENGTH = 8192
 /** Longest topic name accepted, in characters. @default 256 */
 export const MAX_TOPIC_LENGTH = 256
 
+/** The shell's command words. */
+export type CommandName = 'peers' | 'addrs' | 'nat' | 'dial' | 'ping' | 'topics' | 'join' | 'leave' | 'say' | 'send' | 'share' | 'files' | 'get' | 'help' | 'quit'
+
 /** One parsed shell command. */
 export type ShellCommand =
   | { command: 'peers' }
@@ -23,10 +26,9 @@ export type ShellCommand =
   | { command: 'share', path: string }
   | { command: 'files' }
   | { command: 'get', ref: string, dest?: string }
-  | { command: 'help', topic?: string }
+  | { command: 'help', topic?: CommandName }
   | { command: 'quit' }
 
-export type CommandName = ShellCommand['command']
 
 /** A line that is not a valid command; `command` is the word it started with ('' for none). */
 export class CommandError extends UserError {

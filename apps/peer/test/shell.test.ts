@@ -1,0 +1,83 @@
+/**
+ * `natkit-peer shell --json` driven through stdin, as a script would: real
+ * peer processes on loopback, one command per line in, one event per line out.
+ * Chat crosses a relayed connection (B reachable only through the relay, no
+ * hole punching on loopback), in both directions.
+ */
+import { afterAll, describe, expect, it } from 'vitest'
+import { listeningAddr, RolePool } from '@natkit/testkit/roles'
+
+const pool = new RolePool()
+const start = pool.start
+afterAll(async () => { await pool.stopAll() })
+
+const PEER = ['shell', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-webrtc', '--no-dht', '--direct-paths', 'tcp', '--timeout', '3s']
+
+describe('natkit-peer shell --json', () => {
+  it('two peers on a topic exchange messages both ways over a relayed connection, and exit 0 at the end of input', async () => {
+    const relay = start('relay', ['--listen', '/ip4/127.0.0.1/tcp/0', '--seed', 'shell-relay'])
+    const relayAddr = await listeningAddr(relay)
+    // B announces only its relay address, so A reaches it only through the relay
+    const b = start('peer', [...PEER, '--seed', 'shell-b', '--relay', relayAddr.addr, '--announce', `${relayAddr.addr}/p2p-circuit`], { stdin: true })
+    const reservation = await b.waitFor('reservation')
+    const bId = reservation.peerId
+    const a = start('peer', [...PEER, '--seed', 'shell-a', '--pubsub-max-message', '32'], { stdin: true })
+    const aId = (await a.waitFor('listening')).peerId
+
+    b.send('join chat')
+    await b.waitFor('command:result', (e) => e.command === 'join')
+    a.send([`dial ${relayAddr.addr}/p2p-circuit/p2p/${bId}`, 'join chat'])
+    const connect = await a.waitFor('peer:connect', (e) => e.remotePeer === bId)
+    expect(connect.limited).toBe(true)
+    // each side learns the other's subscription over the relayed connection
+    await a.waitFor('pubsub:peer', (e) => e.topic === 'chat' && e.peer === bId && e.subscribed)
+    await b.waitFor('pubsub:peer', (e) => e.topic === 'chat' && e.peer === aId && e.subscribed)
+
+    a.send('say chat hello from  a')
+    const atB = await b.waitFor('pubsub:message', (e) => e.topic === 'chat')
+    expect(atB).toMatchObject({ from: aId, text: 'hello from  a' })
+    const sent = await a.waitFor('command:result', (e) => e.command === 'say')
+    expect(sent.data).toEqual({ recipients: [bId], relayed: [bId] })
+
+    b.send('say chat hi a, b here')
+    expect(await a.waitFor('pubsub:message', (e) => e.topic === 'chat')).toMatchObject({ from: bId, text: 'hi a, b here' })
+
+    // bad input: one command:error naming the problem, and the shell goes on
+    a.send(['say chat', 'say elsewhere hi', `say chat ${'x'.repeat(33)}`, 'peers'])
+    expect((await a.waitFor('command:error', (e) => e.command === 'say')).message).toBe('say needs 2 arguments: say <topic> <text>')
+    expect((await a.waitFor('command:error', (e) => e.message.includes('elsewhere'))).message).toBe('join elsewhere first')
+    expect((await a.waitFor('command:error', (e) => e.message.includes('--pubsub-max-message'))).message).toBe('message is 33 bytes, more than --pubsub-max-message 32')
+    const peers = await a.waitFor('command:result', (e) => e.command === 'peers')
+    expect(peers.data).toContainEqual(expect.objectContaining({ peer: bId, direct: false, transport: 'relayed' }))
+
+    // no echo of our own messages
+    expect(a.events.filter(e => e.event === 'pubsub:message')).toHaveLength(1)
+    expect(b.events.filter(e => e.event === 'pubsub:message')).toHaveLength(1)
+    a.send([], true)
+    b.send('quit')
+    expect(await a.exited).toBe(0)
+    expect(await b.exited).toBe(0)
+    expect(a.other).toEqual([])
+  }, 90_000)
+
+  it('--no-pubsub-relayed keeps pub/sub off relayed connections and `say` says so', async () => {
+    const relay = start('relay', ['--listen', '/ip4/127.0.0.1/tcp/0', '--seed', 'shell-relay-2'])
+    const relayAddr = await listeningAddr(relay)
+    const b = start('peer', [...PEER, '--seed', 'shell-b2', '--relay', relayAddr.addr, '--announce', `${relayAddr.addr}/p2p-circuit`], { stdin: true })
+    const bId = (await b.waitFor('reservation')).peerId
+    const a = start('peer', [...PEER, '--seed', 'shell-a2', '--no-pubsub-relayed', '--pubsub-max-topics', '1'], { stdin: true })
+    b.send('join chat')
+    a.send([`dial ${relayAddr.addr}/p2p-circuit/p2p/${bId}`, 'join chat'])
+    await a.waitFor('peer:connect', (e) => e.remotePeer === bId && e.limited)
+    // B's ping over the same relayed connection proves the connection carries streams
+    b.send(`ping ${(await a.waitFor('listening')).peerId}`)
+    await b.waitFor('ping', (e) => e.limited)
+    a.send(['join news', 'say chat anyone?'])
+    expect((await a.waitFor('command:error', (e) => e.command === 'join')).message).toBe('already in 1 topics (--pubsub-max-topics 1); leave one first')
+    const err = await a.waitFor('command:error', (e) => e.command === 'say')
+    expect(err.message).toBe('no peer has joined chat yet (1 peer(s) are connected only through a relay, and --no-pubsub-relayed keeps pub/sub off relayed connections)')
+    a.send('quit')
+    expect(await a.exited).toBe(0)
+    expect(b.events.filter(e => e.event === 'pubsub:peer')).toEqual([])
+  }, 90_000)
+})
