@@ -32,6 +32,27 @@ function toBytes (input: Uint8Array | Uint8ArrayList): Uint8Array {
   return input instanceof Uint8Array ? input : input.subarray()
 }
 
+const WIRE_VARINT = 0
+const WIRE_LENGTH_DELIMITED = 2
+
+/**
+ * Walks the fields once before the generated decoder runs (which trusts the
+ * wire type of a known field): each known field must have its wire type, and
+ * unknown fields are skipped as protobuf requires (an invalid wire type throws).
+ */
+function checkWireTypes (buf: Uint8Array, wireTypes: Record<number, number>): void {
+  const r = createReader(buf)
+  while (r.pos < r.len) {
+    const tag = r.uint32()
+    const field = tag >>> 3
+    const wire = tag & 7
+    if (field === 0 || (wireTypes[field] != null && wireTypes[field] !== wire)) {
+      throw new DirectMessageMalformedError(`field ${field} has invalid wire type ${wire}`)
+    }
+    r.skipType(wire)
+  }
+}
+
 /** Turns a protons-runtime or length-prefix failure into a typed error. */
 export function toProtocolError (err: unknown, what: string): DirectMessageProtocolError {
   if (err instanceof DirectMessageProtocolError) return err
@@ -69,6 +90,7 @@ export function decodeDirectMessage (input: Uint8Array | Uint8ArrayList, maxText
   }
   let msg: DirectMessage
   try {
+    checkWireTypes(buf, { 1: WIRE_LENGTH_DELIMITED })
     msg = DirectMessage.decode(buf)
   } catch (err) {
     throw toProtocolError(err, 'direct message')
@@ -94,6 +116,7 @@ export function decodeAck (input: Uint8Array | Uint8ArrayList): Ack {
   }
   let ack: DirectMessageAck
   try {
+    checkWireTypes(buf, { 1: WIRE_VARINT, 2: WIRE_LENGTH_DELIMITED })
     ack = DirectMessageAck.decode(buf)
   } catch (err) {
     throw toProtocolError(err, 'ack')
