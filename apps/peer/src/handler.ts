@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { isLoopback, isPrivate } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { DEFAULT_CONFIRM_TIMEOUT, findPeerAddrs, isLimited, pingConnection, raceDirectPaths } from '@natkit/node'
+import { parseContentId } from '@natkit/file-share'
 import { CommandError, helpText, runShell, ShellOutput, type ShellCommand } from '@natkit/shell'
 import { createPeer, textValidator, type PeerRunner } from './node.js'
 import { DialTargetError, isWebrtcTarget, optionsForTarget, planDirectPaths, type DirectPath, type PeerOptions } from './options.js'
@@ -219,7 +220,8 @@ async function shell (o: PeerOptions): Promise<number> {
         background: (cmd) => cmd.command === 'get' || cmd.command === 'dial',
         complete: {
           peers: () => peer.node.getPeers().map(String),
-          topics: () => peer.node.services.pubsub.getTopics()
+          topics: () => peer.node.services.pubsub.getTopics(),
+          files: () => peer.node.services.files.list().map(f => f.cid)
         }
       }, out)
     }
@@ -302,9 +304,58 @@ async function execute (peer: PeerRunner, o: PeerOptions, state: ShellState, cmd
       return result([`left ${cmd.topic}`])
     }
     case 'say': return await say(peer, o, cmd.topic, cmd.text, result)
-    case 'send': case 'share': case 'files': case 'get':
-      throw new CommandError(cmd.command, `${cmd.command} needs @natkit/direct-message and @natkit/file-share, which this build does not include yet`)
+    case 'send': {
+      const to = parsePeer('send', cmd.peer)
+      await node.services.dm.send(to, cmd.text, { signal })
+      return result([`delivered to ${to.toString()}`], { to: to.toString() })
+    }
+    case 'share': {
+      const f = await node.services.files.share(cmd.path, { signal })
+      return result([`sharing ${f.name} as ${f.cid} (${f.bytes} bytes)`], f)
+    }
+    case 'files': {
+      const list = node.services.files.list()
+      return result(list.length === 0 ? ['no files shared'] : list.map(f => `${f.cid} ${f.bytes} ${f.name}`), list)
+    }
+    case 'get': return await get(peer, cmd.ref, cmd.dest, signal, result)
   }
+}
+
+/** Most connected peers `get <name>` asks for a file by name (a CID is found through the DHT instead). @default 8 */
+export const MAX_NAME_LOOKUP_PEERS = 8
+
+/**
+ * `get <cid>`: providers found through the DHT; `get <name>`: the connected
+ * peers (direct ones first, at most {@link MAX_NAME_LOOKUP_PEERS}) are asked
+ * for a file they share under that name. `file:received` follows verification.
+ */
+async function get (peer: PeerRunner, ref: string, dest: string | undefined, signal: AbortSignal, result: (lines: string[], data?: unknown) => void): Promise<void> {
+  const files = peer.node.services.files
+  const opts = { signal, ...(dest != null ? { dest } : {}) }
+  let byName = false
+  try {
+    parseContentId(ref)
+  } catch {
+    byName = true
+  }
+  if (!byName) {
+    const r = await files.get(ref, opts)
+    return result([`got ${r.path} (${r.bytes} bytes${r.resumedFrom > 0 ? `, resumed at ${r.resumedFrom}` : ''}) from ${r.from}`], r)
+  }
+  const conns = peer.node.getConnections().sort((a, b) => Number(isLimited(a)) - Number(isLimited(b)))
+  const asked = [...new Set(conns.map(c => c.remotePeer.toString()))].slice(0, MAX_NAME_LOOKUP_PEERS)
+  if (asked.length === 0) throw new CommandError('get', `"${ref.slice(0, 80)}" is not a CID, and no connected peer to ask for a file of that name`)
+  const failures: string[] = []
+  for (const id of asked) {
+    try {
+      const r = await files.get(ref, { ...opts, from: peerIdFromString(id) })
+      return result([`got ${r.path} (${r.bytes} bytes) from ${r.from}`], r)
+    } catch (err) {
+      if (signal.aborted) throw err
+      failures.push(`${id}: ${(err as Error).message.split('\n')[0]}`)
+    }
+  }
+  throw new CommandError('get', `no connected peer delivered "${ref.slice(0, 80)}" (${failures.join('; ')})`)
 }
 
 /** `say`: publishes text on a joined topic; says why when no peer can get it. */

@@ -21,6 +21,8 @@ import {
   type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
 import { tcpReuse } from '@natkit/tcp-reuse'
+import { directMessages, type DirectMessageEvent, type DirectMessages } from '@natkit/direct-message'
+import { fileShare, type FileProgressEvent, type FileProvideEvent, type FileReceivedEvent, type FileShare, type FileSharedEvent, type FileWaitingEvent } from '@natkit/file-share'
 import { PUBSUB_MAX_FRAME, planDirectPaths, type PeerOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 import type { Libp2p } from '@libp2p/interface'
@@ -45,6 +47,10 @@ export type PeerServices = {
   pubsub: GossipSub
   /** `--mdns` */
   mdns?: unknown
+  /** direct messages (`send`), over relayed connections too */
+  dm: DirectMessages
+  /** content-addressed files (`share`, `get`); providers announced in the DHT */
+  files: FileShare
 }
 
 /** The running peer `createPeer` returns. */
@@ -120,6 +126,8 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
         stopGuard: stopGuard({ events }),
         pubsub: gossipsub(c.pubsub),
         ...(c.mdns != null ? { mdns: mdns(c.mdns) } : {}),
+        dm: directMessages({ maxTextBytes: options.pubsubMaxMessage }),
+        files: fileShare(),
         ...(c.reservationKeeper != null ? { reservations: reservationKeeper({ ...c.reservationKeeper, events }) } : {})
       }
     }),
@@ -129,6 +137,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       if (options.pingInterval > 0) startPingLoop(node, events, running, options.pingInterval)
       if (options.dht && options.bootstrap.length > 0) startAnnouncing(node, events, running)
       reportPubsub(node.services.pubsub, events, options.pubsubMaxMessage, running)
+      reportMessagesAndFiles(node.services.dm, node.services.files, events, running)
     }
   })
 }
@@ -144,6 +153,49 @@ function startPingLoop (node: Libp2p, events: NatkitEvents, running: RunningNode
   }, interval)
   timer.unref()
   running.onStop(() => { clearInterval(timer) })
+}
+
+/** `file:progress` is emitted at most this often per download (and once at the end), in ms. @default 500 */
+export const DEFAULT_PROGRESS_INTERVAL = 500
+
+/** Emits `message` for direct messages and the `file:*` events of transfers (progress throttled, with rate and ETA). */
+function reportMessagesAndFiles (dm: DirectMessages, files: FileShare, events: NatkitEvents, running: RunningNode): void {
+  const onMessage = (e: CustomEvent<DirectMessageEvent>): void => { events.emit('message', { from: e.detail.from, text: e.detail.text }) }
+  const onShared = (e: CustomEvent<FileSharedEvent>): void => { events.emit('file:shared', { path: e.detail.path, cid: e.detail.cid, bytes: e.detail.bytes }) }
+  const onWaiting = (e: CustomEvent<FileWaitingEvent>): void => { events.emit('file:waiting', { cid: e.detail.cid, peer: e.detail.peer, message: e.detail.message }) }
+  const onReceived = (e: CustomEvent<FileReceivedEvent>): void => { events.emit('file:received', { cid: e.detail.cid, path: e.detail.path, bytes: e.detail.bytes, from: e.detail.from }) }
+  const onProvided = ({ detail: d }: CustomEvent<FileProvideEvent>): void => {
+    if (d.error != null) events.emit('warn', { message: `announcing ${d.cid} in the DHT failed: ${d.error}` })
+    else events.emit('info', { message: `announced ${d.cid} in the DHT` })
+  }
+  // one entry per download in progress: start time and bytes then, last report
+  const progress = new Map<string, { t0: number, b0: number, last: number }>()
+  const onProgress = ({ detail: d }: CustomEvent<FileProgressEvent>): void => {
+    const now = performance.now()
+    let p = progress.get(d.cid)
+    if (p == null) { p = { t0: now, b0: d.bytes, last: 0 }; progress.set(d.cid, p) }
+    const done = d.bytes >= d.total
+    if (!done && now - p.last < DEFAULT_PROGRESS_INTERVAL) return
+    p.last = now
+    if (done) progress.delete(d.cid)
+    const seconds = (now - p.t0) / 1000
+    const rate = seconds > 0 ? Math.round((d.bytes - p.b0) / seconds) : undefined
+    events.emit('file:progress', { cid: d.cid, bytes: d.bytes, total: d.total, ...(rate != null ? { bytesPerSecond: rate } : {}), ...(rate != null && rate > 0 ? { etaMs: Math.round((d.total - d.bytes) / rate * 1000) } : {}) })
+  }
+  dm.addEventListener('message', onMessage)
+  files.addEventListener('file:shared', onShared)
+  files.addEventListener('file:waiting', onWaiting)
+  files.addEventListener('file:received', onReceived)
+  files.addEventListener('file:provided', onProvided)
+  files.addEventListener('file:progress', onProgress)
+  running.onStop(() => {
+    dm.removeEventListener('message', onMessage)
+    files.removeEventListener('file:shared', onShared)
+    files.removeEventListener('file:waiting', onWaiting)
+    files.removeEventListener('file:received', onReceived)
+    files.removeEventListener('file:provided', onProvided)
+    files.removeEventListener('file:progress', onProgress)
+  })
 }
 
 /** Publishes this peer's DHT provider record at start and again whenever a reservation changes its addresses. */

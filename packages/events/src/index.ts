@@ -119,8 +119,8 @@ export interface NatkitEventMap {
   message: { from: string, text: string }
   /** Peer shell: a file is shared (`share`): its CID (sha-256) and size. */
   'file:shared': { path: string, cid: string, bytes: number }
-  /** Peer shell: download progress (`get`), bytes verified so far of `total`. */
-  'file:progress': { cid: string, bytes: number, total: number }
+  /** Peer shell: download progress (`get`), bytes verified so far of `total`; the rate since the download started and the time left at that rate. */
+  'file:progress': { cid: string, bytes: number, total: number, bytesPerSecond?: number, etaMs?: number }
   /** Peer shell: a download waits, e.g. for a direct connection because the relayed one is limited. */
   'file:waiting': { cid: string, peer?: string, message: string }
   /** Peer shell: a download finished and its hash was verified; `path` is where it is stored. */
