@@ -67,7 +67,7 @@ describe('helpText', () => {
     const lines = helpText()
     expect(lines).toHaveLength(COMMAND_NAMES.length)
     expect(lines.find(l => l.startsWith('say <topic> <text>'))).toContain('publish')
-    expect(helpText('get')).toEqual([expect.stringMatching(/^get <name\|cid> \[dest\]  download/)])
+    expect(helpText('get')).toEqual([expect.stringMatching(/^get <name\|cid> \[dest\] {2}download/)])
   })
 })
 
