@@ -358,18 +358,55 @@ async function get (peer: PeerRunner, ref: string, dest: string | undefined, sig
   throw new CommandError('get', `no connected peer delivered "${ref.slice(0, 80)}" (${failures.join('; ')})`)
 }
 
-/** `say`: publishes text on a joined topic; says why when no peer can get it. */
+/** How long `say` waits for gossipsub to (re)open its streams to a topic's peers before publishing again, in ms. @default 2000 */
+export const DEFAULT_SAY_STREAM_WAIT = 2_000
+/** Publish attempts of one `say`. @default 3 */
+export const MAX_SAY_ATTEMPTS = 3
+
+/**
+ * `say`: publishes text on a joined topic; says why when no peer can get it.
+ * Right after a relayed connection became direct, gossipsub's streams to that
+ * peer closed with the relayed connection and the new ones may not be open
+ * yet: a publish then reaches nobody. `say` then waits for the next
+ * subscription exchange (a new stream carries one), at most
+ * {@link DEFAULT_SAY_STREAM_WAIT} ms, and publishes again (only when nobody got
+ * it, so nobody gets it twice), at most {@link MAX_SAY_ATTEMPTS} times.
+ */
 async function say (peer: PeerRunner, o: PeerOptions, topic: string, text: string, result: (lines: string[], data?: unknown) => void): Promise<void> {
   const pubsub = peer.node.services.pubsub
   if (!pubsub.getTopics().includes(topic)) throw new CommandError('say', `join ${topic} first`)
   const data = new TextEncoder().encode(text)
   if (data.byteLength > o.pubsubMaxMessage) throw new CommandError('say', `message is ${data.byteLength} bytes, more than --pubsub-max-message ${o.pubsubMaxMessage}`)
-  if (pubsub.getSubscribers(topic).length === 0) {
-    const relayedOnly = peer.node.getConnections().filter(c => isLimited(c) && !peer.node.getConnections(c.remotePeer).some(d => !isLimited(d)))
-    const why = relayedOnly.length > 0 && !o.pubsubRelayed ? ` (${relayedOnly.length} peer(s) are connected only through a relay, and --no-pubsub-relayed keeps pub/sub off relayed connections)` : ''
-    throw new CommandError('say', `no peer has joined ${topic} yet${why}`)
+  for (let attempt = 1; ; attempt++) {
+    if (pubsub.getSubscribers(topic).length === 0) {
+      const relayedOnly = peer.node.getConnections().filter(c => isLimited(c) && !peer.node.getConnections(c.remotePeer).some(d => !isLimited(d)))
+      const why = relayedOnly.length > 0 && !o.pubsubRelayed ? ` (${relayedOnly.length} peer(s) are connected only through a relay, and --no-pubsub-relayed keeps pub/sub off relayed connections)` : ''
+      throw new CommandError('say', `no peer has joined ${topic} yet${why}`)
+    }
+    const recipients = await pubsub.publish(topic, data).then(r => r.recipients, (err: Error) => {
+      // subscribers known, but no stream to any of them
+      if (err.message.includes('NoPeersSubscribedToTopic')) return []
+      throw err
+    })
+    if (recipients.length > 0) {
+      const relayed = recipients.filter(p => !peer.node.getConnections(p).some(c => !isLimited(c))).map(String)
+      return result([`sent to ${recipients.length} peer(s)${relayed.length > 0 ? `; ${relayed.length} through a relay, within its data limit (${relayed.join(', ')})` : ''}`], { recipients: recipients.map(String), relayed })
+    }
+    if (attempt >= MAX_SAY_ATTEMPTS) throw new CommandError('say', `gossipsub has no open stream to the ${pubsub.getSubscribers(topic).length} peer(s) on ${topic} (after ${attempt} attempts); try again`)
+    await subscriptionExchange(pubsub, DEFAULT_SAY_STREAM_WAIT)
   }
-  const { recipients } = await pubsub.publish(topic, data)
-  const relayed = recipients.filter(p => !peer.node.getConnections(p).some(c => !isLimited(c))).map(String)
-  result([`sent to ${recipients.length} peer(s)${relayed.length > 0 ? `; ${relayed.length} through a relay, within its data limit (${relayed.join(', ')})` : ''}`], { recipients: recipients.map(String), relayed })
+}
+
+/** Resolves at the next subscription exchange of gossipsub (a new stream carries one), or after `ms`. */
+async function subscriptionExchange (pubsub: PeerRunner['node']['services']['pubsub'], ms: number): Promise<void> {
+  const { promise, resolve } = Promise.withResolvers<void>()
+  const timer = setTimeout(resolve, ms)
+  const onChange = (): void => { resolve() }
+  pubsub.addEventListener('subscription-change', onChange)
+  try {
+    await promise
+  } finally {
+    clearTimeout(timer)
+    pubsub.removeEventListener('subscription-change', onChange)
+  }
 }
