@@ -45,6 +45,15 @@ export const DEFAULT_MAX_SHARED_FILES = 1024
 export const DEFAULT_CREDIT_CHUNKS = 16
 
 /**
+ * Most bytes of chunks a receiver lets the server send ahead, whatever the
+ * chunk size: the credit is `min(creditChunks, maxCreditBytes / chunkSize)`
+ * chunks, at least one. Kept well under the 4 MiB read buffer of a libp2p stream.
+ *
+ * @default 2097152
+ */
+export const DEFAULT_MAX_CREDIT_BYTES = 2 * 1024 * 1024
+
+/**
  * Longest wait (ms) for the next frame (header, chunk, or credit on the
  * server side) before the transfer fails with `FileTransferTimeoutError`.
  *

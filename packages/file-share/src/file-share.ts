@@ -8,7 +8,7 @@ import { cidFromDigest, hashFile, hashRange, parseContentId } from './cid.js'
 import { decodeChunk, decodeCredit, decodeHeader, decodeRequest, encodeChunk, encodeCredit, encodeHeader, encodeRequest, maxChunkFrameBytes, readFrame } from './codec.js'
 import {
   DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_TIMEOUT, DEFAULT_CREDIT_CHUNKS, DEFAULT_DIRECT_CONNECTION_TIMEOUT, DEFAULT_FIND_PROVIDERS_TIMEOUT,
-  DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_MAX_PROVIDERS, DEFAULT_MAX_SHARED_FILES,
+  DEFAULT_MAX_CREDIT_BYTES, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_MAX_PROVIDERS, DEFAULT_MAX_SHARED_FILES,
   FILE_PROTOCOL, MAX_CHUNK_SIZE, MAX_CONTROL_FRAME_SIZE, PART_SUFFIX
 } from './constants.js'
 import {
@@ -38,6 +38,8 @@ export interface FileShareInit {
   maxSharedFiles?: number
   /** Chunks the receiver lets the server send ahead. @default 16 ({@link DEFAULT_CREDIT_CHUNKS}) */
   creditChunks?: number
+  /** Most bytes of chunks the server may send ahead. @default 2 MiB ({@link DEFAULT_MAX_CREDIT_BYTES}) */
+  maxCreditBytes?: number
   /** Longest wait (ms) for the next frame. @default 30000 ({@link DEFAULT_CHUNK_TIMEOUT}) */
   chunkTimeout?: number
   /** Longest wait (ms) for a direct connection when only a relayed one exists. @default 60000 ({@link DEFAULT_DIRECT_CONNECTION_TIMEOUT}) */
@@ -153,6 +155,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
   readonly #maxFileSize: number
   readonly #maxSharedFiles: number
   readonly #creditChunks: number
+  readonly #maxCreditBytes: number
   readonly #chunkTimeout: number
   readonly #directConnectionTimeout: number
   readonly #maxProviders: number
@@ -177,6 +180,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
     this.#maxFileSize = positive(init.maxFileSize, DEFAULT_MAX_FILE_SIZE, 'maxFileSize')
     this.#maxSharedFiles = positive(init.maxSharedFiles, DEFAULT_MAX_SHARED_FILES, 'maxSharedFiles')
     this.#creditChunks = positive(init.creditChunks, DEFAULT_CREDIT_CHUNKS, 'creditChunks')
+    this.#maxCreditBytes = positive(init.maxCreditBytes, DEFAULT_MAX_CREDIT_BYTES, 'maxCreditBytes')
     this.#chunkTimeout = positive(init.chunkTimeout, DEFAULT_CHUNK_TIMEOUT, 'chunkTimeout')
     this.#directConnectionTimeout = positive(init.directConnectionTimeout, DEFAULT_DIRECT_CONNECTION_TIMEOUT, 'directConnectionTimeout')
     this.#maxProviders = positive(init.maxProviders, DEFAULT_MAX_PROVIDERS, 'maxProviders')
@@ -429,7 +433,8 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
       const resumedFrom = partBytes > header.bytes ? 0 : await hashRange(part, hash, partBytes, { signal })
       verified = resumedFrom
       handle = await open(part, resumedFrom > 0 ? 'r+' : 'w', 0o644)
-      await lp.write(encodeCredit({ offset: resumedFrom, chunks: this.#creditChunks }), { signal: frameSignal() })
+      const window = Math.max(1, Math.min(this.#creditChunks, Math.floor(this.#maxCreditBytes / header.chunkSize)))
+      await lp.write(encodeCredit({ offset: resumedFrom, chunks: window }), { signal: frameSignal() })
       const report = (): void => {
         options.onProgress?.(verified, header.bytes)
         this.safeDispatchEvent('file:progress', { detail: { cid: header.cid, bytes: verified, total: header.bytes } })
@@ -437,6 +442,8 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
       report()
       let consumed = 0
       while (verified < header.bytes) {
+        // buffered frames are read without looking at the signal
+        signal.throwIfAborted()
         const chunk = decodeChunk(await this.#readChunk(lp, what, frameSignal), header.chunkSize)
         if (chunk.offset !== verified) throw new ChunkVerificationError(`chunk at offset ${chunk.offset}, expected ${verified}`)
         if (verified + chunk.data.byteLength > header.bytes) throw new ChunkVerificationError(`chunk at ${chunk.offset} runs past the end of the file (${header.bytes} bytes)`)
@@ -446,7 +453,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
         hash.update(chunk.data)
         verified += chunk.data.byteLength
         report()
-        if (++consumed >= Math.ceil(this.#creditChunks / 2) && verified < header.bytes) {
+        if (++consumed >= Math.ceil(window / 2) && verified < header.bytes) {
           await lp.write(encodeCredit({ chunks: consumed }), { signal: frameSignal() })
           consumed = 0
         }
@@ -535,17 +542,14 @@ class Credit {
   }
 }
 
+/** The tightest limit of a relayed connection, readable ("128 KiB", "2 min"): data if it has one, else time. */
 function describeLimits (limits: ConnectionLimits): string {
-  const parts: string[] = []
-  if (limits.bytes != null) parts.push(formatBytes(Number(limits.bytes)))
-  if (limits.seconds != null) parts.push(limits.seconds >= 120 ? `${Math.round(limits.seconds / 60)} min` : `${limits.seconds} s`)
-  return parts.length > 0 ? parts.join(' / ') : 'unknown'
-}
-
-function formatBytes (n: number): string {
-  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`
-  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`
-  return `${n} bytes`
+  if (limits.bytes != null) {
+    const n = Number(limits.bytes)
+    return n >= 1024 * 1024 ? `${Math.round(n / (1024 * 1024))} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} bytes`
+  }
+  if (limits.seconds != null) return limits.seconds >= 120 ? `${Math.round(limits.seconds / 60)} min` : `${limits.seconds} s`
+  return 'unknown'
 }
 
 /** The provider's name reduced to a plain file name (no directories, no dot names). */
