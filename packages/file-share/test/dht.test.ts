@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { NoProvidersError, cidFromDigest, fileShare } from '../src/index.js'
+import { createNode, waitUntil } from './helpers.js'
+import type { FileProvideEvent, FileShare } from '../src/index.js'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Libp2p } from '@libp2p/interface'
+
+type DhtNode = Libp2p<{ files: FileShare, dht: KadDHT }>
+
+let dir: string
+const nodes: Libp2p[] = []
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'natkit-files-dht-')) })
+afterAll(async () => { await rm(dir, { recursive: true, force: true }) })
+afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => n.stop())) })
+
+async function dhtNode (): Promise<DhtNode> {
+  const node = await createNode({
+    // loopback addresses are private: keep them in provider records and the routing table
+    dht: kadDHT({ clientMode: false, peerInfoMapper: passthroughMapper, initialQuerySelfInterval: 0 }),
+    ping: ping(),
+    files: fileShare({ downloadDir: dir, findProvidersTimeout: 10_000 })
+  }) as DhtNode
+  nodes.push(node)
+  return node
+}
+
+it('a third peer finds the provider of a CID through the DHT and gets the file from it', async () => {
+  // d is the only peer both others know; s and c never meet before `get`
+  const [d, s, c] = await Promise.all([dhtNode(), dhtNode(), dhtNode()])
+  await s.dial(d.getMultiaddrs()[0])
+  await c.dial(d.getMultiaddrs()[0])
+  await waitUntil(() => s.services.dht.routingTable.size > 0 && c.services.dht.routingTable.size > 0 && d.services.dht.routingTable.size > 1, 10_000, 'routing tables')
+  expect(c.getConnections(s.peerId)).toHaveLength(0)
+
+  await writeFile(join(dir, 'dht.txt'), 'found through the DHT')
+  const provided = new Promise<FileProvideEvent>((resolve) => {
+    s.services.files.addEventListener('file:provided', (evt) => { resolve(evt.detail) }, { once: true })
+  })
+  const { cid } = await s.services.files.share(join(dir, 'dht.txt'))
+  expect(await provided).toEqual({ cid })
+
+  const result = await c.services.files.get(cid, { dest: join(dir, 'dht-copy.txt') })
+  expect(result.from).toBe(s.peerId.toString())
+  expect(await readFile(result.path, 'utf8')).toBe('found through the DHT')
+}, 60_000)
+
+it('reports NoProvidersError when nobody provides the CID', async () => {
+  const [d, c] = await Promise.all([dhtNode(), dhtNode()])
+  await c.dial(d.getMultiaddrs()[0])
+  await waitUntil(() => c.services.dht.routingTable.size > 0, 10_000, 'routing table')
+  // sha2-256 of "nobody has this", as a raw CIDv1
+  const cid = cidFromDigest(createHash('sha256').update('nobody has this').digest()).toString()
+  await expect(c.services.files.get(cid, { dest: join(dir, 'nobody.txt') })).rejects.toThrow(NoProvidersError)
+}, 60_000)
