@@ -28,7 +28,7 @@ import type { FileHandle } from 'node:fs/promises'
 export interface FileShareInit {
   /** @default '/natkit/file/1.0.0' ({@link FILE_PROTOCOL}) */
   protocol?: string
-  /** Bytes per chunk this node serves. @default 65536 ({@link DEFAULT_CHUNK_SIZE}) */
+  /** Bytes per chunk this node serves. @default 262144 ({@link DEFAULT_CHUNK_SIZE}) */
   chunkSize?: number
   /** Largest chunk size accepted from a server. @default 1048576 ({@link MAX_CHUNK_SIZE}) */
   maxChunkSize?: number
@@ -36,9 +36,9 @@ export interface FileShareInit {
   maxFileSize?: number
   /** Most files shared at once. @default 1024 ({@link DEFAULT_MAX_SHARED_FILES}) */
   maxSharedFiles?: number
-  /** Chunks the receiver lets the server send ahead. @default 16 ({@link DEFAULT_CREDIT_CHUNKS}) */
+  /** Chunks the receiver lets the server send ahead. @default 12 ({@link DEFAULT_CREDIT_CHUNKS}) */
   creditChunks?: number
-  /** Most bytes of chunks the server may send ahead. @default 2 MiB ({@link DEFAULT_MAX_CREDIT_BYTES}) */
+  /** Most bytes of chunks the server may send ahead. @default 3 MiB ({@link DEFAULT_MAX_CREDIT_BYTES}) */
   maxCreditBytes?: number
   /** Longest wait (ms) for the next frame. @default 30000 ({@link DEFAULT_CHUNK_TIMEOUT}) */
   chunkTimeout?: number
@@ -60,6 +60,8 @@ export interface FileShareInit {
 
 /** What the libp2p node gives the service. */
 export interface FileShareComponents {
+  /** This node: never tried as a provider of its own search. */
+  peerId: PeerId
   connectionManager: ConnectionManager
   registrar: Registrar
   events: TypedEventTarget<Libp2pEvents>
@@ -344,7 +346,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
     try {
       for await (const provider of routing.findProviders(cid, { signal: findSignal })) {
         const id = provider.id.toString()
-        if (seen.has(id)) continue
+        if (seen.has(id) || provider.id.equals(this.#components.peerId)) continue
         seen.add(id)
         if (provider.multiaddrs.length > 0) {
           await this.#components.peerStore?.merge(provider.id, { multiaddrs: provider.multiaddrs }).catch(() => {})

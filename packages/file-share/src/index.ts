@@ -4,7 +4,7 @@
  * `@natkit/file-share` — content-addressed file sharing between libp2p peers
  * over `/natkit/file/1.0.0`. A shared file is named by the CIDv1 (raw codec,
  * sha2-256) of its bytes, announced through the node's content routing (the
- * DHT's provider records) and sent in chunks of 64 KiB, each with its sha-256,
+ * DHT's provider records) and sent in chunks of 256 KiB, each with its sha-256,
  * under receiver-granted credit (bounded memory on both sides). The receiver
  * writes verified chunks to `<dest>.part`, checks the whole file against the
  * CID, and only then links it into place (never over an existing file); a

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { TS_HOOKS } from '@natkit/testkit'
+import { DEFAULT_CHUNK_SIZE } from '../src/index.js'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 
 const FILE_BYTES = 64 * 1024 * 1024
@@ -32,7 +33,7 @@ it('transfers a 64 MiB file on loopback, hash verified, with bounded memory (pea
   expect(report.bytes).toBe(FILE_BYTES)
   expect(report.received).toBe(FILE_BYTES)
   expect(report.verified).toBe(true)
-  // 64 KiB chunks: 1024 of them, plus the 0 report
-  expect(report.progressEvents).toBe(1025)
+  // 256 KiB chunks (DEFAULT_CHUNK_SIZE): 256 of them, plus the 0 report
+  expect(report.progressEvents).toBe(FILE_BYTES / DEFAULT_CHUNK_SIZE + 1)
   expect(report.growth).toBeLessThan(MAX_RSS_GROWTH)
 }, 120_000)
