@@ -556,7 +556,7 @@ function describeLimits (limits: ConnectionLimits): string {
 
 /** The provider's name reduced to a plain file name (no directories, no dot names). */
 function safeName (name: string): string {
-  const base = basename(name.replaceAll('\\', '/')).replace(/[\x00-\x1f]/g, '_')
+  const base = [...basename(name.replaceAll('\\', '/'))].map(ch => ch.charCodeAt(0) < 0x20 || ch === '\x7f' ? '_' : ch).join('')
   return base === '' || base === '.' || base === '..' ? 'download' : base
 }
 

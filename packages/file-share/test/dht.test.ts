@@ -8,10 +8,15 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { NoProvidersError, cidFromDigest, fileShare } from '../src/index.js'
 import { createNode, waitUntil } from './helpers.js'
 import type { FileProvideEvent, FileShare } from '../src/index.js'
-import type { KadDHT } from '@libp2p/kad-dht'
+import type { KadDHT, RoutingTable } from '@libp2p/kad-dht'
 import type { Libp2p } from '@libp2p/interface'
 
 type DhtNode = Libp2p<{ files: FileShare, dht: KadDHT }>
+
+/** Peers in a node's DHT routing table (kad-dht exposes it at run time; its public type does not). */
+function tableSize (node: DhtNode): number {
+  return (node.services.dht as unknown as { routingTable: RoutingTable }).routingTable.size
+}
 
 let dir: string
 const nodes: Libp2p[] = []
@@ -35,7 +40,7 @@ it('a third peer finds the provider of a CID through the DHT and gets the file f
   const [d, s, c] = await Promise.all([dhtNode(), dhtNode(), dhtNode()])
   await s.dial(d.getMultiaddrs()[0])
   await c.dial(d.getMultiaddrs()[0])
-  await waitUntil(() => s.services.dht.routingTable.size > 0 && c.services.dht.routingTable.size > 0 && d.services.dht.routingTable.size > 1, 10_000, 'routing tables')
+  await waitUntil(() => tableSize(s) > 0 && tableSize(c) > 0 && tableSize(d) > 1, 10_000, 'routing tables')
   // record what c's content routing answers: the provider must come from there
   const found: string[] = []
   const findProviders = c.contentRouting.findProviders.bind(c.contentRouting)
@@ -62,7 +67,7 @@ it('a third peer finds the provider of a CID through the DHT and gets the file f
 it('reports NoProvidersError when nobody provides the CID', async () => {
   const [d, c] = await Promise.all([dhtNode(), dhtNode()])
   await c.dial(d.getMultiaddrs()[0])
-  await waitUntil(() => c.services.dht.routingTable.size > 0, 10_000, 'routing table')
+  await waitUntil(() => tableSize(c) > 0, 10_000, 'routing table')
   // sha2-256 of "nobody has this", as a raw CIDv1
   const cid = cidFromDigest(createHash('sha256').update('nobody has this').digest()).toString()
   await expect(c.services.files.get(cid, { dest: join(dir, 'nobody.txt') })).rejects.toThrow(NoProvidersError)
