@@ -8,13 +8,16 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   ChunkVerificationError, DestinationExistsError, DirectConnectionTimeoutError, FILE_PROTOCOL, FileVerificationError, InvalidContentIdError,
-  RemoteFileNotFoundError, decodeCredit, decodeRequest, encodeChunk, encodeHeader, fileShare, hashFile
+  RemoteFileNotFoundError, FileTransferTimeoutError, cidFromDigest, decodeCredit, decodeRequest, encodeChunk, encodeHeader, fileShare, hashFile
 } from '../src/index.js'
 import { createNode, createRelay, waitUntil } from './helpers.js'
 import type { FileProgressEvent, FileShare, FileShareInit, FileWaitingEvent } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 
 type FileNode = Libp2p<{ files: FileShare }>
+
+/** The CID of empty content. */
+const CID_OF_NOTHING = cidFromDigest(createHash('sha256').digest()).toString()
 
 let dir: string
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'natkit-files-')) })
@@ -111,13 +114,13 @@ describe('file transfer', () => {
  * A provider that speaks the protocol but lies: it serves `data` (claiming
  * `cid`) and passes each chunk through `tamper` before sending.
  */
-async function maliciousProvider (cid: string, data: Buffer, chunkSize: number, tamper: (chunk: { offset: number, data: Uint8Array, sha256: Uint8Array }) => typeof chunk): Promise<Libp2p> {
+async function maliciousProvider (cid: string, data: Buffer, chunkSize: number, tamper: (chunk: { offset: number, data: Uint8Array, sha256: Uint8Array }) => typeof chunk, name = 'evil.bin'): Promise<Libp2p> {
   const node = await createNode({})
   nodes.push(node)
   await node.handle(FILE_PROTOCOL, async (stream) => {
     const lp = lpStream(stream)
     decodeRequest(await lp.read())
-    await lp.write(encodeHeader({ status: 'OK', cid, name: 'evil.bin', bytes: data.byteLength, chunkSize }))
+    await lp.write(encodeHeader({ status: 'OK', cid, name, bytes: data.byteLength, chunkSize }))
     const { offset: start = 0 } = decodeCredit(await lp.read())
     // ignores credit: sends everything (the receiver must cope)
     for (let offset = start; offset < data.byteLength; offset += chunkSize) {
@@ -169,6 +172,19 @@ describe('verification against a malicious provider', () => {
     expect(await readFile(join(dir, 'other-file.txt'), 'utf8')).toBe('untouched')
   })
 
+  it('saves under a plain file name in downloadDir whatever path the provider names', async () => {
+    const sub = await mkdtemp(join(dir, 'names-'))
+    const src = join(dir, 'good4.bin')
+    await writeFile(src, data)
+    const { cid } = await hashFile(src)
+    const evil = await maliciousProvider(cid, data, chunkSize, c => c, '../../escape\nme.bin')
+    const c = await fileNode({ downloadDir: sub })
+    await c.dial(evil.getMultiaddrs()[0])
+    const result = await c.services.files.get(cid, { from: evil.peerId })
+    expect(result.path).toBe(join(sub, 'escape_me.bin'))
+    expect(Buffer.compare(await readFile(result.path), data)).toBe(0)
+  })
+
   it('refuses a chunk at an unexpected offset', async () => {
     const src = join(dir, 'good3.bin')
     await writeFile(src, data)
@@ -177,6 +193,26 @@ describe('verification against a malicious provider', () => {
     const c = await fileNode()
     await c.dial(evil.getMultiaddrs()[0])
     await expect(c.services.files.get(cid, { from: evil.peerId, dest: join(dir, 'offset.bin') })).rejects.toThrow(/chunk at offset 0, expected 8192/)
+  })
+})
+
+describe('timeouts', () => {
+  it('fails with FileTransferTimeoutError when the provider stalls after the header', async () => {
+    const stalling = await createNode({})
+    nodes.push(stalling)
+    await stalling.handle(FILE_PROTOCOL, async (stream) => {
+      const lp = lpStream(stream)
+      decodeRequest(await lp.read())
+      await lp.write(encodeHeader({ status: 'OK', cid: CID_OF_NOTHING, name: 'slow.bin', bytes: 1000, chunkSize: 100 }))
+      // then nothing: no chunk ever comes
+    })
+    const c = await fileNode({ chunkTimeout: 300 })
+    await c.dial(stalling.getMultiaddrs()[0])
+    const dest = join(dir, 'stalled.bin')
+    const started = Date.now()
+    await expect(c.services.files.get(CID_OF_NOTHING, { from: stalling.peerId, dest })).rejects.toThrow(FileTransferTimeoutError)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    expect(await exists(dest)).toBe(false)
   })
 })
 
