@@ -117,5 +117,10 @@ describe('direct messages', () => {
     expect(conns.every(c => c.limits != null)).toBe(true)
     await a.services.dm.send(b.peerId, 'via relay')
     expect(inB).toEqual([{ from: a.peerId.toString(), text: 'via relay' }])
+    // the option reaches the sender: with it off, the limited connection is not used
+    const strict = await dmNode({ runOnLimitedConnection: false })
+    await strict.dial(multiaddr(circuit.toString()))
+    await expect(strict.services.dm.send(b.peerId, 'not via relay')).rejects.toThrow(/limited connection/)
+    expect(inB).toHaveLength(1)
   })
 })

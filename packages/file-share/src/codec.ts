@@ -47,6 +47,31 @@ const HEADER_STATUSES: readonly string[] = ['OK', 'NOT_FOUND', 'ERROR']
 /** Errors of `@libp2p/utils` lpStream that mean the peer sent a bad frame. */
 const FRAMING_ERRORS = new Set(['UnexpectedEOFError', 'InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
 
+const WIRE_VARINT = 0
+const WIRE_LENGTH_DELIMITED = 2
+
+/** Wire type of every field of each message (the generated decoder trusts the wire type of a known field). */
+const WIRE_TYPES = {
+  request: { 1: WIRE_LENGTH_DELIMITED, 2: WIRE_LENGTH_DELIMITED },
+  header: { 1: WIRE_VARINT, 2: WIRE_LENGTH_DELIMITED, 3: WIRE_LENGTH_DELIMITED, 4: WIRE_VARINT, 5: WIRE_VARINT, 6: WIRE_LENGTH_DELIMITED },
+  credit: { 1: WIRE_VARINT, 2: WIRE_VARINT },
+  chunk: { 1: WIRE_VARINT, 2: WIRE_LENGTH_DELIMITED, 3: WIRE_LENGTH_DELIMITED }
+} satisfies Record<string, Record<number, number>>
+
+/** Known fields must have their wire type; unknown ones are skipped (an invalid wire type throws). */
+function checkWireTypes (buf: Uint8Array, wireTypes: Record<number, number>): void {
+  const r = createReader(buf)
+  while (r.pos < r.len) {
+    const tag = r.uint32()
+    const field = tag >>> 3
+    const wire = tag & 7
+    if (field === 0 || (wireTypes[field] != null && wireTypes[field] !== wire)) {
+      throw new FileFrameMalformedError(`field ${field} has invalid wire type ${wire}`)
+    }
+    r.skipType(wire)
+  }
+}
+
 function toBytes (input: Uint8Array | Uint8ArrayList): Uint8Array {
   return input instanceof Uint8Array ? input : input.subarray()
 }
@@ -71,10 +96,11 @@ function checkSize (buf: Uint8Array, max: number, what: string): void {
   }
 }
 
-function decodeWith<T> (decode: (buf: Uint8Array) => T, input: Uint8Array | Uint8ArrayList, max: number, what: string): T {
+function decodeWith<T> (decode: (buf: Uint8Array) => T, wireTypes: Record<number, number>, input: Uint8Array | Uint8ArrayList, max: number, what: string): T {
   const buf = toBytes(input)
   checkSize(buf, max, what)
   try {
+    checkWireTypes(buf, wireTypes)
     return decode(buf)
   } catch (err) {
     throw toProtocolError(err, what)
@@ -98,7 +124,7 @@ export function encodeRequest (req: Request): Uint8Array {
 }
 
 export function decodeRequest (input: Uint8Array | Uint8ArrayList): Request {
-  const req = decodeWith(b => FileRequest.decode(b), input, MAX_CONTROL_FRAME_SIZE, 'file request')
+  const req = decodeWith(b => FileRequest.decode(b), WIRE_TYPES.request, input, MAX_CONTROL_FRAME_SIZE, 'file request')
   if ((req.cid == null) === (req.name == null)) throw new FileFrameMalformedError('a file request needs exactly one of "cid" and "name"')
   return req.cid != null ? { cid: req.cid } : { name: req.name ?? '' }
 }
@@ -116,7 +142,7 @@ export function encodeHeader (header: Header): Uint8Array {
 
 /** Decodes a header; an OK header must carry cid, name, bytes and a chunk size within `maxChunkSize`. */
 export function decodeHeader (input: Uint8Array | Uint8ArrayList, maxChunkSize: number = MAX_CHUNK_SIZE): Header {
-  const h = decodeWith(b => FileHeader.decode(b), input, MAX_CONTROL_FRAME_SIZE, 'file header')
+  const h = decodeWith(b => FileHeader.decode(b), WIRE_TYPES.header, input, MAX_CONTROL_FRAME_SIZE, 'file header')
   if (h.status == null || !HEADER_STATUSES.includes(h.status)) throw new FileFrameMalformedError(`file header has no known status (${String(h.status)})`)
   const header: Header = { status: h.status as HeaderStatus }
   if (h.error != null) header.error = h.error
@@ -136,7 +162,7 @@ export function encodeCredit (credit: Credit): Uint8Array {
 }
 
 export function decodeCredit (input: Uint8Array | Uint8ArrayList): Credit {
-  const c = decodeWith(b => FileCredit.decode(b), input, MAX_CONTROL_FRAME_SIZE, 'credit')
+  const c = decodeWith(b => FileCredit.decode(b), WIRE_TYPES.credit, input, MAX_CONTROL_FRAME_SIZE, 'credit')
   if (c.chunks == null) throw new FileFrameMalformedError('required field "chunks" is missing')
   const offset = safeNumber(c.offset, 'offset')
   return offset != null ? { offset, chunks: c.chunks } : { chunks: c.chunks }
@@ -148,7 +174,7 @@ export function encodeChunk (chunk: Chunk): Uint8Array {
 
 /** Decodes a chunk frame; data must be 1..`maxChunkSize` bytes and sha256 32 bytes. Does not check the hash. */
 export function decodeChunk (input: Uint8Array | Uint8ArrayList, maxChunkSize: number = MAX_CHUNK_SIZE): Chunk {
-  const c = decodeWith(b => FileChunk.decode(b), input, maxChunkFrameBytes(maxChunkSize), 'chunk')
+  const c = decodeWith(b => FileChunk.decode(b), WIRE_TYPES.chunk, input, maxChunkFrameBytes(maxChunkSize), 'chunk')
   const offset = safeNumber(c.offset, 'offset')
   if (offset == null || c.data == null || c.sha256 == null) throw new FileFrameMalformedError('a chunk needs "offset", "data" and "sha256"')
   if (c.data.byteLength === 0 || c.data.byteLength > maxChunkSize) throw new FileFrameMalformedError(`chunk of ${c.data.byteLength} bytes is not within 1..${maxChunkSize}`)

@@ -3,10 +3,12 @@ export const FILE_PROTOCOL = '/natkit/file/1.0.0'
 
 /**
  * Bytes per chunk frame the server sends (each carries its own sha-256).
+ * 256 KiB chunks with a 3 MiB credit window ran about twice as fast on
+ * loopback as 64 KiB chunks with 1 MiB (per-chunk costs: frame, hash, write).
  *
- * @default 65536
+ * @default 262144
  */
-export const DEFAULT_CHUNK_SIZE = 64 * 1024
+export const DEFAULT_CHUNK_SIZE = 256 * 1024
 
 /**
  * Largest chunk size a client accepts in a header (and a server may be
@@ -40,9 +42,19 @@ export const DEFAULT_MAX_SHARED_FILES = 1024
  * Chunks a receiver lets the server send ahead (credit window). Receiver
  * memory is bounded by `creditChunks × chunkSize`.
  *
- * @default 16
+ * @default 12
  */
-export const DEFAULT_CREDIT_CHUNKS = 16
+export const DEFAULT_CREDIT_CHUNKS = 12
+
+/**
+ * Most bytes of chunks a receiver lets the server send ahead, whatever the
+ * chunk size: the credit is `min(creditChunks, maxCreditBytes / chunkSize)`
+ * chunks, at least one. Kept under the 4 MiB read buffer of a libp2p stream
+ * (`@libp2p/utils` byteStream), which aborts the stream when overrun.
+ *
+ * @default 3145728
+ */
+export const DEFAULT_MAX_CREDIT_BYTES = 3 * 1024 * 1024
 
 /**
  * Longest wait (ms) for the next frame (header, chunk, or credit on the

@@ -8,7 +8,7 @@ import { cidFromDigest, hashFile, hashRange, parseContentId } from './cid.js'
 import { decodeChunk, decodeCredit, decodeHeader, decodeRequest, encodeChunk, encodeCredit, encodeHeader, encodeRequest, maxChunkFrameBytes, readFrame } from './codec.js'
 import {
   DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_TIMEOUT, DEFAULT_CREDIT_CHUNKS, DEFAULT_DIRECT_CONNECTION_TIMEOUT, DEFAULT_FIND_PROVIDERS_TIMEOUT,
-  DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_MAX_PROVIDERS, DEFAULT_MAX_SHARED_FILES,
+  DEFAULT_MAX_CREDIT_BYTES, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_MAX_PROVIDERS, DEFAULT_MAX_SHARED_FILES,
   FILE_PROTOCOL, MAX_CHUNK_SIZE, MAX_CONTROL_FRAME_SIZE, PART_SUFFIX
 } from './constants.js'
 import {
@@ -28,7 +28,7 @@ import type { FileHandle } from 'node:fs/promises'
 export interface FileShareInit {
   /** @default '/natkit/file/1.0.0' ({@link FILE_PROTOCOL}) */
   protocol?: string
-  /** Bytes per chunk this node serves. @default 65536 ({@link DEFAULT_CHUNK_SIZE}) */
+  /** Bytes per chunk this node serves. @default 262144 ({@link DEFAULT_CHUNK_SIZE}) */
   chunkSize?: number
   /** Largest chunk size accepted from a server. @default 1048576 ({@link MAX_CHUNK_SIZE}) */
   maxChunkSize?: number
@@ -36,8 +36,10 @@ export interface FileShareInit {
   maxFileSize?: number
   /** Most files shared at once. @default 1024 ({@link DEFAULT_MAX_SHARED_FILES}) */
   maxSharedFiles?: number
-  /** Chunks the receiver lets the server send ahead. @default 16 ({@link DEFAULT_CREDIT_CHUNKS}) */
+  /** Chunks the receiver lets the server send ahead. @default 12 ({@link DEFAULT_CREDIT_CHUNKS}) */
   creditChunks?: number
+  /** Most bytes of chunks the server may send ahead. @default 3 MiB ({@link DEFAULT_MAX_CREDIT_BYTES}) */
+  maxCreditBytes?: number
   /** Longest wait (ms) for the next frame. @default 30000 ({@link DEFAULT_CHUNK_TIMEOUT}) */
   chunkTimeout?: number
   /** Longest wait (ms) for a direct connection when only a relayed one exists. @default 60000 ({@link DEFAULT_DIRECT_CONNECTION_TIMEOUT}) */
@@ -58,6 +60,8 @@ export interface FileShareInit {
 
 /** What the libp2p node gives the service. */
 export interface FileShareComponents {
+  /** This node: never tried as a provider of its own search. */
+  peerId: PeerId
   connectionManager: ConnectionManager
   registrar: Registrar
   events: TypedEventTarget<Libp2pEvents>
@@ -153,6 +157,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
   readonly #maxFileSize: number
   readonly #maxSharedFiles: number
   readonly #creditChunks: number
+  readonly #maxCreditBytes: number
   readonly #chunkTimeout: number
   readonly #directConnectionTimeout: number
   readonly #maxProviders: number
@@ -177,6 +182,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
     this.#maxFileSize = positive(init.maxFileSize, DEFAULT_MAX_FILE_SIZE, 'maxFileSize')
     this.#maxSharedFiles = positive(init.maxSharedFiles, DEFAULT_MAX_SHARED_FILES, 'maxSharedFiles')
     this.#creditChunks = positive(init.creditChunks, DEFAULT_CREDIT_CHUNKS, 'creditChunks')
+    this.#maxCreditBytes = positive(init.maxCreditBytes, DEFAULT_MAX_CREDIT_BYTES, 'maxCreditBytes')
     this.#chunkTimeout = positive(init.chunkTimeout, DEFAULT_CHUNK_TIMEOUT, 'chunkTimeout')
     this.#directConnectionTimeout = positive(init.directConnectionTimeout, DEFAULT_DIRECT_CONNECTION_TIMEOUT, 'directConnectionTimeout')
     this.#maxProviders = positive(init.maxProviders, DEFAULT_MAX_PROVIDERS, 'maxProviders')
@@ -340,7 +346,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
     try {
       for await (const provider of routing.findProviders(cid, { signal: findSignal })) {
         const id = provider.id.toString()
-        if (seen.has(id)) continue
+        if (seen.has(id) || provider.id.equals(this.#components.peerId)) continue
         seen.add(id)
         if (provider.multiaddrs.length > 0) {
           await this.#components.peerStore?.merge(provider.id, { multiaddrs: provider.multiaddrs }).catch(() => {})
@@ -429,7 +435,8 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
       const resumedFrom = partBytes > header.bytes ? 0 : await hashRange(part, hash, partBytes, { signal })
       verified = resumedFrom
       handle = await open(part, resumedFrom > 0 ? 'r+' : 'w', 0o644)
-      await lp.write(encodeCredit({ offset: resumedFrom, chunks: this.#creditChunks }), { signal: frameSignal() })
+      const window = Math.max(1, Math.min(this.#creditChunks, Math.floor(this.#maxCreditBytes / header.chunkSize)))
+      await lp.write(encodeCredit({ offset: resumedFrom, chunks: window }), { signal: frameSignal() })
       const report = (): void => {
         options.onProgress?.(verified, header.bytes)
         this.safeDispatchEvent('file:progress', { detail: { cid: header.cid, bytes: verified, total: header.bytes } })
@@ -437,6 +444,8 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
       report()
       let consumed = 0
       while (verified < header.bytes) {
+        // buffered frames are read without looking at the signal
+        signal.throwIfAborted()
         const chunk = decodeChunk(await this.#readChunk(lp, what, frameSignal), header.chunkSize)
         if (chunk.offset !== verified) throw new ChunkVerificationError(`chunk at offset ${chunk.offset}, expected ${verified}`)
         if (verified + chunk.data.byteLength > header.bytes) throw new ChunkVerificationError(`chunk at ${chunk.offset} runs past the end of the file (${header.bytes} bytes)`)
@@ -446,7 +455,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
         hash.update(chunk.data)
         verified += chunk.data.byteLength
         report()
-        if (++consumed >= Math.ceil(this.#creditChunks / 2) && verified < header.bytes) {
+        if (++consumed >= Math.ceil(window / 2) && verified < header.bytes) {
           await lp.write(encodeCredit({ chunks: consumed }), { signal: frameSignal() })
           consumed = 0
         }
@@ -535,22 +544,19 @@ class Credit {
   }
 }
 
+/** The tightest limit of a relayed connection, readable ("128 KiB", "2 min"): data if it has one, else time. */
 function describeLimits (limits: ConnectionLimits): string {
-  const parts: string[] = []
-  if (limits.bytes != null) parts.push(formatBytes(Number(limits.bytes)))
-  if (limits.seconds != null) parts.push(limits.seconds >= 120 ? `${Math.round(limits.seconds / 60)} min` : `${limits.seconds} s`)
-  return parts.length > 0 ? parts.join(' / ') : 'unknown'
-}
-
-function formatBytes (n: number): string {
-  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`
-  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`
-  return `${n} bytes`
+  if (limits.bytes != null) {
+    const n = Number(limits.bytes)
+    return n >= 1024 * 1024 ? `${Math.round(n / (1024 * 1024))} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} bytes`
+  }
+  if (limits.seconds != null) return limits.seconds >= 120 ? `${Math.round(limits.seconds / 60)} min` : `${limits.seconds} s`
+  return 'unknown'
 }
 
 /** The provider's name reduced to a plain file name (no directories, no dot names). */
 function safeName (name: string): string {
-  const base = basename(name.replaceAll('\\', '/')).replace(/[\x00-\x1f]/g, '_')
+  const base = [...basename(name.replaceAll('\\', '/'))].map(ch => ch.charCodeAt(0) < 0x20 || ch === '\x7f' ? '_' : ch).join('')
   return base === '' || base === '.' || base === '..' ? 'download' : base
 }
 

@@ -4,7 +4,7 @@
  * `@natkit/file-share` — content-addressed file sharing between libp2p peers
  * over `/natkit/file/1.0.0`. A shared file is named by the CIDv1 (raw codec,
  * sha2-256) of its bytes, announced through the node's content routing (the
- * DHT's provider records) and sent in chunks of 64 KiB, each with its sha-256,
+ * DHT's provider records) and sent in chunks of 256 KiB, each with its sha-256,
  * under receiver-granted credit (bounded memory on both sides). The receiver
  * writes verified chunks to `<dest>.part`, checks the whole file against the
  * CID, and only then links it into place (never over an existing file); a
@@ -37,7 +37,7 @@ export type {
 } from './file-share.js'
 export {
   FILE_PROTOCOL, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, CHUNK_FRAME_OVERHEAD, MAX_CONTROL_FRAME_SIZE, DEFAULT_MAX_FILE_SIZE,
-  DEFAULT_MAX_SHARED_FILES, DEFAULT_CREDIT_CHUNKS, DEFAULT_CHUNK_TIMEOUT, DEFAULT_DIRECT_CONNECTION_TIMEOUT, DEFAULT_MAX_PROVIDERS,
+  DEFAULT_MAX_SHARED_FILES, DEFAULT_CREDIT_CHUNKS, DEFAULT_MAX_CREDIT_BYTES, DEFAULT_CHUNK_TIMEOUT, DEFAULT_DIRECT_CONNECTION_TIMEOUT, DEFAULT_MAX_PROVIDERS,
   DEFAULT_FIND_PROVIDERS_TIMEOUT, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, PART_SUFFIX
 } from './constants.js'
 export { cidFromDigest, parseContentId, hashFile } from './cid.js'
