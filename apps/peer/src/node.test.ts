@@ -3,7 +3,8 @@ import { NatkitEvents } from '@natkit/events'
 import { PEER_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
-import { composeInit, createPeer, textValidator } from './node.js'
+import { composeInit, createPeer, dialDiscovered, textValidator } from './node.js'
+import type { PeerDiscoveryEvents, PeerInfo, TypedEventTarget } from '@libp2p/interface'
 import { PUBSUB_MAX_FRAME } from './options.js'
 import { DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, WEBRTC_SIGNALING_PROTOCOL, confirmDirect, nodeComponents, transportTags, type NatkitRunner } from '@natkit/node'
 
@@ -98,5 +99,21 @@ describe('pub/sub and discovery options reach gossipsub and mDNS', () => {
     expect(validate(undefined, { data: new TextEncoder().encode('12345678') })).toBe(TopicValidatorResult.Accept)
     expect(validate(undefined, { data: new TextEncoder().encode('123456789') })).toBe(TopicValidatorResult.Reject)
     expect(validate(undefined, { data: Uint8Array.of(0xff, 0xfe) })).toBe(TopicValidatorResult.Reject)
+  })
+})
+
+describe('peers found on the LAN are dialled (what --mdns feeds; libp2p 3 does not dial discovered peers)', () => {
+  it('connects to a discovered peer once, and not to itself', async () => {
+    const a = await start({ webrtc: false, dht: false, seed: 'node-peer-disc-a' })
+    const b = await start({ webrtc: false, dht: false, seed: 'node-peer-disc-b' })
+    // a discovery service's event target, as @libp2p/mdns's (which sends multicast, so is not started here)
+    const lan = new EventTarget() as TypedEventTarget<PeerDiscoveryEvents>
+    const found = (p: typeof a): void => { lan.dispatchEvent(new CustomEvent<PeerInfo>('peer', { detail: { id: p.node.peerId, multiaddrs: p.node.getMultiaddrs() } })) }
+    dialDiscovered(a.node, lan, 5_000, { onStop: () => {} })
+    found(a)
+    found(b)
+    found(b)
+    await expect.poll(() => a.node.getConnections(b.node.peerId).length, { timeout: 10_000 }).toBe(1)
+    expect(a.node.getConnections(a.node.peerId)).toEqual([])
   })
 })

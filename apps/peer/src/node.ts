@@ -25,7 +25,7 @@ import { directMessages, type DirectMessageEvent, type DirectMessages } from '@n
 import { fileShare, type FileProgressEvent, type FileProvideEvent, type FileReceivedEvent, type FileShare, type FileSharedEvent, type FileWaitingEvent } from '@natkit/file-share'
 import { PUBSUB_MAX_FRAME, planDirectPaths, type PeerOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PeerDiscovery, PeerDiscoveryEvents, PeerInfo, TypedEventTarget } from '@libp2p/interface'
 
 /** The peer's own services (beside the base's identify and ping). */
 export type PeerServices = {
@@ -46,7 +46,7 @@ export type PeerServices = {
   /** gossipsub: signed messages (StrictSign), bounded frames */
   pubsub: GossipSub
   /** `--mdns` */
-  mdns?: unknown
+  mdns?: PeerDiscovery
   /** direct messages (`send`), over relayed connections too */
   dm: DirectMessages
   /** content-addressed files (`share`, `get`); providers announced in the DHT */
@@ -138,6 +138,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       if (options.dht && options.bootstrap.length > 0) startAnnouncing(node, events, running)
       reportPubsub(node.services.pubsub, events, options.pubsubMaxMessage, running)
       reportMessagesAndFiles(node.services.dm, node.services.files, events, running)
+      if (node.services.mdns != null) dialDiscovered(node, node.services.mdns, options.dialTimeout, running)
     }
   })
 }
@@ -153,6 +154,33 @@ function startPingLoop (node: Libp2p, events: NatkitEvents, running: RunningNode
   }, interval)
   timer.unref()
   running.onStop(() => { clearInterval(timer) })
+}
+
+/** Dials to peers found on the LAN (mDNS) in flight at once; more found meanwhile are skipped until they are announced again. @default 8 */
+export const MAX_DISCOVERY_DIALS = 8
+
+/**
+ * Connects to each peer a discovery service (mDNS) finds and this node is not
+ * connected to yet: libp2p 3 does not dial discovered peers by itself. At most
+ * {@link MAX_DISCOVERY_DIALS} dials at once, each bounded by `dialTimeout`.
+ */
+export function dialDiscovered (node: Libp2p, discovery: TypedEventTarget<PeerDiscoveryEvents>, dialTimeout: number, running: Pick<RunningNode, 'onStop'>): void {
+  const controller = new AbortController()
+  const pending = new Set<string>()
+  const onPeer = ({ detail: info }: CustomEvent<PeerInfo>): void => {
+    const id = info.id.toString()
+    if (info.id.equals(node.peerId) || pending.has(id) || pending.size >= MAX_DISCOVERY_DIALS || node.getConnections(info.id).length > 0) return
+    pending.add(id)
+    void node.peerStore.merge(info.id, { multiaddrs: info.multiaddrs })
+      .then(async () => await node.dial(info.id, { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(dialTimeout)]) }))
+      .catch(() => {})
+      .finally(() => { pending.delete(id) })
+  }
+  discovery.addEventListener('peer', onPeer)
+  running.onStop(() => {
+    discovery.removeEventListener('peer', onPeer)
+    controller.abort()
+  })
 }
 
 /** `file:progress` is emitted at most this often per download (and once at the end), in ms. @default 500 */
