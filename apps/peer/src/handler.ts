@@ -390,7 +390,7 @@ async function say (peer: PeerRunner, o: PeerOptions, topic: string, text: strin
     })
     if (recipients.length > 0) {
       const relayed = recipients.filter(p => !peer.node.getConnections(p).some(c => !isLimited(c))).map(String)
-      return result([`sent to ${recipients.length} peer(s)${relayed.length > 0 ? `; ${relayed.length} through a relay, within its data limit (${relayed.join(', ')})` : ''}`], { recipients: recipients.map(String), relayed })
+      return result([`sent to ${recipients.length} peer(s)${relayed.length > 0 ? `; ${relayed.length} through a relay, within its data limit (${relayed.join(', ')})` : ''}`], { recipients: recipients.map(String), relayed, attempts: attempt })
     }
     if (attempt >= MAX_SAY_ATTEMPTS) throw new CommandError('say', `gossipsub has no open stream to the ${pubsub.getSubscribers(topic).length} peer(s) on ${topic} (after ${attempt} attempts); try again`)
     await subscriptionExchange(pubsub, DEFAULT_SAY_STREAM_WAIT)

@@ -25,7 +25,7 @@ import { directMessages, type DirectMessageEvent, type DirectMessages } from '@n
 import { fileShare, type FileProgressEvent, type FileProvideEvent, type FileReceivedEvent, type FileShare, type FileSharedEvent, type FileWaitingEvent } from '@natkit/file-share'
 import { PUBSUB_MAX_FRAME, planDirectPaths, type PeerOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
-import type { Libp2p, PeerDiscovery, PeerDiscoveryEvents, PeerInfo, TypedEventTarget } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerDiscovery, PeerDiscoveryEvents, PeerInfo, TypedEventTarget } from '@libp2p/interface'
 
 /** The peer's own services (beside the base's identify and ping). */
 export type PeerServices = {
@@ -137,6 +137,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       if (options.pingInterval > 0) startPingLoop(node, events, running, options.pingInterval)
       if (options.dht && options.bootstrap.length > 0) startAnnouncing(node, events, running)
       reportPubsub(node.services.pubsub, events, options.pubsubMaxMessage, running)
+      if (options.pubsubRelayed) reidentifyOnUpgrade(node, running)
       reportMessagesAndFiles(node.services.dm, node.services.files, events, running)
       if (node.services.mdns != null) dialDiscovered(node, node.services.mdns, options.dialTimeout, running)
     }
@@ -263,6 +264,32 @@ export function textValidator (maxBytes: number): (peer: unknown, msg: { data: U
       return TopicValidatorResult.Reject
     }
   }
+}
+
+/** Bound on the identify exchange `reidentifyOnUpgrade` runs, in ms. @default 5000 */
+export const DEFAULT_REIDENTIFY_TIMEOUT = 5_000
+
+/**
+ * When a relayed connection closes while a direct one to the same peer stays
+ * (the upgrade: DCUtR closes the relayed one), runs identify again on the
+ * direct one. Its `peer:identify` makes gossipsub open its stream there: the
+ * stream it had on the relayed connection closed with it, and gossipsub
+ * skipped the direct connection when it opened, because a stream existed then
+ * (otherwise pub/sub to that peer stops until something else reconnects).
+ */
+function reidentifyOnUpgrade (node: Libp2p<BaseServices>, running: RunningNode): void {
+  const controller = new AbortController()
+  const onClose = ({ detail: closed }: CustomEvent<Connection>): void => {
+    if (closed.limits == null) return
+    const direct = node.getConnections(closed.remotePeer).find(c => c.status === 'open' && c.limits == null)
+    if (direct == null) return
+    node.services.identify.identify(direct, { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(DEFAULT_REIDENTIFY_TIMEOUT)]) }).catch(() => {})
+  }
+  node.addEventListener('connection:close', onClose)
+  running.onStop(() => {
+    node.removeEventListener('connection:close', onClose)
+    controller.abort()
+  })
 }
 
 /** Emits `pubsub:message` for each (validated, signed) message and `pubsub:peer` when a peer joins or leaves a topic this node joined. */

@@ -45,7 +45,7 @@ describe('natkit-peer shell --json', () => {
     const atB = await b.waitFor('pubsub:message', (e) => e.topic === 'chat')
     expect(atB).toMatchObject({ from: aId, text: 'hello from  a' })
     const sent = await a.waitFor('command:result', (e) => e.command === 'say')
-    expect(sent.data).toEqual({ recipients: [bId], relayed: [bId] })
+    expect(sent.data).toEqual({ recipients: [bId], relayed: [bId], attempts: 1 })
 
     b.send('say chat hi a, b here')
     expect(await a.waitFor('pubsub:message', (e) => e.topic === 'chat')).toMatchObject({ from: bId, text: 'hi a, b here' })

@@ -72,7 +72,8 @@ describe.skipIf(missingPrerequisite(labSkipReason))('peer shell in the NAT lab (
       await a.waitForEvent('peer:disconnect', (e) => e.remotePeer === bId && e.remoteAddr?.includes('/p2p-circuit') === true, MESSAGE_TIMEOUT_MS)
       await a.waitForEvent('pubsub:peer', (e) => e.peer === bId && e.subscribed, MESSAGE_TIMEOUT_MS)
       await b.waitForEvent('pubsub:peer', (e) => e.peer === aId && e.subscribed, MESSAGE_TIMEOUT_MS)
-      // right after the upgrade gossipsub reopens its streams on the direct connection; `say` waits for that
+      // right after the upgrade gossipsub reopens its streams on the direct connection (the peer runs identify
+      // there again to make it); a `say` before that waits for it
       a.send('say chat hello from behind router-a')
       const heard = await b.waitForEvent('pubsub:message', (e) => e.text === 'hello from behind router-a', MESSAGE_TIMEOUT_MS).catch((err: Error) => {
         throw new Error(`${err.message}; peer-a: ${JSON.stringify(a.events.filter(e => /^(command|pubsub|peer:)/.test(e.event)))}; peer-b: ${JSON.stringify(b.events.filter(e => /^(command|pubsub|peer:)/.test(e.event)))}`)
