@@ -78,7 +78,9 @@ describe('natkit-peer shell --json', () => {
     a.send([`dial ${relayAddr.addr}/p2p-circuit/p2p/${bId}`, 'join chat'])
     await a.waitFor('peer:connect', (e) => e.remotePeer === bId && e.limited)
     // B's ping over the same relayed connection proves the connection carries streams
-    b.send(`ping ${(await a.waitFor('listening')).peerId}`)
+    const aId = (await a.waitFor('listening')).peerId
+    await b.waitFor('peer:connect', (e) => e.remotePeer === aId && e.limited)
+    b.send(`ping ${aId}`)
     await b.waitFor('ping', (e) => e.limited)
     a.send(['join news', 'say chat anyone?'])
     expect((await a.waitFor('command:error', (e) => e.command === 'join')).message).toBe('already in 1 topics (--pubsub-max-topics 1); leave one first')
