@@ -8,7 +8,7 @@ import { cidFromDigest, hashFile, hashRange, parseContentId } from './cid.js'
 import { decodeChunk, decodeCredit, decodeHeader, decodeRequest, encodeChunk, encodeCredit, encodeHeader, encodeRequest, maxChunkFrameBytes, readFrame } from './codec.js'
 import {
   DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_TIMEOUT, DEFAULT_CREDIT_CHUNKS, DEFAULT_DIRECT_CONNECTION_TIMEOUT, DEFAULT_FIND_PROVIDERS_TIMEOUT,
-  DEFAULT_MAX_CREDIT_BYTES, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_MAX_PROVIDERS, DEFAULT_MAX_SHARED_FILES,
+  DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_MAX_CREDIT_BYTES, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_MAX_PROVIDERS, DEFAULT_MAX_SHARED_FILES,
   FILE_PROTOCOL, MAX_CHUNK_SIZE, MAX_CONTROL_FRAME_SIZE, PART_SUFFIX
 } from './constants.js'
 import {
@@ -52,6 +52,8 @@ export interface FileShareInit {
   provide?: boolean
   /** Where `get` without `dest` saves files (under the name the provider gave). @default process.cwd() */
   downloadDir?: string
+  /** Most files sent at once, over all connections. @default 16 ({@link DEFAULT_MAX_CONCURRENT_UPLOADS}) */
+  maxConcurrentUploads?: number
   /** @default 4 ({@link DEFAULT_MAX_INBOUND_STREAMS}) */
   maxInboundStreams?: number
   /** @default 4 ({@link DEFAULT_MAX_OUTBOUND_STREAMS}) */
@@ -165,6 +167,8 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
   readonly #provide: boolean
   readonly #downloadDir: string
   readonly #maxInboundStreams: number
+  readonly #maxConcurrentUploads: number
+  #uploads = 0
   readonly #maxOutboundStreams: number
   readonly #shared = new Map<string, SharedFile & { mtimeMs: number }>()
   readonly #downloading = new Set<string>()
@@ -187,6 +191,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
     this.#directConnectionTimeout = positive(init.directConnectionTimeout, DEFAULT_DIRECT_CONNECTION_TIMEOUT, 'directConnectionTimeout')
     this.#maxProviders = positive(init.maxProviders, DEFAULT_MAX_PROVIDERS, 'maxProviders')
     this.#findProvidersTimeout = positive(init.findProvidersTimeout, DEFAULT_FIND_PROVIDERS_TIMEOUT, 'findProvidersTimeout')
+    this.#maxConcurrentUploads = positive(init.maxConcurrentUploads, DEFAULT_MAX_CONCURRENT_UPLOADS, 'maxConcurrentUploads')
     this.#maxInboundStreams = positive(init.maxInboundStreams, DEFAULT_MAX_INBOUND_STREAMS, 'maxInboundStreams')
     this.#maxOutboundStreams = positive(init.maxOutboundStreams, DEFAULT_MAX_OUTBOUND_STREAMS, 'maxOutboundStreams')
     this.#provide = init.provide ?? true
@@ -273,11 +278,17 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME_SIZE })
     const timeout = (): AbortSignal => AbortSignal.any([AbortSignal.timeout(this.#chunkTimeout), this.#stopController.signal])
     let handle: FileHandle | undefined
+    let uploading = false
     try {
       const req = decodeRequest(await readFrame(lp, 'file request', { signal: timeout() }))
       const file = this.#lookup(req)
       if (file == null) {
         await lp.write(encodeHeader({ status: 'NOT_FOUND', error: `not shared: ${req.cid ?? req.name ?? ''}`.slice(0, 200) }), { signal: timeout() })
+        await stream.close({ signal: timeout() })
+        return
+      }
+      if (this.#uploads >= this.#maxConcurrentUploads) {
+        await lp.write(encodeHeader({ status: 'ERROR', error: `busy: already sending ${this.#uploads} files` }), { signal: timeout() })
         await stream.close({ signal: timeout() })
         return
       }
@@ -287,6 +298,8 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
         await stream.close({ signal: timeout() })
         return
       }
+      this.#uploads++
+      uploading = true
       handle = await open(file.path, 'r')
       await lp.write(encodeHeader({ status: 'OK', cid: file.cid, name: file.name, bytes: file.bytes, chunkSize: this.#chunkSize }), { signal: timeout() })
       const first = decodeCredit(await readFrame(lp, 'credit', { signal: timeout() }))
@@ -317,6 +330,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       throw err
     } finally {
+      if (uploading) this.#uploads--
       await handle?.close()
     }
   }

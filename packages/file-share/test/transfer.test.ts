@@ -8,7 +8,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   ChunkVerificationError, DestinationExistsError, DirectConnectionTimeoutError, FILE_PROTOCOL, FileVerificationError, InvalidContentIdError,
-  RemoteFileNotFoundError, FileTransferTimeoutError, cidFromDigest, decodeCredit, decodeRequest, encodeChunk, encodeHeader, fileShare, hashFile
+  RemoteFileNotFoundError, FileTransferTimeoutError, cidFromDigest, decodeCredit, decodeHeader, encodeRequest, decodeRequest, encodeChunk, encodeHeader, fileShare, hashFile
 } from '../src/index.js'
 import { createNode, createRelay, waitUntil } from './helpers.js'
 import type { FileProgressEvent, FileShare, FileShareInit, FileWaitingEvent } from '../src/index.js'
@@ -43,6 +43,18 @@ function content (bytes: number, seed: number): Buffer {
     out.writeUInt32LE(x, Math.min(i, bytes - 4))
   }
   return out
+}
+
+/** Retries `fn` (bounded) until it resolves: for a slot the other side frees asynchronously. */
+async function waitUntilResolved<T> (fn: () => Promise<T>, attempts = 40): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (i >= attempts) throw err
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  }
 }
 
 async function exists (path: string): Promise<boolean> {
@@ -96,6 +108,23 @@ describe('file transfer', () => {
     await expect(c.services.files.get(cid, { from: s.peerId, dest })).rejects.toThrow(DestinationExistsError)
     expect(await readFile(dest, 'utf8')).toBe('keep me')
     expect(await exists(dest + '.part')).toBe(false)
+  })
+
+  it('bounds the files sent at once: a request beyond maxConcurrentUploads is answered busy', async () => {
+    const [s, c] = await Promise.all([fileNode({ maxConcurrentUploads: 1 }), fileNode()])
+    await writeFile(join(dir, 'busy.bin'), content(64 * 1024, 5))
+    const { cid } = await s.services.files.share(join(dir, 'busy.bin'))
+    await c.dial(s.getMultiaddrs()[0])
+    // a raw client takes the only upload slot: request, header, and no credit yet
+    const holder = await c.dialProtocol(s.peerId, FILE_PROTOCOL)
+    const lp = lpStream(holder)
+    await lp.write(encodeRequest({ cid }))
+    expect(decodeHeader(await lp.read())).toMatchObject({ status: 'OK' })
+    await expect(c.services.files.get(cid, { from: s.peerId, dest: join(dir, 'busy-1.bin') })).rejects.toThrow(/busy: already sending 1 files/)
+    // the slot is given back when that transfer ends
+    holder.abort(new Error('done holding'))
+    const result = await waitUntilResolved(async () => c.services.files.get(cid, { from: s.peerId, dest: join(dir, 'busy-2.bin') }))
+    expect(result.bytes).toBe(64 * 1024)
   })
 
   it('bounds the number of shared files', async () => {
