@@ -86,7 +86,11 @@ export interface SharedFile {
 }
 
 export interface GetOptions extends AbortOptions {
-  /** Destination path; default `<downloadDir>/<name the provider gave>`. An existing file there is never overwritten. */
+  /**
+   * Destination path, or an existing directory to save into under the name the
+   * provider gave; default `<downloadDir>/<that name>`. An existing file there
+   * is never overwritten (`DestinationExistsError`).
+   */
   dest?: string
   /** The peer to fetch from; without it providers are found through content routing (needs a CID). */
   from?: PeerId
@@ -348,7 +352,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
       if (cidOrName === '' || cidOrName.includes('/') || cidOrName.includes('\\')) throw new InvalidContentIdError(`"${cidOrName}" is neither a CID nor a file name`)
       req = { name: cidOrName }
     }
-    if (options.dest != null) await refuseExisting(resolve(options.dest))
+    if (options.dest != null && !(await isDirectory(options.dest))) await refuseExisting(resolve(options.dest))
     if (options.from != null) return this.#getFrom(options.from, req, options)
     const cid = parseContentId(req.cid ?? '')
     const routing = this.#components.contentRouting
@@ -437,7 +441,9 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
       const header = await this.#readHeader(lp, peer, what, frameSignal)
       if (req.cid != null && header.cid !== req.cid) throw new FileFrameMalformedError(`asked ${peer.toString()} for ${req.cid}, it offered ${header.cid}`)
       if (header.bytes > this.#maxFileSize) throw new FileTooLargeError(`${header.name} has ${header.bytes} bytes, more than the maximum of ${this.#maxFileSize}`)
-      dest = resolve(options.dest ?? join(this.#downloadDir, safeName(header.name)))
+      dest = options.dest == null
+        ? join(this.#downloadDir, safeName(header.name))
+        : await isDirectory(options.dest) ? join(resolve(options.dest), safeName(header.name)) : resolve(options.dest)
       if (this.#downloading.has(dest)) throw new DestinationExistsError(`a download to ${dest} is already running`)
       await refuseExisting(dest)
       this.#downloading.add(dest)
@@ -572,6 +578,10 @@ function describeLimits (limits: ConnectionLimits): string {
 function safeName (name: string): string {
   const base = [...basename(name.replaceAll('\\', '/'))].map(ch => ch.charCodeAt(0) < 0x20 || ch === '\x7f' ? '_' : ch).join('')
   return base === '' || base === '.' || base === '..' ? 'download' : base
+}
+
+async function isDirectory (path: string): Promise<boolean> {
+  return stat(path).then(s => s.isDirectory(), () => false)
 }
 
 async function refuseExisting (dest: string): Promise<void> {

@@ -94,6 +94,10 @@ describe('file transfer', () => {
     expect(result.path).toBe(join(sub, 'named.txt'))
     expect(result.cid).toBe(shared.cid)
     expect(await readFile(result.path, 'utf8')).toBe('by name')
+    // a directory as dest: saved inside it under the provider's name
+    const into = await mkdtemp(join(dir, 'into-'))
+    expect((await c.services.files.get(shared.cid, { from: s.peerId, dest: into })).path).toBe(join(into, 'named.txt'))
+    await expect(c.services.files.get(shared.cid, { from: s.peerId, dest: into })).rejects.toThrow(DestinationExistsError)
     await expect(c.services.files.get('named.txt')).rejects.toThrow(InvalidContentIdError)
     await expect(c.services.files.get('missing.txt', { from: s.peerId })).rejects.toThrow(RemoteFileNotFoundError)
   })
