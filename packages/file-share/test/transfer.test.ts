@@ -13,6 +13,7 @@ import {
 import { createNode, createRelay, waitUntil } from './helpers.js'
 import type { FileProgressEvent, FileShare, FileShareInit, FileWaitingEvent } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 type FileNode = Libp2p<{ files: FileShare }>
 
@@ -28,8 +29,8 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map(async n => n.stop()))
 })
 
-async function fileNode (init: FileShareInit = {}, listen?: string[]): Promise<FileNode> {
-  const node = await createNode({ files: fileShare({ downloadDir: dir, ...init }), ping: ping() }, listen)
+async function fileNode (init: FileShareInit = {}, listen?: string[], deny?: (ma: Multiaddr) => boolean): Promise<FileNode> {
+  const node = await createNode({ files: fileShare({ downloadDir: dir, ...init }), ping: ping() }, listen, deny)
   nodes.push(node)
   return node
 }
@@ -279,17 +280,25 @@ describe('resume', () => {
 })
 
 describe('relayed (limited) connections', () => {
-  async function relayedPair (init: FileShareInit): Promise<{ s: FileNode, c: FileNode, cid: string }> {
+  /**
+   * s reachable from c only through a relay: c's gater refuses s's own
+   * addresses (as s's NAT would) while `natBlocks.on`. libp2p itself tries a
+   * direct dial when only a limited connection exists; this makes it fail.
+   */
+  async function relayedPair (init: FileShareInit): Promise<{ s: FileNode, c: FileNode, cid: string, natBlocks: { on: boolean } }> {
     const relay = await createRelay()
     nodes.push(relay)
-    const [s, c] = await Promise.all([fileNode({}, ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit']), fileNode(init)])
+    const s = await fileNode({}, ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'])
+    const direct = new Set(s.getMultiaddrs().filter(ma => !ma.toString().includes('/p2p-circuit')).map(ma => ma.toString().split('/p2p/')[0]))
+    const natBlocks = { on: true }
+    const c = await fileNode(init, undefined, (ma) => natBlocks.on && !ma.toString().includes('/p2p-circuit') && direct.has(ma.toString().split('/p2p/')[0]))
     await writeFile(join(dir, 'relayed.bin'), content(300_000, 9))
     const { cid } = await s.services.files.share(join(dir, 'relayed.bin'))
     await s.dial(relay.getMultiaddrs()[0])
     const circuit = await waitUntil(() => s.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit')), 10_000, 'relay reservation')
     await c.dial(multiaddr(circuit.toString()))
     expect(c.getConnections(s.peerId).every(conn => conn.limits != null)).toBe(true)
-    return { s, c, cid }
+    return { s, c, cid, natBlocks }
   }
 
   it('says it is waiting for a direct connection and fails clearly when none comes', async () => {
@@ -304,13 +313,18 @@ describe('relayed (limited) connections', () => {
   })
 
   it('starts the transfer once a direct connection opens', async () => {
-    const { s, c, cid } = await relayedPair({})
-    c.services.files.addEventListener('file:waiting', () => {
+    const { s, c, cid, natBlocks } = await relayedPair({})
+    const waiting: FileWaitingEvent[] = []
+    c.services.files.addEventListener('file:waiting', (evt) => {
+      waiting.push(evt.detail)
       // stands in for DCUtR: the direct connection arrives while the transfer waits
-      void c.dial(s.getMultiaddrs().filter(ma => !ma.toString().includes('/p2p-circuit'))[0])
+      natBlocks.on = false
+      c.dial(s.getMultiaddrs().filter(ma => !ma.toString().includes('/p2p-circuit'))[0]).catch(() => {})
     }, { once: true })
     const result = await c.services.files.get(cid, { from: s.peerId, dest: join(dir, 'direct-later.bin') })
+    expect(waiting).toHaveLength(1)
     expect(result.bytes).toBe(300_000)
     expect(Buffer.compare(await readFile(result.path), content(300_000, 9))).toBe(0)
+    expect(c.getConnections(s.peerId).some(conn => conn.limits == null)).toBe(true)
   })
 })
