@@ -8,6 +8,7 @@ import {
 import { createNode, createRelay, waitUntil } from './helpers.js'
 import type { DirectMessageEvent, DirectMessages, DirectMessagesInit } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 type DmNode = Libp2p<{ dm: DirectMessages }>
 
@@ -16,8 +17,8 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map(async n => n.stop()))
 })
 
-async function dmNode (init?: DirectMessagesInit, listen?: string[]): Promise<DmNode> {
-  const node = await createNode({ dm: directMessages(init) }, listen)
+async function dmNode (init?: DirectMessagesInit, listen?: string[], deny?: (ma: Multiaddr) => boolean): Promise<DmNode> {
+  const node = await createNode({ dm: directMessages(init) }, listen, deny)
   nodes.push(node)
   return node
 }
@@ -107,7 +108,11 @@ describe('direct messages', () => {
   it('works over a limited (relayed) connection', async () => {
     const relay = await createRelay()
     nodes.push(relay)
-    const [a, b] = await Promise.all([dmNode(), dmNode({}, ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'])])
+    const b = await dmNode({}, ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'])
+    // b's own addresses are out of reach, as behind a NAT: only the relay connects a and b
+    const direct = new Set(b.getMultiaddrs().filter(ma => !ma.toString().includes('/p2p-circuit')).map(ma => ma.toString().split('/p2p/')[0]))
+    const behindNat = (ma: Multiaddr): boolean => !ma.toString().includes('/p2p-circuit') && direct.has(ma.toString().split('/p2p/')[0])
+    const a = await dmNode({}, undefined, behindNat)
     const inB = inbox(b)
     await b.dial(relay.getMultiaddrs()[0])
     const circuit = await waitUntil(() => b.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit')), 10_000, 'relay reservation')
@@ -117,8 +122,9 @@ describe('direct messages', () => {
     expect(conns.every(c => c.limits != null)).toBe(true)
     await a.services.dm.send(b.peerId, 'via relay')
     expect(inB).toEqual([{ from: a.peerId.toString(), text: 'via relay' }])
+    expect(a.getConnections(b.peerId).every(c => c.limits != null)).toBe(true)
     // the option reaches the sender: with it off, the limited connection is not used
-    const strict = await dmNode({ runOnLimitedConnection: false })
+    const strict = await dmNode({ runOnLimitedConnection: false }, undefined, behindNat)
     await strict.dial(multiaddr(circuit.toString()))
     await expect(strict.services.dm.send(b.peerId, 'not via relay')).rejects.toThrow(/limited connection/)
     expect(inB).toHaveLength(1)

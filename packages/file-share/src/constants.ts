@@ -100,5 +100,13 @@ export const DEFAULT_MAX_INBOUND_STREAMS = 4
  */
 export const DEFAULT_MAX_OUTBOUND_STREAMS = 4
 
+/**
+ * Most files this node sends at once, over all connections; a request beyond
+ * it is answered with an `ERROR` header ("busy").
+ *
+ * @default 16
+ */
+export const DEFAULT_MAX_CONCURRENT_UPLOADS = 16
+
 /** Suffix of the temporary file a download is written to before verification. */
 export const PART_SUFFIX = '.part'

@@ -8,7 +8,7 @@ import { cidFromDigest, hashFile, hashRange, parseContentId } from './cid.js'
 import { decodeChunk, decodeCredit, decodeHeader, decodeRequest, encodeChunk, encodeCredit, encodeHeader, encodeRequest, maxChunkFrameBytes, readFrame } from './codec.js'
 import {
   DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_TIMEOUT, DEFAULT_CREDIT_CHUNKS, DEFAULT_DIRECT_CONNECTION_TIMEOUT, DEFAULT_FIND_PROVIDERS_TIMEOUT,
-  DEFAULT_MAX_CREDIT_BYTES, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_MAX_PROVIDERS, DEFAULT_MAX_SHARED_FILES,
+  DEFAULT_MAX_CONCURRENT_UPLOADS, DEFAULT_MAX_CREDIT_BYTES, DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_MAX_PROVIDERS, DEFAULT_MAX_SHARED_FILES,
   FILE_PROTOCOL, MAX_CHUNK_SIZE, MAX_CONTROL_FRAME_SIZE, PART_SUFFIX
 } from './constants.js'
 import {
@@ -52,6 +52,8 @@ export interface FileShareInit {
   provide?: boolean
   /** Where `get` without `dest` saves files (under the name the provider gave). @default process.cwd() */
   downloadDir?: string
+  /** Most files sent at once, over all connections. @default 16 ({@link DEFAULT_MAX_CONCURRENT_UPLOADS}) */
+  maxConcurrentUploads?: number
   /** @default 4 ({@link DEFAULT_MAX_INBOUND_STREAMS}) */
   maxInboundStreams?: number
   /** @default 4 ({@link DEFAULT_MAX_OUTBOUND_STREAMS}) */
@@ -84,7 +86,11 @@ export interface SharedFile {
 }
 
 export interface GetOptions extends AbortOptions {
-  /** Destination path; default `<downloadDir>/<name the provider gave>`. An existing file there is never overwritten. */
+  /**
+   * Destination path, or an existing directory to save into under the name the
+   * provider gave; default `<downloadDir>/<that name>`. An existing file there
+   * is never overwritten (`DestinationExistsError`).
+   */
   dest?: string
   /** The peer to fetch from; without it providers are found through content routing (needs a CID). */
   from?: PeerId
@@ -165,6 +171,8 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
   readonly #provide: boolean
   readonly #downloadDir: string
   readonly #maxInboundStreams: number
+  readonly #maxConcurrentUploads: number
+  #uploads = 0
   readonly #maxOutboundStreams: number
   readonly #shared = new Map<string, SharedFile & { mtimeMs: number }>()
   readonly #downloading = new Set<string>()
@@ -187,6 +195,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
     this.#directConnectionTimeout = positive(init.directConnectionTimeout, DEFAULT_DIRECT_CONNECTION_TIMEOUT, 'directConnectionTimeout')
     this.#maxProviders = positive(init.maxProviders, DEFAULT_MAX_PROVIDERS, 'maxProviders')
     this.#findProvidersTimeout = positive(init.findProvidersTimeout, DEFAULT_FIND_PROVIDERS_TIMEOUT, 'findProvidersTimeout')
+    this.#maxConcurrentUploads = positive(init.maxConcurrentUploads, DEFAULT_MAX_CONCURRENT_UPLOADS, 'maxConcurrentUploads')
     this.#maxInboundStreams = positive(init.maxInboundStreams, DEFAULT_MAX_INBOUND_STREAMS, 'maxInboundStreams')
     this.#maxOutboundStreams = positive(init.maxOutboundStreams, DEFAULT_MAX_OUTBOUND_STREAMS, 'maxOutboundStreams')
     this.#provide = init.provide ?? true
@@ -273,11 +282,17 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
     const lp = lpStream(stream, { maxDataLength: MAX_CONTROL_FRAME_SIZE })
     const timeout = (): AbortSignal => AbortSignal.any([AbortSignal.timeout(this.#chunkTimeout), this.#stopController.signal])
     let handle: FileHandle | undefined
+    let uploading = false
     try {
       const req = decodeRequest(await readFrame(lp, 'file request', { signal: timeout() }))
       const file = this.#lookup(req)
       if (file == null) {
         await lp.write(encodeHeader({ status: 'NOT_FOUND', error: `not shared: ${req.cid ?? req.name ?? ''}`.slice(0, 200) }), { signal: timeout() })
+        await stream.close({ signal: timeout() })
+        return
+      }
+      if (this.#uploads >= this.#maxConcurrentUploads) {
+        await lp.write(encodeHeader({ status: 'ERROR', error: `busy: already sending ${this.#uploads} files` }), { signal: timeout() })
         await stream.close({ signal: timeout() })
         return
       }
@@ -287,6 +302,8 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
         await stream.close({ signal: timeout() })
         return
       }
+      this.#uploads++
+      uploading = true
       handle = await open(file.path, 'r')
       await lp.write(encodeHeader({ status: 'OK', cid: file.cid, name: file.name, bytes: file.bytes, chunkSize: this.#chunkSize }), { signal: timeout() })
       const first = decodeCredit(await readFrame(lp, 'credit', { signal: timeout() }))
@@ -317,6 +334,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       throw err
     } finally {
+      if (uploading) this.#uploads--
       await handle?.close()
     }
   }
@@ -334,7 +352,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
       if (cidOrName === '' || cidOrName.includes('/') || cidOrName.includes('\\')) throw new InvalidContentIdError(`"${cidOrName}" is neither a CID nor a file name`)
       req = { name: cidOrName }
     }
-    if (options.dest != null) await refuseExisting(resolve(options.dest))
+    if (options.dest != null && !(await isDirectory(options.dest))) await refuseExisting(resolve(options.dest))
     if (options.from != null) return this.#getFrom(options.from, req, options)
     const cid = parseContentId(req.cid ?? '')
     const routing = this.#components.contentRouting
@@ -423,7 +441,9 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
       const header = await this.#readHeader(lp, peer, what, frameSignal)
       if (req.cid != null && header.cid !== req.cid) throw new FileFrameMalformedError(`asked ${peer.toString()} for ${req.cid}, it offered ${header.cid}`)
       if (header.bytes > this.#maxFileSize) throw new FileTooLargeError(`${header.name} has ${header.bytes} bytes, more than the maximum of ${this.#maxFileSize}`)
-      dest = resolve(options.dest ?? join(this.#downloadDir, safeName(header.name)))
+      dest = options.dest == null
+        ? join(this.#downloadDir, safeName(header.name))
+        : await isDirectory(options.dest) ? join(resolve(options.dest), safeName(header.name)) : resolve(options.dest)
       if (this.#downloading.has(dest)) throw new DestinationExistsError(`a download to ${dest} is already running`)
       await refuseExisting(dest)
       this.#downloading.add(dest)
@@ -558,6 +578,10 @@ function describeLimits (limits: ConnectionLimits): string {
 function safeName (name: string): string {
   const base = [...basename(name.replaceAll('\\', '/'))].map(ch => ch.charCodeAt(0) < 0x20 || ch === '\x7f' ? '_' : ch).join('')
   return base === '' || base === '.' || base === '..' ? 'download' : base
+}
+
+async function isDirectory (path: string): Promise<boolean> {
+  return stat(path).then(s => s.isDirectory(), () => false)
 }
 
 async function refuseExisting (dest: string): Promise<void> {

@@ -12,14 +12,18 @@ import type { ServiceFactoryMap } from 'libp2p'
 /** Test nodes dial nothing but loopback: no traffic leaves the host. */
 const loopbackOnlyGater = { denyDialMultiaddr: (ma: Multiaddr): boolean => !isLoopback(ma) }
 
-/** A node on 127.0.0.1 (tcp, noise, yamux, circuit relay transport, identify) with `services`. */
-export async function createNode<S extends ServiceMap> (services: ServiceFactoryMap<S>, listen = ['/ip4/127.0.0.1/tcp/0']): Promise<Libp2p<S>> {
+/**
+ * A node on 127.0.0.1 (tcp, noise, yamux, circuit relay transport, identify)
+ * with `services`. `deny` refuses further (loopback) addresses, e.g. to play a
+ * peer whose direct addresses a NAT makes unreachable.
+ */
+export async function createNode<S extends ServiceMap> (services: ServiceFactoryMap<S>, listen = ['/ip4/127.0.0.1/tcp/0'], deny?: (ma: Multiaddr) => boolean): Promise<Libp2p<S>> {
   return createLibp2p({
     addresses: { listen },
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionGater: loopbackOnlyGater,
+    connectionGater: deny == null ? loopbackOnlyGater : { denyDialMultiaddr: (ma: Multiaddr): boolean => loopbackOnlyGater.denyDialMultiaddr(ma) || deny(ma) },
     services: { identify: identify(), ...services } as ServiceFactoryMap<S>
   })
 }

@@ -8,11 +8,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   ChunkVerificationError, DestinationExistsError, DirectConnectionTimeoutError, FILE_PROTOCOL, FileVerificationError, InvalidContentIdError,
-  RemoteFileNotFoundError, FileTransferTimeoutError, cidFromDigest, decodeCredit, decodeRequest, encodeChunk, encodeHeader, fileShare, hashFile
+  RemoteFileNotFoundError, FileTransferTimeoutError, cidFromDigest, decodeCredit, decodeHeader, encodeRequest, decodeRequest, encodeChunk, encodeHeader, fileShare, hashFile
 } from '../src/index.js'
 import { createNode, createRelay, waitUntil } from './helpers.js'
 import type { FileProgressEvent, FileShare, FileShareInit, FileWaitingEvent } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 type FileNode = Libp2p<{ files: FileShare }>
 
@@ -28,8 +29,8 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map(async n => n.stop()))
 })
 
-async function fileNode (init: FileShareInit = {}, listen?: string[]): Promise<FileNode> {
-  const node = await createNode({ files: fileShare({ downloadDir: dir, ...init }), ping: ping() }, listen)
+async function fileNode (init: FileShareInit = {}, listen?: string[], deny?: (ma: Multiaddr) => boolean): Promise<FileNode> {
+  const node = await createNode({ files: fileShare({ downloadDir: dir, ...init }), ping: ping() }, listen, deny)
   nodes.push(node)
   return node
 }
@@ -43,6 +44,18 @@ function content (bytes: number, seed: number): Buffer {
     out.writeUInt32LE(x, Math.min(i, bytes - 4))
   }
   return out
+}
+
+/** Retries `fn` (bounded) until it resolves: for a slot the other side frees asynchronously. */
+async function waitUntilResolved<T> (fn: () => Promise<T>, attempts = 40): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn()
+    } catch (err) {
+      if (i >= attempts) throw err
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  }
 }
 
 async function exists (path: string): Promise<boolean> {
@@ -82,6 +95,10 @@ describe('file transfer', () => {
     expect(result.path).toBe(join(sub, 'named.txt'))
     expect(result.cid).toBe(shared.cid)
     expect(await readFile(result.path, 'utf8')).toBe('by name')
+    // a directory as dest: saved inside it under the provider's name
+    const into = await mkdtemp(join(dir, 'into-'))
+    expect((await c.services.files.get(shared.cid, { from: s.peerId, dest: into })).path).toBe(join(into, 'named.txt'))
+    await expect(c.services.files.get(shared.cid, { from: s.peerId, dest: into })).rejects.toThrow(DestinationExistsError)
     await expect(c.services.files.get('named.txt')).rejects.toThrow(InvalidContentIdError)
     await expect(c.services.files.get('missing.txt', { from: s.peerId })).rejects.toThrow(RemoteFileNotFoundError)
   })
@@ -96,6 +113,23 @@ describe('file transfer', () => {
     await expect(c.services.files.get(cid, { from: s.peerId, dest })).rejects.toThrow(DestinationExistsError)
     expect(await readFile(dest, 'utf8')).toBe('keep me')
     expect(await exists(dest + '.part')).toBe(false)
+  })
+
+  it('bounds the files sent at once: a request beyond maxConcurrentUploads is answered busy', async () => {
+    const [s, c] = await Promise.all([fileNode({ maxConcurrentUploads: 1 }), fileNode()])
+    await writeFile(join(dir, 'busy.bin'), content(64 * 1024, 5))
+    const { cid } = await s.services.files.share(join(dir, 'busy.bin'))
+    await c.dial(s.getMultiaddrs()[0])
+    // a raw client takes the only upload slot: request, header, and no credit yet
+    const holder = await c.dialProtocol(s.peerId, FILE_PROTOCOL)
+    const lp = lpStream(holder)
+    await lp.write(encodeRequest({ cid }))
+    expect(decodeHeader(await lp.read())).toMatchObject({ status: 'OK' })
+    await expect(c.services.files.get(cid, { from: s.peerId, dest: join(dir, 'busy-1.bin') })).rejects.toThrow(/busy: already sending 1 files/)
+    // the slot is given back when that transfer ends
+    holder.abort(new Error('done holding'))
+    const result = await waitUntilResolved(async () => c.services.files.get(cid, { from: s.peerId, dest: join(dir, 'busy-2.bin') }))
+    expect(result.bytes).toBe(64 * 1024)
   })
 
   it('bounds the number of shared files', async () => {
@@ -246,17 +280,25 @@ describe('resume', () => {
 })
 
 describe('relayed (limited) connections', () => {
-  async function relayedPair (init: FileShareInit): Promise<{ s: FileNode, c: FileNode, cid: string }> {
+  /**
+   * s reachable from c only through a relay: c's gater refuses s's own
+   * addresses (as s's NAT would) while `natBlocks.on`. libp2p itself tries a
+   * direct dial when only a limited connection exists; this makes it fail.
+   */
+  async function relayedPair (init: FileShareInit): Promise<{ s: FileNode, c: FileNode, cid: string, natBlocks: { on: boolean } }> {
     const relay = await createRelay()
     nodes.push(relay)
-    const [s, c] = await Promise.all([fileNode({}, ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit']), fileNode(init)])
+    const s = await fileNode({}, ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'])
+    const direct = new Set(s.getMultiaddrs().filter(ma => !ma.toString().includes('/p2p-circuit')).map(ma => ma.toString().split('/p2p/')[0]))
+    const natBlocks = { on: true }
+    const c = await fileNode(init, undefined, (ma) => natBlocks.on && !ma.toString().includes('/p2p-circuit') && direct.has(ma.toString().split('/p2p/')[0]))
     await writeFile(join(dir, 'relayed.bin'), content(300_000, 9))
     const { cid } = await s.services.files.share(join(dir, 'relayed.bin'))
     await s.dial(relay.getMultiaddrs()[0])
     const circuit = await waitUntil(() => s.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit')), 10_000, 'relay reservation')
     await c.dial(multiaddr(circuit.toString()))
     expect(c.getConnections(s.peerId).every(conn => conn.limits != null)).toBe(true)
-    return { s, c, cid }
+    return { s, c, cid, natBlocks }
   }
 
   it('says it is waiting for a direct connection and fails clearly when none comes', async () => {
@@ -271,13 +313,18 @@ describe('relayed (limited) connections', () => {
   })
 
   it('starts the transfer once a direct connection opens', async () => {
-    const { s, c, cid } = await relayedPair({})
-    c.services.files.addEventListener('file:waiting', () => {
+    const { s, c, cid, natBlocks } = await relayedPair({})
+    const waiting: FileWaitingEvent[] = []
+    c.services.files.addEventListener('file:waiting', (evt) => {
+      waiting.push(evt.detail)
       // stands in for DCUtR: the direct connection arrives while the transfer waits
-      void c.dial(s.getMultiaddrs().filter(ma => !ma.toString().includes('/p2p-circuit'))[0])
+      natBlocks.on = false
+      c.dial(s.getMultiaddrs().filter(ma => !ma.toString().includes('/p2p-circuit'))[0]).catch(() => {})
     }, { once: true })
     const result = await c.services.files.get(cid, { from: s.peerId, dest: join(dir, 'direct-later.bin') })
+    expect(waiting).toHaveLength(1)
     expect(result.bytes).toBe(300_000)
     expect(Buffer.compare(await readFile(result.path), content(300_000, 9))).toBe(0)
+    expect(c.getConnections(s.peerId).some(conn => conn.limits == null)).toBe(true)
   })
 })
