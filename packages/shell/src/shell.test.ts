@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream'
 import { NatkitEvents, type NatkitEvent } from '@natkit/events'
 import { describe, expect, it } from 'vitest'
-import { MAX_BACKGROUND_COMMANDS, runShell, type ShellCommand } from './index.js'
+import { MAX_BACKGROUND_COMMANDS, ShellOutput, runShell, type ShellCommand } from './index.js'
 
 function setup (execute: (c: ShellCommand) => Promise<void>, background?: (c: ShellCommand) => boolean): { input: PassThrough, seen: NatkitEvent[], done: Promise<number> } {
   const input = new PassThrough()
@@ -55,5 +55,33 @@ describe('runShell (one command per line)', () => {
     expect(seen[0]).toMatchObject({ event: 'command:error', command: 'get', message: `${MAX_BACKGROUND_COMMANDS} commands are already running; wait for one to finish` })
     open()
     expect(await done).toBe(0)
+  })
+})
+
+describe('runShell (interactive)', () => {
+  it('prints output above the line being typed and redraws the prompt with what was typed so far', async () => {
+    const input = new PassThrough()
+    const output = new PassThrough()
+    let drawn = ''
+    output.on('data', (d: Buffer) => { drawn += d.toString() })
+    const printer = new ShellOutput(output)
+    const ran: string[] = []
+    const done = runShell({ input, output, interactive: true, prompt: '> ', events: new NatkitEvents(), execute: async (c) => { ran.push(c.command) } }, printer)
+    input.write('say ch')
+    await expect.poll(() => drawn).toContain('say ch')
+    const before = drawn.length
+    printer.write('[chat] someone: hi\n')
+    const after = drawn.slice(before)
+    // clear the line, print, then the prompt and the partly typed line again, the cursor after it (column 9)
+    const ESC = '\u001b'
+    expect(after.startsWith(`${ESC}[2K${ESC}[1G[chat] someone: hi\n`)).toBe(true)
+    expect(after.endsWith(`> say ch${ESC}[9G`)).toBe(true)
+    input.write('at hello\r')
+    await expect.poll(() => ran).toEqual(['say'])
+    input.end()
+    expect(await done).toBe(0)
+    // once the shell ended, output is written as it is
+    printer.write('bye\n')
+    expect(drawn.endsWith('bye\n')).toBe(true)
   })
 })
