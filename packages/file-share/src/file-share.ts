@@ -176,7 +176,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
   readonly #maxOutboundStreams: number
   readonly #shared = new Map<string, SharedFile & { mtimeMs: number }>()
   readonly #downloading = new Set<string>()
-  readonly #stopController = new AbortController()
+  #stopController = new AbortController()
   #started = false
 
   constructor (components: FileShareComponents, init: FileShareInit = {}) {
@@ -208,6 +208,7 @@ export class FileShareService extends TypedEventEmitter<FileShareEvents> impleme
 
   async start (): Promise<void> {
     if (this.#started) return
+    if (this.#stopController.signal.aborted) this.#stopController = new AbortController()
     await this.#components.registrar.handle(this.protocol, (stream, connection) => {
       this.#serve(stream, connection).catch(err => {
         this.#log('serving %p failed - %e', connection.remotePeer, err)
