@@ -4,7 +4,7 @@ import { handler } from './handler.js'
 
 let code: number
 try {
-  code = await handler(parseArgs(process.argv.slice(2), process.env))
+  code = await handler(parseArgs(process.argv.slice(2), process.env, process.stdin.isTTY && process.stdout.isTTY))
 } catch (err) {
   code = reportFatal('natkit-peer', err)
 }

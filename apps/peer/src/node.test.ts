@@ -2,7 +2,10 @@ import { limitsNotReaching, resolveOptions } from '@natkit/config'
 import { NatkitEvents } from '@natkit/events'
 import { PEER_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
-import { composeInit, createPeer } from './node.js'
+import { StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
+import { composeInit, createPeer, dialDiscovered, textValidator } from './node.js'
+import type { PeerDiscoveryEvents, PeerInfo, TypedEventTarget } from '@libp2p/interface'
+import { PUBSUB_MAX_FRAME } from './options.js'
 import { DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, WEBRTC_SIGNALING_PROTOCOL, confirmDirect, nodeComponents, transportTags, type NatkitRunner } from '@natkit/node'
 
 const running: NatkitRunner[] = []
@@ -66,10 +69,51 @@ describe('composeInit: every peer limit reaches the component that uses it', () 
     reservationRetry: ['reservationKeeper.retry'],
     reservationRetryMax: ['reservationKeeper.retryMax']
   }
-  /** Limits that are not handed to libp2p: the app uses them directly. */
-  const NOT_LIBP2P = new Set(['timeout', 'pingInterval'])
+  /** Limits that are not handed to libp2p: the app uses them directly (the pub/sub ones: the topic validator below, and the shell's `say`/`join`, test/shell.test.ts). */
+  const NOT_LIBP2P = new Set(['timeout', 'pingInterval', 'pubsubMaxMessage', 'pubsubMaxTopics'])
 
   it('a non-default value of each limit arrives unchanged', () => {
     expect(limitsNotReaching({ role: PEER_ROLE, paths: PATHS, compose: composeInit, exclude: NOT_LIBP2P, extraFlags: { relay: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6'] } })).toEqual([])
+  })
+})
+
+describe('pub/sub and discovery options reach gossipsub and mDNS', () => {
+  const init = (flags: Record<string, unknown> = {}): ReturnType<typeof composeInit> => composeInit(resolveOptions(PEER_ROLE, { flags }))
+
+  it('composeInit: signed messages, bounded frames, relayed connections as --pubsub-relayed says; mDNS only with --mdns', () => {
+    expect(init().pubsub).toEqual({ globalSignaturePolicy: StrictSign, maxInboundDataLength: PUBSUB_MAX_FRAME, runOnLimitedConnection: true, emitSelf: false, allowPublishToZeroTopicPeers: false })
+    expect(init({ pubsubRelayed: false }).pubsub.runOnLimitedConnection).toBe(false)
+    expect(init().mdns).toBeUndefined()
+    expect(init({ mdns: true }).mdns).toEqual({})
+  })
+
+  it('a running peer speaks gossipsub (meshsub) and runs no mDNS unless asked', async () => {
+    const { node } = await start({ webrtc: false, seed: 'node-peer-pubsub' })
+    expect(node.getProtocols()).toEqual(expect.arrayContaining(['/meshsub/1.1.0', '/meshsub/1.2.0']))
+    expect(node.services.mdns).toBeUndefined()
+    expect(node.services.pubsub.globalSignaturePolicy).toBe(StrictSign)
+  })
+
+  it('the topic validator accepts UTF-8 text up to --pubsub-max-message bytes and rejects the rest', () => {
+    const validate = textValidator(8)
+    expect(validate(undefined, { data: new TextEncoder().encode('12345678') })).toBe(TopicValidatorResult.Accept)
+    expect(validate(undefined, { data: new TextEncoder().encode('123456789') })).toBe(TopicValidatorResult.Reject)
+    expect(validate(undefined, { data: Uint8Array.of(0xff, 0xfe) })).toBe(TopicValidatorResult.Reject)
+  })
+})
+
+describe('peers found on the LAN are dialled (what --mdns feeds; libp2p 3 does not dial discovered peers)', () => {
+  it('connects to a discovered peer once, and not to itself', async () => {
+    const a = await start({ webrtc: false, dht: false, seed: 'node-peer-disc-a' })
+    const b = await start({ webrtc: false, dht: false, seed: 'node-peer-disc-b' })
+    // a discovery service's event target, as @libp2p/mdns's (which sends multicast, so is not started here)
+    const lan = new EventTarget() as TypedEventTarget<PeerDiscoveryEvents>
+    const found = (p: typeof a): void => { lan.dispatchEvent(new CustomEvent<PeerInfo>('peer', { detail: { id: p.node.peerId, multiaddrs: p.node.getMultiaddrs() } })) }
+    dialDiscovered(a.node, lan, 5_000, { onStop: () => {} })
+    found(a)
+    found(b)
+    found(b)
+    await expect.poll(() => a.node.getConnections(b.node.peerId).length, { timeout: 10_000 }).toBe(1)
+    expect(a.node.getConnections(a.node.peerId)).toEqual([])
   })
 })

@@ -47,4 +47,19 @@ describe('natkit-peer parseArgs', () => {
     expect(() => parseArgs(['--identity', 'k', '--seed', 's'])).toThrow(/seed|identity/)
     expect(() => parseArgs(['dial', '--help'])).toThrow(HelpShown)
   })
+
+  it('on a terminal without a sub-command the peer starts its shell; scripts, help and explicit commands are left alone', () => {
+    expect(parseArgs([], {}, true).command).toBe('shell')
+    expect(parseArgs(['--relay', RELAY], {}, true)).toMatchObject({ command: 'shell', options: { relay: [RELAY] } })
+    expect(parseArgs([], {}, false).command).toBe('run')
+    expect(parseArgs(['--json'], {}, true).command).toBe('run')
+    expect(parseArgs(['run'], {}, true).command).toBe('run')
+    expect(() => parseArgs(['--help'], {}, true)).toThrow(HelpShown)
+  })
+
+  it('mDNS is off unless --mdns; pub/sub bounds have named defaults and limits', () => {
+    expect(parseArgs([]).options).toMatchObject({ mdns: false, pubsubMaxMessage: 4096, pubsubMaxTopics: 64, pubsubRelayed: true })
+    expect(parseArgs(['--mdns', '--pubsub-max-message', '1KiB', '--no-pubsub-relayed']).options).toMatchObject({ mdns: true, pubsubMaxMessage: 1024, pubsubRelayed: false })
+    expect(() => parseArgs(['--pubsub-max-message', '1MiB'])).toThrow(/pubsub-max-message/)
+  })
 })

@@ -6,6 +6,14 @@ import { DHT_PROTOCOL_SPEC, checkStunUrl, defineRole, spec, type CommonOptions }
 // ---------------------------------------------------------------------------
 // named defaults
 
+/** Upper bound of `--pubsub-max-message`: gossipsub's frames are bounded at {@link PUBSUB_MAX_FRAME}. */
+export const MAX_PUBSUB_MESSAGE = 64 * 1024
+/**
+ * Largest gossipsub RPC frame read from a peer (gossipsub's own default is
+ * 4 MiB): room for a batch of maximum-size messages plus control messages.
+ */
+export const PUBSUB_MAX_FRAME = 1024 * 1024
+
 /** Default of `listen`: an ephemeral TCP port. */
 export const DEFAULT_PEER_LISTEN: readonly string[] = Object.freeze(['/ip4/0.0.0.0/tcp/0'])
 export const DEFAULT_HOLEPUNCH = true
@@ -24,6 +32,25 @@ export const DEFAULT_DHT = true
 export const DEFAULT_PING_INTERVAL = 0
 export const DEFAULT_PEER_TIMEOUT = 30_000
 export const DEFAULT_ALLOW_PRIVATE_ADDRESSES = false
+/**
+ * Discover peers on the LAN with mDNS. Off by default: it sends multicast on
+ * every interface, so it is opt-in (`--mdns`) and never on in tests outside
+ * lab namespaces.
+ */
+export const DEFAULT_MDNS = false
+/**
+ * Largest pub/sub message text (`say`) in bytes: bigger ones are refused
+ * before publishing and rejected (peer-score penalty) when received.
+ */
+export const DEFAULT_PUBSUB_MAX_MESSAGE = 4 * 1024
+/** Most topics joined at once. */
+export const DEFAULT_PUBSUB_MAX_TOPICS = 64
+/**
+ * Run gossipsub over relayed (limited) connections too. Its streams then count
+ * against the relay's data and duration limits (128 KiB, 2 min by default);
+ * once the connection is direct they no longer do.
+ */
+export const DEFAULT_PUBSUB_RELAYED = true
 
 /** The ways a relayed connection can become direct: `tcp` (DCUtR TCP hole punching) and `webrtc` (WebRTC signalled over the relay). */
 export const DIRECT_PATHS = ['tcp', 'webrtc'] as const
@@ -139,6 +166,30 @@ export interface PeerOptions extends CommonOptions {
    * @default false
    */
   allowPrivateAddresses: boolean
+  /**
+   * Discover peers on the LAN with mDNS (multicast): opt-in.
+   *
+   * @default false
+   */
+  mdns: boolean
+  /**
+   * Largest pub/sub message text in bytes.
+   *
+   * @default 4096 (4 KiB)
+   */
+  pubsubMaxMessage: number
+  /**
+   * Most pub/sub topics joined at once.
+   *
+   * @default 64
+   */
+  pubsubMaxTopics: number
+  /**
+   * Run gossipsub over relayed connections (within the relay's limits).
+   *
+   * @default true
+   */
+  pubsubRelayed: boolean
 }
 
 /** The peer's options: the common ones, then reservations, hole punching, transports and the DHT; `reservationRetryMax` must be >= `reservationRetry`. */
@@ -161,6 +212,10 @@ export const PEER_ROLE = defineRole<PeerOptions>({
     spec('pingInterval', 'duration', DEFAULT_PING_INTERVAL, 'ping connected peers this often; 0 = off', { min: 0, arg: '<duration>' }),
     spec('directPaths', 'string[]', DEFAULT_DIRECT_PATHS, 'direct paths to race over a relayed connection: tcp (hole punching), webrtc', { arg: '<list>', check: checkDirectPath }),
     spec('allowPrivateAddresses', 'boolean', DEFAULT_ALLOW_PRIVATE_ADDRESSES, 'treat private/loopback addresses as hole punch candidates (LAN/loopback tests)'),
+    spec('mdns', 'boolean', DEFAULT_MDNS, 'discover peers on the LAN with mDNS (multicast); off unless given'),
+    spec('pubsubMaxMessage', 'bytes', DEFAULT_PUBSUB_MAX_MESSAGE, 'largest pub/sub message text', { min: 1, max: MAX_PUBSUB_MESSAGE, arg: '<bytes>' }),
+    spec('pubsubMaxTopics', 'int', DEFAULT_PUBSUB_MAX_TOPICS, 'most pub/sub topics joined at once', { min: 1, max: 1024, arg: '<n>' }),
+    spec('pubsubRelayed', 'boolean', DEFAULT_PUBSUB_RELAYED, 'run pub/sub over relayed connections too (within the relay\'s limits)'),
     // the description is shared with natkit-autonat's --timeout
     spec('timeout', 'duration', DEFAULT_PEER_TIMEOUT, 'overall timeout (peer: of `dial`; autonat: of a check)', { min: 1, arg: '<duration>' })
   ],
@@ -179,13 +234,21 @@ export const PEER_CLI: ParseInit<PeerOptions> = {
   role: PEER_ROLE,
   commands: [
     { name: 'run', description: 'run the peer: listen, keep --relay reservations, accept and upgrade connections (default)', default: true },
-    { name: 'dial', args: '<target>', description: 'connect to a multiaddr or peer id, wait up to --timeout for a direct connection; exit 0 direct, 3 relayed only, 1 not connected' }
+    { name: 'dial', args: '<target>', description: 'connect to a multiaddr or peer id, wait up to --timeout for a direct connection; exit 0 direct, 3 relayed only, 1 not connected' },
+    { name: 'shell', description: 'run the peer with a command shell (chat, direct messages, files; type help); with --json, one command per line on stdin and one event per line on stdout' }
   ]
 }
 
-/** Pure: argv (after the script name) and env → command and validated peer options. */
-export function parseArgs (argv: string[], env: Record<string, string | undefined> = {}): ParsedArgs<PeerOptions> {
-  return parseRoleArgs(argv, { ...PEER_CLI, env })
+/**
+ * Pure: argv (after the script name) and env → command and validated peer
+ * options. With `tty` (stdin and stdout are terminals) and no sub-command,
+ * `--json`, `--help` or `--version`, the peer starts its shell.
+ */
+export function parseArgs (argv: string[], env: Record<string, string | undefined> = {}, tty = false): ParsedArgs<PeerOptions> {
+  const first = argv[0]
+  const noCommand = first == null || first.startsWith('-')
+  const scripted = argv.some(a => ['--json', '--help', '-h', '--version', '-V'].includes(a))
+  return parseRoleArgs(tty && noCommand && !scripted ? ['shell', ...argv] : argv, { ...PEER_CLI, env })
 }
 
 /** `natkit-peer dial`: the target is neither a multiaddr nor a peer id, or has no addresses (a usage problem). */

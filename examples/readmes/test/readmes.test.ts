@@ -45,6 +45,18 @@ const CASES: Record<string, (out: string) => void> = {
     // a stock server never dials private/loopback addresses: one `unknown` answer per address asked
     expect(out).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+ unknown: .+$/m)
   },
+  shell: (out) => {
+    // parsed, one-line errors, commands run in order, nothing after `quit`
+    expect(out.trim().split('\n')).toEqual([
+      '{"command":"say","topic":"chat","text":"hello  world"}',
+      'say: say needs 2 arguments: say <topic> <text>',
+      'run join',
+      'error jion: unknown command "jion" (did you mean join?); type help',
+      'run get',
+      'run say',
+      'exit 0'
+    ])
+  },
   identity: (out) => {
     expect(out).toMatch(/^created true, then false$/m)
     expect(out).toMatch(/^same peer id: true 12D3Koo\w+$/m)

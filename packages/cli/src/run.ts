@@ -51,6 +51,8 @@ export interface RunInit<T extends RunnableRole> {
   options: Pick<CommonOptions, 'json' | 'logLevel'>
   /** The app's composition: builds the role (not started) with its events going to `events`. */
   create: (events: NatkitEvents) => Promise<T>
+  /** Where events are printed. @default process.stdout */
+  out?: { write: (s: string) => unknown }
   /** Work to do once started; resolve with an exit code to stop, or never to run until a signal. */
   main?: (role: T) => Promise<number>
 }
@@ -59,7 +61,7 @@ export interface RunInit<T extends RunnableRole> {
 export async function runRole<T extends RunnableRole> (init: RunInit<T>): Promise<number> {
   const o = init.options
   const events = new NatkitEvents()
-  createPrinter(events, { json: o.json, out: process.stdout, quiet: quietEvents(o.logLevel) })
+  createPrinter(events, { json: o.json, out: init.out ?? process.stdout, quiet: quietEvents(o.logLevel) })
   // debug also turns on natkit's own debug logs (stderr) unless DEBUG already chooses
   if (o.logLevel === 'debug' && process.env.DEBUG == null) enable('natkit:*')
   const role = await init.create(events)

@@ -71,4 +71,15 @@ describe('printing and parsing', () => {
     const e = { ts: '2026-01-01T00:00:00.000Z', event: 'dial:result', peerId: 'p', target: '/t', outcome: 'direct', remoteAddr: '/w', timeToDirectMs: 80, path: 'webrtc', paths: { webrtc: 'won after 80 ms', tcp: 'lost: webrtc was direct first' } } as const
     expect(formatHuman(e)).toMatch(/dial \/t: direct via \/w, direct after 80 ms over webrtc; webrtc: won after 80 ms; tcp: lost: webrtc was direct first$/)
   })
+
+  it('the peer shell\'s lines: chat, a command\'s result as printed, errors, and a progress bar with rate and ETA', () => {
+    const base = { ts: '2026-01-01T00:00:00.000Z', peerId: 'p' } as const
+    const from = '12D3KooWNcNfgyXDkVWxUzDbD61GBCVnUAQ2AFftAir7nVLxgV9C'
+    expect(formatHuman({ ...base, event: 'pubsub:message', topic: 'chat', from, text: 'hi' })).toBe('00:00:00.000 [chat] 12D3KooW…LxgV9C: hi')
+    expect(formatHuman({ ...base, event: 'message', from, text: 'psst' })).toBe('00:00:00.000 <12D3KooW…LxgV9C> psst')
+    expect(formatHuman({ ...base, event: 'command:result', command: 'topics', lines: ['a: 1 peer(s)', 'b: 0 peer(s)'] })).toBe('a: 1 peer(s)\nb: 0 peer(s)')
+    expect(formatHuman({ ...base, event: 'command:error', command: 'say', message: 'join x first' })).toBe('00:00:00.000 ERROR say: join x first')
+    const cid = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+    expect(formatHuman({ ...base, event: 'file:progress', cid, bytes: 3 * 1048576, total: 4 * 1048576, bytesPerSecond: 1048576, etaMs: 1000 })).toBe('00:00:00.000 bafkreigh2ak… [###############.....] 75 % 3.0/4.0 MiB 1.0 MiB/s ETA 1 s')
+  })
 })

@@ -125,6 +125,24 @@ export interface NatkitEventMap {
    * (won, lost to the winner, failed and why, not tried and why).
    */
   'dial:result': { target: string, outcome: 'direct' | 'relayed' | 'failed', remoteAddr?: string, relayedRttMs?: number, directRttMs?: number, timeToRelayedMs?: number, timeToDirectMs?: number, reason?: string, path?: DirectPathName, paths?: Partial<Record<DirectPathName, string>> }
+  /** Peer shell: a message arrived on a joined pub/sub topic (gossipsub, signature verified). `from` is the author's peer id. */
+  'pubsub:message': { topic: string, from: string, text: string }
+  /** Peer shell: a peer joined or left a topic this node has joined. */
+  'pubsub:peer': { topic: string, peer: string, subscribed: boolean }
+  /** Peer shell: a direct message from one peer (`send`). */
+  message: { from: string, text: string }
+  /** Peer shell: a file is shared (`share`): its CID (sha-256) and size. */
+  'file:shared': { path: string, cid: string, bytes: number }
+  /** Peer shell: download progress (`get`), bytes verified so far of `total`; the rate since the download started and the time left at that rate. */
+  'file:progress': { cid: string, bytes: number, total: number, bytesPerSecond?: number, etaMs?: number }
+  /** Peer shell: a download waits, e.g. for a direct connection because the relayed one is limited. */
+  'file:waiting': { cid: string, peer?: string, message: string }
+  /** Peer shell: a download finished and its hash was verified; `path` is where it is stored. */
+  'file:received': { cid: string, path: string, bytes: number, from: string }
+  /** Peer shell: a command's result, as lines for people and `data` for scripts. */
+  'command:result': { command: string, lines: string[], data?: unknown }
+  /** Peer shell: a command line was invalid or the command failed (one line). `command` is the first word ('' for none). */
+  'command:error': { command: string, message: string }
   /** A human-facing informational message (startup lines, progress). */
   info: { message: string }
   warn: { message: string }

@@ -7,6 +7,15 @@ export function formatJson (e: NatkitEvent): string {
 
 const short = (id: string): string => id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id
 
+const mib = (n: number): string => (n / 1048576).toFixed(1)
+/** Width of the `file:progress` bar in characters. */
+const PROGRESS_BAR_WIDTH = 20
+function progressBar (bytes: number, total: number): string {
+  const share = total > 0 ? Math.min(1, bytes / total) : 1
+  const filled = Math.round(share * PROGRESS_BAR_WIDTH)
+  return `[${'#'.repeat(filled)}${'.'.repeat(PROGRESS_BAR_WIDTH - filled)}] ${Math.floor(share * 100)} %`
+}
+
 /** A readable single line for people watching a terminal. */
 export function formatHuman (e: NatkitEvent): string {
   const time = e.ts.slice(11, 23)
@@ -32,9 +41,18 @@ export function formatHuman (e: NatkitEvent): string {
     case 'holepunch:retry': text = `hole punch with ${short(e.remotePeer)} retries in ${e.delayMs} ms (round ${e.round}/${e.maxRounds}, after ${e.reason})`; break
     case 'relayed:expiring': text = `relayed connection to ${short(e.remotePeer)} nears its ${e.limit} limit: ${e.message}`; break
     case 'ping': text = `ping ${short(e.remotePeer)} ${e.rttMs} ms over ${e.limited ? 'relay' : 'direct'} ${e.remoteAddr}`; break
+    case 'pubsub:message': text = `[${e.topic}] ${short(e.from)}: ${e.text}`; break
+    case 'pubsub:peer': text = `${short(e.peer)} ${e.subscribed ? 'joined' : 'left'} ${e.topic}`; break
+    case 'message': text = `<${short(e.from)}> ${e.text}`; break
+    case 'file:shared': text = `sharing ${e.path} as ${e.cid} (${e.bytes} bytes)`; break
+    case 'file:progress': text = `${e.cid.slice(0, 12)}… ${progressBar(e.bytes, e.total)} ${mib(e.bytes)}/${mib(e.total)} MiB${e.bytesPerSecond != null ? ` ${mib(e.bytesPerSecond)} MiB/s` : ''}${e.etaMs != null ? ` ETA ${Math.ceil(e.etaMs / 1000)} s` : ''}`; break
+    case 'file:waiting': text = `${e.cid.slice(0, 12)}… waiting: ${e.message}`; break
+    case 'file:received': text = `received ${e.path} (${e.bytes} bytes, ${e.cid}) from ${short(e.from)}, verified`; break
+    case 'command:result': return e.lines.join('\n')
+    case 'command:error': text = `${e.command !== '' ? `${e.command}: ` : ''}${e.message}`; break
     case 'info': case 'warn': case 'error': text = e.message; break
   }
-  const level = e.event === 'error' ? 'ERROR ' : e.event === 'warn' ? 'WARN ' : ''
+  const level = e.event === 'error' || e.event === 'command:error' ? 'ERROR ' : e.event === 'warn' ? 'WARN ' : ''
   return `${time} ${level}${text}`
 }
 

@@ -29,10 +29,13 @@ export class RoleProcess {
   readonly exited: Promise<number | null>
   #waiters = new Set<() => void>()
 
-  /** Throws StaleBuildError (before spawning) when the binary would run a dist/ older than the sources. */
-  constructor (bin: keyof typeof BINS, args: string[]) {
+  /**
+   * Throws StaleBuildError (before spawning) when the binary would run a dist/ older than the sources.
+   * With `stdin`, the process reads what {@link RoleProcess.send} writes (e.g. `natkit-peer shell --json`).
+   */
+  constructor (bin: keyof typeof BINS, args: string[], opts: { stdin?: boolean } = {}) {
     assertFreshBuild(BINS[bin])
-    this.child = spawn(process.execPath, [BINS[bin], ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '' } })
+    this.child = spawn(process.execPath, [BINS[bin], ...args, '--json'], { stdio: [opts.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '' } })
     this.child.stdout?.on('data', parseEventStream((e) => {
       this.events.push(e)
       for (const w of [...this.#waiters]) w()
@@ -59,6 +62,15 @@ export class RoleProcess {
     })
   }
 
+  /** Writes lines to the process's stdin (needs `stdin: true`); `end` closes it afterwards. */
+  send (lines: string | string[], end = false): void {
+    const stdin = this.child.stdin
+    if (stdin == null) throw new Error('process was started without stdin')
+    const text = (Array.isArray(lines) ? lines : [lines]).map(l => `${l}\n`).join('')
+    if (end) stdin.end(text)
+    else stdin.write(text)
+  }
+
   async stop (signal: NodeJS.Signals = 'SIGTERM', grace = 10_000): Promise<number | null> {
     if (this.child.exitCode != null || this.child.signalCode != null) return this.child.exitCode
     this.child.kill(signal)
@@ -83,8 +95,8 @@ export async function listeningAddr (p: RoleProcess): Promise<{ peerId: string, 
 export class RolePool {
   readonly #procs: RoleProcess[] = []
 
-  readonly start = (bin: keyof typeof BINS, args: string[]): RoleProcess => {
-    const p = new RoleProcess(bin, args)
+  readonly start = (bin: keyof typeof BINS, args: string[], opts: { stdin?: boolean } = {}): RoleProcess => {
+    const p = new RoleProcess(bin, args, opts)
     this.#procs.push(p)
     return p
   }
