@@ -35,7 +35,7 @@ export async function honestPing (conn: Connection): Promise<number> {
 /** Opens `protocol`, writes one length-prefixed `body`, resolves with the first answer frame. */
 async function request (conn: Connection, protocol: string, body: Uint8Array): Promise<Uint8Array> {
   const signal = AbortSignal.timeout(DEFAULT_HONEST_TIMEOUT_MS)
-  const stream = await conn.newStream(protocol, { signal })
+  const stream = await conn.newStream(protocol, { signal, runOnLimitedConnection: conn.limits != null })
   try {
     const lp = lpStream(stream)
     await lp.write(body, { signal })
@@ -74,14 +74,39 @@ export async function honestAutonat (conn: Connection): Promise<number> {
   return answer.dialResponse.status
 }
 
+const HONEST_CONNECT = encodeHolePunch({ type: 'CONNECT', obsAddrs: [multiaddr('/ip4/127.0.0.1/tcp/9').bytes] })
+
 /**
- * A DCUtR CONNECT: the responder must answer with its CONNECT. No SYNC
- * follows, so nothing is dialled.
+ * A DCUtR CONNECT on a relayed connection the responder (A) dialed to us: it
+ * must answer with its CONNECT. No SYNC follows, so nothing is dialled.
  */
-export async function honestHolePunch (conn: Connection): Promise<void> {
-  const body = encodeHolePunch({ type: 'CONNECT', obsAddrs: [multiaddr('/ip4/127.0.0.1/tcp/9').bytes] })
-  const answer = decodeHolePunch(await request(conn, HOLEPUNCH_PROTOCOL, body))
+export async function honestHolePunch (relayed: Connection): Promise<void> {
+  if (relayed.direction !== 'inbound' || !relayed.remoteAddr.toString().includes('/p2p-circuit')) throw new Error(`DCUtR is answered only on a relayed connection the responder dialed, not on ${relayed.direction} ${relayed.remoteAddr.toString()}`)
+  const answer = decodeHolePunch(await request(relayed, HOLEPUNCH_PROTOCOL, HONEST_CONNECT))
   if (answer.type !== 'CONNECT') throw new NotServedError(`the DCUtR responder answered CONNECT with ${answer.type}`)
+}
+
+/**
+ * A DCUtR CONNECT on a direct connection: the responder must reset the stream
+ * without an answer (a hole punch there would dial whatever it names).
+ * Resolves with how the stream ended.
+ */
+export async function honestHolePunchRefused (direct: Connection): Promise<string> {
+  const signal = AbortSignal.timeout(DEFAULT_HONEST_TIMEOUT_MS)
+  // the protocol is negotiated (the responder speaks DCUtR here too), then the stream is reset
+  const stream = await direct.newStream(HOLEPUNCH_PROTOCOL, { signal })
+  try {
+    const lp = lpStream(stream)
+    await lp.write(HONEST_CONNECT, { signal })
+    const answer = decodeHolePunch((await lp.read({ signal })).subarray())
+    throw new NotServedError(`the DCUtR responder answered a CONNECT on a direct connection (${answer.type})`)
+  } catch (err) {
+    if (err instanceof NotServedError) throw err
+    if (stream.status !== 'reset') throw new NotServedError(`the DCUtR stream on a direct connection was not reset (status ${stream.status}): ${String(err)}`)
+    return 'reset'
+  } finally {
+    if (stream.status === 'open') stream.abort(new Error('honest request done'))
+  }
 }
 
 /** A Kademlia FIND_NODE for `key`: the DHT server must answer FIND_NODE. */

@@ -6,7 +6,9 @@
  * address (127.0.0.0/8 is all loopback on Linux), so the fuzzer and the honest
  * clients are different requesters for the per-IP limits.
  */
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
 import { resolveOptions, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_INBOUND, DEFAULT_MAX_PENDING_INBOUND_PER_IP } from '@natkit/config'
 import { NatkitEvents, type NatkitEvent } from '@natkit/events'
 import { createNatkitNode, loadIdentity, type NatkitNode, type NatkitRunner } from '@natkit/node'
@@ -28,7 +30,7 @@ export interface RoleUnderTest {
   name: FuzzedRole
   runner: NatkitRunner
   events: NatkitEvent[]
-  /** its TCP listen address on 127.0.0.1 */
+  /** its TCP listen address on 127.0.0.1 (with `/p2p`) */
   addr: Multiaddr
   /** the UDP port of its STUN server, if it runs one */
   stunPort?: number
@@ -98,13 +100,51 @@ function stunPortIn (events: NatkitEvent[]): number | undefined {
 
 /** A plain natkit node (fresh identity, no listener) whose TCP dials leave from `localAddress`. */
 export async function clientNode (localAddress: string): Promise<NatkitNode> {
+  return await startClient(localAddress, [])
+}
+
+/**
+ * Time a client may take to get its reservation on the relay.
+ *
+ * @default 10000
+ */
+export const DEFAULT_RESERVATION_TIMEOUT_MS = 10_000
+
+/** A client reachable only through the relay, and the circuit address other nodes dial it at. */
+export interface RelayedClient {
+  node: NatkitNode
+  /** `<relay>/p2p-circuit/p2p/<client>` */
+  circuit: Multiaddr
+}
+
+/**
+ * A plain natkit node (fresh identity) whose only listen address is a
+ * reservation on `relay` (no TCP listener: a node that dials it through the
+ * relay has no direct address to try). Its TCP dials leave from `localAddress`.
+ */
+export async function relayedClientNode (localAddress: string, relay: RoleUnderTest): Promise<RelayedClient> {
+  const node = await startClient(localAddress, [relay.addr.encapsulate('/p2p-circuit').toString()])
+  const deadline = Date.now() + DEFAULT_RESERVATION_TIMEOUT_MS
+  let circuit = node.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit'))
+  while (circuit == null && Date.now() < deadline) {
+    await new Promise(resolve => setTimeout(resolve, 20))
+    circuit = node.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit'))
+  }
+  if (circuit == null) {
+    await node.stop()
+    throw new Error(`no reservation on the relay within ${DEFAULT_RESERVATION_TIMEOUT_MS} ms`)
+  }
+  return { node, circuit: multiaddr(circuit.toString()) }
+}
+
+async function startClient (localAddress: string, listen: string[]): Promise<NatkitNode> {
   const { key } = await loadIdentity({})
   // not in TCPSocketOptions' type, but @libp2p/tcp hands dialOpts to net.connect as they are
   const dialOpts: TCPSocketOptions & { localAddress: string } = { localAddress }
   const node = await createNatkitNode({
-    options: { listen: [], announce: [], bootstrap: [], maxConnections: 20, dialTimeout: 5_000, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxPendingInboundPerIp: DEFAULT_MAX_PENDING_INBOUND_PER_IP, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT },
+    options: { listen, announce: [], bootstrap: [], maxConnections: 20, dialTimeout: 5_000, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxPendingInboundPerIp: DEFAULT_MAX_PENDING_INBOUND_PER_IP, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT },
     privateKey: key,
-    transports: [tcp({ dialOpts })]
+    transports: listen.length > 0 ? [tcp({ dialOpts }), circuitRelayTransport()] : [tcp({ dialOpts })]
   })
   await node.start()
   return node

@@ -2,7 +2,9 @@
  * Every protocol handler the relay and peer roles serve, as stream fuzz
  * targets. To add one: the role, the protocol id, a generator of valid
  * (length-prefixed) input and the handler's size limit; a `sanitize` when a
- * complete request would make the node dial the addresses inside it.
+ * complete request would make the node dial the addresses inside it; `via:
+ * 'relayed'` when the handler answers only on a relayed connection the node
+ * dialed (DCUtR).
  */
 import { decodeAutoNATMessage, MAX_MESSAGE_SIZE as AUTONAT_MAX_MESSAGE_SIZE } from '@natkit/autonat-check'
 import { decodeFrame, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE as DCUTR_MAX_MESSAGE_SIZE } from '@natkit/holepunch'
@@ -64,10 +66,12 @@ export const STREAM_TARGETS: readonly StreamTarget[] = [
   { role: 'relay', protocol: AUTONAT_DIAL_REQUEST_PROTOCOL, valid: (rng) => lengthPrefixed(autonatDialRequest(rng)), maxSize: AUTONAT_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesAutonat) },
   { role: 'peer', protocol: AUTONAT_DIAL_REQUEST_PROTOCOL, valid: (rng) => lengthPrefixed(autonatDialRequest(rng)), maxSize: AUTONAT_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesAutonat) },
   { role: 'autonat', protocol: AUTONAT_DIAL_REQUEST_PROTOCOL, valid: (rng) => lengthPrefixed(autonatDialRequest(rng)), maxSize: AUTONAT_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesAutonat) },
-  // peer: natkit's DCUtR responder
+  // peer: natkit's DCUtR responder (A), on a relayed connection the peer dialed to the fuzzer: the only place it answers
+  { role: 'peer', protocol: HOLEPUNCH_PROTOCOL, via: 'relayed', valid: (rng) => lengthPrefixed(holePunchBody(rng)), maxSize: DCUTR_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesDcutr) },
+  // and on a direct connection, where every stream must be reset unread (holepunch:refused)
   { role: 'peer', protocol: HOLEPUNCH_PROTOCOL, valid: (rng) => lengthPrefixed(holePunchBody(rng)), maxSize: DCUTR_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesDcutr) },
   // peer: circuit relay v2 STOP (behind natkit's stopGuard)
-  // (the guard's reset of a refused STOP stream does not reach the opener, which waits: a short timeout, a few at once)
+  // (the guard resets a refused STOP stream, often before the opener's newStream resolves: sendOnStream checks the status first)
   { role: 'peer', protocol: RELAY_V2_STOP_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(stopMessage(rng, ctx.attackerId)), maxSize: LIBP2P_MESSAGE_SIZE, timeout: 100, concurrency: 3 },
   // bootstrap: the Kademlia DHT server
   { role: 'bootstrap', protocol: NATKIT_DHT_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(kadMessage(rng, rng.chance(0.5) ? ctx.attackerId : ctx.targetId)), maxSize: LIBP2P_MESSAGE_SIZE },

@@ -7,7 +7,8 @@
  * failure reproduces).
  */
 import { describe, expect, it } from 'vitest'
-import { CODEC_TARGETS, DEFAULT_MAX_HEAP_GROWTH, DEFAULT_MAX_RSS_GROWTH, runSuite, STREAM_TARGETS, summarize } from '../src/index.js'
+import { HOLEPUNCH_PROTOCOL } from '@natkit/holepunch'
+import { CODEC_TARGETS, DEFAULT_MAX_HEAP_GROWTH, DEFAULT_MAX_RSS_GROWTH, runSuite, STREAM_TARGETS, streamTargetName, summarize } from '../src/index.js'
 
 /** Inputs of the CI run: at least the 100k the issue asks. */
 const CI_INPUTS = 120_000
@@ -40,6 +41,19 @@ describe(`fuzz suite (${CI_INPUTS} inputs, seed ${seed})`, () => {
       expect(s.inputs, s.target).toBeGreaterThan(0)
       expect(s.outcomes.refused, s.target).toBeLessThan(s.inputs / 10)
     }
+    // DCUtR: on the relayed connection the peer dialed, (nearly) every input
+    // reached the responder's parser; on the direct one every stream was reset
+    // unread and counted as refused (the hardening holds under fuzzing)
+    const dcutrRelayed = report.stream.find(s => s.target === streamTargetName({ role: 'peer', protocol: HOLEPUNCH_PROTOCOL, via: 'relayed' }))
+    const dcutrDirect = report.stream.find(s => s.target === streamTargetName({ role: 'peer', protocol: HOLEPUNCH_PROTOCOL }))
+    if (dcutrRelayed == null || dcutrDirect == null) throw new Error('a DCUtR stream target is missing')
+    expect(report.dcutr.handled + report.dcutr.busy).toBeLessThanOrEqual(dcutrRelayed.inputs)
+    expect(report.dcutr.handled).toBeGreaterThanOrEqual(Math.floor(dcutrRelayed.inputs * 0.9))
+    expect(dcutrRelayed.bytesReceived).toBeGreaterThan(0)
+    expect(report.dcutr.refused).toBe(dcutrDirect.inputs)
+    expect(dcutrDirect.outcomes.reset).toBe(dcutrDirect.inputs)
+    expect(dcutrDirect.bytesReceived).toBe(0)
+
     // the standalone STUN server answered the valid requests among the fuzz
     expect(report.udp[0].answers).toBeGreaterThan(0)
 
@@ -59,6 +73,7 @@ describe(`fuzz suite (${CI_INPUTS} inputs, seed ${seed})`, () => {
       'autonat autonat': true,
       'relay reservation': true,
       'peer dcutr': true,
+      'peer dcutr on a direct connection refused': true,
       'stun binding': true,
       'relay stun binding': true
     })
