@@ -12,7 +12,10 @@ import { reader as createReader } from 'protons-runtime'
 import { KAD, kadMessage, RELAY } from './messages.js'
 import { Rng } from './rng.js'
 import { AUTONAT_DIAL_REQUEST_PROTOCOL, RELAY_V2_HOP_PROTOCOL } from './stream-targets.js'
-import type { Connection } from '@libp2p/interface'
+import { readFile } from 'node:fs/promises'
+import type { DirectMessageEvent, DirectMessages } from '@natkit/direct-message'
+import type { FileShare } from '@natkit/file-share'
+import type { Connection, Libp2p } from '@libp2p/interface'
 
 /**
  * Time one honest request may take.
@@ -128,3 +131,28 @@ export async function honestStun (host: string, port: number, localAddress: stri
   if (mapped.address !== localAddress) throw new NotServedError(`the STUN server mapped ${localAddress} to ${mapped.address}`)
 }
 
+
+/** A direct message from `client` to `server`: the server's `message` event must carry it, from the client. */
+export async function honestDirectMessage (client: Libp2p<{ dm: DirectMessages }>, server: Libp2p<{ dm: DirectMessages }>): Promise<string> {
+  const text = `honest ${Date.now()}`
+  let got: DirectMessageEvent | undefined
+  const onMessage = (evt: CustomEvent<DirectMessageEvent>): void => { if (evt.detail.text === text) got = evt.detail }
+  server.services.dm.addEventListener('message', onMessage)
+  try {
+    // `send` resolves on the server's OK ack, which it writes after dispatching `message`
+    await client.services.dm.send(server.peerId, text, { signal: AbortSignal.timeout(DEFAULT_HONEST_TIMEOUT_MS) })
+  } finally {
+    server.services.dm.removeEventListener('message', onMessage)
+  }
+  if (got == null) throw new NotServedError('the direct message was acknowledged but no message event came')
+  if (got.from !== client.peerId.toString()) throw new NotServedError(`the direct message arrived from ${got.from}, not from ${client.peerId.toString()}`)
+  return `delivered ${Buffer.byteLength(text)} bytes`
+}
+
+/** `client` fetches the file `server` shares as `cid` into `dest`: its bytes must be `expected`. */
+export async function honestFileFetch (client: Libp2p<{ files: FileShare }>, server: Libp2p, cid: string, dest: string, expected: Uint8Array): Promise<string> {
+  const result = await client.services.files.get(cid, { from: server.peerId, dest, signal: AbortSignal.timeout(DEFAULT_HONEST_TIMEOUT_MS) })
+  const got = await readFile(result.path)
+  if (!Buffer.from(expected).equals(got)) throw new NotServedError(`the fetched file differs from the shared one (${got.byteLength} bytes, expected ${expected.byteLength})`)
+  return `fetched ${got.byteLength} bytes, ${cid}`
+}

@@ -8,10 +8,12 @@
  */
 import { decodeAutoNATMessage, MAX_MESSAGE_SIZE as AUTONAT_MAX_MESSAGE_SIZE } from '@natkit/autonat-check'
 import { decodeFrame, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE as DCUTR_MAX_MESSAGE_SIZE } from '@natkit/holepunch'
+import { DIRECT_MESSAGE_PROTOCOL, maxFrameBytes } from '@natkit/direct-message'
+import { FILE_PROTOCOL, MAX_CONTROL_FRAME_SIZE } from '@natkit/file-share'
 import { PING_PROTOCOL, RELAY_V2_STOP_PROTOCOL } from '@natkit/node'
 import { reader as createReader } from 'protons-runtime'
 import { NATKIT_DHT_PROTOCOL } from '@natkit/config'
-import { autonatDialRequest, holePunchBody, hopMessage, identifyMessage, kadMessage, lengthPrefixed, stopMessage } from './messages.js'
+import { autonatDialRequest, directMessageBody, fileClientFrames, holePunchBody, hopMessage, identifyMessage, kadMessage, lengthPrefixed, stopMessage } from './messages.js'
 import type { StreamTarget } from './stream.js'
 
 export const RELAY_V2_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
@@ -80,9 +82,10 @@ export const STREAM_TARGETS: readonly StreamTarget[] = [
     { role, protocol: IDENTIFY_PUSH_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(identifyMessage(rng, ctx.attackerPublicKey)), maxSize: LIBP2P_MESSAGE_SIZE },
     { role, protocol: IDENTIFY_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(identifyMessage(rng, ctx.attackerPublicKey)), maxSize: LIBP2P_MESSAGE_SIZE },
     { role, protocol: PING_PROTOCOL, valid: (rng) => rng.bytes(32 * (1 + rng.int(3))), maxSize: 32 }
-  ])
-  // PEER APP PROTOCOLS (issue 12, branch `files`): add direct messages and file sharing here when
-  // their packages land (the peer composition in roles.ts then serves them), e.g.
-  // { role: 'peer', protocol: DIRECT_MESSAGE_PROTOCOL, valid: (rng) => lengthPrefixed(directMessage(rng)), maxSize: MAX_DM_SIZE },
-  // { role: 'peer', protocol: FILE_SHARE_PROTOCOL, valid: (rng) => lengthPrefixed(fileRequest(rng)), maxSize: MAX_FILE_REQUEST_SIZE },
+  ]),
+  // PEER APP PROTOCOLS (issue 12): direct messages and file sharing, on a node of their own
+  // until the peer app registers them (see startPeerServices); file requests often name the
+  // file that node shares, so chunks are sent and the client's credit frames are read
+  { role: 'peer-services', protocol: DIRECT_MESSAGE_PROTOCOL, valid: (rng) => lengthPrefixed(directMessageBody(rng)), maxSize: maxFrameBytes() },
+  { role: 'peer-services', protocol: FILE_PROTOCOL, valid: (rng) => fileClientFrames(rng), maxSize: MAX_CONTROL_FRAME_SIZE }
 ]

@@ -3,6 +3,9 @@
  * handlers over real streams, then STUN over UDP; then honest clients and the
  * health checks. Deterministic inputs for a seed; bounded in count and time.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { NATKIT_DHT_PROTOCOL } from '@natkit/config'
 import { createStunServer } from '@natkit/stun'
@@ -10,8 +13,9 @@ import { fuzzCodec, type CodecResult } from './codec.js'
 import { CODEC_TARGETS } from './codec-targets.js'
 import { describeError, type Finding } from './findings.js'
 import { HealthWatch, DEFAULT_MAX_HEAP_GROWTH, DEFAULT_MAX_RSS_GROWTH, type HealthReport } from './health.js'
-import { honestAutonat, honestHolePunch, honestHolePunchRefused, honestKad, honestPing, honestReservation, honestStun } from './honest.js'
-import { clientNode, relayedClientNode, startAutonat, startBootstrap, startPeer, startRelay, type FuzzedRole, type RoleUnderTest } from './roles.js'
+import { honestAutonat, honestDirectMessage, honestFileFetch, honestHolePunch, honestHolePunchRefused, honestKad, honestPing, honestReservation, honestStun } from './honest.js'
+import { clientNode, peerServicesClientNode, relayedClientNode, startPeerServices, startAutonat, startBootstrap, startPeer, startRelay, type FuzzedRole, type RoleUnderTest } from './roles.js'
+import { SHARED_FILE_NAME } from './messages.js'
 import { Rng } from './rng.js'
 import { connectionTo, fuzzStream, relayedConnectionFrom, type StreamContext, type StreamResult } from './stream.js'
 import { STREAM_TARGETS } from './stream-targets.js'
@@ -40,6 +44,14 @@ export const DEFAULT_UDP_SHARE = 0.15
  * @default 600000
  */
 export const DEFAULT_MAX_DURATION_MS = 600_000
+
+/**
+ * Size of the file the peer services node shares (two chunks of
+ * `DEFAULT_CHUNK_SIZE`, so a fuzz transfer reads more than one credit).
+ *
+ * @default 327680
+ */
+export const SHARED_FILE_BYTES = 320 * 1024
 
 /** The fuzzer's source address; honest clients use {@link HONEST_ADDRESS} (another requester for per-IP limits). */
 export const FUZZER_ADDRESS = '127.0.0.1'
@@ -152,7 +164,15 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
     // a reservation on the relay (and no listener), and the peer dials it there
     const relayedFuzzer = await relayedClientNode(FUZZER_ADDRESS, relay)
     cleanups.push(async () => { await relayedFuzzer.node.stop() })
-    const roles: Record<FuzzedRole, RoleUnderTest> = { relay, peer, bootstrap, autonat }
+    // the peer app's direct messages and file sharing, sharing one small file
+    const dir = await mkdtemp(join(tmpdir(), 'natkit-fuzz-'))
+    cleanups.push(async () => { await rm(dir, { recursive: true, force: true }) })
+    const peerServices = await startPeerServices(join(dir, 'downloads'))
+    cleanups.push(async () => { await peerServices.runner.stop() })
+    const sharedBytes = new Rng(init.seed).bytes(SHARED_FILE_BYTES)
+    await writeFile(join(dir, SHARED_FILE_NAME), sharedBytes)
+    const shared = await peerServices.runner.node.services.files.share(join(dir, SHARED_FILE_NAME))
+    const roles: Record<FuzzedRole, RoleUnderTest> = { relay, peer, bootstrap, autonat, 'peer-services': peerServices }
 
     // memory growth is measured from here: the nodes are up
     health.rebase()
@@ -176,7 +196,8 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
       relay: connectionTo(async (a) => await fuzzer.dial(a), relay.addr),
       peer: connectionTo(async (a) => await fuzzer.dial(a), peer.addr),
       bootstrap: connectionTo(async (a) => await fuzzer.dial(a), bootstrap.addr),
-      autonat: connectionTo(async (a) => await fuzzer.dial(a), autonat.addr)
+      autonat: connectionTo(async (a) => await fuzzer.dial(a), autonat.addr),
+      'peer-services': connectionTo(async (a) => await fuzzer.dial(a), peerServices.addr)
     }
     const relayedFrom = { peer: relayedConnectionFrom(peer.runner.node, relayedFuzzer.node, relayedFuzzer.circuit) }
     const holePunchStats = (): HolePunchStats => {
@@ -218,7 +239,7 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
     log(`udp: ${udpFigures.inputs} inputs in ${udpFigures.durationMs} ms (${udpFigures.inputsPerSecond}/s)`)
 
     // --- honest clients, from another address ---
-    const client = await clientNode(HONEST_ADDRESS)
+    const client = await peerServicesClientNode(HONEST_ADDRESS, join(dir, 'honest'))
     cleanups.push(async () => { await client.stop() })
     const check = async (name: string, run: () => Promise<unknown>): Promise<void> => {
       try {
@@ -230,7 +251,7 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
       }
     }
     const conn = async (node: NatkitNode, role: RoleUnderTest): ReturnType<NatkitNode['dial']> => await node.dial(role.addr, { signal: AbortSignal.timeout(10_000) })
-    for (const role of [relay, peer, bootstrap, autonat]) {
+    for (const role of [relay, peer, bootstrap, autonat, peerServices]) {
       await check(`${role.name} running`, async () => { if (role.runner.node.status !== 'started') throw new Error(`status ${role.runner.node.status}`) })
       await check(`${role.name} ping`, async () => `rtt ${await honestPing(await conn(client, role))} ms`)
     }
@@ -241,6 +262,8 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
     await check('peer dcutr', async () => { await honestHolePunch(await relayedConnectionFrom(peer.runner.node, honestRelayed.node, honestRelayed.circuit)()) })
     await check('peer dcutr on a direct connection refused', async () => await honestHolePunchRefused(await conn(client, peer)))
     await check('bootstrap dht', async () => { await honestKad(await conn(client, bootstrap), NATKIT_DHT_PROTOCOL, client.peerId.toMultihash().bytes) })
+    await check('peer-services dm', async () => { await conn(client, peerServices); return await honestDirectMessage(client, peerServices.runner.node) })
+    await check('peer-services file', async () => await honestFileFetch(client, peerServices.runner.node, shared.cid, join(dir, 'fetched'), sharedBytes))
     await check('stun binding', async () => { await honestStun('127.0.0.1', stunAddr.port, HONEST_ADDRESS) })
     await check('relay stun binding', async () => { await honestStun('127.0.0.1', relayStunPort, HONEST_ADDRESS) })
     // what the nodes still hold after the run, before they stop (the clients'
@@ -251,7 +274,7 @@ export async function runSuite (init: SuiteInit): Promise<SuiteReport> {
     await honestRelayed.node.stop()
     // the peer's own connection to the relay (it dialed the fuzzers through it)
     await peer.runner.node.hangUp(relay.runner.node.peerId)
-    await Promise.all([relay, peer, bootstrap, autonat].map(async (role) => { await waitFor(() => role.runner.node.getConnections().length === 0, 5_000) }))
+    await Promise.all([relay, peer, bootstrap, autonat, peerServices].map(async (role) => { await waitFor(() => role.runner.node.getConnections().length === 0, 5_000) }))
     health.measureEnd()
   } catch (err) {
     findings.push({ target: 'suite', problem: `the run failed: ${describeError(err)}` })

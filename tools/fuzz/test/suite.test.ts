@@ -7,6 +7,8 @@
  * failure reproduces).
  */
 import { describe, expect, it } from 'vitest'
+import { DIRECT_MESSAGE_PROTOCOL } from '@natkit/direct-message'
+import { DEFAULT_CHUNK_SIZE, FILE_PROTOCOL } from '@natkit/file-share'
 import { HOLEPUNCH_PROTOCOL } from '@natkit/holepunch'
 import { CODEC_TARGETS, DEFAULT_MAX_HEAP_GROWTH, DEFAULT_MAX_RSS_GROWTH, runSuite, STREAM_TARGETS, streamTargetName, summarize } from '../src/index.js'
 
@@ -54,6 +56,12 @@ describe(`fuzz suite (${CI_INPUTS} inputs, seed ${seed})`, () => {
     expect(dcutrDirect.outcomes.reset).toBe(dcutrDirect.inputs)
     expect(dcutrDirect.bytesReceived).toBe(0)
 
+    // the peer app's services answered fuzz inputs: DM acks, and chunks of the shared file to requests naming it
+    const dm = report.stream.find(s => s.target === streamTargetName({ role: 'peer-services', protocol: DIRECT_MESSAGE_PROTOCOL }))
+    const file = report.stream.find(s => s.target === streamTargetName({ role: 'peer-services', protocol: FILE_PROTOCOL }))
+    expect(dm?.bytesReceived).toBeGreaterThan(0)
+    expect(file?.bytesReceived).toBeGreaterThan(DEFAULT_CHUNK_SIZE)
+
     // the standalone STUN server answered the valid requests among the fuzz
     expect(report.udp[0].answers).toBeGreaterThan(0)
 
@@ -74,6 +82,10 @@ describe(`fuzz suite (${CI_INPUTS} inputs, seed ${seed})`, () => {
       'relay reservation': true,
       'peer dcutr': true,
       'peer dcutr on a direct connection refused': true,
+      'peer-services running': true,
+      'peer-services ping': true,
+      'peer-services dm': true,
+      'peer-services file': true,
       'stun binding': true,
       'relay stun binding': true
     })
