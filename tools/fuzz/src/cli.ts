@@ -61,6 +61,7 @@ export function summarize (r: SuiteReport): string[] {
   return [
     `inputs: ${r.inputs} of ${r.inputsRequested} in ${(r.durationMs / 1000).toFixed(1)} s (${r.inputsPerSecond}/s), seed ${r.seed}`,
     `  codec ${p.codec.inputs} (${p.codec.inputsPerSecond}/s), stream ${p.stream.inputs} (${p.stream.inputsPerSecond}/s), udp ${p.udp.inputs} (${p.udp.inputsPerSecond}/s)`,
+    `peer DCUtR: ${r.dcutr.handled} streams read by the responder, ${r.dcutr.refused} refused (not on a relayed connection it dialed), ${r.dcutr.busy} busy`,
     `honest clients: ${r.honest.filter(h => h.ok).length}/${r.honest.length} served`,
     `memory: live heap after GC +${mib(r.health.heapGrowthBytes)} MiB (limit ${mib(r.health.maxHeapGrowthBytes)} MiB), peak RSS +${mib(r.health.rssGrowthBytes)} MiB (limit ${mib(r.health.maxRssGrowthBytes)} MiB); uncaught exceptions ${r.health.uncaughtExceptions.length}, unhandled rejections ${r.health.unhandledRejections.length}`,
     `findings: ${r.findingCount}`,

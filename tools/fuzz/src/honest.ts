@@ -12,7 +12,10 @@ import { reader as createReader } from 'protons-runtime'
 import { KAD, kadMessage, RELAY } from './messages.js'
 import { Rng } from './rng.js'
 import { AUTONAT_DIAL_REQUEST_PROTOCOL, RELAY_V2_HOP_PROTOCOL } from './stream-targets.js'
-import type { Connection } from '@libp2p/interface'
+import { readFile } from 'node:fs/promises'
+import type { DirectMessageEvent, DirectMessages } from '@natkit/direct-message'
+import type { FileShare } from '@natkit/file-share'
+import type { Connection, Libp2p } from '@libp2p/interface'
 
 /**
  * Time one honest request may take.
@@ -35,7 +38,7 @@ export async function honestPing (conn: Connection): Promise<number> {
 /** Opens `protocol`, writes one length-prefixed `body`, resolves with the first answer frame. */
 async function request (conn: Connection, protocol: string, body: Uint8Array): Promise<Uint8Array> {
   const signal = AbortSignal.timeout(DEFAULT_HONEST_TIMEOUT_MS)
-  const stream = await conn.newStream(protocol, { signal })
+  const stream = await conn.newStream(protocol, { signal, runOnLimitedConnection: conn.limits != null })
   try {
     const lp = lpStream(stream)
     await lp.write(body, { signal })
@@ -74,14 +77,39 @@ export async function honestAutonat (conn: Connection): Promise<number> {
   return answer.dialResponse.status
 }
 
+const HONEST_CONNECT = encodeHolePunch({ type: 'CONNECT', obsAddrs: [multiaddr('/ip4/127.0.0.1/tcp/9').bytes] })
+
 /**
- * A DCUtR CONNECT: the responder must answer with its CONNECT. No SYNC
- * follows, so nothing is dialled.
+ * A DCUtR CONNECT on a relayed connection the responder (A) dialed to us: it
+ * must answer with its CONNECT. No SYNC follows, so nothing is dialled.
  */
-export async function honestHolePunch (conn: Connection): Promise<void> {
-  const body = encodeHolePunch({ type: 'CONNECT', obsAddrs: [multiaddr('/ip4/127.0.0.1/tcp/9').bytes] })
-  const answer = decodeHolePunch(await request(conn, HOLEPUNCH_PROTOCOL, body))
+export async function honestHolePunch (relayed: Connection): Promise<void> {
+  if (relayed.direction !== 'inbound' || !relayed.remoteAddr.toString().includes('/p2p-circuit')) throw new Error(`DCUtR is answered only on a relayed connection the responder dialed, not on ${relayed.direction} ${relayed.remoteAddr.toString()}`)
+  const answer = decodeHolePunch(await request(relayed, HOLEPUNCH_PROTOCOL, HONEST_CONNECT))
   if (answer.type !== 'CONNECT') throw new NotServedError(`the DCUtR responder answered CONNECT with ${answer.type}`)
+}
+
+/**
+ * A DCUtR CONNECT on a direct connection: the responder must reset the stream
+ * without an answer (a hole punch there would dial whatever it names).
+ * Resolves with how the stream ended.
+ */
+export async function honestHolePunchRefused (direct: Connection): Promise<string> {
+  const signal = AbortSignal.timeout(DEFAULT_HONEST_TIMEOUT_MS)
+  // the protocol is negotiated (the responder speaks DCUtR here too), then the stream is reset
+  const stream = await direct.newStream(HOLEPUNCH_PROTOCOL, { signal })
+  try {
+    const lp = lpStream(stream)
+    await lp.write(HONEST_CONNECT, { signal })
+    const answer = decodeHolePunch((await lp.read({ signal })).subarray())
+    throw new NotServedError(`the DCUtR responder answered a CONNECT on a direct connection (${answer.type})`)
+  } catch (err) {
+    if (err instanceof NotServedError) throw err
+    if (stream.status !== 'reset') throw new NotServedError(`the DCUtR stream on a direct connection was not reset (status ${stream.status}): ${String(err)}`)
+    return 'reset'
+  } finally {
+    if (stream.status === 'open') stream.abort(new Error('honest request done'))
+  }
 }
 
 /** A Kademlia FIND_NODE for `key`: the DHT server must answer FIND_NODE. */
@@ -103,3 +131,28 @@ export async function honestStun (host: string, port: number, localAddress: stri
   if (mapped.address !== localAddress) throw new NotServedError(`the STUN server mapped ${localAddress} to ${mapped.address}`)
 }
 
+
+/** A direct message from `client` to `server`: the server's `message` event must carry it, from the client. */
+export async function honestDirectMessage (client: Libp2p<{ dm: DirectMessages }>, server: Libp2p<{ dm: DirectMessages }>): Promise<string> {
+  const text = `honest ${Date.now()}`
+  let got: DirectMessageEvent | undefined
+  const onMessage = (evt: CustomEvent<DirectMessageEvent>): void => { if (evt.detail.text === text) got = evt.detail }
+  server.services.dm.addEventListener('message', onMessage)
+  try {
+    // `send` resolves on the server's OK ack, which it writes after dispatching `message`
+    await client.services.dm.send(server.peerId, text, { signal: AbortSignal.timeout(DEFAULT_HONEST_TIMEOUT_MS) })
+  } finally {
+    server.services.dm.removeEventListener('message', onMessage)
+  }
+  if (got == null) throw new NotServedError('the direct message was acknowledged but no message event came')
+  if (got.from !== client.peerId.toString()) throw new NotServedError(`the direct message arrived from ${got.from}, not from ${client.peerId.toString()}`)
+  return `delivered ${Buffer.byteLength(text)} bytes`
+}
+
+/** `client` fetches the file `server` shares as `cid` into `dest`: its bytes must be `expected`. */
+export async function honestFileFetch (client: Libp2p<{ files: FileShare }>, server: Libp2p, cid: string, dest: string, expected: Uint8Array): Promise<string> {
+  const result = await client.services.files.get(cid, { from: server.peerId, dest, signal: AbortSignal.timeout(DEFAULT_HONEST_TIMEOUT_MS) })
+  const got = await readFile(result.path)
+  if (!Buffer.from(expected).equals(got)) throw new NotServedError(`the fetched file differs from the shared one (${got.byteLength} bytes, expected ${expected.byteLength})`)
+  return `fetched ${got.byteLength} bytes, ${cid}`
+}

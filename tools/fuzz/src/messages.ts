@@ -3,6 +3,8 @@
  * most fuzz inputs). Addresses are loopback or RFC 5737 documentation ones.
  */
 import { encodeAutoNATMessage, encodeDialBack, encodeDialBackResponse, type AutoNATMessage } from '@natkit/autonat-check'
+import { encodeAck, encodeDirectMessage } from '@natkit/direct-message'
+import { encodeChunk, encodeCredit, encodeHeader, encodeRequest } from '@natkit/file-share'
 import { encodeHolePunch } from '@natkit/holepunch'
 import { multiaddr } from '@multiformats/multiaddr'
 import { StunAttribute, StunClass, StunMethod, encodeErrorCode, encodeMappedAddress, encodeSoftware, encodeStunMessage, encodeUnknownAttributes, encodeXorMappedAddress, type StunAttributeRecord } from '@natkit/stun'
@@ -143,3 +145,62 @@ export function kadMessage (rng: Rng, peerId: Uint8Array, type: number = rng.pic
 }
 
 export { lengthPrefixed }
+
+// --- the peer app's direct messages and file sharing (issue 12) ---
+
+/** The name the fuzz node shares its file under (file requests name it, so the transfer path is reached). */
+export const SHARED_FILE_NAME = 'fuzz-shared.txt'
+/** A CIDv1 (raw, sha2-256) string no node shares. */
+const UNKNOWN_CID = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+const SAMPLE_TEXTS = ['hello', 'héllo wörld ✓', '', '\u0000\u001b[2J', 'x'.repeat(300)]
+
+/** Some UTF-8 text of at most `max` bytes. */
+function text (rng: Rng, max: number): string {
+  if (rng.chance(0.5)) return rng.pick(SAMPLE_TEXTS)
+  return Array.from(rng.bytes(rng.int(max + 1)), b => String.fromCharCode(0x20 + (b % 0x5f))).join('')
+}
+
+/** A `DirectMessage` body. */
+export function directMessageBody (rng: Rng): Uint8Array {
+  return encodeDirectMessage(text(rng, 512))
+}
+
+/** A `DirectMessageAck` body. */
+export function directMessageAck (rng: Rng): Uint8Array {
+  // (an ack's error text is bounded: the sample texts include a longer one)
+  return encodeAck(rng.chance(0.5) ? { status: 'OK' } : { status: rng.pick(['TOO_LARGE', 'MALFORMED'] as const), error: text(rng, 64).slice(0, 64) })
+}
+
+/** A `FileRequest` body: the shared file's name, an unknown name, or a CID (usually unknown). */
+export function fileRequest (rng: Rng, sharedCid?: string): Uint8Array {
+  const pick = rng.int(4)
+  if (pick === 0) return encodeRequest({ name: SHARED_FILE_NAME })
+  if (pick === 1 && sharedCid != null) return encodeRequest({ cid: sharedCid })
+  if (pick === 2) return encodeRequest({ cid: rng.chance(0.5) ? UNKNOWN_CID : text(rng, 60) })
+  return encodeRequest({ name: text(rng, 60) })
+}
+
+/** A `FileHeader` body, any status. */
+export function fileHeader (rng: Rng): Uint8Array {
+  return rng.chance(0.6)
+    ? encodeHeader({ status: 'OK', cid: UNKNOWN_CID, name: text(rng, 40), bytes: rng.int(1 << 30), chunkSize: 1 + rng.int(1 << 20) })
+    : encodeHeader({ status: rng.pick(['NOT_FOUND', 'ERROR'] as const), error: text(rng, 64) })
+}
+
+/** A `FileCredit` body (the first one of a transfer has an offset). */
+export function fileCredit (rng: Rng): Uint8Array {
+  return encodeCredit(rng.chance(0.5) ? { offset: rng.int(64), chunks: 1 + rng.int(12) } : { chunks: rng.int(13) })
+}
+
+/** A `FileChunk` body (small data: the chunk decoder bounds it, not the generator). */
+export function fileChunk (rng: Rng): Uint8Array {
+  return encodeChunk({ offset: rng.int(1 << 20), data: rng.bytes(1 + rng.int(256)), sha256: rng.bytes(32) })
+}
+
+/** What a file client writes: a request, then usually a first credit and sometimes more. */
+export function fileClientFrames (rng: Rng, sharedCid?: string): Uint8Array {
+  const frames = [lengthPrefixed(fileRequest(rng, sharedCid))]
+  if (rng.chance(0.8)) frames.push(lengthPrefixed(encodeCredit({ offset: rng.chance(0.8) ? 0 : rng.int(64), chunks: 1 + rng.int(4) })))
+  if (rng.chance(0.3)) frames.push(lengthPrefixed(encodeCredit({ chunks: 1 + rng.int(4) })))
+  return concat(...frames)
+}

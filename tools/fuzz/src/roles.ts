@@ -6,10 +6,15 @@
  * address (127.0.0.0/8 is all loopback on Linux), so the fuzzer and the honest
  * clients are different requesters for the per-IP limits.
  */
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
 import { resolveOptions, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_INBOUND, DEFAULT_MAX_PENDING_INBOUND_PER_IP } from '@natkit/config'
 import { NatkitEvents, type NatkitEvent } from '@natkit/events'
-import { createNatkitNode, loadIdentity, type NatkitNode, type NatkitRunner } from '@natkit/node'
+import { directMessages, type DirectMessages } from '@natkit/direct-message'
+import { fileShare, type FileShare } from '@natkit/file-share'
+import { createNatkitNode, loadIdentity, prepareNatkitNode, type NatkitNode, type NatkitRunner, type NatkitServiceFactories } from '@natkit/node'
+import type { ServiceMap } from '@libp2p/interface'
 import { createPeer } from '@natkit/peer-app/node'
 import { PEER_ROLE } from '@natkit/peer-app'
 import { createRelay } from '@natkit/relay-app/node'
@@ -22,13 +27,13 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** A role under test and the events it emitted. */
 /** The roles whose handlers are fuzzed. */
-export type FuzzedRole = 'relay' | 'peer' | 'bootstrap' | 'autonat'
+export type FuzzedRole = 'relay' | 'peer' | 'bootstrap' | 'autonat' | 'peer-services'
 
 export interface RoleUnderTest {
   name: FuzzedRole
   runner: NatkitRunner
   events: NatkitEvent[]
-  /** its TCP listen address on 127.0.0.1 */
+  /** its TCP listen address on 127.0.0.1 (with `/p2p`) */
   addr: Multiaddr
   /** the UDP port of its STUN server, if it runs one */
   stunPort?: number
@@ -87,6 +92,35 @@ export async function startAutonat (): Promise<RoleUnderTest> {
   }), events))
 }
 
+/** The peer app's issue-12 services: direct messages and file sharing. */
+export interface PeerAppServices extends ServiceMap {
+  dm: DirectMessages
+  files: FileShare
+}
+
+/**
+ * The peer app's direct messages (`/natkit/dm/1.0.0`) and file sharing
+ * (`/natkit/file/1.0.0`) on a natkit node of their own, as `createPeer` does
+ * not register them yet (their wiring into the peer app is on branch
+ * `shell`); downloads go to `downloadDir`. Once the peer app serves them, the
+ * stream targets can move to the `peer` role.
+ */
+export async function startPeerServices (downloadDir: string): Promise<RoleUnderTest & { runner: NatkitRunner<PeerAppServices> }> {
+  let runner: NatkitRunner<PeerAppServices> | undefined
+  const role = await start('peer-services', async (events) => {
+    const options = resolveOptions(PEER_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], holepunch: false, webrtc: false, upnp: false, dht: false, pingInterval: 0 } })
+    runner = await prepareNatkitNode<PeerAppServices>({
+      role: 'peer',
+      options,
+      events,
+      create: async (privateKey) => await createNatkitNode<PeerAppServices>({ options, privateKey, transports: [tcp()], services: { dm: directMessages(), files: fileShare({ downloadDir }) } })
+    })
+    return runner
+  })
+  if (runner == null) throw new Error('the peer services node was not created')
+  return { ...role, runner }
+}
+
 /** The STUN port of a role's `STUN binding server on udp …` info event (at start). */
 function stunPortIn (events: NatkitEvent[]): number | undefined {
   for (const e of events) {
@@ -98,13 +132,57 @@ function stunPortIn (events: NatkitEvent[]): number | undefined {
 
 /** A plain natkit node (fresh identity, no listener) whose TCP dials leave from `localAddress`. */
 export async function clientNode (localAddress: string): Promise<NatkitNode> {
+  return await startClient(localAddress, [], {})
+}
+
+/** A {@link clientNode} with the peer app's direct messages and file sharing (downloads go to `downloadDir`). */
+export async function peerServicesClientNode (localAddress: string, downloadDir: string): Promise<NatkitNode<PeerAppServices>> {
+  return await startClient(localAddress, [], { dm: directMessages(), files: fileShare({ downloadDir }) })
+}
+
+/**
+ * Time a client may take to get its reservation on the relay.
+ *
+ * @default 10000
+ */
+export const DEFAULT_RESERVATION_TIMEOUT_MS = 10_000
+
+/** A client reachable only through the relay, and the circuit address other nodes dial it at. */
+export interface RelayedClient {
+  node: NatkitNode
+  /** `<relay>/p2p-circuit/p2p/<client>` */
+  circuit: Multiaddr
+}
+
+/**
+ * A plain natkit node (fresh identity) whose only listen address is a
+ * reservation on `relay` (no TCP listener: a node that dials it through the
+ * relay has no direct address to try). Its TCP dials leave from `localAddress`.
+ */
+export async function relayedClientNode (localAddress: string, relay: RoleUnderTest): Promise<RelayedClient> {
+  const node = await startClient(localAddress, [relay.addr.encapsulate('/p2p-circuit').toString()], {})
+  const deadline = Date.now() + DEFAULT_RESERVATION_TIMEOUT_MS
+  let circuit = node.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit'))
+  while (circuit == null && Date.now() < deadline) {
+    await new Promise(resolve => setTimeout(resolve, 20))
+    circuit = node.getMultiaddrs().find(ma => ma.toString().includes('/p2p-circuit'))
+  }
+  if (circuit == null) {
+    await node.stop()
+    throw new Error(`no reservation on the relay within ${DEFAULT_RESERVATION_TIMEOUT_MS} ms`)
+  }
+  return { node, circuit: multiaddr(circuit.toString()) }
+}
+
+async function startClient<S extends ServiceMap> (localAddress: string, listen: string[], services: NatkitServiceFactories<S>): Promise<NatkitNode<S>> {
   const { key } = await loadIdentity({})
   // not in TCPSocketOptions' type, but @libp2p/tcp hands dialOpts to net.connect as they are
   const dialOpts: TCPSocketOptions & { localAddress: string } = { localAddress }
-  const node = await createNatkitNode({
-    options: { listen: [], announce: [], bootstrap: [], maxConnections: 20, dialTimeout: 5_000, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxPendingInboundPerIp: DEFAULT_MAX_PENDING_INBOUND_PER_IP, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT },
+  const node = await createNatkitNode<S>({
+    services,
+    options: { listen, announce: [], bootstrap: [], maxConnections: 20, dialTimeout: 5_000, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxPendingInboundPerIp: DEFAULT_MAX_PENDING_INBOUND_PER_IP, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT },
     privateKey: key,
-    transports: [tcp({ dialOpts })]
+    transports: listen.length > 0 ? [tcp({ dialOpts }), circuitRelayTransport()] : [tcp({ dialOpts })]
   })
   await node.start()
   return node

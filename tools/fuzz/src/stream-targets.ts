@@ -2,14 +2,18 @@
  * Every protocol handler the relay and peer roles serve, as stream fuzz
  * targets. To add one: the role, the protocol id, a generator of valid
  * (length-prefixed) input and the handler's size limit; a `sanitize` when a
- * complete request would make the node dial the addresses inside it.
+ * complete request would make the node dial the addresses inside it; `via:
+ * 'relayed'` when the handler answers only on a relayed connection the node
+ * dialed (DCUtR).
  */
 import { decodeAutoNATMessage, MAX_MESSAGE_SIZE as AUTONAT_MAX_MESSAGE_SIZE } from '@natkit/autonat-check'
 import { decodeFrame, HOLEPUNCH_PROTOCOL, MAX_MESSAGE_SIZE as DCUTR_MAX_MESSAGE_SIZE } from '@natkit/holepunch'
+import { DIRECT_MESSAGE_PROTOCOL, maxFrameBytes } from '@natkit/direct-message'
+import { FILE_PROTOCOL, MAX_CONTROL_FRAME_SIZE } from '@natkit/file-share'
 import { PING_PROTOCOL, RELAY_V2_STOP_PROTOCOL } from '@natkit/node'
 import { reader as createReader } from 'protons-runtime'
 import { NATKIT_DHT_PROTOCOL } from '@natkit/config'
-import { autonatDialRequest, holePunchBody, hopMessage, identifyMessage, kadMessage, lengthPrefixed, stopMessage } from './messages.js'
+import { autonatDialRequest, directMessageBody, fileClientFrames, holePunchBody, hopMessage, identifyMessage, kadMessage, lengthPrefixed, stopMessage } from './messages.js'
 import type { StreamTarget } from './stream.js'
 
 export const RELAY_V2_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
@@ -64,10 +68,12 @@ export const STREAM_TARGETS: readonly StreamTarget[] = [
   { role: 'relay', protocol: AUTONAT_DIAL_REQUEST_PROTOCOL, valid: (rng) => lengthPrefixed(autonatDialRequest(rng)), maxSize: AUTONAT_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesAutonat) },
   { role: 'peer', protocol: AUTONAT_DIAL_REQUEST_PROTOCOL, valid: (rng) => lengthPrefixed(autonatDialRequest(rng)), maxSize: AUTONAT_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesAutonat) },
   { role: 'autonat', protocol: AUTONAT_DIAL_REQUEST_PROTOCOL, valid: (rng) => lengthPrefixed(autonatDialRequest(rng)), maxSize: AUTONAT_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesAutonat) },
-  // peer: natkit's DCUtR responder
+  // peer: natkit's DCUtR responder (A), on a relayed connection the peer dialed to the fuzzer: the only place it answers
+  { role: 'peer', protocol: HOLEPUNCH_PROTOCOL, via: 'relayed', valid: (rng) => lengthPrefixed(holePunchBody(rng)), maxSize: DCUTR_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesDcutr) },
+  // and on a direct connection, where every stream must be reset unread (holepunch:refused)
   { role: 'peer', protocol: HOLEPUNCH_PROTOCOL, valid: (rng) => lengthPrefixed(holePunchBody(rng)), maxSize: DCUTR_MAX_MESSAGE_SIZE, sanitize: oneRequestOnly(decodesDcutr) },
   // peer: circuit relay v2 STOP (behind natkit's stopGuard)
-  // (the guard's reset of a refused STOP stream does not reach the opener, which waits: a short timeout, a few at once)
+  // (the guard resets a refused STOP stream, often before the opener's newStream resolves: sendOnStream checks the status first)
   { role: 'peer', protocol: RELAY_V2_STOP_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(stopMessage(rng, ctx.attackerId)), maxSize: LIBP2P_MESSAGE_SIZE, timeout: 100, concurrency: 3 },
   // bootstrap: the Kademlia DHT server
   { role: 'bootstrap', protocol: NATKIT_DHT_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(kadMessage(rng, rng.chance(0.5) ? ctx.attackerId : ctx.targetId)), maxSize: LIBP2P_MESSAGE_SIZE },
@@ -76,9 +82,10 @@ export const STREAM_TARGETS: readonly StreamTarget[] = [
     { role, protocol: IDENTIFY_PUSH_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(identifyMessage(rng, ctx.attackerPublicKey)), maxSize: LIBP2P_MESSAGE_SIZE },
     { role, protocol: IDENTIFY_PROTOCOL, valid: (rng, ctx) => lengthPrefixed(identifyMessage(rng, ctx.attackerPublicKey)), maxSize: LIBP2P_MESSAGE_SIZE },
     { role, protocol: PING_PROTOCOL, valid: (rng) => rng.bytes(32 * (1 + rng.int(3))), maxSize: 32 }
-  ])
-  // PEER APP PROTOCOLS (issue 12, branch `files`): add direct messages and file sharing here when
-  // their packages land (the peer composition in roles.ts then serves them), e.g.
-  // { role: 'peer', protocol: DIRECT_MESSAGE_PROTOCOL, valid: (rng) => lengthPrefixed(directMessage(rng)), maxSize: MAX_DM_SIZE },
-  // { role: 'peer', protocol: FILE_SHARE_PROTOCOL, valid: (rng) => lengthPrefixed(fileRequest(rng)), maxSize: MAX_FILE_REQUEST_SIZE },
+  ]),
+  // PEER APP PROTOCOLS (issue 12): direct messages and file sharing, on a node of their own
+  // until the peer app registers them (see startPeerServices); file requests often name the
+  // file that node shares, so chunks are sent and the client's credit frames are read
+  { role: 'peer-services', protocol: DIRECT_MESSAGE_PROTOCOL, valid: (rng) => lengthPrefixed(directMessageBody(rng)), maxSize: maxFrameBytes() },
+  { role: 'peer-services', protocol: FILE_PROTOCOL, valid: (rng) => fileClientFrames(rng), maxSize: MAX_CONTROL_FRAME_SIZE }
 ]

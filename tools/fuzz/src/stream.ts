@@ -10,7 +10,7 @@ import { describeError } from './findings.js'
 import { generate, STRATEGIES, type Strategy } from './generators.js'
 import type { FuzzedRole } from './roles.js'
 import type { Rng } from './rng.js'
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
@@ -64,8 +64,14 @@ export interface StreamTarget {
    * fuzz runs must not send packets to the addresses inside mutated messages.
    */
   sanitize?: (input: Uint8Array) => Uint8Array
-  /** Open the stream on a limited (relayed) connection too. @default false */
-  runOnLimitedConnection?: boolean
+  /**
+   * The connection the streams go on: `direct` (the fuzzer dialed the node
+   * under test over TCP) or `relayed` (the node under test dialed the fuzzer
+   * through the relay: DCUtR's A answers only there).
+   *
+   * @default 'direct'
+   */
+  via?: 'direct' | 'relayed'
   /** Time one stream may take, when the handler is known to keep refused streams half-open. @default DEFAULT_STREAM_INPUT_TIMEOUT_MS */
   timeout?: number
   /** Streams open at once. @default DEFAULT_STREAM_CONCURRENCY */
@@ -99,6 +105,9 @@ export async function sendOnStream (conn: Connection, protocol: string, input: U
   }
   let received = 0
   const ended = new Promise<StreamOutcome>((resolve) => {
+    // the remote may have reset the stream before newStream resolved (e.g. a handler that refuses it at once)
+    if (stream.status === 'reset' || stream.status === 'aborted') { resolve('reset'); return }
+    if (stream.status === 'closed') { resolve('closed'); return }
     stream.addEventListener('message', (evt) => {
       received += evt.data.byteLength
       if (received > MAX_ANSWER_BYTES) stream.abort(new Error('answer too long'))
@@ -123,10 +132,15 @@ export async function sendOnStream (conn: Connection, protocol: string, input: U
   return { outcome, received }
 }
 
+/** A target's name in results: role, protocol and, when relayed, `(relayed)`. */
+export function streamTargetName (target: Pick<StreamTarget, 'role' | 'protocol' | 'via'>): string {
+  return `${target.role} ${target.protocol}${target.via === 'relayed' ? ' (relayed)' : ''}`
+}
+
 /** Runs `count` inputs of `target` against the node `connect` reaches (stops early at `deadline`). */
 export async function fuzzStream (target: StreamTarget, rng: Rng, ctx: StreamContext, connect: ConnectionSource, count: number, deadline = Infinity, init: { timeout?: number, concurrency?: number } = {}): Promise<StreamResult> {
   const timeout = init.timeout ?? target.timeout ?? DEFAULT_STREAM_INPUT_TIMEOUT_MS
-  const r: StreamResult = { target: `${target.role} ${target.protocol}`, inputs: 0, outcomes: { closed: 0, reset: 0, timeout: 0, refused: 0 }, byStrategy: {}, bytesSent: 0, bytesReceived: 0, connectionsLost: 0 }
+  const r: StreamResult = { target: streamTargetName(target), inputs: 0, outcomes: { closed: 0, reset: 0, timeout: 0, refused: 0 }, byStrategy: {}, bytesSent: 0, bytesReceived: 0, connectionsLost: 0 }
   const source = { valid: (g: Rng) => target.valid(g, ctx), maxSize: target.maxSize }
   let next = 0
   await Promise.all(Array.from({ length: init.concurrency ?? target.concurrency ?? DEFAULT_STREAM_CONCURRENCY }, async () => {
@@ -136,7 +150,7 @@ export async function fuzzStream (target: StreamTarget, rng: Rng, ctx: StreamCon
       const raw = generate(rng, source, strategy)
       const input = target.sanitize?.(raw) ?? raw
       const conn = await connect()
-      const { outcome, received, error } = await sendOnStream(conn, target.protocol, input, timeout, target.runOnLimitedConnection)
+      const { outcome, received, error } = await sendOnStream(conn, target.protocol, input, timeout, target.via === 'relayed')
       if (error != null) r.lastRefusal = error
       if (outcome === 'refused' && /Closed/.test(error ?? '')) {
         // the muxer is gone while the connection still says open: close it, so the next input redials
@@ -160,6 +174,37 @@ export async function fuzzStream (target: StreamTarget, rng: Rng, ctx: StreamCon
  * @default 10000
  */
 export const DEFAULT_WARM_UP_TIMEOUT_MS = 10_000
+
+/**
+ * A source of relayed connections that `dialer` opened to `listener` through
+ * the relay (`circuit`: the listener's circuit address), as the listener sees
+ * them (inbound): the one open, or a new one `dialer` dials when the last
+ * closed (e.g. at the relay's circuit data limit).
+ */
+export function relayedConnectionFrom (dialer: Libp2p, listener: Libp2p, circuit: Multiaddr, timeout = DEFAULT_WARM_UP_TIMEOUT_MS): ConnectionSource {
+  const find = (): Connection | undefined => listener.getConnections(dialer.peerId).find(c => c.status === 'open' && c.direction === 'inbound' && c.remoteAddr.toString().includes('/p2p-circuit'))
+  let current: Promise<Connection> | undefined
+  return async () => {
+    const open = find()
+    if (open != null) return open
+    current ??= (async () => {
+      try {
+        await dialer.dial(circuit, { signal: AbortSignal.timeout(timeout) })
+        const deadline = Date.now() + timeout
+        let conn = find()
+        while (conn == null && Date.now() < deadline) {
+          await new Promise(resolve => setTimeout(resolve, 10))
+          conn = find()
+        }
+        if (conn == null) throw new Error(`${listener.peerId.toString()} saw no relayed connection from ${dialer.peerId.toString()} within ${timeout} ms`)
+        return conn
+      } finally {
+        current = undefined
+      }
+    })()
+    return await current
+  }
+}
 
 /**
  * A source that keeps one connection to `addr` open from `dial`, redialling

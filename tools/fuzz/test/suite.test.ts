@@ -7,7 +7,10 @@
  * failure reproduces).
  */
 import { describe, expect, it } from 'vitest'
-import { CODEC_TARGETS, DEFAULT_MAX_HEAP_GROWTH, DEFAULT_MAX_RSS_GROWTH, runSuite, STREAM_TARGETS, summarize } from '../src/index.js'
+import { DIRECT_MESSAGE_PROTOCOL } from '@natkit/direct-message'
+import { DEFAULT_CHUNK_SIZE, FILE_PROTOCOL } from '@natkit/file-share'
+import { HOLEPUNCH_PROTOCOL } from '@natkit/holepunch'
+import { CODEC_TARGETS, DEFAULT_MAX_HEAP_GROWTH, DEFAULT_MAX_RSS_GROWTH, runSuite, STREAM_TARGETS, streamTargetName, summarize } from '../src/index.js'
 
 /** Inputs of the CI run: at least the 100k the issue asks. */
 const CI_INPUTS = 120_000
@@ -40,6 +43,25 @@ describe(`fuzz suite (${CI_INPUTS} inputs, seed ${seed})`, () => {
       expect(s.inputs, s.target).toBeGreaterThan(0)
       expect(s.outcomes.refused, s.target).toBeLessThan(s.inputs / 10)
     }
+    // DCUtR: on the relayed connection the peer dialed, (nearly) every input
+    // reached the responder's parser; on the direct one every stream was reset
+    // unread and counted as refused (the hardening holds under fuzzing)
+    const dcutrRelayed = report.stream.find(s => s.target === streamTargetName({ role: 'peer', protocol: HOLEPUNCH_PROTOCOL, via: 'relayed' }))
+    const dcutrDirect = report.stream.find(s => s.target === streamTargetName({ role: 'peer', protocol: HOLEPUNCH_PROTOCOL }))
+    if (dcutrRelayed == null || dcutrDirect == null) throw new Error('a DCUtR stream target is missing')
+    expect(report.dcutr.handled + report.dcutr.busy).toBeLessThanOrEqual(dcutrRelayed.inputs)
+    expect(report.dcutr.handled).toBeGreaterThanOrEqual(Math.floor(dcutrRelayed.inputs * 0.9))
+    expect(dcutrRelayed.bytesReceived).toBeGreaterThan(0)
+    expect(report.dcutr.refused).toBe(dcutrDirect.inputs)
+    expect(dcutrDirect.outcomes.reset).toBe(dcutrDirect.inputs)
+    expect(dcutrDirect.bytesReceived).toBe(0)
+
+    // the peer app's services answered fuzz inputs: DM acks, and chunks of the shared file to requests naming it
+    const dm = report.stream.find(s => s.target === streamTargetName({ role: 'peer-services', protocol: DIRECT_MESSAGE_PROTOCOL }))
+    const file = report.stream.find(s => s.target === streamTargetName({ role: 'peer-services', protocol: FILE_PROTOCOL }))
+    expect(dm?.bytesReceived).toBeGreaterThan(0)
+    expect(file?.bytesReceived).toBeGreaterThan(DEFAULT_CHUNK_SIZE)
+
     // the standalone STUN server answered the valid requests among the fuzz
     expect(report.udp[0].answers).toBeGreaterThan(0)
 
@@ -59,6 +81,11 @@ describe(`fuzz suite (${CI_INPUTS} inputs, seed ${seed})`, () => {
       'autonat autonat': true,
       'relay reservation': true,
       'peer dcutr': true,
+      'peer dcutr on a direct connection refused': true,
+      'peer-services running': true,
+      'peer-services ping': true,
+      'peer-services dm': true,
+      'peer-services file': true,
       'stun binding': true,
       'relay stun binding': true
     })
