@@ -84,6 +84,8 @@ export interface NatObservations {
   hairpin?: boolean
   /** The TCP connect-back probe, if an observer offered one. */
   tcp?: TcpConnectBackObservation
+  /** Why the TCP connect-back probe gave no result (observer refused, absent or silent). */
+  tcpError?: string
   /**
    * Mapping lifetime probe: the longest idle time after which a delayed
    * answer still got through (`aliveMs`), and the shortest after which it did
@@ -196,6 +198,7 @@ export function classifyNat (o: NatObservations): NatClassification {
     evidence.push(`answer from the other address and port ${o.filtering.changeIpAndPort ? 'arrived' : 'did not arrive'}; from the other port ${o.filtering.changePort ? 'arrived' : 'did not arrive'}`)
   }
   if (o.hairpin != null) evidence.push(`a datagram to our own mapped address ${o.hairpin ? 'came back (hairpinning)' : 'did not come back'}`)
+  if (o.tcpError != null) evidence.push(`TCP connect-back: ${o.tcpError}`)
   if (o.tcp != null) evidence.push(`TCP: observer saw ${fmt(o.tcp.observed)}; its connect back to ${fmt(o.tcp.target)} from another address: ${o.tcp.result}`)
   let lifetime: NatClassification['lifetime']
   if (o.lifetime != null) {

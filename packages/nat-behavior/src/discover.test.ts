@@ -94,3 +94,13 @@ describe('TCP connect-back', () => {
     expect(() => createConnectBackServer({ from: 'observer' })).toThrow('from must be an IP address, got "observer"')
   })
 })
+
+describe('discoverNat without a connect-back observer', () => {
+  it('a refused TCP connect-back is evidence, not a failure: inbound unknown', async () => {
+    const { port } = await stun()
+    const { observations, classification } = await discoverNat({ servers: [{ address: PRIMARY, port }], connectBack: { address: PRIMARY, port }, localAddress: PRIMARY, allocationSockets: 0, hairpin: false })
+    expect(observations.tcpError).toMatch(/connect-back observer 127\.0\.0\.1:\d+: connect ECONNREFUSED/)
+    expect(classification.inbound).toBe('unknown')
+    expect(classification.evidence.at(-1)).toMatch(/^TCP connect-back: /)
+  })
+})

@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto'
 import { InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { stunBindingRequest } from '@natkit/stun'
 import { classifyNat } from './classify.js'
-import { tcpConnectBack } from './connect-back.js'
-import type { Endpoint, MappingSample, NatClassification, NatObservations } from './classify.js'
+import { ConnectBackError, tcpConnectBack } from './connect-back.js'
+import type { Endpoint, MappingSample, NatClassification, NatObservations, TcpConnectBackObservation } from './classify.js'
 import type { StunBindingResult } from '@natkit/stun'
 import type { Socket } from 'node:dgram'
 
@@ -148,7 +148,10 @@ export async function discoverNat (options: DiscoverNatOptions): Promise<NatDisc
       }
     }
 
-    for (let i = 0; i < allocationSockets; i++) await ask(await fresh(), primary)
+    // a silent primary observer would only be asked again in vain
+    if (first != null) {
+      for (let i = 0; i < allocationSockets; i++) await ask(await fresh(), primary)
+    }
 
     let hairpin: boolean | undefined
     if (options.hairpin !== false && first != null) {
@@ -161,13 +164,24 @@ export async function discoverNat (options: DiscoverNatOptions): Promise<NatDisc
       hairpin = await arrived
     }
 
-    const tcp = options.connectBack == null ? undefined : await tcpConnectBack(options.connectBack, { localAddress: options.localAddress })
+    let tcp: TcpConnectBackObservation | undefined
+    let tcpError: string | undefined
+    if (options.connectBack != null) {
+      try {
+        const r = await tcpConnectBack(options.connectBack, { localAddress: options.localAddress })
+        tcp = { observed: r.observed, target: r.target, result: r.result }
+      } catch (err) {
+        if (!(err instanceof ConnectBackError) && !(err instanceof TimeoutError)) throw err
+        tcpError = err.message
+      }
+    }
     const observations: NatObservations = {
       localAddresses: hostAddresses(),
       samples,
       ...(filtering != null ? { filtering } : {}),
       ...(hairpin != null ? { hairpin } : {}),
-      ...(tcp != null ? { tcp: { observed: tcp.observed, target: tcp.target, result: tcp.result } } : {})
+      ...(tcp != null ? { tcp } : {}),
+      ...(tcpError != null ? { tcpError } : {})
     }
     return { observations, classification: classifyNat(observations) }
   } finally {
