@@ -95,6 +95,7 @@ export function createNatProbe (options: AutonatOptions, events: NatkitEvents): 
       const discovery = await discoverNat({
         servers,
         connectBack: options.tcpProbe ? servers[0] : undefined,
+        lifetimeMaxMs: options.mappingLifetimeMax,
         signal: AbortSignal.timeout(options.timeout)
       })
       const c = discovery.classification

@@ -1,4 +1,5 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
+import { DEFAULT_LIFETIME_MAX_MS, MAX_LIFETIME_MS } from '@natkit/nat-behavior'
 import { defineRole, parseHostPort, spec, type CommonOptions, type HostPort } from '@natkit/config'
 
 /** Default of `listen`: TCP 4021. */
@@ -33,6 +34,13 @@ export interface AutonatOptions extends CommonOptions {
    * @default true
    */
   tcpProbe: boolean
+  /**
+   * `nat`: longest idle time the mapping lifetime probe waits for, in
+   * milliseconds (0: no lifetime probe).
+   *
+   * @default 2000 (DEFAULT_LIFETIME_MAX_MS of @natkit/nat-behavior)
+   */
+  mappingLifetimeMax: number
   /**
    * Server: run a STUN server on this host:port. Unset = off.
    *
@@ -74,6 +82,7 @@ export const AUTONAT_ROLE = defineRole<AutonatOptions>({
     spec('server', 'multiaddr[]', [], 'AutoNAT servers to ask in check mode', { arg: '<multiaddr>' }),
     spec('stun', 'string[]', [], 'nat: STUN observers HOST:PORT (natkit STUN servers; one with --stun-alternate adds filtering and TCP tests)', { arg: '<host:port>', check: checkStunServer }),
     spec('tcpProbe', 'boolean', true, 'nat: ask the first --stun host:port over TCP to connect back (unsolicited inbound test)'),
+    spec('mappingLifetimeMax', 'duration', DEFAULT_LIFETIME_MAX_MS, 'nat: longest idle time the mapping lifetime probe waits for (0 = no probe)', { min: 0, max: MAX_LIFETIME_MS, arg: '<duration>' }),
     spec('stunListen', 'hostport', undefined, 'server: run a UDP STUN binding server on host:port; unset = off', { arg: '<host:port>' }),
     spec('stunAlternate', 'hostport', undefined, 'server: the STUN server\'s alternate address:port (RFC 5780 CHANGE-REQUEST, TCP connect-back from it); needs --stun-listen', { arg: '<host:port>' })
   ],

@@ -40,19 +40,20 @@ describe('natkit-autonat nat', () => {
     const server = new RoleProcess('autonat', ['server', '--listen', '/ip4/127.0.0.1/tcp/0', '--stun-listen', `127.0.0.1:${port}`, '--stun-alternate', '127.0.0.2:0'])
     procs.push(server)
     await server.waitFor('info', e => e.message.startsWith('TCP connect-back observer'))
-    const { code, stdout, stderr } = await run(['nat', '--stun', `127.0.0.1:${port}`, '--json'])
+    const { code, stdout, stderr } = await run(['nat', '--stun', `127.0.0.1:${port}`, '--mapping-lifetime-max', '600ms', '--json'])
     expect(stderr).toBe('')
     expect(code).toBe(0)
     const events = stdout.trim().split('\n').map(l => JSON.parse(l) as Record<string, unknown>)
     const nat = events.find(e => e.event === 'nat')
-    expect(nat).toMatchObject({ natted: false, mapping: 'none', filtering: 'endpoint-independent', allocation: 'preserving', inbound: 'open', hairpin: true })
+    expect(nat).toMatchObject({ natted: false, mapping: 'none', filtering: 'endpoint-independent', allocation: 'preserving', inbound: 'open', hairpin: true, lifetime: { minMs: 600 } })
     const observers = nat?.observers as Array<{ server: string }>
     expect(observers.map(o => o.server.split(':')[0])).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.2', '127.0.0.1', '127.0.0.1', '127.0.0.1', '127.0.0.1'])
     expect((nat?.evidence as string[]).some(l => l.startsWith('TCP: observer saw 127.0.0.1:'))).toBe(true)
     // the human form: one line per piece of evidence, then the verdict
-    const human = await run(['nat', '--stun', `stun:127.0.0.1:${port}`, '--no-tcp-probe'])
+    const human = await run(['nat', '--stun', `stun:127.0.0.1:${port}`, '--no-tcp-probe', '--mapping-lifetime-max', '0'])
     expect(human.code).toBe(0)
     expect(human.stdout).toMatch(/saw 127\.0\.0\.1:\d+ \(from local port \d+\)/)
+    expect(human.stdout).not.toContain('mapping lifetime')
     expect(human.stdout).toMatch(/NAT: none \(public address\), allocation preserving, unsolicited inbound TCP unknown, hairpinning yes; public address 127\.0\.0\.1/)
   }, 60_000)
 

@@ -32,7 +32,7 @@ export function formatHuman (e: NatkitEvent): string {
     case 'holepunch:retry': text = `hole punch with ${short(e.remotePeer)} retries in ${e.delayMs} ms (round ${e.round}/${e.maxRounds}, after ${e.reason})`; break
     case 'relayed:expiring': text = `relayed connection to ${short(e.remotePeer)} nears its ${e.limit} limit: ${e.message}`; break
     case 'ping': text = `ping ${short(e.remotePeer)} ${e.rttMs} ms over ${e.limited ? 'relay' : 'direct'} ${e.remoteAddr}`; break
-    case 'nat': text = `NAT: ${e.natted === false ? 'none (public address)' : `mapping ${e.mapping}, filtering ${e.filtering}`}, allocation ${e.allocation}${e.stride != null ? ` (stride ${e.stride})` : ''}, unsolicited inbound TCP ${e.inbound}${e.hairpin != null ? `, hairpinning ${e.hairpin ? 'yes' : 'no'}` : ''}${e.publicAddress != null ? `; public address ${e.publicAddress}` : ''}`; break
+    case 'nat': text = `NAT: ${e.natted === false ? 'none (public address)' : `mapping ${e.mapping}, filtering ${e.filtering}`}, allocation ${e.allocation}${e.stride != null ? ` (stride ${e.stride})` : ''}, unsolicited inbound TCP ${e.inbound}${e.hairpin != null ? `, hairpinning ${e.hairpin ? 'yes' : 'no'}` : ''}${e.lifetime != null ? `, mapping lifetime ${e.lifetime.minMs != null ? `>= ${e.lifetime.minMs} ms` : ''}${e.lifetime.minMs != null && e.lifetime.maxMs != null ? ' and ' : ''}${e.lifetime.maxMs != null ? `< ${e.lifetime.maxMs} ms` : ''}` : ''}${e.publicAddress != null ? `; public address ${e.publicAddress}` : ''}`; break
     case 'info': case 'warn': case 'error': text = e.message; break
   }
   const level = e.event === 'error' ? 'ERROR ' : e.event === 'warn' ? 'WARN ' : ''

@@ -31,20 +31,22 @@ describe('discoverNat on loopback (no NAT)', () => {
     const cb = await connectBack()
     const other = server.otherAddress()
     const seen: string[] = []
-    const { observations, classification } = await discoverNat({ servers: [{ address: PRIMARY, port }], connectBack: { address: PRIMARY, port: cb.port }, localAddress: PRIMARY, onSample: (s) => { seen.push(`${s.server.address}:${s.server.port}`) } })
+    const { observations, classification } = await discoverNat({ servers: [{ address: PRIMARY, port }], connectBack: { address: PRIMARY, port: cb.port }, localAddress: PRIMARY, lifetimeMaxMs: 400, onSample: (s) => { seen.push(`${s.server.address}:${s.server.port}`) } })
     // I, II, III, the other port, the filtering socket, two allocation sockets
     expect(seen).toEqual([`${PRIMARY}:${port}`, `${ALTERNATE}:${port}`, `${ALTERNATE}:${other?.port}`, `${PRIMARY}:${other?.port}`, `${PRIMARY}:${port}`, `${PRIMARY}:${port}`, `${PRIMARY}:${port}`])
     expect(observations.samples.every(s => s.mapped?.port === s.local.port)).toBe(true)
     expect(observations.filtering).toEqual({ changeIpAndPort: true, changePort: true })
     expect(observations.tcp?.target.address).toBe(PRIMARY)
-    expect(classification).toMatchObject({ natted: false, mapping: 'none', filtering: 'endpoint-independent', allocation: 'preserving', hairpin: true, inbound: 'open' })
+    expect(classification).toMatchObject({ natted: false, mapping: 'none', filtering: 'endpoint-independent', allocation: 'preserving', hairpin: true, inbound: 'open', lifetime: { minMs: 400 } })
+    expect(observations.lifetime).toEqual({ aliveMs: 400 })
     expect(cb.server.stats).toEqual({ requests: 1, attempts: 1, refused: 0 })
   })
 
   it('without an alternate address: only the mapping samples, filtering unknown', async () => {
     const { port } = await stun(false)
     const { port: port2 } = await stun(false)
-    const { observations, classification } = await discoverNat({ servers: [{ address: PRIMARY, port }, { address: PRIMARY, port: port2 }], localAddress: PRIMARY, allocationSockets: 0, hairpin: false })
+    const { observations, classification } = await discoverNat({ servers: [{ address: PRIMARY, port }, { address: PRIMARY, port: port2 }], localAddress: PRIMARY, allocationSockets: 0, hairpin: false, lifetimeMaxMs: 0 })
+    expect(observations.lifetime).toBeUndefined()
     expect(observations.samples.map(s => s.server.port)).toEqual([port, port2])
     expect(observations.filtering).toBeUndefined()
     expect(classification).toMatchObject({ mapping: 'none', filtering: 'unknown', inbound: 'unknown' })
@@ -62,6 +64,7 @@ describe('discoverNat on loopback (no NAT)', () => {
     expect(classification.mapping).toBe('unknown')
     await expect(discoverNat({ servers: [] })).rejects.toThrow('NAT discovery needs at least one STUN server')
     await expect(discoverNat({ servers: [{ address: PRIMARY, port }], allocationSockets: 99 })).rejects.toThrow('allocationSockets must be an integer in 0-8, got 99')
+    await expect(discoverNat({ servers: [{ address: PRIMARY, port }], lifetimeMaxMs: 60_000 })).rejects.toThrow('lifetimeMaxMs must be an integer in 0-10000, got 60000')
   })
 })
 
@@ -98,9 +101,19 @@ describe('TCP connect-back', () => {
 describe('discoverNat without a connect-back observer', () => {
   it('a refused TCP connect-back is evidence, not a failure: inbound unknown', async () => {
     const { port } = await stun()
-    const { observations, classification } = await discoverNat({ servers: [{ address: PRIMARY, port }], connectBack: { address: PRIMARY, port }, localAddress: PRIMARY, allocationSockets: 0, hairpin: false })
+    const { observations, classification } = await discoverNat({ servers: [{ address: PRIMARY, port }], connectBack: { address: PRIMARY, port }, localAddress: PRIMARY, allocationSockets: 0, hairpin: false, lifetimeMaxMs: 0 })
     expect(observations.tcpError).toMatch(/connect-back observer 127\.0\.0\.1:\d+: connect ECONNREFUSED/)
     expect(classification.inbound).toBe('unknown')
     expect(classification.evidence.at(-1)).toMatch(/^TCP connect-back: /)
+  })
+})
+
+describe('mapping lifetime probe', () => {
+  it('an observer that does not honour the delay (answers at once) gives no lifetime', async () => {
+    const server = createStunServer({ maxResponseDelayMs: 0 })
+    closers.push(server)
+    const { port } = await server.listen(0, PRIMARY)
+    const { observations } = await discoverNat({ servers: [{ address: PRIMARY, port }], localAddress: PRIMARY, allocationSockets: 0, hairpin: false, lifetimeMaxMs: 400 })
+    expect(observations.lifetime).toBeUndefined()
   })
 })

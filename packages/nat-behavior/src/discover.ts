@@ -9,7 +9,7 @@ import { networkInterfaces } from 'node:os'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { InvalidParametersError, TimeoutError } from '@libp2p/interface'
-import { stunBindingRequest } from '@natkit/stun'
+import { encodeResponseDelay, StunAttribute, stunBindingRequest } from '@natkit/stun'
 import { classifyNat } from './classify.js'
 import { ConnectBackError, tcpConnectBack } from './connect-back.js'
 import type { Endpoint, MappingSample, NatClassification, NatObservations, TcpConnectBackObservation } from './classify.js'
@@ -49,6 +49,25 @@ export const MAX_NAT_OBSERVERS = 8
  */
 export const DEFAULT_HAIRPIN_TIMEOUT_MS = 300
 
+/**
+ * Longest idle time the mapping lifetime probe waits for: fresh mappings ask
+ * the primary observer to answer after a quarter, half and all of it
+ * (natkit's NATKIT-RESPONSE-DELAY); 0 skips the probe.
+ *
+ * @default 2000
+ */
+export const DEFAULT_LIFETIME_MAX_MS = 2_000
+
+/**
+ * How long after the asked-for delay a lifetime probe's answer may still come.
+ *
+ * @default 500
+ */
+export const DEFAULT_LIFETIME_MARGIN_MS = 500
+
+/** Longest `lifetimeMaxMs` (the observer's DEFAULT_MAX_RESPONSE_DELAY_MS). */
+export const MAX_LIFETIME_MS = 10_000
+
 /** Options of {@link discoverNat}. */
 export interface DiscoverNatOptions {
   /** STUN observers; the first one's OTHER-ADDRESS (if any) adds the RFC 5780 tests. At most MAX_NAT_OBSERVERS. */
@@ -61,6 +80,8 @@ export interface DiscoverNatOptions {
   allocationSockets?: number
   /** @default true */
   hairpin?: boolean
+  /** Upper bound of the mapping lifetime probe in ms (0: off), at most MAX_LIFETIME_MS. @default DEFAULT_LIFETIME_MAX_MS */
+  lifetimeMaxMs?: number
   /** Local address to bind. @default all interfaces */
   localAddress?: string
   /** Called once per observation, as it happens (progress output). */
@@ -94,6 +115,8 @@ export async function discoverNat (options: DiscoverNatOptions): Promise<NatDisc
   const timeout = options.timeoutMs ?? DEFAULT_NAT_PROBE_TIMEOUT_MS
   const allocationSockets = options.allocationSockets ?? DEFAULT_ALLOCATION_SOCKETS
   if (!Number.isInteger(allocationSockets) || allocationSockets < 0 || allocationSockets > MAX_NAT_OBSERVERS) throw new InvalidParametersError(`allocationSockets must be an integer in 0-${MAX_NAT_OBSERVERS}, got ${allocationSockets}`)
+  const lifetimeMaxMs = options.lifetimeMaxMs ?? DEFAULT_LIFETIME_MAX_MS
+  if (!Number.isInteger(lifetimeMaxMs) || lifetimeMaxMs < 0 || lifetimeMaxMs > MAX_LIFETIME_MS) throw new InvalidParametersError(`lifetimeMaxMs must be an integer in 0-${MAX_LIFETIME_MS}, got ${lifetimeMaxMs}`)
   const request = { timeout, initialRto: Math.min(DEFAULT_NAT_PROBE_RTO_MS, timeout), signal: options.signal }
   const sockets: Socket[] = []
   const samples: MappingSample[] = []
@@ -175,13 +198,19 @@ export async function discoverNat (options: DiscoverNatOptions): Promise<NatDisc
         tcpError = err.message
       }
     }
+    let lifetime: NatObservations['lifetime']
+    if (lifetimeMaxMs > 0 && first != null) {
+      lifetime = await probeLifetime(primary, lifetimeMaxMs, fresh, options.signal)
+    }
+
     const observations: NatObservations = {
       localAddresses: hostAddresses(),
       samples,
       ...(filtering != null ? { filtering } : {}),
       ...(hairpin != null ? { hairpin } : {}),
       ...(tcp != null ? { tcp } : {}),
-      ...(tcpError != null ? { tcpError } : {})
+      ...(tcpError != null ? { tcpError } : {}),
+      ...(lifetime != null ? { lifetime } : {})
     }
     return { observations, classification: classifyNat(observations) }
   } finally {
@@ -189,4 +218,30 @@ export async function discoverNat (options: DiscoverNatOptions): Promise<NatDisc
       try { s.close() } catch {}
     }
   }
+}
+
+/**
+ * Fresh mappings, idle after one request each, ask `server` to answer after
+ * max/4, max/2 and max ms (sent once: a retransmission would refresh the
+ * mapping). An answer that arrives means the mapping outlived that idle time.
+ * Undefined when the observer does not honour the delay (it answered early).
+ */
+async function probeLifetime (server: Endpoint, maxMs: number, fresh: () => Promise<Socket>, signal?: AbortSignal): Promise<NatObservations['lifetime']> {
+  const delays = [...new Set([Math.round(maxMs / 4), Math.round(maxMs / 2), maxMs])].filter(ms => ms > 0)
+  const outcomes = await Promise.all(delays.map(async (ms) => {
+    const socket = await fresh()
+    const started = Date.now()
+    try {
+      await stunBindingRequest({ host: server.address, port: server.port }, { socket, timeout: ms + DEFAULT_LIFETIME_MARGIN_MS, maxTransmissions: 1, signal, attributes: [{ type: StunAttribute.NatkitResponseDelay, value: encodeResponseDelay(ms) }] })
+      return { ms, arrived: true, early: Date.now() - started < ms * 0.9 }
+    } catch (err) {
+      if (err instanceof TimeoutError) return { ms, arrived: false, early: false }
+      throw err
+    }
+  }))
+  if (outcomes.some(o => o.early)) return undefined
+  const alive = outcomes.filter(o => o.arrived).map(o => o.ms)
+  const aliveMs = alive.length > 0 ? Math.max(...alive) : undefined
+  const gone = outcomes.filter(o => !o.arrived && (aliveMs == null || o.ms > aliveMs)).map(o => o.ms)
+  return { ...(aliveMs != null ? { aliveMs } : {}), ...(gone.length > 0 ? { expiredMs: Math.min(...gone) } : {}) }
 }

@@ -112,6 +112,7 @@ export const StunAttribute = {
   Software: 0x8022,
   AlternateServer: 0x8023,
   ResponseOrigin: 0x802B,
+  NatkitResponseDelay: 0xC0DE,
   OtherAddress: 0x802C,
   Fingerprint: 0x8028,
   IceControlled: 0x8029,
@@ -142,6 +143,24 @@ export const STUN_CHANGE_PORT = 0x02
  * @default 236
  */
 export const MAX_STUN_RESPONSE_GROWTH = 4 * 24 + 4 + 128 + 8
+
+/**
+ * Longest delay a natkit STUN server honours in NATKIT-RESPONSE-DELAY
+ * (a natkit-private, comprehension-optional attribute: "answer after this many
+ * ms", used to measure how long an idle NAT mapping lives). Longer requests
+ * are answered at once, so the client sees the delay was not honoured.
+ *
+ * @default 10000
+ */
+export const DEFAULT_MAX_RESPONSE_DELAY_MS = 10_000
+
+/**
+ * Most delayed responses a server holds at once; beyond it requests are
+ * answered at once.
+ *
+ * @default 64
+ */
+export const DEFAULT_MAX_DELAYED_RESPONSES = 64
 
 /** Error code sent when a request has unknown comprehension-required attributes. */
 export const STUN_ERROR_UNKNOWN_ATTRIBUTE = 420

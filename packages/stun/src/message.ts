@@ -419,3 +419,21 @@ export function decodeChangeRequest (value: Uint8Array): StunChangeRequest {
 
   return { ip: (value[3] & STUN_CHANGE_IP) !== 0, port: (value[3] & STUN_CHANGE_PORT) !== 0 }
 }
+
+/** Value of NATKIT-RESPONSE-DELAY: the delay in milliseconds as a 32-bit unsigned integer. */
+export function encodeResponseDelay (ms: number): Uint8Array {
+  if (!Number.isInteger(ms) || ms < 0 || ms > 0xffffffff) {
+    throw new StunEncodeError(`response delay ${ms} is not a 32-bit unsigned integer`)
+  }
+  const out = new Uint8Array(4)
+  view(out).setUint32(0, ms)
+  return out
+}
+
+/** Parses a NATKIT-RESPONSE-DELAY value. @throws {StunDecodeError} unless it is 4 bytes */
+export function decodeResponseDelay (value: Uint8Array): number {
+  if (value.length !== 4) {
+    throw new StunDecodeError('bad-attribute', `NATKIT-RESPONSE-DELAY must be 4 bytes, not ${value.length}`)
+  }
+  return view(value).getUint32(0)
+}

@@ -2,6 +2,8 @@ import { createSocket } from 'node:dgram'
 import { EventEmitter } from 'node:events'
 import { isIP, isIPv6 } from 'node:net'
 import {
+  DEFAULT_MAX_DELAYED_RESPONSES,
+  DEFAULT_MAX_RESPONSE_DELAY_MS,
   DEFAULT_SOFTWARE,
   DEFAULT_STUN_HOST,
   DEFAULT_STUN_PORT,
@@ -18,6 +20,7 @@ import { StunDecodeError, StunServerAlreadyListeningError } from './errors.js'
 import { unmapIPv4 } from './ip.js'
 import {
   decodeChangeRequest,
+  decodeResponseDelay,
   decodeStunMessage,
   encodeErrorCode,
   encodeMappedAddress,
@@ -114,6 +117,21 @@ export interface StunServerInit {
    */
   alternate?: { address: string, port: number }
 
+  /**
+   * Honour NATKIT-RESPONSE-DELAY up to this many milliseconds (0: never).
+   * A delayed response still goes only to the request's source.
+   *
+   * @default DEFAULT_MAX_RESPONSE_DELAY_MS
+   */
+  maxResponseDelayMs?: number
+
+  /**
+   * Most delayed responses held at once.
+   *
+   * @default DEFAULT_MAX_DELAYED_RESPONSES
+   */
+  maxDelayedResponses?: number
+
   /** Debug logger. */
   log?: StunLogger
 }
@@ -135,6 +153,8 @@ export interface StunServerStats {
   rateLimited: number
   /** Errors reported by the UDP socket after it was bound (incl. send errors). */
   socketErrors: number
+  /** Of `responses`, how many were sent after a NATKIT-RESPONSE-DELAY. */
+  delayedResponses: number
 }
 
 /** Why the server dropped a datagram. */
@@ -208,8 +228,13 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
     errorResponses: 0,
     malformed: 0,
     rateLimited: 0,
-    socketErrors: 0
+    socketErrors: 0,
+    delayedResponses: 0
   }
+
+  private readonly maxResponseDelayMs: number
+  private readonly maxDelayedResponses: number
+  private readonly delayed = new Set<ReturnType<typeof setTimeout>>()
 
   private socket?: Socket
   private bound: BoundSocket[] = []
@@ -222,6 +247,15 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
     this.ipv6Only = init.ipv6Only ?? false
     this.log = init.log ?? noop
     this.alternate = init.alternate
+    this.maxResponseDelayMs = init.maxResponseDelayMs ?? DEFAULT_MAX_RESPONSE_DELAY_MS
+    this.maxDelayedResponses = init.maxDelayedResponses ?? DEFAULT_MAX_DELAYED_RESPONSES
+
+    if (!Number.isInteger(this.maxResponseDelayMs) || this.maxResponseDelayMs < 0) {
+      throw new InvalidParametersError(`maxResponseDelayMs must be a non-negative integer, got ${this.maxResponseDelayMs}`)
+    }
+    if (!Number.isInteger(this.maxDelayedResponses) || this.maxDelayedResponses < 0) {
+      throw new InvalidParametersError(`maxDelayedResponses must be a non-negative integer, got ${this.maxDelayedResponses}`)
+    }
 
     if (this.alternate != null) {
       const { address, port } = this.alternate
@@ -343,6 +377,8 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
     const sockets = this.bound.length > 0 ? this.bound.map(entry => entry.socket) : this.socket == null ? [] : [this.socket]
     this.socket = undefined
     this.bound = []
+    for (const timer of this.delayed) clearTimeout(timer)
+    this.delayed.clear()
 
     await Promise.all(sockets.map(async socket => {
       await new Promise<void>((resolve) => {
@@ -364,6 +400,19 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
     } catch (err) {
       this.log('%s listener threw %s', event, err instanceof Error ? err.message : String(err))
     }
+  }
+
+  /** The NATKIT-RESPONSE-DELAY to honour: 0 when absent, malformed, too long or when too many are pending. */
+  private responseDelay (message: StunMessage): number {
+    const value = getAttribute(message, StunAttribute.NatkitResponseDelay)
+    if (value == null) return 0
+    let ms: number
+    try {
+      ms = decodeResponseDelay(value)
+    } catch {
+      return 0
+    }
+    return ms <= this.maxResponseDelayMs && this.delayed.size < this.maxDelayedResponses ? ms : 0
   }
 
   private socketFor (ip: number, port: number): BoundSocket | undefined {
@@ -470,19 +519,34 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
       fingerprint: message.fingerprint
     })
 
-    this.counters.responses++
-    if (errorCode != null) {
-      this.counters.errorResponses++
+    const send = (): void => {
+      this.counters.responses++
+      if (errorCode != null) {
+        this.counters.errorResponses++
+      }
+
+      // the only destination ever: the source of the request
+      from.socket.send(response, rinfo.port, rinfo.address, (err) => {
+        if (err != null) {
+          this.counters.socketErrors++
+          this.log('could not send to %s:%d - %s', rinfo.address, rinfo.port, err.message)
+        }
+      })
+      this.safeEmit('response', { destination: source, transactionId: message.transactionId, errorCode })
     }
 
-    // the only destination ever: the source of the request
-    from.socket.send(response, rinfo.port, rinfo.address, (err) => {
-      if (err != null) {
-        this.counters.socketErrors++
-        this.log('could not send to %s:%d - %s', rinfo.address, rinfo.port, err.message)
-      }
-    })
-    this.safeEmit('response', { destination: source, transactionId: message.transactionId, errorCode })
+    const delay = errorCode == null ? this.responseDelay(message) : 0
+    if (delay === 0) {
+      send()
+      return
+    }
+
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer)
+      this.counters.delayedResponses++
+      send()
+    }, delay)
+    this.delayed.add(timer)
   }
 }
 

@@ -64,7 +64,7 @@ describe('symmetric-sequential profile and host aliases (rulesets, topology)', (
   })
 })
 
-interface NatEvent { natted?: boolean, mapping: string, filtering: string, allocation: string, stride?: number, inbound: string, hairpin?: boolean, publicAddress?: string, observers: Array<{ server: string, localPort: number, mapped?: string }>, evidence: string[] }
+interface NatEvent { lifetime?: { minMs?: number, maxMs?: number }, natted?: boolean, mapping: string, filtering: string, allocation: string, stride?: number, inbound: string, hairpin?: boolean, publicAddress?: string, observers: Array<{ server: string, localPort: number, mapped?: string }>, evidence: string[] }
 
 describe.skipIf(missingPrerequisite(labSkipReason))('natkit-autonat nat behind every lab NAT profile', () => {
   let lab: Lab
@@ -72,9 +72,9 @@ describe.skipIf(missingPrerequisite(labSkipReason))('natkit-autonat nat behind e
   const results = new Map<string, { event: NatEvent, ms: number }>()
 
   /** Runs `natkit-autonat nat` on `host` and returns its `nat` event. */
-  async function probe (host: string): Promise<{ event: NatEvent, ms: number }> {
+  async function probe (host: string, args: string[] = []): Promise<{ event: NatEvent, ms: number }> {
     const started = Date.now()
-    const r = await lab.run(host, process.execPath, [runnableRoleBinary('autonat'), 'nat', '--stun', `${OBSERVER}:${STUN_PORT}`, '--json'], { timeoutMs: PROBE_BOUND_MS })
+    const r = await lab.run(host, process.execPath, [runnableRoleBinary('autonat'), 'nat', '--stun', `${OBSERVER}:${STUN_PORT}`, ...args, '--json'], { timeoutMs: PROBE_BOUND_MS })
     const ms = Date.now() - started
     const line = r.stdout.split('\n').find(l => l.includes('"event":"nat"'))
     if (r.code !== 0 || line == null) throw new Error(`natkit-autonat nat on ${host} exited ${String(r.code)}: ${r.stderr}${r.stdout}`)
@@ -113,7 +113,9 @@ describe.skipIf(missingPrerequisite(labSkipReason))('natkit-autonat nat behind e
       const result = await probe(`h${i + 1}`)
       results.set(c.name, result)
       const { event } = result
-      expect(event).toMatchObject({ natted: true, publicAddress: `11.0.${i + 1}.1`, hairpin: false, ...expected[c.name] })
+      // conntrack's UDP timeouts (30 s / 120 s) outlast the default 2 s lifetime probe
+      expect(event).toMatchObject({ natted: true, publicAddress: `11.0.${i + 1}.1`, hairpin: false, lifetime: { minMs: 2000 }, ...expected[c.name] })
+      expect(event.lifetime?.maxMs).toBeUndefined()
       // the evidence: every observer answered the mapping tests, from both observer addresses
       expect(event.observers.every(o => o.mapped?.startsWith(`11.0.${i + 1}.1:`))).toBe(true)
       expect(new Set(event.observers.map(o => o.server.split(':')[0]))).toEqual(new Set([OBSERVER, OBSERVER_ALT]))
@@ -129,6 +131,15 @@ describe.skipIf(missingPrerequisite(labSkipReason))('natkit-autonat nat behind e
     // a fresh lab: the router's counter starts at 0
     expect(ports).toEqual(ports.map((_, k) => SEQUENTIAL_NAT_FIRST_PORT + k))
   })
+
+  it('mapping lifetime: a router whose conntrack forgets idle UDP flows after 2 s gives 1.5 s <= lifetime < 3 s', async () => {
+    // port-restricted (r3): its mappings are conntrack entries only
+    const set = await lab.run('r3', 'sysctl', ['-q', '-w', 'net.netfilter.nf_conntrack_udp_timeout=2'])
+    expect(set.code).toBe(0)
+    const { event } = await probe('h3', ['--no-tcp-probe', '--mapping-lifetime-max', '3s'])
+    expect(event.lifetime).toEqual({ minMs: 1500, maxMs: 3000 })
+    expect(event.evidence).toContain('mapping lifetime: alive after 1500 ms idle, gone after 3000 ms')
+  }, PROBE_BOUND_MS + 5_000)
 
   it('each probe stays within a few seconds', () => {
     for (const [name, { ms }] of results) expect(ms, name).toBeLessThan(10_000)
