@@ -53,6 +53,14 @@ export const DEFAULT_CONNECT_BACK_WINDOW_MS = 10_000
  */
 export const DEFAULT_CONNECT_BACK_REQUEST_TIMEOUT_MS = 2_000
 
+/**
+ * Open request connections the observer keeps at once (reading a request or
+ * waiting for its connect back); more are closed by the kernel-side accept.
+ *
+ * @default 64
+ */
+export const DEFAULT_CONNECT_BACK_MAX_CONNECTIONS = 64
+
 /** Longest request line accepted, in bytes (`natkit-connect-back/1 65535\n` is 28). */
 export const MAX_CONNECT_BACK_REQUEST_BYTES = 64
 
@@ -68,6 +76,8 @@ export interface ConnectBackServerInit {
   rateLimit?: StunRateLimitInit
   /** @default DEFAULT_CONNECT_BACK_REQUEST_TIMEOUT_MS */
   requestTimeoutMs?: number
+  /** @default DEFAULT_CONNECT_BACK_MAX_CONNECTIONS */
+  maxConnections?: number
 }
 
 /** Counters of a connect-back server. */
@@ -115,6 +125,8 @@ class DefaultConnectBackServer implements ConnectBackServer {
   readonly #requestTimeoutMs: number
   readonly #limiter: SourceRateLimiter
   readonly #counters: ConnectBackServerStats = { requests: 0, attempts: 0, refused: 0 }
+  readonly #maxConnections: number
+  readonly #sockets = new Set<net.Socket>()
   #pending = 0
   #server?: net.Server
 
@@ -124,6 +136,7 @@ class DefaultConnectBackServer implements ConnectBackServer {
     this.#timeoutMs = positive('timeoutMs', init.timeoutMs ?? DEFAULT_CONNECT_BACK_TIMEOUT_MS)
     this.#maxPending = positive('maxPending', init.maxPending ?? DEFAULT_CONNECT_BACK_MAX_PENDING)
     this.#requestTimeoutMs = positive('requestTimeoutMs', init.requestTimeoutMs ?? DEFAULT_CONNECT_BACK_REQUEST_TIMEOUT_MS)
+    this.#maxConnections = positive('maxConnections', init.maxConnections ?? DEFAULT_CONNECT_BACK_MAX_CONNECTIONS)
     this.#limiter = new SourceRateLimiter({ maxRequests: DEFAULT_CONNECT_BACK_MAX_REQUESTS, windowMs: DEFAULT_CONNECT_BACK_WINDOW_MS, ...init.rateLimit })
   }
 
@@ -132,7 +145,12 @@ class DefaultConnectBackServer implements ConnectBackServer {
   }
 
   async listen (port: number, host: string): Promise<Endpoint> {
-    const server = net.createServer((socket) => { this.#onConnection(socket) })
+    const server = net.createServer((socket) => {
+      this.#sockets.add(socket)
+      socket.once('close', () => { this.#sockets.delete(socket) })
+      this.#onConnection(socket)
+    })
+    server.maxConnections = this.#maxConnections
     this.#server = server
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -147,8 +165,9 @@ class DefaultConnectBackServer implements ConnectBackServer {
     const server = this.#server
     this.#server = undefined
     if (server == null) return
-    server.close()
-    // the open request connections are short-lived (request timeout + one connect)
+    const closed = new Promise<void>(resolve => { server.close(() => { resolve() }) })
+    for (const socket of this.#sockets) socket.destroy()
+    await closed
   }
 
   #refuse (socket: net.Socket, error: string): void {

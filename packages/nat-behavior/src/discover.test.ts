@@ -95,6 +95,24 @@ describe('TCP connect-back', () => {
     await expect(tcpConnectBack({ address: PRIMARY, port }, { localAddress: PRIMARY })).rejects.toThrow(/refused: rate-limited/)
     expect(server.stats).toEqual({ requests: 1, attempts: 1, refused: 3 })
     expect(() => createConnectBackServer({ from: 'observer' })).toThrow('from must be an IP address, got "observer"')
+    expect(() => createConnectBackServer({ from: ALTERNATE, maxConnections: 0 })).toThrow('maxConnections must be a positive integer, got 0')
+  })
+})
+
+describe('connect-back bounds', () => {
+  it('maxConnections caps the open request connections; close() ends the open ones', async () => {
+    const { server, port } = await connectBack({ maxConnections: 1 })
+    const idle = net.connect(port, PRIMARY)
+    await new Promise<void>(resolve => { idle.once('connect', () => { resolve() }) })
+    const closedIdle = new Promise<void>(resolve => { idle.once('close', () => { resolve() }) })
+    // a second connection is closed by the server at once, without an answer
+    const second = net.connect(port, PRIMARY)
+    second.on('error', () => {})
+    const got = await new Promise<string>(resolve => { let t = ''; second.on('data', d => { t += String(d) }); second.once('close', () => { resolve(t) }) })
+    expect(got).toBe('')
+    await server.close()
+    await closedIdle
+    expect(server.stats).toEqual({ requests: 0, attempts: 0, refused: 0 })
   })
 })
 
