@@ -132,6 +132,24 @@ describe.skipIf(missingPrerequisite(labSkipReason))('natkit-autonat nat behind e
     expect(ports).toEqual(ports.map((_, k) => SEQUENTIAL_NAT_FIRST_PORT + k))
   })
 
+  it('the plain `numgen inc mod N offset M` form byte-swaps the port (why the profile uses a map): the probe sees a stride of 256', async () => {
+    const r7 = CASES.findIndex(c => c.name === 'symmetric-sequential') + 1
+    const table = lab.tableName
+    const swapped = await lab.run(`r${r7}`, 'nft', ['-f', '-'], { input: [
+      `flush chain inet ${table} postrouting`,
+      `add rule inet ${table} postrouting oifname "wan" meta l4proto { tcp, udp } snat ip to 11.0.${r7}.1 : numgen inc mod 1000 offset 30000`,
+      `add rule inet ${table} postrouting oifname "wan" masquerade`,
+      ''
+    ].join('\n') })
+    expect(swapped.code, swapped.stderr).toBe(0)
+    const { event } = await probe(`h${r7}`, ['--no-tcp-probe', '--mapping-lifetime-max', '0'])
+    const swap16 = (p: number): number => ((p & 0xff) << 8) | (p >> 8)
+    const ports = event.observers.map(o => Number(o.mapped?.split(':')[1]))
+    // 30000, 30001, … written in host byte order into the network-order port: 12405, 12661, …
+    expect(ports).toEqual(ports.map((_, k) => swap16(30_000 + k)))
+    expect(event).toMatchObject({ mapping: 'address-and-port-dependent', allocation: 'sequential', stride: 256 })
+  }, PROBE_BOUND_MS + 5_000)
+
   it('mapping lifetime: a router whose conntrack forgets idle UDP flows after 2 s gives 1.5 s <= lifetime < 3 s', async () => {
     // port-restricted (r3): its mappings are conntrack entries only
     const set = await lab.run('r3', 'sysctl', ['-q', '-w', 'net.netfilter.nf_conntrack_udp_timeout=2'])
