@@ -92,12 +92,21 @@ export function createNatProbe (options: AutonatOptions, events: NatkitEvents): 
     start: async () => {},
     stop: async () => {},
     run: async () => {
-      const discovery = await discoverNat({
-        servers,
-        connectBack: options.tcpProbe ? servers[0] : undefined,
-        lifetimeMaxMs: options.mappingLifetimeMax,
-        signal: AbortSignal.timeout(options.timeout)
-      })
+      // --timeout bounds the tests; the lifetime probe waits on top of it by design
+      const boundMs = options.timeout + options.mappingLifetimeMax
+      const signal = AbortSignal.timeout(boundMs)
+      let discovery: NatDiscovery
+      try {
+        discovery = await discoverNat({
+          servers,
+          connectBack: options.tcpProbe ? servers[0] : undefined,
+          lifetimeMaxMs: options.mappingLifetimeMax,
+          signal
+        })
+      } catch (err) {
+        if (signal.aborted) throw new Error(`nat: no verdict within ${boundMs} ms (--timeout plus --mapping-lifetime-max)`, { cause: err })
+        throw err
+      }
       const c = discovery.classification
       for (const line of c.evidence) events.emit('info', { message: line })
       const { evidence, ...verdict } = c

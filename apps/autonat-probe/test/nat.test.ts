@@ -14,7 +14,10 @@ const procs: RoleProcess[] = []
 afterAll(async () => { await Promise.all(procs.map(async p => await p.stop('SIGKILL'))) })
 
 async function run (args: string[], bound = 30_000): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [BINS.autonat, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '' } })
+  // without DEBUG, as a user runs it (DEBUG set at all adds stacks to unexpected errors)
+  const env = { ...process.env }
+  delete env.DEBUG
+  const child = spawn(process.execPath, [BINS.autonat, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
@@ -66,5 +69,9 @@ describe('natkit-autonat nat', () => {
     expect(silent.stderr).toBe('')
     expect(silent.stdout).toContain(`127.0.0.1:${port} did not answer`)
     expect(silent.stdout).toContain('NAT: mapping unknown, filtering unknown, allocation unknown')
+    // --timeout bounds the whole discovery: one line, exit 1
+    const short = await run(['nat', '--stun', `127.0.0.1:${port}`, '--no-tcp-probe', '--timeout', '300ms', '--mapping-lifetime-max', '0'])
+    expect(short.code).toBe(1)
+    expect(short.stderr).toBe('natkit-autonat: nat: no verdict within 300 ms (--timeout plus --mapping-lifetime-max)\n')
   }, 60_000)
 })
