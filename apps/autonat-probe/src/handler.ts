@@ -1,6 +1,6 @@
 import { runRole, UsageError, type ParsedArgs } from '@natkit/cli'
 import type { AutonatOptions } from './options.js'
-import { createAutonat } from './node.js'
+import { createAutonat, createNatProbe } from './node.js'
 
 /** `natkit-autonat check`: at least one address is reachable. */
 export const EXIT_REACHABLE = 0
@@ -16,6 +16,16 @@ export { EXIT_USAGE } from '@natkit/cli'
 
 export async function handler (parsed: ParsedArgs<AutonatOptions>): Promise<number> {
   const o = parsed.options
+  if (parsed.command === 'nat') {
+    if (o.stun.length === 0) throw new UsageError('nat needs at least one --stun <host:port of a natkit STUN server>')
+    return await runRole({
+      name: 'natkit-autonat',
+      options: o,
+      create: async (events) => createNatProbe(o, events),
+      // a verdict needs at least one answer
+      main: async (probe) => (await probe.run()).observations.samples.some(s => s.mapped != null) ? 0 : EXIT_NO_ANSWER
+    })
+  }
   if (parsed.command !== 'check') return await runRole({ name: 'natkit-autonat', options: o, create: async (events) => await createAutonat(o, events) })
   if (o.server.length === 0) throw new UsageError('check needs at least one --server <multiaddr of an AutoNAT v2 server>')
   return await runRole({

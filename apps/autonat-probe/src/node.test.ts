@@ -39,7 +39,8 @@ describe('composeInit: every autonat limit reaches the component that uses it', 
     handshakeTimeout: ['connectionManager.inboundUpgradeTimeout', 'inboundAdmission.handshakeTimeout']
   }
   /** Limits that are not handed to libp2p: the app uses them directly. */
-  const NOT_LIBP2P = new Set(['timeout'])
+  // mappingLifetimeMax: test/nat.test.ts proves it reaches the lifetime probe (--mapping-lifetime-max 600ms → lifetime.minMs 600)
+  const NOT_LIBP2P = new Set(['timeout', 'mappingLifetimeMax'])
 
   it('a non-default value of each limit arrives unchanged', () => {
     expect(limitsNotReaching({ role: AUTONAT_ROLE, paths: PATHS, compose: composeInit, exclude: NOT_LIBP2P })).toEqual([])

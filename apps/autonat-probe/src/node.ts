@@ -7,8 +7,10 @@
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { webSockets } from '@libp2p/websockets'
 import { autonatGuard, type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, reachabilityChecker, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
+import { createConnectBackServer, discoverNat, type NatDiscovery } from '@natkit/nat-behavior'
+import { createStunServer } from '@natkit/stun'
 import { tcpReuse } from '@natkit/tcp-reuse'
-import type { AutonatOptions } from './options.js'
+import { parseStunServer, type AutonatOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 
 /** The init the autonat role hands to each libp2p component that takes a limit or timeout, from the resolved options only. */
@@ -54,6 +56,66 @@ export async function createAutonat (options: AutonatOptions, events: NatkitEven
         ...(init.check === true ? { reachability: reachabilityChecker({ events }) } : { autonat: autoNATv2(), autonatGuard: autonatGuard() }),
         publicAddrs: publicAddressConfirmation({ events })
       }
-    })
+    }),
+    afterStart: async (_node, running) => {
+      if (init.check === true || options.stunListen == null) return
+      await startObservers(options, events, running)
+    }
   })
+}
+
+/**
+ * `--stun-listen`: a STUN server; with `--stun-alternate` also RFC 5780
+ * CHANGE-REQUEST (four sockets) and a TCP connect-back observer on the same
+ * host:port over TCP, connecting back from the alternate address.
+ */
+async function startObservers (options: AutonatOptions, events: NatkitEvents, running: { onStop(cleanup: () => Promise<void>): void }): Promise<void> {
+  const listen = options.stunListen
+  if (listen == null) return
+  const alternate = options.stunAlternate
+  const stun = createStunServer(alternate == null ? {} : { alternate: { address: alternate.host, port: alternate.port } })
+  const bound = await stun.listen(listen.port, listen.host)
+  running.onStop(async () => { await stun.close() })
+  const other = stun.otherAddress()
+  events.emit('info', { message: `STUN binding server on udp ${bound.address}:${bound.port}${other != null ? ` (alternate ${other.address}:${other.port}, CHANGE-REQUEST on)` : ''}` })
+  if (alternate == null) return
+  const connectBack = createConnectBackServer({ from: alternate.host })
+  const tcp = await connectBack.listen(bound.port, listen.host)
+  running.onStop(async () => { await connectBack.close() })
+  events.emit('info', { message: `TCP connect-back observer on tcp ${tcp.address}:${tcp.port} (connects back from ${alternate.host})` })
+}
+
+/** `natkit-autonat nat`: no libp2p node, only the probes (a role object so runRole prints and handles signals). */
+export function createNatProbe (options: AutonatOptions, events: NatkitEvents): { start(): Promise<void>, stop(): Promise<void>, run(): Promise<NatDiscovery> } {
+  const servers = options.stun.map(parseStunServer).map(h => ({ address: h.host, port: h.port }))
+  return {
+    start: async () => {},
+    stop: async () => {},
+    run: async () => {
+      // --timeout bounds the tests; the lifetime probe waits on top of it by design
+      const boundMs = options.timeout + options.mappingLifetimeMax
+      const signal = AbortSignal.timeout(boundMs)
+      let discovery: NatDiscovery
+      try {
+        discovery = await discoverNat({
+          servers,
+          connectBack: options.tcpProbe ? servers[0] : undefined,
+          lifetimeMaxMs: options.mappingLifetimeMax,
+          signal
+        })
+      } catch (err) {
+        if (signal.aborted) throw new Error(`nat: no verdict within ${boundMs} ms (--timeout plus --mapping-lifetime-max)`, { cause: err })
+        throw err
+      }
+      const c = discovery.classification
+      for (const line of c.evidence) events.emit('info', { message: line })
+      const { evidence, ...verdict } = c
+      events.emit('nat', {
+        ...verdict,
+        observers: discovery.observations.samples.map(s => ({ server: `${s.server.address}:${s.server.port}`, localPort: s.local.port, ...(s.mapped != null ? { mapped: `${s.mapped.address}:${s.mapped.port}` } : {}) })),
+        evidence
+      })
+      return discovery
+    }
+  }
 }

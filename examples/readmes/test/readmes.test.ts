@@ -41,6 +41,11 @@ const CASES: Record<string, (out: string) => void> = {
     expect(local, out).toBeDefined()
     expect(out).toMatch(new RegExp(`^server saw 127\\.0\\.0\\.1:${local} \\(software natkit\\)$`, 'm'))
   },
+  'nat-behavior': (out) => {
+    // every RFC 5780 test ran against the alternate address, the connect back connected
+    expect(out).toMatch(/^mapping none, filtering endpoint-independent, allocation preserving, inbound open, hairpin true$/m)
+    expect(out).toMatch(/^observers: 7$/m)
+  },
   'autonat-check': (out) => {
     // a stock server never dials private/loopback addresses: one `unknown` answer per address asked
     expect(out).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+ unknown: .+$/m)

@@ -252,7 +252,7 @@ export const ROLE_OPTION_KEYS: Readonly<Record<Role, readonly string[]>> = Objec
   bootstrap: Object.freeze(['dhtProtocol', 'kBucketSize']),
   relay: Object.freeze(['maxReservations', 'maxReservationsPerIp', 'maxReservationsPerNetwork', 'reservationGrace', 'reservationTtl', 'circuitDuration', 'circuitData', 'maxCircuitsPerPeer', 'maxInboundHopStreams', 'maxOutboundStopStreams', 'hopTimeout', 'autonat', 'stunListen']),
   peer: Object.freeze(['dhtProtocol', 'relay', 'holepunch', 'holepunchTimeout', 'holepunchAttempts', 'tcpReuse', 'webrtc', 'upnp', 'stun', 'reservationRetry', 'reservationRetryMax', 'dht', 'pingInterval', 'directPaths', 'allowPrivateAddresses', 'mdns', 'pubsubMaxMessage', 'pubsubMaxTopics', 'pubsubRelayed', 'timeout']),
-  autonat: Object.freeze(['timeout', 'server'])
+  autonat: Object.freeze(['timeout', 'server', 'stun', 'tcpProbe', 'mappingLifetimeMax', 'stunListen', 'stunAlternate'])
 })
 
 /** Cross-field rules of a role, run after every option is resolved. */

@@ -53,6 +53,32 @@ export type RelayCircuitCloseReason = 'closed' | 'data-limit' | 'duration-limit'
 /** Which of the relay's per-source limits refused a reservation: per IP (IPv6 /64) or per network (IPv4 /16, IPv6 /32). */
 export type ReservationLimitName = 'per-ip' | 'per-network'
 
+/** RFC 4787 mapping behaviour as reported in the `nat` event (`none`: no NAT). */
+export type NatMappingBehavior = 'none' | 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'endpoint-dependent' | 'unknown'
+/** RFC 4787 filtering behaviour as reported in the `nat` event. */
+export type NatFilteringBehavior = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown'
+
+/** Payload of the `nat` event. */
+export interface NatEventPayload {
+  /** false: the observers saw this host's own address and port. Absent when unknown. */
+  natted?: boolean
+  publicAddress?: string
+  mapping: NatMappingBehavior
+  filtering: NatFilteringBehavior
+  allocation: 'preserving' | 'sequential' | 'random' | 'unknown'
+  /** With `sequential`: the step between consecutive new mappings' ports. */
+  stride?: number
+  hairpin?: boolean
+  /** Bounds of the mapping lifetime in ms, when probed. */
+  lifetime?: { minMs?: number, maxMs?: number }
+  /** What an unsolicited inbound TCP SYN gets (TCP connect-back from another observer address). */
+  inbound: 'drop' | 'reset' | 'reject' | 'open' | 'unknown'
+  /** Every Binding transaction that opened a flow, in order: observer, local port, what it saw (absent: no answer). */
+  observers: Array<{ server: string, localPort: number, mapped?: string }>
+  /** One line per observation behind the verdicts. */
+  evidence: string[]
+}
+
 /** Event name → payload (without the common `ts`, `event`, `peerId` fields). */
 export interface NatkitEventMap {
   /** The node's listen/announce addresses changed (first emitted at start). */
@@ -143,6 +169,11 @@ export interface NatkitEventMap {
   'command:result': { command: string, lines: string[], data?: unknown }
   /** Peer shell: a command line was invalid or the command failed (one line). `command` is the first word ('' for none). */
   'command:error': { command: string, message: string }
+  /**
+   * `natkit-autonat nat`: what the NAT in front of this host does (RFC 4787
+   * terms, RFC 5780 tests), with the evidence per observer. See docs/events.md.
+   */
+  nat: NatEventPayload
   /** A human-facing informational message (startup lines, progress). */
   info: { message: string }
   warn: { message: string }

@@ -50,6 +50,7 @@ export function formatHuman (e: NatkitEvent): string {
     case 'file:received': text = `received ${e.path} (${e.bytes} bytes, ${e.cid}) from ${short(e.from)}, verified`; break
     case 'command:result': return e.lines.join('\n')
     case 'command:error': text = `${e.command !== '' ? `${e.command}: ` : ''}${e.message}`; break
+    case 'nat': text = `NAT: ${e.natted === false ? 'none (public address)' : `mapping ${e.mapping}, filtering ${e.filtering}`}, allocation ${e.allocation}${e.stride != null ? ` (stride ${e.stride})` : ''}, unsolicited inbound TCP ${e.inbound}${e.hairpin != null ? `, hairpinning ${e.hairpin ? 'yes' : 'no'}` : ''}${e.lifetime != null ? `, mapping lifetime ${e.lifetime.minMs != null ? `>= ${e.lifetime.minMs} ms` : ''}${e.lifetime.minMs != null && e.lifetime.maxMs != null ? ' and ' : ''}${e.lifetime.maxMs != null ? `< ${e.lifetime.maxMs} ms` : ''}` : ''}${e.publicAddress != null ? `; public address ${e.publicAddress}` : ''}`; break
     case 'info': case 'warn': case 'error': text = e.message; break
   }
   const level = e.event === 'error' || e.event === 'command:error' ? 'ERROR ' : e.event === 'warn' ? 'WARN ' : ''

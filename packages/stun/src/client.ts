@@ -21,10 +21,11 @@ import {
   decodeStunMessage,
   decodeUnknownAttributes,
   decodeXorMappedAddress,
+  encodeChangeRequest,
   encodeStunMessage,
   getAttribute
 } from './message.js'
-import type { StunAddress, StunAttributeRecord, StunMessage } from './message.js'
+import type { StunAddress, StunAttributeRecord, StunChangeRequest, StunMessage } from './message.js'
 import type { Socket } from 'node:dgram'
 
 /** Options of {@link stunBindingRequest}. */
@@ -74,6 +75,16 @@ export interface StunBindingRequestOptions {
   /** Extra attributes for the request (e.g. to probe a server). */
   attributes?: StunAttributeRecord[]
 
+  /**
+   * Add a CHANGE-REQUEST (RFC 5780 §7.2) asking the server to answer from its
+   * alternate IP and/or port. A server without that support answers 420
+   * (a {@link StunErrorResponseError}); behind a filtering NAT the answer may
+   * never arrive (a {@link TimeoutError}).
+   *
+   * @default undefined (no CHANGE-REQUEST)
+   */
+  changeRequest?: Partial<StunChangeRequest>
+
   /** Aborts the request. */
   signal?: AbortSignal
 }
@@ -84,6 +95,12 @@ export interface StunBindingResult extends StunAddress {
   transactionId: Uint8Array
   /** SOFTWARE of the server, if it sent one. */
   software?: string
+  /** Where the response datagram came from (the socket's view). */
+  from: { address: string, port: number }
+  /** RESPONSE-ORIGIN (RFC 5780 §7.3): the address the server says it answered from. */
+  responseOrigin?: StunAddress
+  /** OTHER-ADDRESS (RFC 5780 §7.4): the server's alternate address and port. */
+  otherAddress?: StunAddress
 }
 
 function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
@@ -123,7 +140,7 @@ export async function stunBindingRequest (server: { host: string, port: number }
     method: StunMethod.Binding,
     class: StunClass.Request,
     transactionId,
-    attributes: options.attributes,
+    attributes: options.changeRequest == null ? options.attributes : [...(options.attributes ?? []), { type: StunAttribute.ChangeRequest, value: encodeChangeRequest(options.changeRequest) }],
     fingerprint: options.fingerprint
   })
 
@@ -174,7 +191,7 @@ export async function stunBindingRequest (server: { host: string, port: number }
         }
       }
 
-      const onMessage = (data: Buffer): void => {
+      const onMessage = (data: Buffer, rinfo: { address: string, port: number }): void => {
         let message: StunMessage
         try {
           message = decodeStunMessage(data)
@@ -190,7 +207,7 @@ export async function stunBindingRequest (server: { host: string, port: number }
           cleanup()
 
           try {
-            resolve(parseSuccess(message, transactionId))
+            resolve(parseSuccess(message, transactionId, { address: rinfo.address, port: rinfo.port }))
           } catch (err) {
             reject(err)
           }
@@ -220,19 +237,29 @@ export async function stunBindingRequest (server: { host: string, port: number }
   }
 }
 
-function parseSuccess (message: StunMessage, transactionId: Uint8Array): StunBindingResult {
+function parseSuccess (message: StunMessage, transactionId: Uint8Array, from: { address: string, port: number }): StunBindingResult {
   const xor = getAttribute(message, StunAttribute.XorMappedAddress)
   const plain = getAttribute(message, StunAttribute.MappedAddress)
   const softwareValue = getAttribute(message, StunAttribute.Software)
   const software = softwareValue == null ? undefined : new TextDecoder().decode(softwareValue)
+  const originValue = getAttribute(message, StunAttribute.ResponseOrigin)
+  const otherValue = getAttribute(message, StunAttribute.OtherAddress)
 
   try {
+    const extra = {
+      transactionId,
+      software,
+      from,
+      ...(originValue == null ? {} : { responseOrigin: decodeMappedAddress(originValue) }),
+      ...(otherValue == null ? {} : { otherAddress: decodeMappedAddress(otherValue) })
+    }
+
     if (xor != null) {
-      return { ...decodeXorMappedAddress(xor, transactionId), transactionId, software }
+      return { ...decodeXorMappedAddress(xor, transactionId), ...extra }
     }
 
     if (plain != null) {
-      return { ...decodeMappedAddress(plain), transactionId, software }
+      return { ...decodeMappedAddress(plain), ...extra }
     }
   } catch (err) {
     if (err instanceof StunDecodeError) {

@@ -111,6 +111,9 @@ export const StunAttribute = {
   AlternateDomain: 0x8003,
   Software: 0x8022,
   AlternateServer: 0x8023,
+  ResponseOrigin: 0x802B,
+  NatkitResponseDelay: 0xC0DE,
+  OtherAddress: 0x802C,
   Fingerprint: 0x8028,
   IceControlled: 0x8029,
   IceControlling: 0x802A
@@ -121,6 +124,43 @@ export const StunAddressFamily = {
   IPv4: 0x01,
   IPv6: 0x02
 } as const
+
+/**
+ * CHANGE-REQUEST flags (RFC 5780 §7.2): ask the server to answer from its
+ * alternate address (`CHANGE_IP`) and/or its alternate port (`CHANGE_PORT`).
+ */
+export const STUN_CHANGE_IP = 0x04
+export const STUN_CHANGE_PORT = 0x02
+
+/**
+ * Upper bound on how many bytes a response may exceed its request by: four
+ * IPv6 address attributes (XOR-MAPPED-ADDRESS, MAPPED-ADDRESS,
+ * RESPONSE-ORIGIN, OTHER-ADDRESS, 24 bytes each), SOFTWARE of at most
+ * MAX_SOFTWARE_LENGTH characters (4 + 128 bytes) and FINGERPRINT (8 bytes).
+ * The server never sends more, so it amplifies a spoofed request by at most
+ * this constant — and only towards the request's own source address.
+ *
+ * @default 236
+ */
+export const MAX_STUN_RESPONSE_GROWTH = 4 * 24 + 4 + 128 + 8
+
+/**
+ * Longest delay a natkit STUN server honours in NATKIT-RESPONSE-DELAY
+ * (a natkit-private, comprehension-optional attribute: "answer after this many
+ * ms", used to measure how long an idle NAT mapping lives). Longer requests
+ * are answered at once, so the client sees the delay was not honoured.
+ *
+ * @default 10000
+ */
+export const DEFAULT_MAX_RESPONSE_DELAY_MS = 10_000
+
+/**
+ * Most delayed responses a server holds at once; beyond it requests are
+ * answered at once.
+ *
+ * @default 64
+ */
+export const DEFAULT_MAX_DELAYED_RESPONSES = 64
 
 /** Error code sent when a request has unknown comprehension-required attributes. */
 export const STUN_ERROR_UNKNOWN_ATTRIBUTE = 420

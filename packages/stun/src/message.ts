@@ -3,6 +3,8 @@ import { crc32 } from 'node:zlib'
 import {
   MAX_STUN_MESSAGE_SIZE,
   STUN_ATTRIBUTE_HEADER_LENGTH,
+  STUN_CHANGE_IP,
+  STUN_CHANGE_PORT,
   STUN_FINGERPRINT_XOR,
   STUN_HEADER_LENGTH,
   STUN_MAGIC_COOKIE,
@@ -392,4 +394,46 @@ export function encodeSoftware (software: string): Uint8Array {
 /** Parses a SOFTWARE value. */
 export function decodeSoftware (value: Uint8Array): string {
   return new TextDecoder().decode(value)
+}
+
+/** The two flags of a CHANGE-REQUEST attribute (RFC 5780 §7.2). */
+export interface StunChangeRequest {
+  /** Answer from the server's alternate IP address. */
+  ip: boolean
+  /** Answer from the server's alternate port. */
+  port: boolean
+}
+
+/** Value of a CHANGE-REQUEST attribute (RFC 5780 §7.2): 32 bits, flags 0x04 (change IP) and 0x02 (change port). */
+export function encodeChangeRequest (change: Partial<StunChangeRequest>): Uint8Array {
+  const out = new Uint8Array(4)
+  out[3] = (change.ip === true ? STUN_CHANGE_IP : 0) | (change.port === true ? STUN_CHANGE_PORT : 0)
+  return out
+}
+
+/** Parses a CHANGE-REQUEST value; other bits are ignored. @throws {StunDecodeError} unless it is 4 bytes */
+export function decodeChangeRequest (value: Uint8Array): StunChangeRequest {
+  if (value.length !== 4) {
+    throw new StunDecodeError('bad-attribute', `CHANGE-REQUEST must be 4 bytes, not ${value.length}`)
+  }
+
+  return { ip: (value[3] & STUN_CHANGE_IP) !== 0, port: (value[3] & STUN_CHANGE_PORT) !== 0 }
+}
+
+/** Value of NATKIT-RESPONSE-DELAY: the delay in milliseconds as a 32-bit unsigned integer. */
+export function encodeResponseDelay (ms: number): Uint8Array {
+  if (!Number.isInteger(ms) || ms < 0 || ms > 0xffffffff) {
+    throw new StunEncodeError(`response delay ${ms} is not a 32-bit unsigned integer`)
+  }
+  const out = new Uint8Array(4)
+  view(out).setUint32(0, ms)
+  return out
+}
+
+/** Parses a NATKIT-RESPONSE-DELAY value. @throws {StunDecodeError} unless it is 4 bytes */
+export function decodeResponseDelay (value: Uint8Array): number {
+  if (value.length !== 4) {
+    throw new StunDecodeError('bad-attribute', `NATKIT-RESPONSE-DELAY must be 4 bytes, not ${value.length}`)
+  }
+  return view(value).getUint32(0)
 }

@@ -1,7 +1,9 @@
 import { createSocket } from 'node:dgram'
 import { EventEmitter } from 'node:events'
-import { isIPv6 } from 'node:net'
+import { isIP, isIPv6 } from 'node:net'
 import {
+  DEFAULT_MAX_DELAYED_RESPONSES,
+  DEFAULT_MAX_RESPONSE_DELAY_MS,
   DEFAULT_SOFTWARE,
   DEFAULT_STUN_HOST,
   DEFAULT_STUN_PORT,
@@ -17,6 +19,8 @@ import { InvalidParametersError } from '@libp2p/interface'
 import { StunDecodeError, StunServerAlreadyListeningError } from './errors.js'
 import { unmapIPv4 } from './ip.js'
 import {
+  decodeChangeRequest,
+  decodeResponseDelay,
   decodeStunMessage,
   encodeErrorCode,
   encodeMappedAddress,
@@ -24,6 +28,7 @@ import {
   encodeStunMessage,
   encodeUnknownAttributes,
   encodeXorMappedAddress,
+  getAttribute,
   isComprehensionRequired
 } from './message.js'
 import { SourceRateLimiter } from './rate-limit.js'
@@ -39,9 +44,9 @@ export type StunLogger = (formatter: string, ...args: unknown[]) => void
  * Comprehension-required attributes the server accepts in a Binding request
  * without answering 420. Authentication and ICE attributes are accepted and
  * ignored: this server answers without credentials, as a public-style STUN
- * server does. CHANGE-REQUEST (RFC 5780) is deliberately absent so NAT
- * behaviour discovery clients get the 420 that RFC 5780 §7.2 expects from a
- * server without that support.
+ * server does. CHANGE-REQUEST (RFC 5780) is absent: a server without an
+ * `alternate` address answers it with the 420 that RFC 5780 §7.2 expects
+ * from a server without that support; one with an `alternate` knows it.
  */
 export const KNOWN_COMPREHENSION_REQUIRED_ATTRIBUTES: ReadonlySet<number> = new Set<number>([
   StunAttribute.MappedAddress,
@@ -97,6 +102,36 @@ export interface StunServerInit {
    */
   ipv6Only?: boolean
 
+  /**
+   * The server's alternate address and port (RFC 5780 §4.1). When set, the
+   * server binds four sockets — host:port, host:alternate.port,
+   * alternate.address:port and alternate.address:alternate.port — answers
+   * CHANGE-REQUEST from the socket it names, and adds RESPONSE-ORIGIN and
+   * OTHER-ADDRESS to every success response. Responses still only ever go to
+   * the source of the request (RESPONSE-PORT and any other target are not
+   * supported: a 420). `listen()` then needs a specific host address, of
+   * the same family as `alternate.address` and different from it.
+   * `alternate.port` 0 picks a free port.
+   *
+   * @default undefined (no CHANGE-REQUEST support)
+   */
+  alternate?: { address: string, port: number }
+
+  /**
+   * Honour NATKIT-RESPONSE-DELAY up to this many milliseconds (0: never).
+   * A delayed response still goes only to the request's source.
+   *
+   * @default DEFAULT_MAX_RESPONSE_DELAY_MS
+   */
+  maxResponseDelayMs?: number
+
+  /**
+   * Most delayed responses held at once.
+   *
+   * @default DEFAULT_MAX_DELAYED_RESPONSES
+   */
+  maxDelayedResponses?: number
+
   /** Debug logger. */
   log?: StunLogger
 }
@@ -118,6 +153,8 @@ export interface StunServerStats {
   rateLimited: number
   /** Errors reported by the UDP socket after it was bound (incl. send errors). */
   socketErrors: number
+  /** Of `responses`, how many were sent after a NATKIT-RESPONSE-DELAY. */
+  delayedResponses: number
 }
 
 /** Why the server dropped a datagram. */
@@ -148,6 +185,13 @@ export interface StunServer extends EventEmitter<StunServerEvents> {
   /** The bound address, or undefined when not listening. */
   address(): { address: string, port: number, family: string } | undefined
 
+  /**
+   * With an `alternate`: the alternate address and the alternate port as
+   * bound (what OTHER-ADDRESS carries for requests to the primary socket);
+   * undefined otherwise or when not listening.
+   */
+  otherAddress(): { address: string, port: number } | undefined
+
   /** A snapshot of the counters. */
   readonly stats: StunServerStats
 }
@@ -158,11 +202,24 @@ function toAddress (rinfo: RemoteInfo): StunAddress {
 
 function noop (): void {}
 
+/** One of the server's sockets: which IP (primary 0 / alternate 1) and which port (0 / 1) it is bound on. */
+interface BoundSocket {
+  socket: Socket
+  ip: 0 | 1
+  port: 0 | 1
+  address: { address: string, port: number }
+}
+
+function isWildcard (host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '::0'
+}
+
 class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunServer {
   private readonly software: string
   private readonly mappedAddress: boolean
   private readonly maxMessageSize: number
   private readonly ipv6Only: boolean
+  private readonly alternate?: { address: string, port: number }
   private readonly rateLimiter?: SourceRateLimiter
   private readonly log: StunLogger
   private readonly counters: StunServerStats = {
@@ -171,10 +228,16 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
     errorResponses: 0,
     malformed: 0,
     rateLimited: 0,
-    socketErrors: 0
+    socketErrors: 0,
+    delayedResponses: 0
   }
 
+  private readonly maxResponseDelayMs: number
+  private readonly maxDelayedResponses: number
+  private readonly delayed = new Set<ReturnType<typeof setTimeout>>()
+
   private socket?: Socket
+  private bound: BoundSocket[] = []
 
   constructor (init: StunServerInit) {
     super()
@@ -183,6 +246,26 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
     this.maxMessageSize = init.maxMessageSize ?? MAX_STUN_MESSAGE_SIZE
     this.ipv6Only = init.ipv6Only ?? false
     this.log = init.log ?? noop
+    this.alternate = init.alternate
+    this.maxResponseDelayMs = init.maxResponseDelayMs ?? DEFAULT_MAX_RESPONSE_DELAY_MS
+    this.maxDelayedResponses = init.maxDelayedResponses ?? DEFAULT_MAX_DELAYED_RESPONSES
+
+    if (!Number.isInteger(this.maxResponseDelayMs) || this.maxResponseDelayMs < 0) {
+      throw new InvalidParametersError(`maxResponseDelayMs must be a non-negative integer, got ${this.maxResponseDelayMs}`)
+    }
+    if (!Number.isInteger(this.maxDelayedResponses) || this.maxDelayedResponses < 0) {
+      throw new InvalidParametersError(`maxDelayedResponses must be a non-negative integer, got ${this.maxDelayedResponses}`)
+    }
+
+    if (this.alternate != null) {
+      const { address, port } = this.alternate
+      if (typeof address !== 'string' || isIP(address) === 0 || isWildcard(address)) {
+        throw new InvalidParametersError(`alternate.address must be a specific IP address, got "${String(address)}"`)
+      }
+      if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+        throw new InvalidParametersError(`alternate.port must be an integer in 0-65535, got ${port}`)
+      }
+    }
 
     if ([...this.software].length > MAX_SOFTWARE_LENGTH) {
       throw new InvalidParametersError(`software must be at most ${MAX_SOFTWARE_LENGTH} characters`)
@@ -215,9 +298,46 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
       throw new StunServerAlreadyListeningError('the STUN server is already listening')
     }
 
+    const alternate = this.alternate
+    if (alternate != null && (isWildcard(host) || isIPv6(host) !== isIPv6(alternate.address) || host === alternate.address)) {
+      throw new InvalidParametersError(`with an alternate address the STUN server needs a specific ${isIPv6(alternate.address) ? 'IPv6' : 'IPv4'} host other than ${alternate.address}, got "${host}"`)
+    }
+
     const type = isIPv6(host) ? 'udp6' : 'udp4'
-    const socket = createSocket({ type, ipv6Only: type === 'udp6' && this.ipv6Only })
+    const socket = await this.bindSocket(type, host, port)
     this.socket = socket
+    const primaryPort = socket.address().port
+    this.bound = [{ socket, ip: 0, port: 0, address: { address: host, port: primaryPort } }]
+
+    if (alternate != null) {
+      try {
+        const portSocket = await this.bindSocket(type, host, alternate.port)
+        const alternatePort = portSocket.address().port
+        this.bound.push({ socket: portSocket, ip: 0, port: 1, address: { address: host, port: alternatePort } })
+        this.bound.push({ socket: await this.bindSocket(type, alternate.address, primaryPort), ip: 1, port: 0, address: { address: alternate.address, port: primaryPort } })
+        this.bound.push({ socket: await this.bindSocket(type, alternate.address, alternatePort), ip: 1, port: 1, address: { address: alternate.address, port: alternatePort } })
+      } catch (err) {
+        await this.close()
+        throw err
+      }
+    }
+
+    for (const entry of this.bound) {
+      this.serve(entry)
+    }
+
+    const bound = socket.address()
+    this.log('listening on %s:%d/%s%s', bound.address, bound.port, type, alternate == null ? '' : ` (alternate ${this.bound[3]?.address.address}:${this.bound[3]?.address.port})`)
+
+    return { address: bound.address, port: bound.port }
+  }
+
+  otherAddress (): { address: string, port: number } | undefined {
+    return this.bound[3]?.address
+  }
+
+  private async bindSocket (type: 'udp4' | 'udp6', host: string, port: number): Promise<Socket> {
+    const socket = createSocket({ type, ipv6Only: type === 'udp6' && this.ipv6Only })
 
     try {
       await new Promise<void>((resolve, reject) => {
@@ -228,11 +348,15 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
         })
       })
     } catch (err) {
-      this.socket = undefined
       socket.close()
       throw err
     }
 
+    return socket
+  }
+
+  private serve (entry: BoundSocket): void {
+    const socket = entry.socket
     socket.on('error', (err) => {
       this.counters.socketErrors++
       this.log('socket error %s', err.message)
@@ -240,35 +364,31 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
     })
     socket.on('message', (data, rinfo) => {
       try {
-        this.onMessage(socket, data, rinfo)
+        this.onMessage(entry, data, rinfo)
       } catch (err) {
         // never let one datagram take the process down
         this.counters.malformed++
         this.log('unexpected error handling datagram from %s:%d - %s', rinfo.address, rinfo.port, err instanceof Error ? err.message : String(err))
       }
     })
-
-    const bound = socket.address()
-    this.log('listening on %s:%d/%s', bound.address, bound.port, type)
-
-    return { address: bound.address, port: bound.port }
   }
 
   async close (): Promise<void> {
-    const socket = this.socket
-
-    if (socket == null) {
-      return
-    }
-
+    const sockets = this.bound.length > 0 ? this.bound.map(entry => entry.socket) : this.socket == null ? [] : [this.socket]
     this.socket = undefined
-    await new Promise<void>((resolve) => {
-      try {
-        socket.close(() => { resolve() })
-      } catch {
-        resolve()
-      }
-    })
+    this.bound = []
+    for (const timer of this.delayed) clearTimeout(timer)
+    this.delayed.clear()
+
+    await Promise.all(sockets.map(async socket => {
+      await new Promise<void>((resolve) => {
+        try {
+          socket.close(() => { resolve() })
+        } catch {
+          resolve()
+        }
+      })
+    }))
   }
 
   private safeEmit<E extends keyof StunServerEvents> (event: E, ...args: StunServerEvents[E]): void {
@@ -282,13 +402,30 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
     }
   }
 
+  /** The NATKIT-RESPONSE-DELAY to honour: 0 when absent, malformed, too long or when too many are pending. */
+  private responseDelay (message: StunMessage): number {
+    const value = getAttribute(message, StunAttribute.NatkitResponseDelay)
+    if (value == null) return 0
+    let ms: number
+    try {
+      ms = decodeResponseDelay(value)
+    } catch {
+      return 0
+    }
+    return ms <= this.maxResponseDelayMs && this.delayed.size < this.maxDelayedResponses ? ms : 0
+  }
+
+  private socketFor (ip: number, port: number): BoundSocket | undefined {
+    return this.bound.find(entry => entry.ip === ip && entry.port === port)
+  }
+
   private drop (source: StunAddress, reason: StunDropReason): void {
     this.counters.malformed++
     this.log('dropped datagram from %s:%d: %s', source.address, source.port, reason)
     this.safeEmit('malformed', { source, reason })
   }
 
-  private onMessage (socket: Socket, data: Buffer, rinfo: RemoteInfo): void {
+  private onMessage (received: BoundSocket, data: Buffer, rinfo: RemoteInfo): void {
     const source = toAddress(rinfo)
 
     // the oversize check happens before anything else looks at the datagram
@@ -328,9 +465,10 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
     this.counters.requests++
     this.safeEmit('request', { source, transactionId: message.transactionId })
 
-    const unknown = unknownComprehensionRequired(message)
+    const unknown = unknownComprehensionRequired(message, this.alternate != null)
     const attributes: StunAttributeRecord[] = []
     let errorCode: number | undefined
+    let from = received
 
     if (unknown.length > 0) {
       errorCode = STUN_ERROR_UNKNOWN_ATTRIBUTE
@@ -345,6 +483,26 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
 
       if (this.mappedAddress) {
         attributes.push({ type: StunAttribute.MappedAddress, value: encodeMappedAddress(mapped) })
+      }
+
+      if (this.alternate != null) {
+        const changeValue = getAttribute(message, StunAttribute.ChangeRequest)
+        let change = { ip: false, port: false }
+        if (changeValue != null) {
+          try {
+            change = decodeChangeRequest(changeValue)
+          } catch {
+            this.drop(source, 'bad-attribute')
+            return
+          }
+        }
+
+        from = this.socketFor(received.ip ^ (change.ip ? 1 : 0), received.port ^ (change.port ? 1 : 0)) ?? received
+        const other = this.socketFor(received.ip ^ 1, received.port ^ 1) ?? received
+        attributes.push(
+          { type: StunAttribute.ResponseOrigin, value: encodeMappedAddress(from.address) },
+          { type: StunAttribute.OtherAddress, value: encodeMappedAddress(other.address) }
+        )
       }
     }
 
@@ -361,18 +519,34 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
       fingerprint: message.fingerprint
     })
 
-    this.counters.responses++
-    if (errorCode != null) {
-      this.counters.errorResponses++
+    const send = (): void => {
+      this.counters.responses++
+      if (errorCode != null) {
+        this.counters.errorResponses++
+      }
+
+      // the only destination ever: the source of the request
+      from.socket.send(response, rinfo.port, rinfo.address, (err) => {
+        if (err != null) {
+          this.counters.socketErrors++
+          this.log('could not send to %s:%d - %s', rinfo.address, rinfo.port, err.message)
+        }
+      })
+      this.safeEmit('response', { destination: source, transactionId: message.transactionId, errorCode })
     }
 
-    socket.send(response, rinfo.port, rinfo.address, (err) => {
-      if (err != null) {
-        this.counters.socketErrors++
-        this.log('could not send to %s:%d - %s', rinfo.address, rinfo.port, err.message)
-      }
-    })
-    this.safeEmit('response', { destination: source, transactionId: message.transactionId, errorCode })
+    const delay = errorCode == null ? this.responseDelay(message) : 0
+    if (delay === 0) {
+      send()
+      return
+    }
+
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer)
+      this.counters.delayedResponses++
+      send()
+    }, delay)
+    this.delayed.add(timer)
   }
 }
 
@@ -381,11 +555,11 @@ class DefaultStunServer extends EventEmitter<StunServerEvents> implements StunSe
  * without duplicates. Attributes after MESSAGE-INTEGRITY(-SHA256) are ignored
  * (RFC 8489 §14.5/§14.6).
  */
-function unknownComprehensionRequired (message: StunMessage): number[] {
+function unknownComprehensionRequired (message: StunMessage, changeRequest: boolean): number[] {
   const unknown = new Set<number>()
 
   for (const attribute of message.attributes) {
-    if (isComprehensionRequired(attribute.type) && !KNOWN_COMPREHENSION_REQUIRED_ATTRIBUTES.has(attribute.type)) {
+    if (isComprehensionRequired(attribute.type) && !KNOWN_COMPREHENSION_REQUIRED_ATTRIBUTES.has(attribute.type) && !(changeRequest && attribute.type === StunAttribute.ChangeRequest)) {
       unknown.add(attribute.type)
     }
 

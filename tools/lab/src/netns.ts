@@ -397,6 +397,7 @@ export class Lab {
     for (const h of t.hosts.filter(h => h.segment === 'internet')) {
       const ns = await this.#addNamespace(h.name, false)
       await attachToInternet(ns, 'eth0', h.ip)
+      for (const alias of h.aliases ?? []) await this.#cmd('ip', ['-n', ns, 'addr', 'add', `${alias}/${inetBits}`, 'dev', 'eth0'])
       this.#log(`lab ${this.prefix}: ${h.name} ${h.ip} on the internet`)
     }
 
@@ -414,6 +415,7 @@ export class Lab {
         await this.#veth(rns, l, hns, 'eth0')
         await this.#cmd('ip', ['-n', rns, 'link', 'set', l, 'master', 'lan', 'up'])
         await this.#cmd('ip', ['-n', hns, 'addr', 'add', `${h.ip}/${lanBits}`, 'dev', 'eth0'])
+        for (const alias of h.aliases ?? []) await this.#cmd('ip', ['-n', hns, 'addr', 'add', `${alias}/${lanBits}`, 'dev', 'eth0'])
         await this.#cmd('ip', ['-n', hns, 'link', 'set', 'eth0', 'up'])
         await this.#cmd('ip', ['-n', hns, 'route', 'add', 'default', 'via', r.lanIp])
         this.#log(`lab ${this.prefix}: ${h.name} ${h.ip} behind ${r.name}`)

@@ -23,6 +23,37 @@ export const CONE_MAPPING_TIMEOUT_S = 300
  */
 export const CONE_MAPPING_PRIORITY = 200
 
+/**
+ * First external port of the `symmetric-sequential` profile: new flows get
+ * SEQUENTIAL_NAT_FIRST_PORT, +1, +2, … (wrapping after SEQUENTIAL_NAT_PORTS).
+ * Below Linux's ephemeral range (32768-60999) so it never meets a LAN
+ * host's own ports.
+ *
+ * @default 20000
+ */
+export const SEQUENTIAL_NAT_FIRST_PORT = 20_000
+
+/**
+ * Size of the `symmetric-sequential` port range.
+ *
+ * @default 1024
+ */
+export const SEQUENTIAL_NAT_PORTS = 1024
+
+/**
+ * The `symmetric-sequential` source NAT rule: the next port of the range per
+ * new flow, from `numgen inc` through a map. A plain `snat to ADDR : numgen
+ * inc mod N offset M` loads too, but nft 1.0.6 writes the 32-bit host-order
+ * counter into the 16-bit network-order port, so 30000, 30001 come out as
+ * 12405, 12661 (byte-swapped: a stride of 256); the map's values are typed
+ * ports, so they come out in order (tools/lab/test/nat-behavior.test.ts checks
+ * this against real traffic).
+ */
+export function sequentialSnatRule (wanIp: string, first = SEQUENTIAL_NAT_FIRST_PORT, count = SEQUENTIAL_NAT_PORTS): string {
+  const entries = Array.from({ length: count }, (_, i) => `${i} : ${first + i}`).join(', ')
+  return `oifname "wan" meta l4proto { tcp, udp } snat ip to ${wanIp} : numgen inc mod ${count} map { ${entries} }`
+}
+
 /** The `input` chain body (after its `type` line) for each inbound mode. */
 const INPUT_RULES: Record<InboundMode, string[]> = {
   // RFC 5382 REQ-4 / a typical home router: no answer at all
@@ -70,6 +101,8 @@ const INPUT_RULES: Record<InboundMode, string[]> = {
  *   answers TCP with RST and UDP with ICMP port unreachable, like a bare Linux
  *   router) or `reject` (OpenWrt's wan zone: `reject with tcp reset`, ICMP port
  *   unreachable for everything else).
+ * - `symmetric-sequential`: TCP and UDP flows get the next port of a fixed
+ *   range per new flow ({@link sequentialSnatRule}); other protocols masquerade.
  * - `upnp` additionally jumps to the chains miniupnpd fills with DNAT/accept
  *   rules for the mappings clients request.
  *
@@ -111,6 +144,7 @@ export function routerRuleset (router: Router, table: string): string {
     '  chain postrouting {',
     '    type nat hook postrouting priority 100; policy accept;',
     ...(upnp ? [`    jump ${UPNP_POSTROUTING_CHAIN}`] : []),
+    ...(router.profile === 'symmetric-sequential' ? [`    ${sequentialSnatRule(router.wanIp)}`] : []),
     `    oifname "wan" ${masquerade}`,
     '  }',
     ...(cone

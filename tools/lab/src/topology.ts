@@ -24,14 +24,17 @@
  *   any port of that address may send to its mapping.
  * - `full-cone`: endpoint-independent mapping and filtering: once mapped, any
  *   remote may send to the mapping.
+ * - `symmetric-sequential`: like `symmetric` (endpoint-dependent mapping,
+ *   address+port-dependent filtering) but with predictable allocation: every
+ *   new flow gets the next port of a fixed range (see `SEQUENTIAL_NAT_FIRST_PORT`).
  *
  * The cone profiles keep their mappings in nftables dynamic sets updated from
  * the packet path and DNAT new inbound flows to them (see `routerRuleset`).
  */
-export type NatProfile = 'none' | 'port-restricted' | 'symmetric' | 'upnp' | 'full-cone' | 'address-restricted'
+export type NatProfile = 'none' | 'port-restricted' | 'symmetric' | 'upnp' | 'full-cone' | 'address-restricted' | 'symmetric-sequential'
 
 /** Every profile name, for CLI validation. */
-export const NAT_PROFILES: readonly NatProfile[] = ['none', 'port-restricted', 'symmetric', 'upnp', 'full-cone', 'address-restricted']
+export const NAT_PROFILES: readonly NatProfile[] = ['none', 'port-restricted', 'symmetric', 'upnp', 'full-cone', 'address-restricted', 'symmetric-sequential']
 
 /** Profiles the lab can build (all of them since the cone profiles use nftables dynamic sets). */
 export const SUPPORTED_NAT_PROFILES: readonly NatProfile[] = NAT_PROFILES
@@ -72,6 +75,8 @@ export interface Host {
   segment: 'internet' | string
   /** IPv4 address without prefix length. */
   ip: string
+  /** More addresses of the host on the same segment (e.g. a STUN server's alternate address). @default [] */
+  aliases?: string[]
   role?: HostRole
 }
 
@@ -216,6 +221,12 @@ export function validateTopology (topology: Topology): void {
   }
   for (const h of topology.hosts) {
     claim(h.name, h.ip)
+    for (const alias of h.aliases ?? []) {
+      if (ips.has(alias)) throw new InvalidTopologyError(`duplicate address ${alias}`)
+      ips.add(alias)
+      const inside = h.segment === 'internet' ? cidrContains(topology.internetCidr, alias) : topology.routers.some(r => r.name === h.segment && cidrContains(r.lanCidr, alias))
+      if (!inside) throw new InvalidTopologyError(`host "${h.name}" alias ${alias} is outside its segment`)
+    }
     if (h.segment === 'internet') {
       if (!cidrContains(topology.internetCidr, h.ip)) throw new InvalidTopologyError(`host "${h.name}" ${h.ip} is outside ${topology.internetCidr}`)
     } else {
@@ -229,7 +240,7 @@ export function validateTopology (topology: Topology): void {
 /** A human-readable multi-line description. */
 export function describeTopology (topology: Topology): string {
   const lines = [`topology ${topology.name} (internet ${topology.internetCidr})`]
-  for (const h of topology.hosts.filter(h => h.segment === 'internet')) lines.push(`  internet  ${h.name.padEnd(12)} ${h.ip}${h.role != null ? `  [${h.role}]` : ''}`)
+  for (const h of topology.hosts.filter(h => h.segment === 'internet')) lines.push(`  internet  ${h.name.padEnd(12)} ${[h.ip, ...(h.aliases ?? [])].join(' ')}${h.role != null ? `  [${h.role}]` : ''}`)
   for (const r of topology.routers) {
     lines.push(`  router    ${r.name.padEnd(12)} wan ${r.wanIp}  lan ${r.lanIp} (${r.lanCidr})  nat ${r.profile}${r.inbound != null && r.inbound !== DEFAULT_INBOUND_MODE ? `  inbound ${r.inbound}` : ''}`)
     for (const h of topology.hosts.filter(h => h.segment === r.name)) lines.push(`    lan     ${h.name.padEnd(12)} ${h.ip} via ${r.lanIp}${h.role != null ? `  [${h.role}]` : ''}`)
