@@ -201,6 +201,18 @@ export const TRANSCRIPT_EVENTS: ReadonlySet<string> = new Set<NatkitEventName>([
   'file:received', 'holepunch:success', 'holepunch:failure', 'reservation', 'warn', 'error'
 ])
 
+/**
+ * Whether the transcript shows an event: {@link TRANSCRIPT_EVENTS}, the DHT
+ * announcement of a shared file, and connections between the two peers (not
+ * to the relay or bootstrap node: `servers` are their peer ids).
+ */
+export function inTranscript (e: NatkitEvent, servers: readonly string[]): boolean {
+  if (TRANSCRIPT_EVENTS.has(e.event)) return true
+  if (e.event === 'info') return e.message.startsWith('announced ')
+  if (e.event === 'peer:connect' || e.event === 'peer:disconnect') return !servers.includes(e.remotePeer)
+  return false
+}
+
 /** Width of the role column of the transcript. */
 const ROLE_WIDTH = 7
 
@@ -216,9 +228,10 @@ export async function runChatScript (o: ChatOptions): Promise<ChatScriptReport> 
   const { peers, dirs, sample } = chat
   const report: ChatScriptReport = { a: o.a, b: o.b, prefix: peers.lab.prefix, sample: { bytes: sample.bytes, cid: sample.cid, sha256: sample.sha256 }, steps: [], ok: false, events: { 'peer-a': [], 'peer-b': [] } }
   const print = (role: string, text: string): void => { for (const line of text.split('\n')) out(`${role.padEnd(ROLE_WIDTH)}│ ${line}`) }
+  const servers = [peers.relayMa, peers.bootstrapMa].map(ma => ma.split('/p2p/')[1])
   const shell = (role: 'peer-a' | 'peer-b'): RoleHandle => {
     const h = peers.start(role, 'peer', peers.shellArgs(role), { cwd: role === 'peer-a' ? dirs.a : dirs.b })
-    h.onEvent((e) => { if (TRANSCRIPT_EVENTS.has(e.event)) print(role, formatHuman(e)) })
+    h.onEvent((e) => { if (inTranscript(e, servers)) print(role, formatHuman(e)) })
     return h
   }
   const send = (h: RoleHandle, role: string, line: string): void => {

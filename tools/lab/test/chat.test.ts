@@ -110,12 +110,15 @@ describe.skipIf(missingPrerequisite(labSkipReason))('natkit-lab chat in the NAT 
       has(/^peer-b +│ natkit> share sample\.bin$/)
       has(/^peer-b +│ sharing sample\.bin as bafkrei\w+ \(2097152 bytes\)$/)
       has(/^peer-a +│ natkit> get bafkrei\w+$/)
+      has(/^peer-a +│ .* connected outbound 12D3KooW…\w+ via \S+\/p2p-circuit\/p2p\/12D3KooW\w+ \(relayed, limited\)$/)
       has(/^peer-a +│ .* waiting: waiting for a direct connection to 12D3KooW\w+; relayed limit is /)
       has(/^peer-a +│ .* \[#{20}\] 100 % 2\.0\/2\.0 MiB/)
       has(/^peer-a +│ .* received .*\/peer-a\/sample\.bin \(2097152 bytes, bafkrei\w+\) from 12D3KooW…\w+, verified$/)
       has(/^peer-a +│ 12D3KooW\w+ direct tcp \/ip4\/11\.0\.2\.1\/tcp\/4100\//)
       has(/^peer-b +│ .* \[chat\] 12D3KooW…\w+: hello from behind router-a$/)
       has(/^peer-a +│ .* \[chat\] 12D3KooW…\w+: hi peer-a, peer-b here: got the file\?$/)
+      // connections to the relay and the bootstrap node are left out
+      expect(lines.filter(l => /connected outbound \S+ via \/ip4\/11\.0\.0\.1[01]\/tcp\/\d+\/p2p\/\w+ \(direct\)$/.test(l))).toEqual([])
       expect(lines.filter(l => /^(ok {3}|FAIL) /.test(l)).every(l => l.startsWith('ok'))).toBe(true)
       // --json: the steps and both peers' events
       const report = JSON.parse(await readFile(json, 'utf8')) as ChatScriptReport
