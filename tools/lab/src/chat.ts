@@ -98,8 +98,8 @@ export function tmuxCommands (socket: string, panes: readonly [ChatPane, ChatPan
 /** What to type in each pane: a few short lines, shown first. */
 export function chatHints (sample: SampleFile): { a: string[], b: string[] } {
   return {
-    b: [`peer-b: type  join ${CHAT_TOPIC}  then  share ${SAMPLE_FILE_NAME}  (${mib(sample.bytes)} MiB), then chat:  say ${CHAT_TOPIC} <text>`],
-    a: [`peer-a: type  join ${CHAT_TOPIC}  then (once peer-b shared it) the get below, then  say ${CHAT_TOPIC} <text>`, `  get ${sample.cid}`]
+    b: [`peer-b: type  join ${CHAT_TOPIC}  then  share ${SAMPLE_FILE_NAME}  (${mib(sample.bytes)} MiB), then chat:  say ${CHAT_TOPIC} <text>`, `  (share once "published this peer's addresses to the DHT" showed)`],
+    a: [`peer-a: type  join ${CHAT_TOPIC}  then, once peer-b's "announced … in the DHT" showed:`, `  get ${sample.cid}`, `  then chat:  say ${CHAT_TOPIC} <text>`]
   }
 }
 
@@ -160,7 +160,16 @@ async function startChatLab (o: ChatOptions, seed: string): Promise<ChatLab> {
     const sample = await writeSampleFile(join(dirs.b, SAMPLE_FILE_NAME), o.sampleBytes ?? DEFAULT_SAMPLE_BYTES)
     peers = await startPeerLab(o.a, o.b, { seed })
     const p = peers
-    return { peers, root, dirs, sample, close: async () => { try { await p.close() } finally { await removeDirs() } } }
+    // on SIGINT/SIGTERM the lab's own handler tears the lab down and exits: remove the files first
+    const onSignal = (): void => { rmSync(root, { recursive: true, force: true }) }
+    process.prependListener('SIGINT', onSignal)
+    process.prependListener('SIGTERM', onSignal)
+    const close = async (): Promise<void> => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      try { await p.close() } finally { await removeDirs() }
+    }
+    return { peers, root, dirs, sample, close }
   } catch (err) {
     await peers?.close().catch(() => {})
     await removeDirs()
@@ -212,6 +221,9 @@ export function inTranscript (e: NatkitEvent, servers: readonly string[]): boole
   if (e.event === 'peer:connect' || e.event === 'peer:disconnect') return !servers.includes(e.remotePeer)
   return false
 }
+
+/** natkit-peer's `info` once its addresses are in the DHT (it is then in the DHT). */
+const PUBLISHED_MESSAGE = 'published this peer\'s addresses to the DHT'
 
 /** Width of the role column of the transcript. */
 const ROLE_WIDTH = 7
@@ -271,7 +283,12 @@ export async function runChatScript (o: ChatOptions): Promise<ChatScriptReport> 
     out(`peer-b's working directory holds ${SAMPLE_FILE_NAME} (${sample.bytes} random bytes, ${sample.cid})`)
     out('')
     const bShell = b = shell('peer-b')
-    const bId = await step('peer-b reserved a relay slot', async () => (await bShell.waitForEvent('reservation', () => true, DEFAULT_STARTUP_TIMEOUT_MS)).peerId)
+    const bId = await step('peer-b reserved a relay slot and is in the DHT', async () => {
+      const id = (await bShell.waitForEvent('reservation', () => true, DEFAULT_STARTUP_TIMEOUT_MS)).peerId
+      // a DHT query before the peer joined the DHT would find nothing
+      await bShell.waitForEvent('info', (e) => e.message === PUBLISHED_MESSAGE, DEFAULT_STARTUP_TIMEOUT_MS)
+      return id
+    })
     await step('peer-b joined the topic', async () => run(bShell, 'peer-b', `join ${CHAT_TOPIC}`))
     await step('peer-b shared the file', async () => {
       await run(bShell, 'peer-b', `share ${SAMPLE_FILE_NAME}`)
@@ -281,7 +298,12 @@ export async function runChatScript (o: ChatOptions): Promise<ChatScriptReport> 
     })
 
     const aShell = a = shell('peer-a')
-    const aId = await step('peer-a reserved a relay slot', async () => (await aShell.waitForEvent('reservation', () => true, DEFAULT_STARTUP_TIMEOUT_MS)).peerId)
+    const aId = await step('peer-a reserved a relay slot and is in the DHT', async () => {
+      const id = (await aShell.waitForEvent('reservation', () => true, DEFAULT_STARTUP_TIMEOUT_MS)).peerId
+      // a DHT query before the peer joined the DHT would find nothing
+      await aShell.waitForEvent('info', (e) => e.message === PUBLISHED_MESSAGE, DEFAULT_STARTUP_TIMEOUT_MS)
+      return id
+    })
     await step('peer-a joined the topic', async () => run(aShell, 'peer-a', `join ${CHAT_TOPIC}`))
     send(aShell, 'peer-a', `get ${sample.cid}`)
     await step('peer-a found peer-b and waited on the relayed connection', async () => {
@@ -399,10 +421,7 @@ export async function runChatInteractive (o: ChatTmuxOptions): Promise<number> {
   const socket = o.socket ?? `natkit-lab-${peers.lab.prefix.replace(/-$/, '')}`
   let sessionOpen = false
   // a signal: close the session first (its shells are not lab children), then the lab's own handler tears the lab down
-  const onSignal = (): void => {
-    if (sessionOpen) tmux(['-L', socket, 'kill-server'])
-    rmSync(chat.root, { recursive: true, force: true })
-  }
+  const onSignal = (): void => { if (sessionOpen) tmux(['-L', socket, 'kill-server']) }
   process.prependListener('SIGINT', onSignal)
   process.prependListener('SIGTERM', onSignal)
   try {

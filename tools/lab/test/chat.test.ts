@@ -73,6 +73,20 @@ describe('tmux pane commands', () => {
   })
 })
 
+describe('natkit-lab chat usage errors', () => {
+  it.each([
+    [['--sample-mib', '0'], /^natkit-lab: UsageError: invalid value for --sample-mib: "0" must be an integer from 1 to 256\n$/],
+    [['--scenario', 'nope'], /^natkit-lab: UnknownScenarioError: .*nope.*\n$/],
+    [['--json', 'x.json'], /^natkit-lab: UsageError: --json needs --script\n$/],
+    [['--tmux-socket', 'a/b'], /^natkit-lab: UsageError: invalid --tmux-socket "a\/b"/]
+  ])('%j: one line, exit 2, no lab', (args, message) => {
+    const r = spawnSync(process.execPath, [CLI, 'chat', ...args], { encoding: 'utf8', timeout: 20_000 })
+    expect(r.stderr).toMatch(message)
+    expect(r.stdout).toBe('')
+    expect(r.status).toBe(2)
+  })
+})
+
 /** Runs the CLI; collects stdout; `exited` resolves with the exit status. */
 function runCli (args: string[]): { child: ChildProcess, stdout: () => string, stderr: () => string, exited: Promise<number | null> } {
   let stdout = ''
@@ -151,6 +165,9 @@ describe.skipIf(missingPrerequisite(labSkipReason))('natkit-lab chat in the NAT 
       await inPane(0, /^peer-a: type {2}join chat[\s\S]*\n {2}get bafkrei\w+\n[\s\S]*natkit>\s*$/)
       await inPane(1, /^peer-b: type {2}join chat {2}then {2}share sample\.bin[\s\S]*natkit>\s*$/)
       expect(pane(0)).toContain(`get ${cid}`)
+      // both peers joined the DHT (what a person waits for too: a DHT query before finds nothing)
+      await inPane(0, /published this peer's addresses to the DHT/)
+      await inPane(1, /published this peer's addresses to the DHT/)
       type(1, `join ${CHAT_TOPIC}`)
       type(1, `share ${SAMPLE_FILE_NAME}`)
       await inPane(1, new RegExp(`announced ${cid} in the DHT`))
