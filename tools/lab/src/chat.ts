@@ -433,7 +433,7 @@ export async function runChatInteractive (o: ChatTmuxOptions): Promise<number> {
     out(`natkit-lab chat: peer-a behind ${o.a} NAT, peer-b behind ${o.b} NAT (lab ${peers.lab.prefix})`)
     out(`peer-b's working directory ${dirs.b} holds ${SAMPLE_FILE_NAME} (${sample.bytes} bytes, ${sample.cid})`)
     if (!withTmux) {
-      out('tmux is not installed: run these two commands as root in two terminals (Ctrl-C here tears the lab down):')
+      out('tmux is not installed: run these two commands as root in two terminals; Ctrl-C here tears the lab down (quit both shells first):')
       for (const p of panes) out(paneCommand(p))
       await new Promise<void>(() => {})
     }
