@@ -392,6 +392,11 @@ function tmuxEnv (): NodeJS.ProcessEnv {
   return env
 }
 
+/** Where tmux keeps the socket of `tmux -L name` (it stays behind after the server exits). */
+export function tmuxSocketPath (name: string): string {
+  return join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, name)
+}
+
 /** Whether tmux can be run here. */
 export function hasTmux (): boolean {
   return spawnSync('tmux', ['-V'], { stdio: 'ignore', timeout: TMUX_COMMAND_TIMEOUT_MS }).status === 0
@@ -465,7 +470,10 @@ export async function runChatInteractive (o: ChatTmuxOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    if (sessionOpen) tmux(['-L', socket, 'kill-server'])
+    if (sessionOpen) {
+      tmux(['-L', socket, 'kill-server'])
+      rmSync(tmuxSocketPath(socket), { force: true })
+    }
     await chat.close()
     out(`natkit-lab chat: lab ${peers.lab.prefix} torn down`)
   }

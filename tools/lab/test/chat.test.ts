@@ -5,12 +5,13 @@
  * with `tmux send-keys` and read back with `tmux capture-pane`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
-import { CHAT_TOPIC, hasTmux, listLeftovers, paneCommand, REPO_ROOT, SAMPLE_FILE_NAME, TMUX_SESSION, tmuxCommands, type ChatPane, type ChatScriptReport } from '../src/index.js'
+import { CHAT_TOPIC, hasTmux, listLeftovers, paneCommand, REPO_ROOT, SAMPLE_FILE_NAME, TMUX_SESSION, tmuxCommands, tmuxSocketPath, type ChatPane, type ChatScriptReport } from '../src/index.js'
 import { labSkipReason } from './env.js'
 
 const CLI = join(REPO_ROOT, 'tools/lab/bin/natkit-lab.js')
@@ -185,11 +186,13 @@ describe.skipIf(missingPrerequisite(labSkipReason))('natkit-lab chat in the NAT 
       expect(await run.exited).toBe(0)
       expect(run.stdout()).toContain(`lab ${prefix} torn down`)
       expect(spawnSync('tmux', ['-L', socket, 'has-session'], { stdio: 'ignore' }).status).not.toBe(0)
+      expect(existsSync(tmuxSocketPath(socket))).toBe(false)
       expect(await listLeftovers(prefix)).toEqual({ namespaces: [], links: [], tables: [] })
     } finally {
       spawnSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' })
       run.child.kill('SIGTERM')
       await run.exited
+      await rm(tmuxSocketPath(socket), { force: true })
     }
   }, RUN_TIMEOUT_MS + 10_000)
 })
