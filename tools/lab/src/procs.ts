@@ -242,6 +242,8 @@ export interface SpawnRoleOptions {
   env?: NodeJS.ProcessEnv
   /** Add `--json` unless present. @default true */
   json?: boolean
+  /** Working directory of the role. @default the repository root */
+  cwd?: string
 }
 
 /**
@@ -255,7 +257,7 @@ export function spawnRole (lab: Lab, host: string | Host, bin: RoleName | string
   const hostName = typeof host === 'string' ? host : host.name
   return new RoleHandle(lab, host, process.execPath, [script, ...fullArgs], {
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
-    cwd: REPO_ROOT,
+    cwd: opts.cwd ?? REPO_ROOT,
     label: `${bin} in ${hostName}`
   })
 }

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path'
 import { Command, Option } from 'commander'
 import { StaleBuildError } from '@natkit/testkit'
 import { runDemo } from './demo.js'
+import { DEFAULT_SAMPLE_BYTES, MAX_SAMPLE_BYTES, runChatInteractive, runChatScript, TmuxError } from './chat.js'
 import { matrixSvg } from './report.js'
 import { DELAY_PROFILES, type DelayProfileName } from './delay.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENARIOS, summarize, formatSummaryTable, UnknownScenarioError, type LabTransport, type TrialResult, type Summary } from './scenario.js'
@@ -59,7 +60,7 @@ function chartTitle (report: Partial<MatrixReport> & { delay?: string }): string
 
 function fail (err: unknown): never {
   const e = err as Error
-  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError || e instanceof UsageError || e instanceof UnknownScenarioError || e instanceof UnsupportedInteropError || e instanceof StaleBuildError || e instanceof InvalidDimensionError || e instanceof UnsupportedPathError || e instanceof MatrixTooLargeError
+  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError || e instanceof UsageError || e instanceof UnknownScenarioError || e instanceof UnsupportedInteropError || e instanceof StaleBuildError || e instanceof InvalidDimensionError || e instanceof UnsupportedPathError || e instanceof MatrixTooLargeError || e instanceof TmuxError
   process.stderr.write(`natkit-lab: ${e.name}: ${e.message}\n`)
   process.exit(cannotRun ? EXIT_CANNOT_RUN : EXIT_CHECK_FAILED)
 }
@@ -223,6 +224,36 @@ export function createProgram (): Command {
         if (!Array.isArray(report.summary)) throw new UsageError(`${opts.in} has no "summary" array: not a natkit-lab matrix report`)
         writeFileSync(opts.out, matrixSvg(report.summary as Summary[], chartTitle(report), report.label))
         process.stdout.write(`wrote ${opts.out}\n`)
+      } catch (err) {
+        fail(err)
+      }
+    })
+
+  program.command('chat')
+    .description('two natkit-peer shells behind lab NATs side by side in tmux (chat, file sharing); --script runs a checked session and prints its transcript')
+    .option('--scenario <name>', `NAT pair: ${Object.keys(SCENARIOS).join(', ')}, or PROFILE_A:PROFILE_B`, 'port-restricted')
+    .option('--script', 'no tmux: drive both shells through a short session (chat both ways, a file transfer) and check every step; exit 0 only if all happened')
+    .option('--json <file>', 'with --script: write the steps and both peers\' events as JSON')
+    .option('--sample-mib <n>', `size of the sample file in peer-b's directory, in MiB (1-${MAX_SAMPLE_BYTES / 1048576})`, String(DEFAULT_SAMPLE_BYTES / 1048576))
+    .option('--tmux-socket <name>', 'tmux server socket (tmux -L) for the session (default: natkit-lab-<lab prefix>)')
+    .option('--no-attach', 'open the tmux session detached (default: attach when on a terminal)')
+    .action(async (opts: { scenario: string, script?: boolean, json?: string, sampleMib: string, tmuxSocket?: string, attach: boolean }) => {
+      try {
+        const [a, b] = parseScenario(opts.scenario)
+        const sampleBytes = parseCount(opts.sampleMib, '--sample-mib', MAX_SAMPLE_BYTES / 1048576) * 1048576
+        if (opts.tmuxSocket != null && !/^[A-Za-z0-9._-]{1,64}$/.test(opts.tmuxSocket)) throw new UsageError(`invalid --tmux-socket "${opts.tmuxSocket}": 1-64 characters [A-Za-z0-9._-]`)
+        if (opts.script !== true) {
+          if (opts.json != null) throw new UsageError('--json needs --script')
+          process.exit(await runChatInteractive({ a, b, sampleBytes, socket: opts.tmuxSocket, attach: opts.attach ? undefined : false }))
+        }
+        const report = await runChatScript({ a, b, sampleBytes })
+        if (opts.json != null) writeJson(opts.json, report)
+        const failed = report.steps.find(s => !s.ok)
+        process.stdout.write(`\n${report.steps.map(s => `${s.ok ? 'ok  ' : 'FAIL'} ${s.step} (${s.ms} ms)${s.error != null ? `: ${s.error}` : ''}`).join('\n')}\n`)
+        if (!report.ok) {
+          process.stderr.write(`natkit-lab: chat script failed: ${failed != null ? `${failed.step}: ${failed.error ?? ''}` : 'not every step ran'}\n`)
+          process.exit(EXIT_CHECK_FAILED)
+        }
       } catch (err) {
         fail(err)
       }

@@ -12,10 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
-import {
-  BOOTSTRAP_PORT, DEFAULT_BOOTSTRAP_IP, DEFAULT_RELAY_IP, DEFAULT_STARTUP_TIMEOUT_MS, Lab, PEER_PORT, RELAY_PORT,
-  defaultTopology, listLeftovers, spawnRole, type RoleHandle
-} from '../src/index.js'
+import { DEFAULT_STARTUP_TIMEOUT_MS, PEER_PORT, listLeftovers, startPeerLab, type RoleHandle } from '../src/index.js'
 import { labSkipReason } from './env.js'
 
 /** Bound on the file transfer: provider search, relayed connection, hole punch, 2 MiB. */
@@ -28,19 +25,10 @@ describe.skipIf(missingPrerequisite(labSkipReason))('peer shell in the NAT lab (
     const dir = await mkdtemp(join(tmpdir(), 'natkit-lab-shell-'))
     const content = randomBytes(2 * 1024 * 1024 + 777)
     await writeFile(join(dir, 'shared.bin'), content)
-    const lab = await Lab.create(defaultTopology('port-restricted', 'port-restricted'))
-    const procs: RoleHandle[] = []
-    const start = (host: string, bin: 'relay' | 'bootstrap' | 'peer', args: string[]): RoleHandle => {
-      const p = spawnRole(lab, host, bin, [...args, '--network', 'lab'])
-      procs.push(p)
-      return p
-    }
+    const peerLab = await startPeerLab('port-restricted', 'port-restricted', { seed: 'lab-shell' })
+    const lab = peerLab.lab
     try {
-      const relay = start('relay', 'relay', ['--listen', `/ip4/0.0.0.0/tcp/${RELAY_PORT}`, '--announce', `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}`, '--seed', 'lab-shell-relay'])
-      const boot = start('bootstrap', 'bootstrap', ['--listen', `/ip4/0.0.0.0/tcp/${BOOTSTRAP_PORT}`, '--announce', `/ip4/${DEFAULT_BOOTSTRAP_IP}/tcp/${BOOTSTRAP_PORT}`, '--seed', 'lab-shell-boot'])
-      const relayMa = `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}/p2p/${(await relay.waitForEvent('listening', (e) => e.addrs.length > 0, DEFAULT_STARTUP_TIMEOUT_MS)).peerId}`
-      const bootMa = `/ip4/${DEFAULT_BOOTSTRAP_IP}/tcp/${BOOTSTRAP_PORT}/p2p/${(await boot.waitForEvent('listening', (e) => e.addrs.length > 0, DEFAULT_STARTUP_TIMEOUT_MS)).peerId}`
-      const peer = (name: string): RoleHandle => start(name, 'peer', ['shell', '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`, '--seed', `lab-shell-${name}`, '--relay', relayMa, '--bootstrap', bootMa, '--direct-paths', 'tcp'])
+      const peer = (name: string): RoleHandle => peerLab.start(name, 'peer', peerLab.shellArgs(name))
 
       const b = peer('peer-b')
       const bId = (await b.waitForEvent('reservation', () => true, DEFAULT_STARTUP_TIMEOUT_MS)).peerId
@@ -89,8 +77,7 @@ describe.skipIf(missingPrerequisite(labSkipReason))('peer shell in the NAT lab (
       expect(await a.exited).toBe(0)
       expect(await b.exited).toBe(0)
     } finally {
-      await Promise.allSettled(procs.map(async p => p.stop()))
-      await lab.destroy()
+      await peerLab.close()
       await rm(dir, { recursive: true, force: true })
     }
     expect(await listLeftovers(lab.prefix)).toEqual({ namespaces: [], links: [], tables: [] })
