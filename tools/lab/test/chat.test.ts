@@ -149,7 +149,7 @@ describe.skipIf(missingPrerequisite(labSkipReason))('natkit-lab chat in the NAT 
     }
   }, RUN_TIMEOUT_MS + 10_000)
 
-  it.skipIf(!hasTmux())('tmux: what is typed in one pane shows in the other; quitting both shells tears the lab down', async () => {
+  it.skipIf(missingPrerequisite(hasTmux() ? undefined : 'tmux is not installed'))('tmux: what is typed in one pane shows in the other; quitting both shells tears the lab down', async () => {
     const socket = `natkit-lab-test-${process.pid}`
     const tmux = (...args: string[]): string => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', timeout: 5_000 }).stdout ?? ''
     const pane = (i: 0 | 1): string => tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', `${TMUX_SESSION}:0.${i}`)
