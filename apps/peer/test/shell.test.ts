@@ -115,10 +115,10 @@ describe('natkit-peer shell --json', () => {
     expect(await a.exited).toBe(0)
   }, 90_000)
 
-  it('a file shared by one peer is found through the DHT by a third peer never told about it, fetched and verified', async () => {
+  it('a 160 MiB file shared by one peer is found through the DHT by a third peer never told about it, fetched and verified, with peak memory growth under half its size', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'natkit-shell-'))
     dirs.push(dir)
-    const content = randomBytes(3 * 1024 * 1024 + 12345)
+    const content = randomBytes(FILE_BYTES)
     const sha = createHash('sha256').update(content).digest('hex')
     await writeFile(join(dir, 'shared.bin'), content)
 
@@ -138,15 +138,40 @@ describe('natkit-peer shell --json', () => {
     await c.waitFor('peer:connect', (e) => e.remotePeer === bootAddr.peerId)
     expect(c.events.some(e => e.event === 'peer:connect' && e.remotePeer === aId)).toBe(false)
     const dest = join(dir, 'fetched.bin')
-    c.send([`get ${shared.cid} ${dest}`, 'quit'])
+    const before = await peakRss(c.child.pid)
+    c.send(`get ${shared.cid} ${dest}`)
     const received = await c.waitFor('file:received', () => true, 60_000)
+    // the receiver's peak RSS, read by the kernel from outside the process: streamed, never buffered whole
+    const growth = (await peakRss(c.child.pid)) - before
+    console.log(`${FILE_BYTES >> 20} MiB through the shell: receiver's peak RSS grew ${(growth / 1024 / 1024).toFixed(1)} MiB`)
+    expect(growth).toBeLessThan(MAX_RSS_GROWTH)
     expect(received).toMatchObject({ cid: shared.cid, path: dest, bytes: content.length, from: aId })
     expect(createHash('sha256').update(await readFile(dest)).digest('hex')).toBe(sha)
     const last = c.events.filter(e => e.event === 'file:progress').at(-1)
     expect(last).toMatchObject({ cid: shared.cid, bytes: content.length, total: content.length })
-    // `quit` waited for the download running in the background
+    c.send('quit')
     expect(await c.exited).toBe(0)
     a.send('quit')
     expect(await a.exited).toBe(0)
   }, 120_000)
 })
+
+/**
+ * The file of the DHT test, plus an odd tail (the last chunk is short). Larger
+ * than the issue's 64 MiB: the whole natkit-peer process's peak RSS grows by
+ * about 64 MiB during any large transfer (measured: 64 MiB file → +65 MiB,
+ * 160 MiB → +64.5 MiB: V8 and malloc keep what the stream churned through), so
+ * only a file well above that shows that it is streamed, not buffered whole.
+ * packages/file-share/test/large.test.ts measures the service alone on 64 MiB.
+ */
+const FILE_BYTES = 160 * 1024 * 1024 + 12345
+/** Bound on the receiver's peak RSS growth during that transfer: half the file. */
+const MAX_RSS_GROWTH = FILE_BYTES / 2
+
+/** A process's peak resident set size (VmHWM, bytes), from /proc. */
+async function peakRss (pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${String(pid)}/status`, 'utf8')
+  const kib = /^VmHWM:\s+(\d+) kB$/m.exec(status)
+  if (kib == null) throw new Error(`no VmHWM in /proc/${String(pid)}/status`)
+  return Number(kib[1]) * 1024
+}
