@@ -5,7 +5,7 @@ import {
   DIRECT_MESSAGE_PROTOCOL, DirectMessageRejectedError, DirectMessageTimeoutError, DirectMessageTooLargeError,
   decodeAck, directMessages, encodeDirectMessage
 } from '../src/index.js'
-import { createNode, createRelay, waitUntil } from './helpers.js'
+import { createNode, createRelay, waitUntil } from '@natkit/testkit/libp2p'
 import type { DirectMessageEvent, DirectMessages, DirectMessagesInit } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'

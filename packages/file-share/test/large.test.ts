@@ -8,7 +8,7 @@ import { ping } from '@libp2p/ping'
 import { TS_HOOKS } from '@natkit/testkit'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { DEFAULT_CHUNK_SIZE, fileShare } from '../src/index.js'
-import { createNode } from './helpers.js'
+import { createNode } from '@natkit/testkit/libp2p'
 import type { FileShare } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 

@@ -10,7 +10,7 @@ import {
   ChunkVerificationError, DestinationExistsError, DirectConnectionTimeoutError, FILE_PROTOCOL, FileVerificationError, InvalidContentIdError,
   RemoteFileNotFoundError, FileTransferTimeoutError, cidFromDigest, decodeCredit, decodeHeader, encodeRequest, decodeRequest, encodeChunk, encodeHeader, fileShare, hashFile
 } from '../src/index.js'
-import { createNode, createRelay, waitUntil } from './helpers.js'
+import { createNode, createRelay, waitUntil } from '@natkit/testkit/libp2p'
 import type { FileProgressEvent, FileShare, FileShareInit, FileWaitingEvent } from '../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'

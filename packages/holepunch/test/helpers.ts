@@ -94,16 +94,8 @@ export async function createPeer<S extends ServiceMap> (opts: PeerOptions<S>): P
   })
 }
 
-/** Polls `check` until it returns a value, at most `timeoutMs`. */
-export async function waitUntil<T> (check: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const v = check()
-    if (v !== undefined && v !== false) return v
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
+import { waitUntil } from '@natkit/testkit/libp2p'
+export { waitUntil }
 
 /** B gets a reservation on the relay; returns B's circuit address. */
 export async function reserve (b: Libp2p, relay: Libp2p): Promise<Multiaddr> {

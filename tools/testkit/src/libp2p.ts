@@ -1,3 +1,8 @@
+/**
+ * Loopback libp2p nodes for package tests: tcp on 127.0.0.1, noise, yamux,
+ * the circuit relay transport and identify, a gater that dials nothing but
+ * loopback; a relay server; a bounded poll.
+ */
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
