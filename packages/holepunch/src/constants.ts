@@ -158,3 +158,35 @@ export const DEFAULT_RELAY_LIMIT_CHECK_INTERVAL = 1_000
  * ping round trip over it) before it counts.
  */
 export const DEFAULT_CONFIRM_TIMEOUT = 5_000
+
+/**
+ * Port prediction (issue 13): when the peer says its NAT maps per destination
+ * with sequential (or not yet known) allocation and ours does not, we dial
+ * this many predicted ports of its observed IP (its newest observed port plus
+ * 1…this times its stride) from our listen port, beside its candidates.
+ *
+ * @default 16
+ */
+export const DEFAULT_PREDICTION_WINDOW = 16
+
+/**
+ * Most prediction probes (punch dials to predicted ports) one punch sends, over
+ * all its attempts.
+ *
+ * @default 1024
+ */
+export const DEFAULT_MAX_PROBES = 1024
+
+/**
+ * Most prediction probes started per second.
+ *
+ * @default 250
+ */
+export const DEFAULT_PROBE_RATE = 250
+
+/**
+ * No prediction probe starts later than this many ms after the punch began.
+ *
+ * @default 10_000
+ */
+export const DEFAULT_PROBE_TIME = 10_000

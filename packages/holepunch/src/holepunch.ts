@@ -11,18 +11,18 @@ import {
   DEFAULT_MAX_BUDGET_PEERS, DEFAULT_MAX_PEER_PUNCH_DIALS, DEFAULT_PEER_PUNCH_DIAL_WINDOW, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL,
   DEFAULT_RELAY_LIMIT_WARNING, DEFAULT_RELAY_LIMIT_WARNING_FRACTION, DEFAULT_RETRY_DELAY, DEFAULT_RETRY_JITTER, DEFAULT_RETRY_MAX_DELAY,
   DEFAULT_RETRY_MIN_DELAY, DEFAULT_RETRY_ROUNDS, DEFAULT_MAX_OWN_PUNCHES, DEFAULT_MAX_PEER_CANDIDATES, DEFAULT_MAX_PEER_CANDIDATE_IPS,
-  DEFAULT_REFUSED_REPORT_INTERVAL
+  DEFAULT_REFUSED_REPORT_INTERVAL, DEFAULT_PREDICTION_WINDOW, DEFAULT_MAX_PROBES, DEFAULT_PROBE_RATE, DEFAULT_PROBE_TIME
 } from './constants.js'
 import { FAILURE_REASONS, PunchDials, describeDials, diagnose, errorLine, isUnreachableError } from './diagnose.js'
 import {
   DialDeniedError, HolePunchAbortedError, HolePunchBusyError, HolePunchProtocolError, HolePunchRefusedError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
   PunchBudgetExhaustedError, RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
 } from './errors.js'
-import { ObservedAddresses } from './observed.js'
+import { ObservedAddresses, toTcpAddr } from './observed.js'
 import type { HolePunchMessage, HolePunchType } from './codec.js'
 import type { HolePunchFailureReason } from './diagnose.js'
 import type { HolePunchRefusedReason } from '@natkit/events'
-import type { ObservationSource } from './observed.js'
+import type { MappingHint, ObservationSource } from './observed.js'
 import type { ComponentLogger, Connection, ConnectionGater, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import type { LengthPrefixedStream } from '@libp2p/utils'
@@ -201,6 +201,32 @@ export interface HolePunchInit {
    */
   maxPeerCandidateIps?: number
   /**
+   * Predicted ports dialled per attempt when the peer's NAT maps per
+   * destination with sequential (or unknown) allocation and ours does not
+   * (see {@link HolePunchStrategy}). 0 turns prediction off.
+   *
+   * @default DEFAULT_PREDICTION_WINDOW
+   */
+  predictionWindow?: number
+  /**
+   * Most prediction probes per punch.
+   *
+   * @default DEFAULT_MAX_PROBES
+   */
+  maxProbes?: number
+  /**
+   * Most prediction probes started per second.
+   *
+   * @default DEFAULT_PROBE_RATE
+   */
+  probeRate?: number
+  /**
+   * No prediction probe starts later than this many ms into the punch.
+   *
+   * @default DEFAULT_PROBE_TIME
+   */
+  probeTime?: number
+  /**
    * @default DEFAULT_MAX_INBOUND_STREAMS
    */
   maxInboundStreams?: number
@@ -244,6 +270,14 @@ export interface HolePunchAttemptEvent {
   role: HolePunchRole
 }
 
+/**
+ * How a punch went about it: `dcutr` (plain DCUtR: dial the peer's
+ * candidates) or `predict` (the peer's NAT maps per destination with
+ * predictable ports: also dial a window of its next ports from our listen
+ * port while it dials us).
+ */
+export type HolePunchStrategy = 'dcutr' | 'predict'
+
 /** Payload of `holepunch:success`. */
 export interface HolePunchSuccessEvent {
   remotePeer: string
@@ -257,6 +291,9 @@ export interface HolePunchSuccessEvent {
    * started, i.e. the event loop's lateness in applying the SYNC wait.
    */
   syncLateMs?: number
+  strategy?: HolePunchStrategy
+  /** Prediction probes (dials to predicted ports) this punch sent. */
+  probes?: number
 }
 
 /** Payload of `holepunch:failure`. */
@@ -266,6 +303,9 @@ export interface HolePunchFailureEvent {
   message: string
   attempts: number
   ms: number
+  strategy?: HolePunchStrategy
+  /** Prediction probes (dials to predicted ports) this punch sent. */
+  probes?: number
 }
 
 /**
@@ -405,6 +445,11 @@ function isUnsupportedProtocol (err: unknown): boolean {
   return err instanceof Error && err.name === 'UnsupportedProtocolError'
 }
 
+/** `strategy` and `probes` of a punch's success/failure event (only when it predicted). */
+function strategyFields (punch?: Punch): { strategy?: HolePunchStrategy, probes?: number } {
+  return punch?.strategy === 'predict' ? { strategy: punch.strategy, probes: punch.probes } : {}
+}
+
 async function delay (ms: number, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted()
   const { promise, resolve, reject } = Promise.withResolvers<void>()
@@ -456,6 +501,9 @@ interface Punch {
   own: boolean
   /** A newer responder stream from the same peer took over; report nothing. */
   superseded: boolean
+  strategy: HolePunchStrategy
+  /** Prediction probes sent. */
+  probes: number
 }
 
 /** A retry round waiting for its backoff (or an address change). */
@@ -505,6 +553,10 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #punchResends: number
   readonly #punchResendInterval: number
   readonly #maxInboundStreams: number
+  readonly #predictionWindow: number
+  readonly #maxProbes: number
+  readonly #probeRate: number
+  readonly #probeTime: number
   readonly #maxOutboundStreams: number
   readonly #observed: ObservedAddresses
   readonly #maxPeerPunchDials: number
@@ -548,6 +600,10 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#punchResends = Math.max(0, init.punchResends ?? DEFAULT_PUNCH_RESENDS)
     this.#punchResendInterval = Math.max(1, init.punchResendInterval ?? DEFAULT_PUNCH_RESEND_INTERVAL)
     this.#maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
+    this.#predictionWindow = Math.max(0, init.predictionWindow ?? DEFAULT_PREDICTION_WINDOW)
+    this.#maxProbes = Math.max(0, init.maxProbes ?? DEFAULT_MAX_PROBES)
+    this.#probeRate = Math.max(1, init.probeRate ?? DEFAULT_PROBE_RATE)
+    this.#probeTime = Math.max(0, init.probeTime ?? DEFAULT_PROBE_TIME)
     this.#maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
     this.#maxPeerPunchDials = Math.max(0, init.maxPeerPunchDials ?? DEFAULT_MAX_PEER_PUNCH_DIALS)
     this.#peerPunchDialWindow = Math.max(1, init.peerPunchDialWindow ?? DEFAULT_PEER_PUNCH_DIAL_WINDOW)
@@ -806,6 +862,83 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * allowed. A remote candidate must be an IP address: a DNS name would make
    * us resolve and dial whatever the peer names.
    */
+  /**
+   * Port prediction (strategy `predict`): when the peer says its NAT maps per
+   * destination with sequential (or not yet known, taken as +1) allocation and
+   * ours keeps the port, its next mappings get its newest observed port plus
+   * 1…`predictionWindow` strides. Returns those addresses on the peer's
+   * observed IP (one of its admitted candidates'), each allowed by the
+   * connection gater; none for any other pair (plain DCUtR, unchanged), for a
+   * peer with random allocation, or when both NATs map per destination.
+   */
+  async #predict (peer: PeerId, hint: MappingHint | undefined, allowed: Multiaddr[], punch: Punch): Promise<Multiaddr[]> {
+    if (this.#predictionWindow === 0 || hint?.mapping !== 'endpoint-dependent' || hint.allocation === 'random') return []
+    if (this.#observed.mappingHint()?.mapping !== 'endpoint-independent') return []
+    const candidates = allowed.map(ma => toTcpAddr(ma)).filter(t => t != null)
+    const base = candidates.find(t => t.port === hint.port) ?? candidates[0]
+    if (base == null) return []
+    const known = new Set(candidates.map(t => t.addr.toString()))
+    const stride = hint.stride ?? 1
+    const out: Multiaddr[] = []
+    for (let k = 1; k <= this.#predictionWindow; k++) {
+      const port = hint.port + k * stride
+      if (port < 1 || port > 65535) break
+      const addr = multiaddr(base.addr.toString().replace(/\/tcp\/\d+$/, `/tcp/${port}`))
+      if (known.has(addr.toString()) || !this.#usable(addr, true)) continue
+      const full = addr.encapsulate(`/p2p/${peer}`)
+      try {
+        if (await this.#components.connectionGater.denyDialMultiaddr?.(full) === true) continue
+      } catch {
+        continue
+      }
+      out.push(full)
+    }
+    if (out.length > 0) {
+      punch.strategy = 'predict'
+      this.#log('%p maps per destination (%s allocation%s): predicting %d port(s) after %d', peer, hint.allocation, hint.stride != null ? `, stride ${hint.stride}` : '', out.length, hint.port)
+    }
+    return out
+  }
+
+  /**
+   * Dials each predicted address once, from our listen port (`mode`), paced at
+   * `probeRate` per second, within the punch's `maxProbes` and `probeTime`
+   * and the peer's punch dial budget; no new probe once a direct connection
+   * exists. Returns the first connection; when one connects every other
+   * probe is aborted at once (a probe whose upgrade started is left to finish).
+   */
+  #probe (peer: PeerId, addrs: Multiaddr[], mode: 'initiator' | 'responder', signal: AbortSignal, punch: Punch, start: number, onConn: (conn: Connection) => void): void {
+    const probes: Array<{ controller: AbortController, connected: boolean }> = []
+    const abortOthers = (): void => {
+      for (const p of probes) if (!p.connected) p.controller.abort(new HolePunchAbortedError('another probe connected'))
+    }
+    signal.addEventListener('abort', abortOthers, { once: true })
+    const launch = async (): Promise<void> => {
+      for (const addr of addrs) {
+        if (signal.aborted || this.#findDirect(peer) != null) return
+        if (punch.probes >= this.#maxProbes || Date.now() - start > this.#probeTime || !this.#takeDial(peer)) return
+        punch.probes++
+        const probe = { controller: new AbortController(), connected: false }
+        probes.push(probe)
+        const options = {
+          signal: AbortSignal.any([signal, probe.controller.signal]),
+          onProgress: (evt: { type: string }): void => { if (evt.type.startsWith('upgrader:encrypt-')) probe.connected = true }
+        }
+        const dial = mode === 'responder' ? dialAsResponder(this.#components.transportManager, addr, options) : this.#components.transportManager.dial(addr, options)
+        dial.then(conn => {
+          abortOthers()
+          if (isDirect(conn)) onConn(conn)
+        }, (err: unknown) => {
+          this.#log.trace('probe %a failed - %e', addr, err)
+        })
+        await delay(1000 / this.#probeRate, signal)
+      }
+    }
+    launch().catch(() => {}).finally(() => {
+      if (this.#findDirect(peer) != null) abortOthers()
+    })
+  }
+
   #usable (ma: Multiaddr, remote = false): boolean {
     if (isRelayed(ma)) return false
     if (this.#components.transportManager.dialTransportForMultiaddr(ma) == null) return false
@@ -915,14 +1048,15 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#emit('holepunch:attempt', detail)
   }
 
-  async #succeed (relayed: Connection, direct: Connection, start: number, attempt: number, role: HolePunchRole, syncLateMs?: number): Promise<void> {
+  async #succeed (relayed: Connection, direct: Connection, start: number, attempt: number, role: HolePunchRole, syncLateMs?: number, punch?: Punch): Promise<void> {
     this.#stats.successes++
     this.#emit('holepunch:success', {
       remotePeer: relayed.remotePeer.toString(),
       remoteAddr: direct.remoteAddr.toString(),
       ms: Date.now() - start,
       attempt,
-      ...(syncLateMs != null ? { syncLateMs: Math.round(syncLateMs * 10) / 10 } : {})
+      ...(syncLateMs != null ? { syncLateMs: Math.round(syncLateMs * 10) / 10 } : {}),
+      ...strategyFields(punch)
     })
     // Only B (the initiator) closes the relayed connection, once its own side of
     // the direct connection is up. In a TCP simultaneous open A's upgrade (as
@@ -942,25 +1076,26 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   /** Reports a finished punch's failure with the reason `diagnose` picks from what is known; returns the reason. */
-  #failDiagnosed (peer: PeerId, ownCandidates: number, remote: Admitted | undefined, err: unknown, aborted: boolean, attempts: number, start: number, log?: PunchDials): HolePunchFailureReason {
+  #failDiagnosed (peer: PeerId, ownCandidates: number, remote: Admitted | undefined, err: unknown, aborted: boolean, attempts: number, start: number, log?: PunchDials, punch?: Punch): HolePunchFailureReason {
     const dials = log?.list() ?? []
     const reason = diagnose({ ownCandidates, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: this.isSymmetricNatSuspected(), error: err, aborted, dials })
-    this.#fail(peer, reason, err, attempts, start, remote?.denied, describeDials(dials, Date.now() - start))
+    this.#fail(peer, reason, err, attempts, start, remote?.denied, describeDials(dials, Date.now() - start), punch)
     return reason
   }
 
-  #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number, denied: Multiaddr[] = [], seen?: string): void {
+  #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number, denied: Multiaddr[] = [], seen?: string, punch?: Punch): void {
     this.#stats.failures[reason]++
     const detail = err != null ? errorLine(err) : reason
     const parts: string[] = []
     if (reason === 'symmetric-nat-suspected') parts.push(this.symmetricNatEvidence() ?? 'the NAT mapping varies per destination')
     // what the dials saw says more than their last error
     if (seen != null) parts.push(seen)
+    if (punch?.strategy === 'predict') parts.push(`${punch.probes} prediction probe(s) to the peer's next ports got no connection`)
     if (seen == null || reason === 'timeout') parts.push(reason === 'symmetric-nat-suspected' ? `last error: ${detail}` : detail)
     let message = parts.join('; ')
     if (denied.length > 0 && !(err instanceof DialDeniedError)) message += `; the connection gater refused ${denied.map(String).join(', ')}`
     this.#log('hole punch with %p failed: %s (%s)', peer, reason, message)
-    this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start })
+    this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start, ...strategyFields(punch) })
   }
 
   /**
@@ -990,7 +1125,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       this.#log('%p: %s', peer, busy.message)
       return { busy }
     }
-    const punch: Punch = { controller: new AbortController(), superseded: false, role, own }
+    const punch: Punch = { controller: new AbortController(), superseded: false, role, own, strategy: 'dcutr', probes: 0 }
     this.#punches.set(key, punch)
     const onClose = (): void => { punch.controller.abort(new HolePunchAbortedError('relayed connection closed')) }
     relayed.addEventListener('close', onClose)
@@ -1086,7 +1221,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * connection exists (cancelling a dial that is finishing its upgrade would
    * close the good connection); it ends on its own or when `signal` aborts.
    */
-  async #connectDirect (peer: PeerId, addrs: Multiaddr[], modes: DialMode[], signal: AbortSignal, log: PunchDials): Promise<Connection> {
+  async #connectDirect (peer: PeerId, addrs: Multiaddr[], modes: DialMode[], signal: AbortSignal, log: PunchDials, predicted: Multiaddr[] = [], punch?: Punch, start = Date.now()): Promise<Connection> {
     const { promise, resolve, reject } = Promise.withResolvers<Connection>()
     let dialError: unknown
     // with `confirmDirect`, a connection counts only once the peer answered over it
@@ -1118,6 +1253,10 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       const existing = this.#findDirect(peer)
       if (existing != null) candidate(existing)
       else if (signal.aborted) onAbort()
+      if (existing == null && predicted.length > 0 && punch != null) {
+        // A is the libp2p initiator of a simultaneous open, B the responder
+        this.#probe(peer, predicted, punch.role === 'responder' ? 'initiator' : 'responder', signal, punch, start, candidate)
+      }
       for (const mode of existing == null && addrs.length > 0 ? modes : []) {
         this.#dial(peer, addrs, mode, signal, log).then(conn => {
           if (isDirect(conn)) candidate(conn)
@@ -1206,7 +1345,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         let stream: Stream | undefined
         let negotiated = false
         try {
-          const connectMsg = encodeHolePunch({ type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) })
+          const connectMsg = encodeHolePunch({ type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes), mapping: this.#observed.mappingHint() })
           let lp: LengthPrefixedStream<Stream>
           let sent: number
           if (this.#optimisticSelect) {
@@ -1254,16 +1393,20 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           // dials both ways at once: as responder from the listen port and as
           // initiator from an ephemeral port.
           const evidence = this.#observed.symmetricNatEvidence()
-          const modes: DialMode[] = evidence == null ? ['responder'] : evidence.kind === 'different-ports' ? ['initiator'] : ['responder', 'ephemeral']
+          // a natkit peer whose NAT keeps our mapping's port (it said so) predicts our
+          // next ports and dials them from its listen port: meet it there too
+          const predicting = evidence != null && connect.mapping?.mapping === 'endpoint-independent' && this.#predictionWindow > 0
+          const modes: DialMode[] = evidence == null ? ['responder'] : evidence.kind === 'different-ports' && !predicting ? ['initiator'] : ['responder', 'ephemeral']
+          const predicted = await this.#predict(peer, connect.mapping, remote.allowed, punch)
           if (evidence != null) this.#log('attempt %d with %p: dialling %s (%s)', attempt, peer, modes.join(' + '), evidence.message)
           const dialed = remote.allowed
-          const conn = await this.#connectDirect(peer, dialed, modes, signal, log).catch((err: unknown) => {
+          const conn = await this.#connectDirect(peer, dialed, modes, signal, log, predicted, punch, start).catch((err: unknown) => {
             this.#outcome(peer, 'initiator', attempt, dialed, own)
             throw err
           })
           this.#outcome(peer, 'initiator', attempt, dialed, own, conn)
           end()
-          await this.#succeed(relayed, conn, start, attempt, 'initiator', Math.max(0, lateMs))
+          await this.#succeed(relayed, conn, start, attempt, 'initiator', Math.max(0, lateMs), punch)
           return
         } catch (err) {
           if (early && !negotiated && isUnsupportedProtocol(err)) {
@@ -1280,7 +1423,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         }
       }
       const attempts = Math.min(attempt, this.#attempts)
-      reason = this.#failDiagnosed(peer, own.length, remote, lastError, punch.controller.signal.aborted, attempts, start, log)
+      reason = this.#failDiagnosed(peer, own.length, remote, lastError, punch.controller.signal.aborted, attempts, start, log, punch)
     } finally {
       end()
       if (reason != null) this.#scheduleRetry(relayed, round + 1, reason)
@@ -1356,13 +1499,14 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       remote = await this.#admit(peer, this.#remoteAddrs(connect.obsAddrs, peer))
       const sent = Date.now()
       // reply even with no candidates so B learns why (remote-no-public-addresses)
-      await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) }, signal)
+      await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes), mapping: this.#observed.mappingHint() }, signal)
       await this.#read(lp, 'SYNC', signal)
       const rtt = Date.now() - sent
       // A dials immediately on SYNC (closing the stream and the event come
       // after); with no usable address it can only wait for B's dial
       const dialed = remote.allowed
-      const direct = this.#connectDirect(peer, dialed, ['initiator'], signal, log)
+      const predicted = await this.#predict(peer, connect.mapping, remote.allowed, punch)
+      const direct = this.#connectDirect(peer, dialed, ['initiator'], signal, log, predicted, punch, start)
       this.#closeQuietly(stream)
       this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'responder' })
       const conn = await direct.catch((err: unknown) => {
@@ -1371,14 +1515,14 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       })
       this.#outcome(peer, 'responder', attempt, dialed, own, conn)
       end()
-      await this.#succeed(relayed, conn, start, attempt, 'responder')
+      await this.#succeed(relayed, conn, start, attempt, 'responder', undefined, punch)
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       if (punch.superseded) {
         this.#log('responder attempt %d with %p superseded', attempt, peer)
         return
       }
-      this.#failDiagnosed(peer, own.length, remote, err, punch.controller.signal.aborted, attempt, start, log)
+      this.#failDiagnosed(peer, own.length, remote, err, punch.controller.signal.aborted, attempt, start, log, punch)
     } finally {
       end()
     }

@@ -1,0 +1,114 @@
+/**
+ * Hard NATs (issue 13 parts 2-3): a symmetric NAT with predictable
+ * (sequential) port allocation on one side, a port-restricted cone on the
+ * other, TCP only. The hard side tells the easy side, in natkit's DCUtR
+ * mapping extension, that its NAT maps per destination and which port it was
+ * last seen at; the easy side dials a window of its next ports from its listen
+ * port while the hard side dials the easy side's mapping: the new mapping lands
+ * on a predicted port and the two SYNs meet (TCP simultaneous open).
+ *
+ * Success is judged from outside the peers too: a counter in router-b (the
+ * easy side's router) counts the SYNs peer-b sent toward router-a's WAN,
+ * bounding the probes. The easy pair (port-restricted on both sides) must stay
+ * plain DCUtR (no prediction fields in its events).
+ */
+import { describe, expect, it } from 'vitest'
+import { runTrial, type Lab, type NatProfile, type TrialResult } from '../src/index.js'
+import { expectNothingLeft, labSkipReason } from './env.js'
+import { missingPrerequisite } from '@natkit/testkit/vitest'
+import type { NatkitEvent } from '@natkit/events'
+
+/** Trials per cell. */
+const TRIALS = Number(process.env.NATKIT_HARDNAT_TRIALS ?? 3)
+const WAN_A = '11.0.1.1'
+/** nft table this file adds to router-b, beside the lab's own. */
+const TABLE = 'natkit_hardnat'
+/** The holepunch defaults the bounds are checked against (DEFAULT_MAX_PROBES, DEFAULT_PREDICTION_WINDOW). */
+const MAX_PROBES = 1024
+const WINDOW = 16
+
+interface Seen { role: string, e: NatkitEvent }
+
+async function nft (lab: Lab, router: string, args: string[]): Promise<string> {
+  const res = await lab.run(router, 'nft', args, { timeoutMs: 5_000 })
+  if (res.code !== 0) throw new Error(`nft ${args.join(' ')} in ${router}: ${res.stderr.trim()}`)
+  return res.stdout
+}
+
+/** Counts the TCP SYNs (without ACK) router-b forwards from its LAN to router-a's WAN: peer-b's punch dials and probes. */
+async function addSynCounter (lab: Lab): Promise<void> {
+  await nft(lab, 'router-b', ['add', 'table', 'inet', TABLE])
+  await nft(lab, 'router-b', ['add', 'chain', 'inet', TABLE, 'count', '{ type filter hook forward priority -10; policy accept; }'])
+  await nft(lab, 'router-b', ['add', 'rule', 'inet', TABLE, 'count', 'iifname', '"lan"', 'ip', 'daddr', WAN_A, 'tcp', 'flags', '&', '(syn|ack)', '==', 'syn', 'counter', 'comment', '"syn"'])
+}
+
+async function readSynCounter (lab: Lab): Promise<number> {
+  const text = await nft(lab, 'router-b', ['list', 'table', 'inet', TABLE])
+  return Number(/counter packets (\d+) bytes \d+ comment "syn"/.exec(text)?.[1] ?? NaN)
+}
+
+interface Cell { r: TrialResult, seen: Seen[], syns: number }
+
+async function trials (a: NatProfile, b: NatProfile): Promise<Cell[]> {
+  const out: Cell[] = []
+  for (let i = 1; i <= TRIALS; i++) {
+    const seen: Seen[] = []
+    let syns = NaN
+    const r = await runTrial({
+      a,
+      b,
+      transport: 'tcp',
+      trial: i,
+      dialTimeoutMs: 25_000,
+      onEvent: (role, e) => { seen.push({ role, e }) },
+      setup: addSynCounter,
+      inspect: async (lab) => { syns = await readSynCounter(lab) }
+    })
+    out.push({ r, seen, syns })
+    await expectNothingLeft(r)
+  }
+  return out
+}
+
+const events = (seen: Seen[], role: string, name: string): Array<NatkitEvent & Record<string, unknown>> =>
+  seen.filter(s => s.role === role && s.e.event === name).map(s => s.e as NatkitEvent & Record<string, unknown>)
+
+const describeLab = describe.skipIf(missingPrerequisite(labSkipReason))
+
+describeLab('predictable symmetric ↔ port-restricted over TCP (port prediction)', () => {
+  it(`symmetric-sequential (a) ↔ port-restricted (b): direct in ${TRIALS}/${TRIALS}, probes within bounds`, async () => {
+    const cells = await trials('symmetric-sequential', 'port-restricted')
+    console.info(`symmetric-sequential ↔ port-restricted: ${cells.map(({ r, seen, syns }) => `${r.outcome} in ${r.timeToDirectMs ?? '-'} ms (probes ${events(seen, 'peer-b', 'holepunch:success').map(e => e.probes).join('/') || '-'}, router-b SYNs ${syns})${r.failureReason != null ? ` ${r.failureReason}` : ''}`).join('; ')}`)
+    for (const { r, seen, syns } of cells) {
+      expect(r.error, `trial ${r.trial}`).toBeUndefined()
+      expect(r.outcome, `trial ${r.trial}: ${r.failureReason}`).toBe('direct')
+      expect(r.remoteDirect, `trial ${r.trial}: peer-b did not report the direct connection`).toBe(true)
+      // peer-a's new mapping at router-a: a port of the sequential range (20000+), not the listen port
+      expect(r.remoteDirectAddr).toMatch(/^\/ip4\/11\.0\.1\.1\/tcp\/2\d{4}(\/|$)/)
+      // the easy side (peer-b) predicted: its success says so and counts its probes
+      const success = events(seen, 'peer-b', 'holepunch:success').at(-1)
+      expect(success?.strategy, `trial ${r.trial}`).toBe('predict')
+      expect(success?.probes).toBeGreaterThan(0)
+      expect(success?.probes as number).toBeLessThanOrEqual(WINDOW * 3)
+      // seen from outside: peer-b's SYNs toward router-a, kernel retransmissions included, within the bound
+      expect(syns, `trial ${r.trial}`).toBeGreaterThan(0)
+      expect(syns).toBeLessThanOrEqual(MAX_PROBES)
+    }
+  }, 600_000)
+})
+
+describeLab('easy pair unchanged', () => {
+  it(`port-restricted ↔ port-restricted: direct in ${TRIALS}/${TRIALS} with plain DCUtR (no prediction)`, async () => {
+    const cells = await trials('port-restricted', 'port-restricted')
+    for (const { r, seen } of cells) {
+      expect(r.error, `trial ${r.trial}`).toBeUndefined()
+      expect(r.outcome, `trial ${r.trial}: ${r.failureReason}`).toBe('direct')
+      for (const role of ['peer-a', 'peer-b']) {
+        for (const e of events(seen, role, 'holepunch:success')) {
+          expect(e.strategy).toBeUndefined()
+          expect(e.probes).toBeUndefined()
+        }
+      }
+    }
+  }, 600_000)
+})
