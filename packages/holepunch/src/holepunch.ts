@@ -504,6 +504,8 @@ interface Punch {
   strategy: HolePunchStrategy
   /** Prediction probes sent. */
   probes: number
+  /** What the peer said of its NAT's mapping (natkit extension), if anything. */
+  peerMapping?: MappingHint
 }
 
 /** A retry round waiting for its backoff (or an address change). */
@@ -872,6 +874,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * peer with random allocation, or when both NATs map per destination.
    */
   async #predict (peer: PeerId, hint: MappingHint | undefined, allowed: Multiaddr[], punch: Punch): Promise<Multiaddr[]> {
+    punch.peerMapping = hint
     if (this.#predictionWindow === 0 || hint?.mapping !== 'endpoint-dependent' || hint.allocation === 'random') return []
     if (this.#observed.mappingHint()?.mapping !== 'endpoint-independent') return []
     const candidates = allowed.map(ma => toTcpAddr(ma)).filter(t => t != null)
@@ -1091,6 +1094,13 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     // what the dials saw says more than their last error
     if (seen != null) parts.push(seen)
     if (punch?.strategy === 'predict') parts.push(`${punch.probes} prediction probe(s) to the peer's next ports got no connection`)
+    const peerNat = punch?.peerMapping
+    if (peerNat?.mapping === 'endpoint-dependent') {
+      const allocation = peerNat.allocation === 'sequential' ? `sequential ports, stride ${peerNat.stride ?? '?'}` : `${peerNat.allocation} port allocation`
+      parts.push(this.#observed.mappingHint()?.mapping === 'endpoint-dependent'
+        ? `the peer's NAT maps per destination too (${allocation}, last seen at port ${peerNat.port}): both NATs are symmetric, neither side can tell where the other's next mapping lands, so the connection stays relayed`
+        : `the peer's NAT maps per destination (${allocation}, last seen at port ${peerNat.port})${peerNat.allocation === 'random' ? ': its ports cannot be predicted (birthday probing is not implemented)' : ''}`)
+    }
     if (seen == null || reason === 'timeout') parts.push(reason === 'symmetric-nat-suspected' ? `last error: ${detail}` : detail)
     let message = parts.join('; ')
     if (denied.length > 0 && !(err instanceof DialDeniedError)) message += `; the connection gater refused ${denied.map(String).join(', ')}`

@@ -20,8 +20,7 @@ import type { NatkitEvent } from '@natkit/events'
 
 /** Trials per cell. */
 const TRIALS = Number(process.env.NATKIT_HARDNAT_TRIALS ?? 3)
-const WAN_A = '11.0.1.1'
-/** nft table this file adds to router-b, beside the lab's own. */
+/** nft table this file adds to the easy side's router, beside the lab's own. */
 const TABLE = 'natkit_hardnat'
 /** The holepunch defaults the bounds are checked against (DEFAULT_MAX_PROBES, DEFAULT_PREDICTION_WINDOW). */
 const MAX_PROBES = 1024
@@ -35,21 +34,27 @@ async function nft (lab: Lab, router: string, args: string[]): Promise<string> {
   return res.stdout
 }
 
-/** Counts the TCP SYNs (without ACK) router-b forwards from its LAN to router-a's WAN: peer-b's punch dials and probes. */
-async function addSynCounter (lab: Lab): Promise<void> {
-  await nft(lab, 'router-b', ['add', 'table', 'inet', TABLE])
-  await nft(lab, 'router-b', ['add', 'chain', 'inet', TABLE, 'count', '{ type filter hook forward priority -10; policy accept; }'])
-  await nft(lab, 'router-b', ['add', 'rule', 'inet', TABLE, 'count', 'iifname', '"lan"', 'ip', 'daddr', WAN_A, 'tcp', 'flags', '&', '(syn|ack)', '==', 'syn', 'counter', 'comment', '"syn"'])
+type Side = 'a' | 'b'
+const other = (side: Side): Side => side === 'a' ? 'b' : 'a'
+const wan = (side: Side): string => `11.0.${side === 'a' ? 1 : 2}.1`
+
+/** Counts the TCP SYNs (without ACK) router-`side` forwards from its LAN to the other router's WAN: its peer's punch dials and probes. */
+async function addSynCounter (lab: Lab, side: Side): Promise<void> {
+  const router = `router-${side}`
+  await nft(lab, router, ['add', 'table', 'inet', TABLE])
+  await nft(lab, router, ['add', 'chain', 'inet', TABLE, 'count', '{ type filter hook forward priority -10; policy accept; }'])
+  await nft(lab, router, ['add', 'rule', 'inet', TABLE, 'count', 'iifname', '"lan"', 'ip', 'daddr', wan(other(side)), 'tcp', 'flags', '&', '(syn|ack)', '==', 'syn', 'counter', 'comment', '"syn"'])
 }
 
-async function readSynCounter (lab: Lab): Promise<number> {
-  const text = await nft(lab, 'router-b', ['list', 'table', 'inet', TABLE])
+async function readSynCounter (lab: Lab, side: Side): Promise<number> {
+  const text = await nft(lab, `router-${side}`, ['list', 'table', 'inet', TABLE])
   return Number(/counter packets (\d+) bytes \d+ comment "syn"/.exec(text)?.[1] ?? NaN)
 }
 
 interface Cell { r: TrialResult, seen: Seen[], syns: number }
 
-async function trials (a: NatProfile, b: NatProfile): Promise<Cell[]> {
+/** `easy`: the side whose router counts SYNs toward the other side. */
+async function trials (a: NatProfile, b: NatProfile, easy: Side = 'b'): Promise<Cell[]> {
   const out: Cell[] = []
   for (let i = 1; i <= TRIALS; i++) {
     const seen: Seen[] = []
@@ -61,8 +66,8 @@ async function trials (a: NatProfile, b: NatProfile): Promise<Cell[]> {
       trial: i,
       dialTimeoutMs: 25_000,
       onEvent: (role, e) => { seen.push({ role, e }) },
-      setup: addSynCounter,
-      inspect: async (lab) => { syns = await readSynCounter(lab) }
+      setup: async (lab) => { await addSynCounter(lab, easy) },
+      inspect: async (lab) => { syns = await readSynCounter(lab, easy) }
     })
     out.push({ r, seen, syns })
     await expectNothingLeft(r)
@@ -76,25 +81,31 @@ const events = (seen: Seen[], role: string, name: string): Array<NatkitEvent & R
 const describeLab = describe.skipIf(missingPrerequisite(labSkipReason))
 
 describeLab('predictable symmetric ↔ port-restricted over TCP (port prediction)', () => {
-  it(`symmetric-sequential (a) ↔ port-restricted (b): direct in ${TRIALS}/${TRIALS}, probes within bounds`, async () => {
-    const cells = await trials('symmetric-sequential', 'port-restricted')
-    console.info(`symmetric-sequential ↔ port-restricted: ${cells.map(({ r, seen, syns }) => `${r.outcome} in ${r.timeToDirectMs ?? '-'} ms (probes ${events(seen, 'peer-b', 'holepunch:success').map(e => e.probes).join('/') || '-'}, router-b SYNs ${syns})${r.failureReason != null ? ` ${r.failureReason}` : ''}`).join('; ')}`)
-    for (const { r, seen, syns } of cells) {
-      expect(r.error, `trial ${r.trial}`).toBeUndefined()
-      expect(r.outcome, `trial ${r.trial}: ${r.failureReason}`).toBe('direct')
-      expect(r.remoteDirect, `trial ${r.trial}: peer-b did not report the direct connection`).toBe(true)
-      // peer-a's new mapping at router-a: a port of the sequential range (20000+), not the listen port
-      expect(r.remoteDirectAddr).toMatch(/^\/ip4\/11\.0\.1\.1\/tcp\/2\d{4}(\/|$)/)
-      // the easy side (peer-b) predicted: its success says so and counts its probes
-      const success = events(seen, 'peer-b', 'holepunch:success').at(-1)
-      expect(success?.strategy, `trial ${r.trial}`).toBe('predict')
-      expect(success?.probes).toBeGreaterThan(0)
-      expect(success?.probes as number).toBeLessThanOrEqual(WINDOW * 3)
-      // seen from outside: peer-b's SYNs toward router-a, kernel retransmissions included, within the bound
-      expect(syns, `trial ${r.trial}`).toBeGreaterThan(0)
-      expect(syns).toBeLessThanOrEqual(MAX_PROBES)
-    }
-  }, 600_000)
+  for (const hard of ['a', 'b'] as const) {
+    const easy = other(hard)
+    const a: NatProfile = hard === 'a' ? 'symmetric-sequential' : 'port-restricted'
+    const b: NatProfile = hard === 'b' ? 'symmetric-sequential' : 'port-restricted'
+    it(`${a} (a) ↔ ${b} (b): direct in ${TRIALS}/${TRIALS}, the easy side (peer-${easy}) predicts, probes within bounds`, async () => {
+      const cells = await trials(a, b, easy)
+      console.info(`${a} ↔ ${b}: ${cells.map(({ r, seen, syns }) => `${r.outcome} in ${r.timeToDirectMs ?? '-'} ms (probes ${events(seen, `peer-${easy}`, 'holepunch:success').map(e => e.probes).join('/') || '-'}, router-${easy} SYNs ${syns})${r.failureReason != null ? ` ${r.failureReason}` : ''}`).join('; ')}`)
+      for (const { r, seen, syns } of cells) {
+        expect(r.error, `trial ${r.trial}`).toBeUndefined()
+        expect(r.outcome, `trial ${r.trial}: ${r.failureReason}`).toBe('direct')
+        expect(r.remoteDirect, `trial ${r.trial}: peer-b did not report the direct connection`).toBe(true)
+        // the hard side is seen at a port of router-${hard}'s sequential range (20000+), not its listen port
+        const hardSeen = hard === 'a' ? r.remoteDirectAddr : r.directAddr
+        expect(hardSeen).toMatch(new RegExp(`^/ip4/${wan(hard).replaceAll('.', '\\.')}/tcp/2\\d{4}(/|$)`))
+        // the easy side predicted: its success says so and counts its probes
+        const success = events(seen, `peer-${easy}`, 'holepunch:success').at(-1)
+        expect(success?.strategy, `trial ${r.trial}`).toBe('predict')
+        expect(success?.probes).toBeGreaterThan(0)
+        expect(success?.probes as number).toBeLessThanOrEqual(WINDOW * 3)
+        // seen from outside: the easy side's SYNs toward the hard side's router, kernel retransmissions included, within the bound
+        expect(syns, `trial ${r.trial}`).toBeGreaterThan(0)
+        expect(syns).toBeLessThanOrEqual(MAX_PROBES)
+      }
+    }, 600_000)
+  }
 })
 
 describeLab('easy pair unchanged', () => {
