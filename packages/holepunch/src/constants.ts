@@ -190,3 +190,30 @@ export const DEFAULT_PROBE_RATE = 250
  * @default 10_000
  */
 export const DEFAULT_PROBE_TIME = 10_000
+
+/**
+ * Hard side of a birthday punch (our NAT maps per destination with random or
+ * unknown allocation, the natkit peer's keeps the port): connections opened
+ * toward the peer's mapped address from ephemeral ports, each a new mapping
+ * the peer's random probes may hit (counted in {@link DEFAULT_MAX_PROBES}).
+ *
+ * @default 256
+ */
+export const DEFAULT_BIRTHDAY_SOCKETS = 256
+
+/**
+ * A random-port probe (easy side of a birthday punch) is given up after this
+ * many ms: a probe that hits one of the peer's mappings is answered within a
+ * round trip, and giving up before the kernel's first SYN retransmission (1 s)
+ * keeps each probe to one SYN.
+ *
+ * @default 900
+ */
+export const DEFAULT_RANDOM_PROBE_LIFETIME = 900
+
+/**
+ * Lowest port random probes try (NATs allocate from 1024 up).
+ *
+ * @default 1024
+ */
+export const RANDOM_PROBE_MIN_PORT = 1024

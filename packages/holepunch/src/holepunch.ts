@@ -11,7 +11,8 @@ import {
   DEFAULT_MAX_BUDGET_PEERS, DEFAULT_MAX_PEER_PUNCH_DIALS, DEFAULT_PEER_PUNCH_DIAL_WINDOW, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL,
   DEFAULT_RELAY_LIMIT_WARNING, DEFAULT_RELAY_LIMIT_WARNING_FRACTION, DEFAULT_RETRY_DELAY, DEFAULT_RETRY_JITTER, DEFAULT_RETRY_MAX_DELAY,
   DEFAULT_RETRY_MIN_DELAY, DEFAULT_RETRY_ROUNDS, DEFAULT_MAX_OWN_PUNCHES, DEFAULT_MAX_PEER_CANDIDATES, DEFAULT_MAX_PEER_CANDIDATE_IPS,
-  DEFAULT_REFUSED_REPORT_INTERVAL, DEFAULT_PREDICTION_WINDOW, DEFAULT_MAX_PROBES, DEFAULT_PROBE_RATE, DEFAULT_PROBE_TIME
+  DEFAULT_REFUSED_REPORT_INTERVAL, DEFAULT_PREDICTION_WINDOW, DEFAULT_MAX_PROBES, DEFAULT_PROBE_RATE, DEFAULT_PROBE_TIME,
+  DEFAULT_BIRTHDAY_SOCKETS, DEFAULT_RANDOM_PROBE_LIFETIME, RANDOM_PROBE_MIN_PORT
 } from './constants.js'
 import { FAILURE_REASONS, PunchDials, describeDials, diagnose, errorLine, isUnreachableError } from './diagnose.js'
 import {
@@ -227,6 +228,14 @@ export interface HolePunchInit {
    */
   probeTime?: number
   /**
+   * Hard side (our NAT maps per destination, the natkit peer's does not): how
+   * many connections we open toward the peer's mapped address from ephemeral
+   * ports, each a new mapping its random probes may hit. 0 turns it off.
+   *
+   * @default DEFAULT_BIRTHDAY_SOCKETS
+   */
+  birthdaySockets?: number
+  /**
    * @default DEFAULT_MAX_INBOUND_STREAMS
    */
   maxInboundStreams?: number
@@ -272,11 +281,14 @@ export interface HolePunchAttemptEvent {
 
 /**
  * How a punch went about it: `dcutr` (plain DCUtR: dial the peer's
- * candidates) or `predict` (the peer's NAT maps per destination with
+ * candidates), `predict` (the peer's NAT maps per destination with
  * predictable ports: also dial a window of its next ports from our listen
- * port while it dials us).
+ * port while it dials us), `birthday` (the peer's ports are random or not
+ * known: probe random ports of its IP from our listen port; or, on the hard
+ * side, open many mappings toward the easy peer) or `predict+birthday` (both:
+ * allocation not known yet).
  */
-export type HolePunchStrategy = 'dcutr' | 'predict'
+export type HolePunchStrategy = 'dcutr' | 'predict' | 'birthday' | 'predict+birthday'
 
 /** Payload of `holepunch:success`. */
 export interface HolePunchSuccessEvent {
@@ -445,9 +457,28 @@ function isUnsupportedProtocol (err: unknown): boolean {
   return err instanceof Error && err.name === 'UnsupportedProtocolError'
 }
 
+/** What a punch probes beside plain DCUtR's dials (see `HolePunch#plan`). */
+interface ProbePlan {
+  /** The peer's predicted next addresses (we are the easy side). */
+  predicted: Multiaddr[]
+  /** The peer's observed address: random ports of its IP are probed (we are the easy side). */
+  randomIp?: Multiaddr
+  /** The easy peer's mapped address: we open many connections toward it (we are the hard side). */
+  fanOut?: Multiaddr
+}
+
+/** Upper bounds of the probe generators (the probe budget ends them far sooner). */
+const MAX_FAN_OUT = 65_536
+const MAX_RANDOM_PORT_DRAWS = 4 * 65_536
+
+/** `/ip4/…/tcp/<port>` with another port. */
+function withPort (addr: Multiaddr, port: number): Multiaddr {
+  return multiaddr(addr.toString().replace(/\/tcp\/\d+$/, `/tcp/${port}`))
+}
+
 /** `strategy` and `probes` of a punch's success/failure event (only when it predicted). */
 function strategyFields (punch?: Punch): { strategy?: HolePunchStrategy, probes?: number } {
-  return punch?.strategy === 'predict' ? { strategy: punch.strategy, probes: punch.probes } : {}
+  return punch != null && punch.strategy !== 'dcutr' ? { strategy: punch.strategy, probes: punch.probes } : {}
 }
 
 async function delay (ms: number, signal: AbortSignal): Promise<void> {
@@ -559,6 +590,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #maxProbes: number
   readonly #probeRate: number
   readonly #probeTime: number
+  readonly #birthdaySockets: number
   readonly #maxOutboundStreams: number
   readonly #observed: ObservedAddresses
   readonly #maxPeerPunchDials: number
@@ -606,6 +638,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#maxProbes = Math.max(0, init.maxProbes ?? DEFAULT_MAX_PROBES)
     this.#probeRate = Math.max(1, init.probeRate ?? DEFAULT_PROBE_RATE)
     this.#probeTime = Math.max(0, init.probeTime ?? DEFAULT_PROBE_TIME)
+    this.#birthdaySockets = Math.max(0, init.birthdaySockets ?? DEFAULT_BIRTHDAY_SOCKETS)
     this.#maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
     this.#maxPeerPunchDials = Math.max(0, init.maxPeerPunchDials ?? DEFAULT_MAX_PEER_PUNCH_DIALS)
     this.#peerPunchDialWindow = Math.max(1, init.peerPunchDialWindow ?? DEFAULT_PEER_PUNCH_DIAL_WINDOW)
@@ -865,69 +898,111 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * us resolve and dial whatever the peer names.
    */
   /**
-   * Port prediction (strategy `predict`): when the peer says its NAT maps per
-   * destination with sequential (or not yet known, taken as +1) allocation and
-   * ours keeps the port, its next mappings get its newest observed port plus
-   * 1…`predictionWindow` strides. Returns those addresses on the peer's
-   * observed IP (one of its admitted candidates'), each allowed by the
-   * connection gater; none for any other pair (plain DCUtR, unchanged), for a
-   * peer with random allocation, or when both NATs map per destination.
+   * Hard-NAT strategy of a punch, from what the peer said of its NAT
+   * (natkit extension) and what we know of ours:
+   *
+   * - peer maps per destination, ours keeps the port (we are the easy side):
+   *   `predicted`, its newest observed port plus 1…`predictionWindow` strides
+   *   on its observed IP (allocation sequential, or unknown taken as +1), each
+   *   allowed by the connection gater; and `randomIp`, its observed address,
+   *   whose IP gets random probes (allocation random or unknown);
+   * - ours maps per destination, the peer's keeps the port (we are the hard
+   *   side, allocation not known to be sequential): `fanOut`, the peer's
+   *   mapped address, toward which we open `birthdaySockets` connections;
+   * - otherwise nothing: plain DCUtR, unchanged (also when both map per
+   *   destination).
    */
-  async #predict (peer: PeerId, hint: MappingHint | undefined, allowed: Multiaddr[], punch: Punch): Promise<Multiaddr[]> {
+  async #plan (peer: PeerId, hint: MappingHint | undefined, allowed: Multiaddr[], punch: Punch): Promise<ProbePlan> {
     punch.peerMapping = hint
-    if (this.#predictionWindow === 0 || hint?.mapping !== 'endpoint-dependent' || hint.allocation === 'random') return []
-    if (this.#observed.mappingHint()?.mapping !== 'endpoint-independent') return []
+    const none: ProbePlan = { predicted: [] }
+    if (this.#maxProbes === 0 || hint == null) return none
+    const ours = this.#observed.mappingHint()
     const candidates = allowed.map(ma => toTcpAddr(ma)).filter(t => t != null)
     const base = candidates.find(t => t.port === hint.port) ?? candidates[0]
-    if (base == null) return []
+    if (base == null) return none
+    if (hint.mapping === 'endpoint-independent') {
+      if (ours?.mapping !== 'endpoint-dependent' || ours.allocation === 'sequential' || this.#birthdaySockets === 0) return none
+      punch.strategy = 'birthday'
+      this.#log('%p keeps its mapping port: opening up to %d mappings toward %a', peer, this.#birthdaySockets, base.addr)
+      return { predicted: [], fanOut: base.addr.encapsulate(`/p2p/${peer}`) }
+    }
+    if (ours?.mapping !== 'endpoint-independent') return none
     const known = new Set(candidates.map(t => t.addr.toString()))
+    const predicted: Multiaddr[] = []
     const stride = hint.stride ?? 1
-    const out: Multiaddr[] = []
-    for (let k = 1; k <= this.#predictionWindow; k++) {
+    for (let k = 1; hint.allocation !== 'random' && k <= this.#predictionWindow; k++) {
       const port = hint.port + k * stride
       if (port < 1 || port > 65535) break
-      const addr = multiaddr(base.addr.toString().replace(/\/tcp\/\d+$/, `/tcp/${port}`))
+      const addr = withPort(base.addr, port)
       if (known.has(addr.toString()) || !this.#usable(addr, true)) continue
       const full = addr.encapsulate(`/p2p/${peer}`)
-      try {
-        if (await this.#components.connectionGater.denyDialMultiaddr?.(full) === true) continue
-      } catch {
-        continue
-      }
-      out.push(full)
+      if (await this.#denied(full)) continue
+      predicted.push(full)
     }
-    if (out.length > 0) {
-      punch.strategy = 'predict'
-      this.#log('%p maps per destination (%s allocation%s): predicting %d port(s) after %d', peer, hint.allocation, hint.stride != null ? `, stride ${hint.stride}` : '', out.length, hint.port)
+    // random probes only where the gater admits the peer's observed address itself
+    const random = hint.allocation !== 'sequential' && this.#usable(base.addr, true) && !(await this.#denied(base.addr.encapsulate(`/p2p/${peer}`)))
+    punch.strategy = predicted.length > 0 ? (random ? 'predict+birthday' : 'predict') : random ? 'birthday' : 'dcutr'
+    if (punch.strategy !== 'dcutr') this.#log('%p maps per destination (%s allocation%s, last port %d): %s', peer, hint.allocation, hint.stride != null ? `, stride ${hint.stride}` : '', hint.port, punch.strategy)
+    return { predicted, ...(random ? { randomIp: base.addr } : {}) }
+  }
+
+  async #denied (ma: Multiaddr): Promise<boolean> {
+    try {
+      return await this.#components.connectionGater.denyDialMultiaddr?.(ma) === true
+    } catch {
+      return true
     }
-    return out
   }
 
   /**
-   * Dials each predicted address once, from our listen port (`mode`), paced at
-   * `probeRate` per second, within the punch's `maxProbes` and `probeTime`
-   * and the peer's punch dial budget; no new probe once a direct connection
-   * exists. Returns the first connection; when one connects every other
-   * probe is aborted at once (a probe whose upgrade started is left to finish).
+   * Runs a punch's probes (see {@link #plan}), paced at `probeRate` per
+   * second, within the punch's `maxProbes` and `probeTime` and the peer's
+   * punch dial budget; no new probe once a direct connection exists. A is the
+   * libp2p initiator of the simultaneous open, B the responder. Predicted and
+   * random probes leave from our listen port (random ones are given up after
+   * `DEFAULT_RANDOM_PROBE_LIFETIME`: a hit is answered at once), the hard
+   * side's from ephemeral ports. Returns a function that aborts every probe
+   * whose upgrade has not started; the first probe that connects calls it.
    */
-  #probe (peer: PeerId, addrs: Multiaddr[], mode: 'initiator' | 'responder', signal: AbortSignal, punch: Punch, start: number, onConn: (conn: Connection) => void): void {
+  #probe (peer: PeerId, plan: ProbePlan, signal: AbortSignal, punch: Punch, start: number, onConn: (conn: Connection) => void): () => void {
     const probes: Array<{ controller: AbortController, connected: boolean }> = []
     const abortOthers = (): void => {
       for (const p of probes) if (!p.connected) p.controller.abort(new HolePunchAbortedError('another probe connected'))
     }
-    signal.addEventListener('abort', abortOthers, { once: true })
+    const initiator = punch.role === 'responder'
+    const tm = this.#components.transportManager
+    const targets = function * (): Generator<{ addr: Multiaddr, ephemeral: boolean, lifetime?: number }> {
+      for (const addr of plan.predicted) yield { addr, ephemeral: false }
+      if (plan.fanOut != null) for (let i = 0; i < MAX_FAN_OUT; i++) yield { addr: plan.fanOut, ephemeral: true }
+      if (plan.randomIp != null) {
+        const tried = new Set(plan.predicted.map(ma => toTcpAddr(ma)?.port))
+        for (let i = 0; i < MAX_RANDOM_PORT_DRAWS; i++) {
+          const port = RANDOM_PROBE_MIN_PORT + Math.floor(Math.random() * (65536 - RANDOM_PROBE_MIN_PORT))
+          if (tried.has(port)) continue
+          tried.add(port)
+          yield { addr: withPort(plan.randomIp, port).encapsulate(`/p2p/${peer}`), ephemeral: false, lifetime: DEFAULT_RANDOM_PROBE_LIFETIME }
+        }
+      }
+    }
+    let fanned = 0
     const launch = async (): Promise<void> => {
-      for (const addr of addrs) {
+      for (const { addr, ephemeral, lifetime } of targets()) {
         if (signal.aborted || this.#findDirect(peer) != null) return
-        if (punch.probes >= this.#maxProbes || Date.now() - start > this.#probeTime || !this.#takeDial(peer)) return
+        if (punch.probes >= this.#maxProbes || Date.now() - start > this.#probeTime) return
+        if (ephemeral && fanned >= this.#birthdaySockets) continue
+        if (!this.#takeDial(peer)) return
         punch.probes++
+        if (ephemeral) fanned++
         const probe = { controller: new AbortController(), connected: false }
         probes.push(probe)
         const options = {
-          signal: AbortSignal.any([signal, probe.controller.signal]),
+          signal: AbortSignal.any([signal, probe.controller.signal, ...(lifetime != null ? [AbortSignal.timeout(lifetime)] : [])]),
           onProgress: (evt: { type: string }): void => { if (evt.type.startsWith('upgrader:encrypt-')) probe.connected = true }
         }
-        const dial = mode === 'responder' ? dialAsResponder(this.#components.transportManager, addr, options) : this.#components.transportManager.dial(addr, options)
+        const ephemeralOptions: typeof options & { reusePort: false } = { ...options, reusePort: false }
+        const dial = initiator
+          ? ephemeral ? dialFromEphemeralPort(tm, addr, options) : tm.dial(addr, options)
+          : dialAsResponder(tm, addr, ephemeral ? ephemeralOptions : options)
         dial.then(conn => {
           abortOthers()
           if (isDirect(conn)) onConn(conn)
@@ -937,9 +1012,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         await delay(1000 / this.#probeRate, signal)
       }
     }
-    launch().catch(() => {}).finally(() => {
-      if (this.#findDirect(peer) != null) abortOthers()
-    })
+    launch().catch(() => {})
+    return abortOthers
   }
 
   #usable (ma: Multiaddr, remote = false): boolean {
@@ -1093,7 +1167,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     if (reason === 'symmetric-nat-suspected') parts.push(this.symmetricNatEvidence() ?? 'the NAT mapping varies per destination')
     // what the dials saw says more than their last error
     if (seen != null) parts.push(seen)
-    if (punch?.strategy === 'predict') parts.push(`${punch.probes} prediction probe(s) to the peer's next ports got no connection`)
+    if (punch != null && punch.strategy !== 'dcutr') parts.push(`${punch.probes} probe(s) (${punch.strategy}) got no connection`)
     const peerNat = punch?.peerMapping
     if (peerNat?.mapping === 'endpoint-dependent') {
       const allocation = peerNat.allocation === 'sequential' ? `sequential ports, stride ${peerNat.stride ?? '?'}` : `${peerNat.allocation} port allocation`
@@ -1231,7 +1305,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * connection exists (cancelling a dial that is finishing its upgrade would
    * close the good connection); it ends on its own or when `signal` aborts.
    */
-  async #connectDirect (peer: PeerId, addrs: Multiaddr[], modes: DialMode[], signal: AbortSignal, log: PunchDials, predicted: Multiaddr[] = [], punch?: Punch, start = Date.now()): Promise<Connection> {
+  async #connectDirect (peer: PeerId, addrs: Multiaddr[], modes: DialMode[], signal: AbortSignal, log: PunchDials, plan: ProbePlan = { predicted: [] }, punch?: Punch, start = Date.now()): Promise<Connection> {
     const { promise, resolve, reject } = Promise.withResolvers<Connection>()
     let dialError: unknown
     // with `confirmDirect`, a connection counts only once the peer answered over it
@@ -1259,13 +1333,13 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     }
     this.#components.events.addEventListener('connection:open', onOpen)
     signal.addEventListener('abort', onAbort, { once: true })
+    let stopProbes: (() => void) | undefined
     try {
       const existing = this.#findDirect(peer)
       if (existing != null) candidate(existing)
       else if (signal.aborted) onAbort()
-      if (existing == null && predicted.length > 0 && punch != null) {
-        // A is the libp2p initiator of a simultaneous open, B the responder
-        this.#probe(peer, predicted, punch.role === 'responder' ? 'initiator' : 'responder', signal, punch, start, candidate)
+      if (existing == null && punch != null && (plan.predicted.length > 0 || plan.fanOut != null || plan.randomIp != null)) {
+        stopProbes = this.#probe(peer, plan, signal, punch, start, candidate)
       }
       for (const mode of existing == null && addrs.length > 0 ? modes : []) {
         this.#dial(peer, addrs, mode, signal, log).then(conn => {
@@ -1279,6 +1353,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       }
       return await promise
     } finally {
+      // a direct connection exists (or the attempt ended): close every other probe at once
+      stopProbes?.()
       this.#components.events.removeEventListener('connection:open', onOpen)
       signal.removeEventListener('abort', onAbort)
     }
@@ -1407,10 +1483,10 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           // next ports and dials them from its listen port: meet it there too
           const predicting = evidence != null && connect.mapping?.mapping === 'endpoint-independent' && this.#predictionWindow > 0
           const modes: DialMode[] = evidence == null ? ['responder'] : evidence.kind === 'different-ports' && !predicting ? ['initiator'] : ['responder', 'ephemeral']
-          const predicted = await this.#predict(peer, connect.mapping, remote.allowed, punch)
+          const plan = await this.#plan(peer, connect.mapping, remote.allowed, punch)
           if (evidence != null) this.#log('attempt %d with %p: dialling %s (%s)', attempt, peer, modes.join(' + '), evidence.message)
           const dialed = remote.allowed
-          const conn = await this.#connectDirect(peer, dialed, modes, signal, log, predicted, punch, start).catch((err: unknown) => {
+          const conn = await this.#connectDirect(peer, dialed, modes, signal, log, plan, punch, start).catch((err: unknown) => {
             this.#outcome(peer, 'initiator', attempt, dialed, own)
             throw err
           })
@@ -1515,8 +1591,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       // A dials immediately on SYNC (closing the stream and the event come
       // after); with no usable address it can only wait for B's dial
       const dialed = remote.allowed
-      const predicted = await this.#predict(peer, connect.mapping, remote.allowed, punch)
-      const direct = this.#connectDirect(peer, dialed, ['initiator'], signal, log, predicted, punch, start)
+      const plan = await this.#plan(peer, connect.mapping, remote.allowed, punch)
+      const direct = this.#connectDirect(peer, dialed, ['initiator'], signal, log, plan, punch, start)
       this.#closeQuietly(stream)
       this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'responder' })
       const conn = await direct.catch((err: unknown) => {

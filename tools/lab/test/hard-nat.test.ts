@@ -108,6 +108,25 @@ describeLab('predictable symmetric ↔ port-restricted over TCP (port prediction
   }
 })
 
+describeLab('random symmetric ↔ port-restricted over TCP (birthday probing)', () => {
+  for (const hard of ['a', 'b'] as const) {
+    const easy = other(hard)
+    const a: NatProfile = hard === 'a' ? 'symmetric' : 'port-restricted'
+    const b: NatProfile = hard === 'b' ? 'symmetric' : 'port-restricted'
+    it(`${a} (a) ↔ ${b} (b): the easy side (peer-${easy}) probes random ports within bounds; direct rate reported`, async () => {
+      const cells = await trials(a, b, easy)
+      console.info(`${a} ↔ ${b}: ${cells.map(({ r, seen, syns }) => `${r.outcome} in ${r.timeToDirectMs ?? '-'} ms (${events(seen, `peer-${easy}`, 'holepunch:success').map(e => `${String(e.strategy)} probes ${String(e.probes)}`).join('/') || '-'}, hard side ${events(seen, `peer-${hard}`, 'holepunch:success').map(e => `${String(e.strategy)} sockets ${String(e.probes)}`).join('/') || '-'}, router-${easy} SYNs ${syns})${r.failureReason != null ? ` ${r.failureReason}` : ''}`).join('; ')}`)
+      for (const { r, syns } of cells) {
+        expect(r.error, `trial ${r.trial}`).toBeUndefined()
+        // outside view of the bound: every probe is one SYN (given up before the first retransmission), plus the plain DCUtR dials
+        expect(syns, `trial ${r.trial}`).toBeLessThanOrEqual(MAX_PROBES * 3 + 100)
+      }
+      const direct = cells.filter(c => c.r.outcome === 'direct').length
+      expect(direct, 'no trial went direct').toBeGreaterThan(0)
+    }, 600_000)
+  }
+})
+
 describeLab('easy pair unchanged', () => {
   it(`port-restricted ↔ port-restricted: direct in ${TRIALS}/${TRIALS} with plain DCUtR (no prediction)`, async () => {
     const cells = await trials('port-restricted', 'port-restricted')
