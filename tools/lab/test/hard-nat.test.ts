@@ -95,11 +95,13 @@ describeLab('predictable symmetric ↔ port-restricted over TCP (port prediction
         // the hard side is seen at a port of router-${hard}'s sequential range (20000+), not its listen port
         const hardSeen = hard === 'a' ? r.remoteDirectAddr : r.directAddr
         expect(hardSeen).toMatch(new RegExp(`^/ip4/${wan(hard).replaceAll('.', '\\.')}/tcp/2\\d{4}(/|$)`))
-        // the easy side predicted: its success says so and counts its probes
+        // the easy side predicted (with one observer the allocation is not known yet, so random
+        // probes would follow the window): its success says so, and a hit within the
+        // predicted window (sent first, 4 ms apart) ends the probing after few probes
         const success = events(seen, `peer-${easy}`, 'holepunch:success').at(-1)
-        expect(success?.strategy, `trial ${r.trial}`).toBe('predict')
+        expect(success?.strategy, `trial ${r.trial}`).toMatch(/^predict/)
         expect(success?.probes).toBeGreaterThan(0)
-        expect(success?.probes as number).toBeLessThanOrEqual(WINDOW * 3)
+        expect(success?.probes as number).toBeLessThanOrEqual(WINDOW * 2)
         // seen from outside: the easy side's SYNs toward the hard side's router, kernel retransmissions included, within the bound
         expect(syns, `trial ${r.trial}`).toBeGreaterThan(0)
         expect(syns).toBeLessThanOrEqual(MAX_PROBES)
@@ -125,6 +127,21 @@ describeLab('random symmetric ↔ port-restricted over TCP (birthday probing)', 
       expect(direct, 'no trial went direct').toBeGreaterThan(0)
     }, 600_000)
   }
+})
+
+describeLab('symmetric ↔ symmetric stays relayed and says why', () => {
+  it(`symmetric-sequential (a) ↔ symmetric (b): relayed in ${TRIALS}/${TRIALS}, no probes, the reason names both NATs' behaviour`, async () => {
+    const cells = await trials('symmetric-sequential', 'symmetric')
+    for (const { r, seen } of cells) {
+      expect(r.error, `trial ${r.trial}`).toBeUndefined()
+      expect(r.outcome, `trial ${r.trial}`).toBe('relayed')
+      expect(r.failureReason).toMatch(/^symmetric-nat-suspected: .*the peer's NAT maps per destination too .*both NATs are symmetric/)
+      // neither side probed
+      for (const role of ['peer-a', 'peer-b']) {
+        for (const e of events(seen, role, 'holepunch:failure')) expect(e.probes).toBeUndefined()
+      }
+    }
+  }, 600_000)
 })
 
 describeLab('easy pair unchanged', () => {
