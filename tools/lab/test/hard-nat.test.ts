@@ -13,13 +13,16 @@
  * plain DCUtR (no prediction fields in its events).
  */
 import { describe, expect, it } from 'vitest'
-import { runTrial, type Lab, type NatProfile, type TrialResult } from '../src/index.js'
+import { DELAY_PROFILES, runTrial, type DelayProfileName, type Lab, type NatProfile, type TrialResult } from '../src/index.js'
 import { expectNothingLeft, labSkipReason } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { NatkitEvent } from '@natkit/events'
 
 /** Trials per cell. */
 const TRIALS = Number(process.env.NATKIT_HARDNAT_TRIALS ?? 3)
+/** Link delay profile of every trial (e.g. `interop`). */
+const DELAY = (process.env.NATKIT_HARDNAT_DELAY ?? 'zero') as DelayProfileName
+if (!Object.hasOwn(DELAY_PROFILES, DELAY)) throw new Error(`NATKIT_HARDNAT_DELAY: unknown delay profile ${DELAY}`)
 /** nft table this file adds to the easy side's router, beside the lab's own. */
 const TABLE = 'natkit_hardnat'
 /** The holepunch defaults the bounds are checked against (DEFAULT_MAX_PROBES, DEFAULT_PREDICTION_WINDOW). */
@@ -64,6 +67,7 @@ async function trials (a: NatProfile, b: NatProfile, easy: Side = 'b'): Promise<
       b,
       transport: 'tcp',
       trial: i,
+      delay: DELAY,
       dialTimeoutMs: 25_000,
       onEvent: (role, e) => { seen.push({ role, e }) },
       setup: async (lab) => { await addSynCounter(lab, easy) },
