@@ -11,6 +11,7 @@ import { reader as createReader, writer as createWriter } from 'protons-runtime'
 import { MAX_MESSAGE_SIZE } from './constants.js'
 import { HolePunchProtocolError, MalformedMessageError, MessageTooLargeError, TruncatedMessageError, UnknownMessageTypeError } from './errors.js'
 import { HolePunch } from './pb/message.js'
+import type { MappingHint } from './observed.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** Numeric enum values of `HolePunch.Type` on the wire. */
@@ -24,6 +25,76 @@ export interface HolePunchMessage {
   type: HolePunchType
   /** Raw multiaddr bytes, not validated by the codec. */
   obsAddrs: Uint8Array[]
+  /**
+   * natkit extension (field {@link FIELD_NATKIT_MAPPING}, a field number no
+   * DCUtR implementation uses; stock peers skip unknown fields as protobuf
+   * requires): what the sender knows of its own NAT's mapping.
+   */
+  mapping?: MappingHint
+}
+
+/**
+ * Field number of natkit's mapping extension in the `HolePunch` message: a
+ * nested message `{ 1: mapping (1 endpoint-independent, 2 endpoint-dependent),
+ * 2: allocation (0 unknown, 1 sequential, 2 random), 3: stride (sint32),
+ * 4: port (uint32) }`.
+ */
+export const FIELD_NATKIT_MAPPING = 1000
+/** Largest accepted mapping extension body in bytes. */
+const MAX_MAPPING_SIZE = 32
+const MAPPINGS = ['endpoint-independent', 'endpoint-dependent'] as const
+const ALLOCATIONS = ['unknown', 'sequential', 'random'] as const
+
+function encodeMapping (m: MappingHint): Uint8Array {
+  const w = createWriter()
+  w.uint32(8).uint32(MAPPINGS.indexOf(m.mapping) + 1)
+  w.uint32(16).uint32(ALLOCATIONS.indexOf(m.allocation))
+  if (m.stride != null) w.uint32(24).sint32(m.stride)
+  w.uint32(32).uint32(m.port)
+  return w.finish()
+}
+
+/** The mapping extension, or undefined if it is malformed (an extension never fails the message). */
+function decodeMapping (buf: Uint8Array): MappingHint | undefined {
+  if (buf.byteLength > MAX_MAPPING_SIZE) return undefined
+  try {
+    const r = createReader(buf)
+    let mapping: MappingHint['mapping'] | undefined
+    let allocation: MappingHint['allocation'] = 'unknown'
+    let stride: number | undefined
+    let port: number | undefined
+    while (r.pos < r.len) {
+      const tag = r.uint32()
+      if ((tag & 7) !== WIRE_VARINT) return undefined
+      switch (tag >>> 3) {
+        case 1: mapping = MAPPINGS[r.uint32() - 1]; break
+        case 2: allocation = ALLOCATIONS[r.uint32()] ?? 'unknown'; break
+        case 3: stride = r.sint32(); break
+        case 4: port = r.uint32(); break
+        default: r.skipType(WIRE_VARINT)
+      }
+    }
+    if (mapping == null || port == null || port <= 0 || port > 65535) return undefined
+    if (stride != null && (stride === 0 || Math.abs(stride) > 65535)) stride = undefined
+    return { mapping, allocation: stride == null && allocation === 'sequential' ? 'unknown' : allocation, ...(stride != null && allocation === 'sequential' ? { stride } : {}), port }
+  } catch {
+    return undefined
+  }
+}
+
+/** The last mapping extension field of a message body, if any. */
+function findMapping (buf: Uint8Array): MappingHint | undefined {
+  const r = createReader(buf)
+  let found: MappingHint | undefined
+  while (r.pos < r.len) {
+    const tag = r.uint32()
+    if (tag >>> 3 === FIELD_NATKIT_MAPPING && (tag & 7) === WIRE_LENGTH_DELIMITED) {
+      found = decodeMapping(r.bytes())
+    } else {
+      r.skipType(tag & 7)
+    }
+  }
+  return found
 }
 
 const FIELD_TYPE = 1
@@ -84,7 +155,14 @@ export function encodeHolePunch (msg: HolePunchMessage, maxSize: number = MAX_ME
   if (!Object.hasOwn(MESSAGE_TYPE, msg.type)) {
     throw new UnknownMessageTypeError(`unknown message type ${String(msg.type)}`)
   }
-  const out = HolePunch.encode({ type: HolePunch.Type[msg.type], obsAddrs: msg.obsAddrs as Array<Uint8Array<ArrayBuffer>> })
+  let out: Uint8Array = HolePunch.encode({ type: HolePunch.Type[msg.type], obsAddrs: msg.obsAddrs as Array<Uint8Array<ArrayBuffer>> })
+  if (msg.mapping != null) {
+    const ext = createWriter().uint32((FIELD_NATKIT_MAPPING << 3) | WIRE_LENGTH_DELIMITED).bytes(encodeMapping(msg.mapping)).finish()
+    const joined = new Uint8Array(out.byteLength + ext.byteLength)
+    joined.set(out)
+    joined.set(ext, out.byteLength)
+    out = joined
+  }
   if (out.byteLength > maxSize) {
     throw new MessageTooLargeError(`message of ${out.byteLength} bytes exceeds the maximum of ${maxSize} bytes`)
   }
@@ -106,7 +184,8 @@ export function decodeHolePunch (input: Uint8Array | Uint8ArrayList, maxSize: nu
     if (type !== HolePunch.Type.CONNECT && type !== HolePunch.Type.SYNC) {
       throw new UnknownMessageTypeError(`unknown message type ${String(type)}`)
     }
-    return { type, obsAddrs }
+    const mapping = findMapping(buf)
+    return { type, obsAddrs, ...(mapping != null ? { mapping } : {}) }
   } catch (err) {
     throw toProtocolError(err, 'HolePunch message')
   }

@@ -158,3 +158,62 @@ export const DEFAULT_RELAY_LIMIT_CHECK_INTERVAL = 1_000
  * ping round trip over it) before it counts.
  */
 export const DEFAULT_CONFIRM_TIMEOUT = 5_000
+
+/**
+ * Port prediction (issue 13): when the peer says its NAT maps per destination
+ * with sequential (or not yet known) allocation and ours does not, we dial
+ * this many predicted ports of its observed IP (its newest observed port plus
+ * 1…this times its stride) from our listen port, beside its candidates.
+ *
+ * @default 16
+ */
+export const DEFAULT_PREDICTION_WINDOW = 16
+
+/**
+ * Most prediction probes (punch dials to predicted ports) one punch sends, over
+ * all its attempts.
+ *
+ * @default 1024
+ */
+export const DEFAULT_MAX_PROBES = 1024
+
+/**
+ * Most prediction probes started per second.
+ *
+ * @default 250
+ */
+export const DEFAULT_PROBE_RATE = 250
+
+/**
+ * No prediction probe starts later than this many ms after the punch began.
+ *
+ * @default 10_000
+ */
+export const DEFAULT_PROBE_TIME = 10_000
+
+/**
+ * Hard side of a birthday punch (our NAT maps per destination with random or
+ * unknown allocation, the natkit peer's keeps the port): connections opened
+ * toward the peer's mapped address from ephemeral ports, each a new mapping
+ * the peer's random probes may hit (counted in {@link DEFAULT_MAX_PROBES}).
+ *
+ * @default 256
+ */
+export const DEFAULT_BIRTHDAY_SOCKETS = 256
+
+/**
+ * A random-port probe (easy side of a birthday punch) is given up after this
+ * many ms: a probe that hits one of the peer's mappings is answered within a
+ * round trip, and giving up before the kernel's first SYN retransmission (1 s)
+ * keeps each probe to one SYN.
+ *
+ * @default 900
+ */
+export const DEFAULT_RANDOM_PROBE_LIFETIME = 900
+
+/**
+ * Lowest port random probes try (NATs allocate from 1024 up).
+ *
+ * @default 1024
+ */
+export const RANDOM_PROBE_MIN_PORT = 1024

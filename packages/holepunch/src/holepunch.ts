@@ -11,18 +11,19 @@ import {
   DEFAULT_MAX_BUDGET_PEERS, DEFAULT_MAX_PEER_PUNCH_DIALS, DEFAULT_PEER_PUNCH_DIAL_WINDOW, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL,
   DEFAULT_RELAY_LIMIT_WARNING, DEFAULT_RELAY_LIMIT_WARNING_FRACTION, DEFAULT_RETRY_DELAY, DEFAULT_RETRY_JITTER, DEFAULT_RETRY_MAX_DELAY,
   DEFAULT_RETRY_MIN_DELAY, DEFAULT_RETRY_ROUNDS, DEFAULT_MAX_OWN_PUNCHES, DEFAULT_MAX_PEER_CANDIDATES, DEFAULT_MAX_PEER_CANDIDATE_IPS,
-  DEFAULT_REFUSED_REPORT_INTERVAL
+  DEFAULT_REFUSED_REPORT_INTERVAL, DEFAULT_PREDICTION_WINDOW, DEFAULT_MAX_PROBES, DEFAULT_PROBE_RATE, DEFAULT_PROBE_TIME,
+  DEFAULT_BIRTHDAY_SOCKETS, DEFAULT_RANDOM_PROBE_LIFETIME, RANDOM_PROBE_MIN_PORT
 } from './constants.js'
 import { FAILURE_REASONS, PunchDials, describeDials, diagnose, errorLine, isUnreachableError } from './diagnose.js'
 import {
   DialDeniedError, HolePunchAbortedError, HolePunchBusyError, HolePunchProtocolError, HolePunchRefusedError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
   PunchBudgetExhaustedError, RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
 } from './errors.js'
-import { ObservedAddresses } from './observed.js'
+import { ObservedAddresses, toTcpAddr } from './observed.js'
 import type { HolePunchMessage, HolePunchType } from './codec.js'
 import type { HolePunchFailureReason } from './diagnose.js'
 import type { HolePunchRefusedReason } from '@natkit/events'
-import type { ObservationSource } from './observed.js'
+import type { MappingHint, ObservationSource } from './observed.js'
 import type { ComponentLogger, Connection, ConnectionGater, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import type { LengthPrefixedStream } from '@libp2p/utils'
@@ -201,6 +202,40 @@ export interface HolePunchInit {
    */
   maxPeerCandidateIps?: number
   /**
+   * Predicted ports dialled per attempt when the peer's NAT maps per
+   * destination with sequential (or unknown) allocation and ours does not
+   * (see {@link HolePunchStrategy}). 0 turns prediction off.
+   *
+   * @default DEFAULT_PREDICTION_WINDOW
+   */
+  predictionWindow?: number
+  /**
+   * Most prediction probes per punch.
+   *
+   * @default DEFAULT_MAX_PROBES
+   */
+  maxProbes?: number
+  /**
+   * Most prediction probes started per second.
+   *
+   * @default DEFAULT_PROBE_RATE
+   */
+  probeRate?: number
+  /**
+   * No prediction probe starts later than this many ms into the punch.
+   *
+   * @default DEFAULT_PROBE_TIME
+   */
+  probeTime?: number
+  /**
+   * Hard side (our NAT maps per destination, the natkit peer's does not): how
+   * many connections we open toward the peer's mapped address from ephemeral
+   * ports, each a new mapping its random probes may hit. 0 turns it off.
+   *
+   * @default DEFAULT_BIRTHDAY_SOCKETS
+   */
+  birthdaySockets?: number
+  /**
    * @default DEFAULT_MAX_INBOUND_STREAMS
    */
   maxInboundStreams?: number
@@ -244,6 +279,17 @@ export interface HolePunchAttemptEvent {
   role: HolePunchRole
 }
 
+/**
+ * How a punch went about it: `dcutr` (plain DCUtR: dial the peer's
+ * candidates), `predict` (the peer's NAT maps per destination with
+ * predictable ports: also dial a window of its next ports from our listen
+ * port while it dials us), `birthday` (the peer's ports are random or not
+ * known: probe random ports of its IP from our listen port; or, on the hard
+ * side, open many mappings toward the easy peer) or `predict+birthday` (both:
+ * allocation not known yet).
+ */
+export type HolePunchStrategy = 'dcutr' | 'predict' | 'birthday' | 'predict+birthday'
+
 /** Payload of `holepunch:success`. */
 export interface HolePunchSuccessEvent {
   remotePeer: string
@@ -257,6 +303,9 @@ export interface HolePunchSuccessEvent {
    * started, i.e. the event loop's lateness in applying the SYNC wait.
    */
   syncLateMs?: number
+  strategy?: HolePunchStrategy
+  /** Prediction probes (dials to predicted ports) this punch sent. */
+  probes?: number
 }
 
 /** Payload of `holepunch:failure`. */
@@ -266,6 +315,9 @@ export interface HolePunchFailureEvent {
   message: string
   attempts: number
   ms: number
+  strategy?: HolePunchStrategy
+  /** Prediction probes (dials to predicted ports) this punch sent. */
+  probes?: number
 }
 
 /**
@@ -405,6 +457,30 @@ function isUnsupportedProtocol (err: unknown): boolean {
   return err instanceof Error && err.name === 'UnsupportedProtocolError'
 }
 
+/** What a punch probes beside plain DCUtR's dials (see `HolePunch#plan`). */
+interface ProbePlan {
+  /** The peer's predicted next addresses (we are the easy side). */
+  predicted: Multiaddr[]
+  /** The peer's observed address: random ports of its IP are probed (we are the easy side). */
+  randomIp?: Multiaddr
+  /** The easy peer's mapped address: we open many connections toward it (we are the hard side). */
+  fanOut?: Multiaddr
+}
+
+/** Upper bounds of the probe generators (the probe budget ends them far sooner). */
+const MAX_FAN_OUT = 65_536
+const MAX_RANDOM_PORT_DRAWS = 4 * 65_536
+
+/** `/ip4/…/tcp/<port>` with another port. */
+function withPort (addr: Multiaddr, port: number): Multiaddr {
+  return multiaddr(addr.toString().replace(/\/tcp\/\d+$/, `/tcp/${port}`))
+}
+
+/** `strategy` and `probes` of a punch's success/failure event (only when it predicted). */
+function strategyFields (punch?: Punch): { strategy?: HolePunchStrategy, probes?: number } {
+  return punch != null && punch.strategy !== 'dcutr' ? { strategy: punch.strategy, probes: punch.probes } : {}
+}
+
 async function delay (ms: number, signal: AbortSignal): Promise<void> {
   signal.throwIfAborted()
   const { promise, resolve, reject } = Promise.withResolvers<void>()
@@ -456,6 +532,11 @@ interface Punch {
   own: boolean
   /** A newer responder stream from the same peer took over; report nothing. */
   superseded: boolean
+  strategy: HolePunchStrategy
+  /** Prediction probes sent. */
+  probes: number
+  /** What the peer said of its NAT's mapping (natkit extension), if anything. */
+  peerMapping?: MappingHint
 }
 
 /** A retry round waiting for its backoff (or an address change). */
@@ -505,6 +586,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #punchResends: number
   readonly #punchResendInterval: number
   readonly #maxInboundStreams: number
+  readonly #predictionWindow: number
+  readonly #maxProbes: number
+  readonly #probeRate: number
+  readonly #probeTime: number
+  readonly #birthdaySockets: number
   readonly #maxOutboundStreams: number
   readonly #observed: ObservedAddresses
   readonly #maxPeerPunchDials: number
@@ -548,6 +634,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#punchResends = Math.max(0, init.punchResends ?? DEFAULT_PUNCH_RESENDS)
     this.#punchResendInterval = Math.max(1, init.punchResendInterval ?? DEFAULT_PUNCH_RESEND_INTERVAL)
     this.#maxInboundStreams = init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
+    this.#predictionWindow = Math.max(0, init.predictionWindow ?? DEFAULT_PREDICTION_WINDOW)
+    this.#maxProbes = Math.max(0, init.maxProbes ?? DEFAULT_MAX_PROBES)
+    this.#probeRate = Math.max(1, init.probeRate ?? DEFAULT_PROBE_RATE)
+    this.#probeTime = Math.max(0, init.probeTime ?? DEFAULT_PROBE_TIME)
+    this.#birthdaySockets = Math.max(0, init.birthdaySockets ?? DEFAULT_BIRTHDAY_SOCKETS)
     this.#maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
     this.#maxPeerPunchDials = Math.max(0, init.maxPeerPunchDials ?? DEFAULT_MAX_PEER_PUNCH_DIALS)
     this.#peerPunchDialWindow = Math.max(1, init.peerPunchDialWindow ?? DEFAULT_PEER_PUNCH_DIAL_WINDOW)
@@ -806,6 +897,125 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * allowed. A remote candidate must be an IP address: a DNS name would make
    * us resolve and dial whatever the peer names.
    */
+  /**
+   * Hard-NAT strategy of a punch, from what the peer said of its NAT
+   * (natkit extension) and what we know of ours:
+   *
+   * - peer maps per destination, ours keeps the port (we are the easy side):
+   *   `predicted`, its newest observed port plus 1…`predictionWindow` strides
+   *   on its observed IP (allocation sequential, or unknown taken as +1), each
+   *   allowed by the connection gater; and `randomIp`, its observed address,
+   *   whose IP gets random probes (allocation random or unknown);
+   * - ours maps per destination, the peer's keeps the port (we are the hard
+   *   side, allocation not known to be sequential): `fanOut`, the peer's
+   *   mapped address, toward which we open `birthdaySockets` connections;
+   * - otherwise nothing: plain DCUtR, unchanged (also when both map per
+   *   destination).
+   */
+  async #plan (peer: PeerId, hint: MappingHint | undefined, allowed: Multiaddr[], punch: Punch): Promise<ProbePlan> {
+    punch.peerMapping = hint
+    const none: ProbePlan = { predicted: [] }
+    if (this.#maxProbes === 0 || hint == null) return none
+    const ours = this.#observed.mappingHint()
+    const candidates = allowed.map(ma => toTcpAddr(ma)).filter(t => t != null)
+    const base = candidates.find(t => t.port === hint.port) ?? candidates[0]
+    if (base == null) return none
+    if (hint.mapping === 'endpoint-independent') {
+      if (ours?.mapping !== 'endpoint-dependent' || ours.allocation === 'sequential' || this.#birthdaySockets === 0) return none
+      punch.strategy = 'birthday'
+      this.#log('%p keeps its mapping port: opening up to %d mappings toward %a', peer, this.#birthdaySockets, base.addr)
+      return { predicted: [], fanOut: base.addr.encapsulate(`/p2p/${peer}`) }
+    }
+    if (ours?.mapping !== 'endpoint-independent') return none
+    const known = new Set(candidates.map(t => t.addr.toString()))
+    const predicted: Multiaddr[] = []
+    const stride = hint.stride ?? 1
+    for (let k = 1; hint.allocation !== 'random' && k <= this.#predictionWindow; k++) {
+      const port = hint.port + k * stride
+      if (port < 1 || port > 65535) break
+      const addr = withPort(base.addr, port)
+      if (known.has(addr.toString()) || !this.#usable(addr, true)) continue
+      const full = addr.encapsulate(`/p2p/${peer}`)
+      if (await this.#denied(full)) continue
+      predicted.push(full)
+    }
+    // random probes only where the gater admits the peer's observed address itself
+    const random = hint.allocation !== 'sequential' && this.#usable(base.addr, true) && !(await this.#denied(base.addr.encapsulate(`/p2p/${peer}`)))
+    punch.strategy = predicted.length > 0 ? (random ? 'predict+birthday' : 'predict') : random ? 'birthday' : 'dcutr'
+    if (punch.strategy !== 'dcutr') this.#log('%p maps per destination (%s allocation%s, last port %d): %s', peer, hint.allocation, hint.stride != null ? `, stride ${hint.stride}` : '', hint.port, punch.strategy)
+    return { predicted, ...(random ? { randomIp: base.addr } : {}) }
+  }
+
+  async #denied (ma: Multiaddr): Promise<boolean> {
+    try {
+      return await this.#components.connectionGater.denyDialMultiaddr?.(ma) === true
+    } catch {
+      return true
+    }
+  }
+
+  /**
+   * Runs a punch's probes (see {@link #plan}), paced at `probeRate` per
+   * second, within the punch's `maxProbes` and `probeTime` and the peer's
+   * punch dial budget; no new probe once a direct connection exists. A is the
+   * libp2p initiator of the simultaneous open, B the responder. Predicted and
+   * random probes leave from our listen port (random ones are given up after
+   * `DEFAULT_RANDOM_PROBE_LIFETIME`: a hit is answered at once), the hard
+   * side's from ephemeral ports. Returns a function that aborts every probe
+   * whose upgrade has not started; the first probe that connects calls it.
+   */
+  #probe (peer: PeerId, plan: ProbePlan, signal: AbortSignal, punch: Punch, start: number, onConn: (conn: Connection) => void): () => void {
+    const probes: Array<{ controller: AbortController, connected: boolean }> = []
+    const abortOthers = (): void => {
+      for (const p of probes) if (!p.connected) p.controller.abort(new HolePunchAbortedError('another probe connected'))
+    }
+    const initiator = punch.role === 'responder'
+    const tm = this.#components.transportManager
+    const targets = function * (): Generator<{ addr: Multiaddr, ephemeral: boolean, lifetime?: number }> {
+      for (const addr of plan.predicted) yield { addr, ephemeral: false }
+      if (plan.fanOut != null) for (let i = 0; i < MAX_FAN_OUT; i++) yield { addr: plan.fanOut, ephemeral: true }
+      if (plan.randomIp != null) {
+        const tried = new Set(plan.predicted.map(ma => toTcpAddr(ma)?.port))
+        for (let i = 0; i < MAX_RANDOM_PORT_DRAWS; i++) {
+          const port = RANDOM_PROBE_MIN_PORT + Math.floor(Math.random() * (65536 - RANDOM_PROBE_MIN_PORT))
+          if (tried.has(port)) continue
+          tried.add(port)
+          yield { addr: withPort(plan.randomIp, port).encapsulate(`/p2p/${peer}`), ephemeral: false, lifetime: DEFAULT_RANDOM_PROBE_LIFETIME }
+        }
+      }
+    }
+    let fanned = 0
+    const launch = async (): Promise<void> => {
+      for (const { addr, ephemeral, lifetime } of targets()) {
+        if (signal.aborted || this.#findDirect(peer) != null) return
+        if (punch.probes >= this.#maxProbes || Date.now() - start > this.#probeTime) return
+        if (ephemeral && fanned >= this.#birthdaySockets) continue
+        if (!this.#takeDial(peer)) return
+        punch.probes++
+        if (ephemeral) fanned++
+        const probe = { controller: new AbortController(), connected: false }
+        probes.push(probe)
+        const options = {
+          signal: AbortSignal.any([signal, probe.controller.signal, ...(lifetime != null ? [AbortSignal.timeout(lifetime)] : [])]),
+          onProgress: (evt: { type: string }): void => { if (evt.type.startsWith('upgrader:encrypt-')) probe.connected = true }
+        }
+        const ephemeralOptions: typeof options & { reusePort: false } = { ...options, reusePort: false }
+        const dial = initiator
+          ? ephemeral ? dialFromEphemeralPort(tm, addr, options) : tm.dial(addr, options)
+          : dialAsResponder(tm, addr, ephemeral ? ephemeralOptions : options)
+        dial.then(conn => {
+          abortOthers()
+          if (isDirect(conn)) onConn(conn)
+        }, (err: unknown) => {
+          this.#log.trace('probe %a failed - %e', addr, err)
+        })
+        await delay(1000 / this.#probeRate, signal)
+      }
+    }
+    launch().catch(() => {})
+    return abortOthers
+  }
+
   #usable (ma: Multiaddr, remote = false): boolean {
     if (isRelayed(ma)) return false
     if (this.#components.transportManager.dialTransportForMultiaddr(ma) == null) return false
@@ -915,14 +1125,15 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#emit('holepunch:attempt', detail)
   }
 
-  async #succeed (relayed: Connection, direct: Connection, start: number, attempt: number, role: HolePunchRole, syncLateMs?: number): Promise<void> {
+  async #succeed (relayed: Connection, direct: Connection, start: number, attempt: number, role: HolePunchRole, syncLateMs?: number, punch?: Punch): Promise<void> {
     this.#stats.successes++
     this.#emit('holepunch:success', {
       remotePeer: relayed.remotePeer.toString(),
       remoteAddr: direct.remoteAddr.toString(),
       ms: Date.now() - start,
       attempt,
-      ...(syncLateMs != null ? { syncLateMs: Math.round(syncLateMs * 10) / 10 } : {})
+      ...(syncLateMs != null ? { syncLateMs: Math.round(syncLateMs * 10) / 10 } : {}),
+      ...strategyFields(punch)
     })
     // Only B (the initiator) closes the relayed connection, once its own side of
     // the direct connection is up. In a TCP simultaneous open A's upgrade (as
@@ -942,25 +1153,33 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   }
 
   /** Reports a finished punch's failure with the reason `diagnose` picks from what is known; returns the reason. */
-  #failDiagnosed (peer: PeerId, ownCandidates: number, remote: Admitted | undefined, err: unknown, aborted: boolean, attempts: number, start: number, log?: PunchDials): HolePunchFailureReason {
+  #failDiagnosed (peer: PeerId, ownCandidates: number, remote: Admitted | undefined, err: unknown, aborted: boolean, attempts: number, start: number, log?: PunchDials, punch?: Punch): HolePunchFailureReason {
     const dials = log?.list() ?? []
     const reason = diagnose({ ownCandidates, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: this.isSymmetricNatSuspected(), error: err, aborted, dials })
-    this.#fail(peer, reason, err, attempts, start, remote?.denied, describeDials(dials, Date.now() - start))
+    this.#fail(peer, reason, err, attempts, start, remote?.denied, describeDials(dials, Date.now() - start), punch)
     return reason
   }
 
-  #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number, denied: Multiaddr[] = [], seen?: string): void {
+  #fail (peer: PeerId, reason: HolePunchFailureReason, err: unknown, attempts: number, start: number, denied: Multiaddr[] = [], seen?: string, punch?: Punch): void {
     this.#stats.failures[reason]++
     const detail = err != null ? errorLine(err) : reason
     const parts: string[] = []
     if (reason === 'symmetric-nat-suspected') parts.push(this.symmetricNatEvidence() ?? 'the NAT mapping varies per destination')
     // what the dials saw says more than their last error
     if (seen != null) parts.push(seen)
+    if (punch != null && punch.strategy !== 'dcutr') parts.push(`${punch.probes} probe(s) (${punch.strategy}) got no connection`)
+    const peerNat = punch?.peerMapping
+    if (peerNat?.mapping === 'endpoint-dependent') {
+      const allocation = peerNat.allocation === 'sequential' ? `sequential ports, stride ${peerNat.stride ?? '?'}` : `${peerNat.allocation} port allocation`
+      parts.push(this.#observed.mappingHint()?.mapping === 'endpoint-dependent'
+        ? `the peer's NAT maps per destination too (${allocation}, last seen at port ${peerNat.port}): both NATs are symmetric, neither side can tell where the other's next mapping lands, so the connection stays relayed`
+        : `the peer's NAT maps per destination (${allocation}, last seen at port ${peerNat.port})${peerNat.allocation === 'random' ? ': its ports cannot be predicted (birthday probing is not implemented)' : ''}`)
+    }
     if (seen == null || reason === 'timeout') parts.push(reason === 'symmetric-nat-suspected' ? `last error: ${detail}` : detail)
     let message = parts.join('; ')
     if (denied.length > 0 && !(err instanceof DialDeniedError)) message += `; the connection gater refused ${denied.map(String).join(', ')}`
     this.#log('hole punch with %p failed: %s (%s)', peer, reason, message)
-    this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start })
+    this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start, ...strategyFields(punch) })
   }
 
   /**
@@ -990,7 +1209,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       this.#log('%p: %s', peer, busy.message)
       return { busy }
     }
-    const punch: Punch = { controller: new AbortController(), superseded: false, role, own }
+    const punch: Punch = { controller: new AbortController(), superseded: false, role, own, strategy: 'dcutr', probes: 0 }
     this.#punches.set(key, punch)
     const onClose = (): void => { punch.controller.abort(new HolePunchAbortedError('relayed connection closed')) }
     relayed.addEventListener('close', onClose)
@@ -1086,7 +1305,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * connection exists (cancelling a dial that is finishing its upgrade would
    * close the good connection); it ends on its own or when `signal` aborts.
    */
-  async #connectDirect (peer: PeerId, addrs: Multiaddr[], modes: DialMode[], signal: AbortSignal, log: PunchDials): Promise<Connection> {
+  async #connectDirect (peer: PeerId, addrs: Multiaddr[], modes: DialMode[], signal: AbortSignal, log: PunchDials, plan: ProbePlan = { predicted: [] }, punch?: Punch, start = Date.now()): Promise<Connection> {
     const { promise, resolve, reject } = Promise.withResolvers<Connection>()
     let dialError: unknown
     // with `confirmDirect`, a connection counts only once the peer answered over it
@@ -1114,10 +1333,14 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     }
     this.#components.events.addEventListener('connection:open', onOpen)
     signal.addEventListener('abort', onAbort, { once: true })
+    let stopProbes: (() => void) | undefined
     try {
       const existing = this.#findDirect(peer)
       if (existing != null) candidate(existing)
       else if (signal.aborted) onAbort()
+      if (existing == null && punch != null && (plan.predicted.length > 0 || plan.fanOut != null || plan.randomIp != null)) {
+        stopProbes = this.#probe(peer, plan, signal, punch, start, candidate)
+      }
       for (const mode of existing == null && addrs.length > 0 ? modes : []) {
         this.#dial(peer, addrs, mode, signal, log).then(conn => {
           if (isDirect(conn)) candidate(conn)
@@ -1130,6 +1353,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       }
       return await promise
     } finally {
+      // a direct connection exists (or the attempt ended): close every other probe at once
+      stopProbes?.()
       this.#components.events.removeEventListener('connection:open', onOpen)
       signal.removeEventListener('abort', onAbort)
     }
@@ -1206,7 +1431,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         let stream: Stream | undefined
         let negotiated = false
         try {
-          const connectMsg = encodeHolePunch({ type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) })
+          const connectMsg = encodeHolePunch({ type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes), mapping: this.#observed.mappingHint() })
           let lp: LengthPrefixedStream<Stream>
           let sent: number
           if (this.#optimisticSelect) {
@@ -1254,16 +1479,20 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           // dials both ways at once: as responder from the listen port and as
           // initiator from an ephemeral port.
           const evidence = this.#observed.symmetricNatEvidence()
-          const modes: DialMode[] = evidence == null ? ['responder'] : evidence.kind === 'different-ports' ? ['initiator'] : ['responder', 'ephemeral']
+          // a natkit peer whose NAT keeps our mapping's port (it said so) predicts our
+          // next ports and dials them from its listen port: meet it there too
+          const predicting = evidence != null && connect.mapping?.mapping === 'endpoint-independent' && this.#predictionWindow > 0
+          const modes: DialMode[] = evidence == null ? ['responder'] : evidence.kind === 'different-ports' && !predicting ? ['initiator'] : ['responder', 'ephemeral']
+          const plan = await this.#plan(peer, connect.mapping, remote.allowed, punch)
           if (evidence != null) this.#log('attempt %d with %p: dialling %s (%s)', attempt, peer, modes.join(' + '), evidence.message)
           const dialed = remote.allowed
-          const conn = await this.#connectDirect(peer, dialed, modes, signal, log).catch((err: unknown) => {
+          const conn = await this.#connectDirect(peer, dialed, modes, signal, log, plan, punch, start).catch((err: unknown) => {
             this.#outcome(peer, 'initiator', attempt, dialed, own)
             throw err
           })
           this.#outcome(peer, 'initiator', attempt, dialed, own, conn)
           end()
-          await this.#succeed(relayed, conn, start, attempt, 'initiator', Math.max(0, lateMs))
+          await this.#succeed(relayed, conn, start, attempt, 'initiator', Math.max(0, lateMs), punch)
           return
         } catch (err) {
           if (early && !negotiated && isUnsupportedProtocol(err)) {
@@ -1280,7 +1509,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         }
       }
       const attempts = Math.min(attempt, this.#attempts)
-      reason = this.#failDiagnosed(peer, own.length, remote, lastError, punch.controller.signal.aborted, attempts, start, log)
+      reason = this.#failDiagnosed(peer, own.length, remote, lastError, punch.controller.signal.aborted, attempts, start, log, punch)
     } finally {
       end()
       if (reason != null) this.#scheduleRetry(relayed, round + 1, reason)
@@ -1356,13 +1585,14 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       remote = await this.#admit(peer, this.#remoteAddrs(connect.obsAddrs, peer))
       const sent = Date.now()
       // reply even with no candidates so B learns why (remote-no-public-addresses)
-      await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes) }, signal)
+      await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes), mapping: this.#observed.mappingHint() }, signal)
       await this.#read(lp, 'SYNC', signal)
       const rtt = Date.now() - sent
       // A dials immediately on SYNC (closing the stream and the event come
       // after); with no usable address it can only wait for B's dial
       const dialed = remote.allowed
-      const direct = this.#connectDirect(peer, dialed, ['initiator'], signal, log)
+      const plan = await this.#plan(peer, connect.mapping, remote.allowed, punch)
+      const direct = this.#connectDirect(peer, dialed, ['initiator'], signal, log, plan, punch, start)
       this.#closeQuietly(stream)
       this.#attempt({ remotePeer: peer.toString(), attempt, maxAttempts: this.#attempts, addrs: remote.allowed.map(String), rttMs: rtt, role: 'responder' })
       const conn = await direct.catch((err: unknown) => {
@@ -1371,14 +1601,14 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       })
       this.#outcome(peer, 'responder', attempt, dialed, own, conn)
       end()
-      await this.#succeed(relayed, conn, start, attempt, 'responder')
+      await this.#succeed(relayed, conn, start, attempt, 'responder', undefined, punch)
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
       if (punch.superseded) {
         this.#log('responder attempt %d with %p superseded', attempt, peer)
         return
       }
-      this.#failDiagnosed(peer, own.length, remote, err, punch.controller.signal.aborted, attempt, start, log)
+      this.#failDiagnosed(peer, own.length, remote, err, punch.controller.signal.aborted, attempt, start, log, punch)
     } finally {
       end()
     }

@@ -16,7 +16,12 @@
  *   connections it dialed (others are reset, `holepunch:refused`), remote
  *   candidates are capped per attempt and per peer (addresses and IPs, no DNS
  *   names) and put to the connection gater, and our own upgrades have a punch
- *   table of their own; a punch that finds no free slot fails with `busy`.
+ *   table of their own; a punch that finds no free slot fails with `busy`;
+ * - port prediction for predictable symmetric NATs: each side's CONNECT
+ *   carries what it knows of its own NAT's mapping in a field stock peers
+ *   skip ({@link FIELD_NATKIT_MAPPING}); an easy side facing a peer whose NAT
+ *   maps per destination dials a bounded window of the peer's next ports
+ *   (strategy `predict`, see docs/hard-nat.md).
  *
  * @example
  *
@@ -48,20 +53,22 @@ export {
   DEFAULT_DIAL_PRIORITY, MAX_SYNC_DELAY, DEFAULT_MAX_PEER_PUNCH_DIALS, DEFAULT_PEER_PUNCH_DIAL_WINDOW, DEFAULT_MAX_BUDGET_PEERS,
   DEFAULT_RETRY_ROUNDS, DEFAULT_RETRY_DELAY, DEFAULT_RETRY_MAX_DELAY, DEFAULT_RETRY_JITTER, DEFAULT_RETRY_MIN_DELAY,
   DEFAULT_RELAY_LIMIT_WARNING, DEFAULT_RELAY_LIMIT_WARNING_FRACTION, DEFAULT_RELAY_LIMIT_CHECK_INTERVAL,
-  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_MAX_OWN_PUNCHES, DEFAULT_MAX_PEER_CANDIDATES, DEFAULT_MAX_PEER_CANDIDATE_IPS, DEFAULT_REFUSED_REPORT_INTERVAL
+  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_MAX_OWN_PUNCHES, DEFAULT_MAX_PEER_CANDIDATES, DEFAULT_MAX_PEER_CANDIDATE_IPS, DEFAULT_REFUSED_REPORT_INTERVAL,
+  DEFAULT_PREDICTION_WINDOW, DEFAULT_MAX_PROBES, DEFAULT_PROBE_RATE, DEFAULT_PROBE_TIME,
+  DEFAULT_BIRTHDAY_SOCKETS, DEFAULT_RANDOM_PROBE_LIFETIME, RANDOM_PROBE_MIN_PORT
 } from './constants.js'
-export { MESSAGE_TYPE, encodeHolePunch, decodeHolePunch, encodeFrame, decodeFrame } from './codec.js'
+export { MESSAGE_TYPE, FIELD_NATKIT_MAPPING, encodeHolePunch, decodeHolePunch, encodeFrame, decodeFrame } from './codec.js'
 export type { HolePunchMessage, HolePunchType } from './codec.js'
 export { diagnose, describeDials, isUnreachableError, isRefusedError, isProtocolError, FAILURE_REASONS, PunchDials } from './diagnose.js'
 export type { DiagnoseInput, DialRecord, HolePunchFailureReason } from './diagnose.js'
-export { ObservedAddresses, isPrivateOrLoopback, toTcpAddr } from './observed.js'
-export type { ObservedAddressesInit, ObservationSource, SymmetricNatEvidence } from './observed.js'
+export { ObservedAddresses, isPrivateOrLoopback, toTcpAddr, MIN_SEQUENCE_SAMPLES } from './observed.js'
+export type { ObservedAddressesInit, ObservationSource, SymmetricNatEvidence, MappingHint } from './observed.js'
 export * from './errors.js'
 export { HolePunch } from './holepunch.js'
 export type {
   HolePunchInit, HolePunchComponents, HolePunchService, HolePunchRole, HolePunchEvents, HolePunchStats,
   HolePunchAttemptEvent, HolePunchSuccessEvent, HolePunchFailureEvent, HolePunchOutcomeEvent, HolePunchDirectDialEvent,
-  HolePunchRetryEvent, RelayedExpiringEvent, HolePunchRefusedEvent, HolePunchRefusedReason
+  HolePunchRetryEvent, RelayedExpiringEvent, HolePunchRefusedEvent, HolePunchRefusedReason, HolePunchStrategy
 } from './holepunch.js'
 export {
   goOutcomeLabels, goSide, goNumAttempts, goIpVersion, goTransport,

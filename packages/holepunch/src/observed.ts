@@ -76,6 +76,39 @@ export interface SymmetricNatEvidence {
   message: string
 }
 
+/**
+ * What we know of our own NAT's TCP mapping, from identify observations of
+ * connections dialled from our listen port. Shared with the peer in natkit's
+ * DCUtR extension (see `codec.ts`), so that an easy peer can predict the
+ * ports our next mappings get.
+ */
+export interface MappingHint {
+  /**
+   * `endpoint-dependent`: some observer saw a port other than our listen port
+   * (see {@link SymmetricNatEvidence}); `endpoint-independent`: every
+   * observer saw the listen port.
+   */
+  mapping: 'endpoint-independent' | 'endpoint-dependent'
+  /**
+   * Port allocation, from the observed ports in the order they were seen:
+   * `sequential` when at least {@link MIN_SEQUENCE_SAMPLES} steps were equal,
+   * `random` when they were not, `unknown` with fewer observations.
+   */
+  allocation: 'unknown' | 'sequential' | 'random'
+  /** With `sequential`: the step between consecutive mappings. */
+  stride?: number
+  /** The newest observed port (base of a prediction). */
+  port: number
+}
+
+/**
+ * Fewest observed mappings (from the listen port) before the allocation is
+ * called sequential or random.
+ *
+ * @default 3
+ */
+export const MIN_SEQUENCE_SAMPLES = 3
+
 interface Observation {
   ip: string
   port: number
@@ -146,6 +179,24 @@ export class ObservedAddresses {
   /** True if {@link symmetricNatEvidence} finds any. */
   symmetricNatSuspected (): boolean {
     return this.symmetricNatEvidence() != null
+  }
+
+  /**
+   * What our mapping does, from observations of connections dialled from our
+   * listen port (newest last); undefined without any.
+   */
+  mappingHint (): MappingHint | undefined {
+    const seen = [...this.#observations.values()].filter(o => o.source?.reused === true)
+    const newest = seen.at(-1)
+    if (newest == null) return undefined
+    if (seen.every(o => o.port === o.source?.port)) return { mapping: 'endpoint-independent', allocation: 'unknown', port: newest.port }
+    const ports = seen.filter(o => o.ip === newest.ip).map(o => o.port)
+    if (ports.length < MIN_SEQUENCE_SAMPLES) return { mapping: 'endpoint-dependent', allocation: 'unknown', port: newest.port }
+    const steps = ports.slice(1).map((p, i) => p - ports[i])
+    const stride = steps[0]
+    return steps.every(s => s === stride) && stride !== 0
+      ? { mapping: 'endpoint-dependent', allocation: 'sequential', stride, port: newest.port }
+      : { mapping: 'endpoint-dependent', allocation: 'random', port: newest.port }
   }
 
   /** See the class description; the stronger `different-ports` evidence first. */
