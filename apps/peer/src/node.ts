@@ -9,17 +9,15 @@
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { circuitRelayTransport, type CircuitRelayTransportInit } from '@libp2p/circuit-relay-v2'
 import { gossipsub, StrictSign, TopicValidatorResult, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub'
-import { mdns } from '@libp2p/mdns'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import { tcp } from '@libp2p/tcp'
-import { uPnPNAT } from '@libp2p/upnp-nat'
-import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { holePunch, type HolePunchInit, type HolePunchService } from '@natkit/holepunch'
 import {
-  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, announceSelf, autonatGuard, type AutonatGuard, confirmDirect, connectionManagerInit, inboundAdmissionInit, stopGuard, type StopGuard, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
+  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, announceSelf, type AutonatGuard, confirmDirect, connectionManagerInit, inboundAdmissionInit, stopGuard, type StopGuard, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, keepBootstrapPeers, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
   type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
+import { autonatGuard } from '@natkit/node/autonat'
 import { tcpReuse } from '@natkit/tcp-reuse'
 import { directMessages, type DirectMessageEvent, type DirectMessages } from '@natkit/direct-message'
 import { fileShare, type FileProgressEvent, type FileProvideEvent, type FileReceivedEvent, type FileShare, type FileSharedEvent, type FileWaitingEvent } from '@natkit/file-share'
@@ -101,9 +99,13 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
   const listen = options.listen.map(String)
   const transports = [options.tcpReuse ? tcpReuse() : tcp(), webSockets(), circuitRelayTransport(c.circuitTransport)]
   if (c.webrtc != null) {
+    // optional transports and services are loaded only when they run (--no-webrtc never loads node-datachannel)
+    const { webRTC } = await import('@libp2p/webrtc')
     transports.push(webRTC({ rtcConfiguration: { iceServers: c.webrtc.iceServers } }))
     if (!listen.includes('/webrtc')) listen.push('/webrtc')
   }
+  const uPnPNAT = options.upnp ? (await import('@libp2p/upnp-nat')).uPnPNAT : undefined
+  const mdns = c.mdns != null ? (await import('@libp2p/mdns')).mdns : undefined
   return await prepareNatkitNode({
     role: 'peer',
     options,
@@ -120,12 +122,12 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
         autonatGuard: autonatGuard(),
         // the gateway itself reports the mapping, so the mapped address is announced
         // without waiting for AutoNAT confirmations from several network segments
-        ...(options.upnp ? { upnp: uPnPNAT({ autoConfirmAddress: true }) } : {}),
+        ...(uPnPNAT != null ? { upnp: uPnPNAT({ autoConfirmAddress: true }) } : {}),
         ...(c.dht != null ? { dht: kadDHT(c.dht) } : {}),
         publicAddrs: publicAddressConfirmation({ events }),
         stopGuard: stopGuard({ events }),
         pubsub: gossipsub(c.pubsub),
-        ...(c.mdns != null ? { mdns: mdns(c.mdns) } : {}),
+        ...(c.mdns != null && mdns != null ? { mdns: mdns(c.mdns) } : {}),
         dm: directMessages({ maxTextBytes: options.pubsubMaxMessage }),
         files: fileShare(),
         ...(c.reservationKeeper != null ? { reservations: reservationKeeper({ ...c.reservationKeeper, events }) } : {})
@@ -135,7 +137,20 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       // after start resolved: every listener is up, so relays are dialled from the listen port
       node.services.reservations?.keep()
       if (options.pingInterval > 0) startPingLoop(node, events, running, options.pingInterval)
-      if (options.dht && options.bootstrap.length > 0) startAnnouncing(node, events, running)
+      if (options.bootstrap.length > 0) {
+        const announce = options.dht ? startAnnouncing(node, events, running) : undefined
+        // after a bootstrap node restarts: connect again and re-publish this peer's record there
+        keepBootstrapPeers(node, {
+          list: options.bootstrap.map(String),
+          dialTimeout: options.dialTimeout,
+          retry: options.reservationRetry,
+          retryMax: options.reservationRetryMax,
+          onReconnect: (peer) => {
+            events.emit('info', { message: `reconnected to bootstrap peer ${peer.toString()}` })
+            announce?.()
+          }
+        }, running)
+      }
       reportPubsub(node.services.pubsub, events, options.pubsubMaxMessage, running)
       if (options.pubsubRelayed) reidentifyOnUpgrade(node, running)
       reportMessagesAndFiles(node.services.dm, node.services.files, events, running)
@@ -227,8 +242,12 @@ function reportMessagesAndFiles (dm: DirectMessages, files: FileShare, events: N
   })
 }
 
-/** Publishes this peer's DHT provider record at start and again whenever a reservation changes its addresses. */
-function startAnnouncing (node: Libp2p, events: NatkitEvents, running: RunningNode): void {
+/**
+ * Publishes this peer's DHT provider record at start and again whenever a
+ * reservation changes its addresses; returns a function that publishes it
+ * again (e.g. after a bootstrap node restarted).
+ */
+function startAnnouncing (node: Libp2p, events: NatkitEvents, running: RunningNode): () => void {
   const controller = new AbortController()
   let announcing: Promise<void> | undefined
   let again = false
@@ -246,6 +265,7 @@ function startAnnouncing (node: Libp2p, events: NatkitEvents, running: RunningNo
   const off = events.on('reservation', announce)
   announce()
   running.onStop(async () => { off(); controller.abort(); await announcing })
+  return announce
 }
 
 /**

@@ -1,5 +1,6 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
-import { DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, type DirectPathPlan } from '@natkit/node'
+import { DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX } from '@natkit/node/defaults'
+import type { DirectPathPlan } from '@natkit/node'
 import { UserError } from '@natkit/events'
 import { DHT_PROTOCOL_SPEC, checkStunUrl, defineRole, spec, type CommonOptions } from '@natkit/config'
 
