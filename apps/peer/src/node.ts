@@ -9,7 +9,7 @@
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { circuitRelayTransport, type CircuitRelayTransportInit } from '@libp2p/circuit-relay-v2'
 import { gossipsub, StrictSign, TopicValidatorResult, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub'
-import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
+import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { holePunch, type HolePunchInit, type HolePunchService } from '@natkit/holepunch'
@@ -64,8 +64,8 @@ export interface PeerComposedInit {
   holepunch?: HolePunchInit
   /** `--webrtc` and `webrtc` in `--direct-paths`: the transport's ICE servers, and how long an inbound WebRTC connection is accepted */
   webrtc?: { iceServers: Array<{ urls: string[] }>, inboundUpgradeTimeout: number }
-  /** `--dht` (client mode) */
-  dht?: KadDHTInit
+  /** `--dht` (client mode); `publicAddressesOnly`: peer records keep only public addresses (the public preset) */
+  dht?: Omit<KadDHTInit, 'peerInfoMapper'> & { publicAddressesOnly: boolean }
   /** gossipsub: signature policy, frame bound, whether it runs over relayed connections; peer scoring is gossipsub's default */
   pubsub: Pick<GossipsubOpts, 'globalSignaturePolicy' | 'maxInboundDataLength' | 'runOnLimitedConnection' | 'emitSelf' | 'allowPublishToZeroTopicPeers'>
   /** `--mdns` (multicast on the LAN) */
@@ -76,9 +76,6 @@ export interface PeerComposedInit {
 
 /** Pure: resolved peer options → the init of each component (a test proves each limit arrives). */
 export function composeInit (p: PeerOptions): PeerComposedInit {
-  // Lab/local presets run on addresses js-libp2p would otherwise filter; only
-  // the public preset strips private addresses from DHT records.
-  const mapper = p.network === 'public' ? removePrivateAddressesMapper : passthroughMapper
   const plan = planDirectPaths(p)
   return {
     connectionManager: connectionManagerInit(p),
@@ -86,7 +83,9 @@ export function composeInit (p: PeerOptions): PeerComposedInit {
     circuitTransport: { reservationCompletionTimeout: p.dialTimeout },
     ...(plan.race.includes('tcp') ? { holepunch: { timeout: p.holepunchTimeout, attempts: p.holepunchAttempts, allowPrivateAddresses: p.allowPrivateAddresses, confirmDirect, confirmTimeout: DEFAULT_CONFIRM_TIMEOUT } } : {}),
     ...(plan.race.includes('webrtc') ? { webrtc: { iceServers: p.stun.length > 0 ? [{ urls: [...p.stun] }] : [], inboundUpgradeTimeout: DEFAULT_WEBRTC_ACCEPT_WINDOW } } : {}),
-    ...(p.dht ? { dht: { clientMode: true, protocol: p.dhtProtocol, peerInfoMapper: mapper } } : {}),
+    // lab/local presets run on addresses js-libp2p would otherwise filter; only
+    // the public preset strips private addresses from DHT records
+    ...(p.dht ? { dht: { clientMode: true, protocol: p.dhtProtocol, publicAddressesOnly: p.network === 'public' } } : {}),
     pubsub: { globalSignaturePolicy: StrictSign, maxInboundDataLength: PUBSUB_MAX_FRAME, runOnLimitedConnection: p.pubsubRelayed, emitSelf: false, allowPublishToZeroTopicPeers: false },
     ...(p.mdns ? { mdns: {} } : {}),
     ...(p.relay.length > 0 ? { reservationKeeper: { relays: p.relay.map(String), retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {})
@@ -104,6 +103,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
     transports.push(webRTC({ rtcConfiguration: { iceServers: c.webrtc.iceServers } }))
     if (!listen.includes('/webrtc')) listen.push('/webrtc')
   }
+  const dht = c.dht != null ? await loadDht(c.dht) : undefined
   const uPnPNAT = options.upnp ? (await import('@libp2p/upnp-nat')).uPnPNAT : undefined
   const mdns = c.mdns != null ? (await import('@libp2p/mdns')).mdns : undefined
   return await prepareNatkitNode({
@@ -123,7 +123,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
         // the gateway itself reports the mapping, so the mapped address is announced
         // without waiting for AutoNAT confirmations from several network segments
         ...(uPnPNAT != null ? { upnp: uPnPNAT({ autoConfirmAddress: true }) } : {}),
-        ...(c.dht != null ? { dht: kadDHT(c.dht) } : {}),
+        ...(dht != null ? { dht } : {}),
         publicAddrs: publicAddressConfirmation({ events }),
         stopGuard: stopGuard({ events }),
         pubsub: gossipsub(c.pubsub),
@@ -157,6 +157,12 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       if (node.services.mdns != null) dialDiscovered(node, node.services.mdns, options.dialTimeout, running)
     }
   })
+}
+
+/** The DHT client of `--dht`, loaded only when it runs. */
+async function loadDht ({ publicAddressesOnly, ...init }: NonNullable<PeerComposedInit['dht']>): Promise<ReturnType<typeof import('@libp2p/kad-dht').kadDHT>> {
+  const { kadDHT, passthroughMapper, removePrivateAddressesMapper } = await import('@libp2p/kad-dht')
+  return kadDHT({ ...init, peerInfoMapper: publicAddressesOnly ? removePrivateAddressesMapper : passthroughMapper })
 }
 
 /** Pings every connection each `interval` ms (`ping` events). */

@@ -56,7 +56,6 @@ async function keepOne (node: Libp2p, addr: Multiaddr, id: string, o: { retry: n
     const peer = connected()
     if (peer != null) {
       if (lost) o.onReconnect?.(peer)
-      lost = false
       attempt = 0
       await disconnected(node, id, signal)
       lost = true
