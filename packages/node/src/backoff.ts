@@ -36,12 +36,20 @@ export function tcpTarget (addr: Multiaddr): { host: string, port: number } | un
   return { host: host.value, port: Number(tcp.value) }
 }
 
-/** Resolves true at the first TCP connect to `target` that succeeds (one every `interval` ms, each bounded by it), false once `signal` aborts. */
+/**
+ * Resolves true once `target` accepts TCP connections again: at the first
+ * connect that succeeds after one that failed (one every `interval` ms, each
+ * bounded by it). An address that was open all along (e.g. a relay that
+ * refused the reservation) does not count. False once `signal` aborts.
+ */
 async function probeUntilOpen (target: { host: string, port: number }, interval: number, signal: AbortSignal): Promise<boolean> {
+  let seenClosed = false
   while (!signal.aborted) {
     await sleep(interval, signal)
     if (signal.aborted) return false
-    if (await tcpConnects(target, interval, signal)) return true
+    const open = await tcpConnects(target, interval, signal)
+    if (open && seenClosed) return true
+    if (!open) seenClosed = true
   }
   return false
 }
@@ -62,8 +70,9 @@ async function tcpConnects (target: { host: string, port: number }, timeout: num
 
 /**
  * Waits `delay` ms, or less: while waiting, the TCP address of `addr` (when it
- * has one) is probed every `probeInterval` ms (0 = never) and the wait ends at
- * the first probe that connects. Resolves true when a probe ended it.
+ * has one) is probed every `probeInterval` ms (0 = never) and the wait ends
+ * when it accepts connections again (a probe connects after one that did
+ * not). Resolves true when a probe ended it.
  */
 export async function waitToRetry (addr: Multiaddr, delay: number, probeInterval: number, signal: AbortSignal): Promise<boolean> {
   const target = tcpTarget(addr)

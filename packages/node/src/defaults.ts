@@ -18,7 +18,7 @@ export const DEFAULT_RESERVATION_RETRY_MAX = 60_000
 export const DEFAULT_RESERVATION_JITTER = 0.5
 /**
  * While a relay is unreachable, its address is probed with a TCP connect this
- * often (ms); the first probe that connects retries the reservation at once
+ * often (ms); once the address accepts connections again, the reservation is retried at once
  * instead of waiting out the backoff. 0 = no probe.
  *
  * @default 1000

@@ -46,7 +46,7 @@ export interface ReservationKeeperInit {
   jitter?: number
   /**
    * While waiting to retry, probe the relay's TCP address with a connect this
-   * often (ms) and retry at once when it connects (the relay is back). 0 = no
+   * often (ms) and retry at once when it accepts connections again (the relay is back; a relay that was reachable all along, e.g. one that refused, does not count). 0 = no
    * probe. Relays without an IP or DNS + TCP address are not probed.
    *
    * @default DEFAULT_RELAY_PROBE_INTERVAL
