@@ -36,20 +36,12 @@ export function tcpTarget (addr: Multiaddr): { host: string, port: number } | un
   return { host: host.value, port: Number(tcp.value) }
 }
 
-/**
- * Resolves true once `target` accepts TCP connections again: at the first
- * connect that succeeds after one that failed (one every `interval` ms, each
- * bounded by it). An address that was open all along (e.g. a relay that
- * refused the reservation) does not count. False once `signal` aborts.
- */
+/** Resolves true at the first TCP connect to `target` that succeeds (one every `interval` ms, each bounded by it), false once `signal` aborts. */
 async function probeUntilOpen (target: { host: string, port: number }, interval: number, signal: AbortSignal): Promise<boolean> {
-  let seenClosed = false
   while (!signal.aborted) {
     await sleep(interval, signal)
     if (signal.aborted) return false
-    const open = await tcpConnects(target, interval, signal)
-    if (open && seenClosed) return true
-    if (!open) seenClosed = true
+    if (await tcpConnects(target, interval, signal)) return true
   }
   return false
 }
@@ -71,8 +63,9 @@ async function tcpConnects (target: { host: string, port: number }, timeout: num
 /**
  * Waits `delay` ms, or less: while waiting, the TCP address of `addr` (when it
  * has one) is probed every `probeInterval` ms (0 = never) and the wait ends
- * when it accepts connections again (a probe connects after one that did
- * not). Resolves true when a probe ended it.
+ * at the first probe that connects. For a node that was unreachable: the
+ * caller passes 0 when the node was reachable and refused (probing it would
+ * only retry sooner). Resolves true when a probe ended it.
  */
 export async function waitToRetry (addr: Multiaddr, delay: number, probeInterval: number, signal: AbortSignal): Promise<boolean> {
   const target = tcpTarget(addr)

@@ -165,14 +165,18 @@ export class ReservationKeeper implements Startable {
         })
       }
       store.addEventListener('relay:created-reservation', created)
+      // the relay could not be reached (dial failed, or the connection was lost): probe it while waiting
+      const reach = { unreachable: true }
       try {
-        const relayPeer = await this.#reserve(relay, relayId, store)
+        const relayPeer = await this.#reserve(relay, relayId, store, reach)
         attempt = 0
         const renewal = new AbortController()
         const renewing = this.#renew(store, relayPeer, AbortSignal.any([signal, renewal.signal]))
         await removed.promise
         renewal.abort()
         const renewError = await renewing
+        // lost with its connection: the relay went away (a refused renewal is its answer)
+        reach.unreachable = renewError == null
         if (signal.aborted) return
         this.#events.emit('reservation:failed', { relay: relayId, reason: renewError != null ? `renewal failed: ${renewError.message}` : 'reservation lost (relay connection closed)', retryInMs: delay })
       } catch (err) {
@@ -183,7 +187,7 @@ export class ReservationKeeper implements Startable {
         store.removeEventListener('relay:created-reservation', created)
       }
       attempt++
-      if (await waitToRetry(relay, delay, this.#init.probeInterval, signal)) this.#log('relay %a accepts connections again: retrying now', relay)
+      if (await waitToRetry(relay, delay, reach.unreachable ? this.#init.probeInterval : 0, signal)) this.#log('relay %a accepts connections again: retrying now', relay)
     }
   }
 
@@ -206,9 +210,11 @@ export class ReservationKeeper implements Startable {
     }
   }
 
-  async #reserve (relay: Multiaddr, relayId: string, store: ReservationStoreLike): Promise<PeerId> {
+  /** Dials the relay and reserves; `reach.unreachable` is false once the relay was connected (a later failure is the relay's answer). */
+  async #reserve (relay: Multiaddr, relayId: string, store: ReservationStoreLike, reach: { unreachable: boolean }): Promise<PeerId> {
     const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#init.timeout)])
     const conn = await this.#components.connectionManager.openConnection(relay, { signal })
+    reach.unreachable = false
     if (!this.#listening.has(relayId)) {
       // the first time, a circuit listener is created; it then follows the store
       await this.#components.transportManager.listen([relay.encapsulate('/p2p-circuit')])
