@@ -74,6 +74,16 @@ export interface PeerComposedInit {
   reservationKeeper?: Omit<ReservationKeeperInit, 'events'>
 }
 
+/**
+ * Delay (ms) before the DHT's first self-query, which every other DHT query
+ * waits for: @libp2p/kad-dht waits 1000 ms, so `natkit-peer dial <peer id>`
+ * idled ~1 s before its lookup. At 0 it runs as soon as the routing table has
+ * a peer (the bootstrap node, dialled at start).
+ *
+ * @default 0
+ */
+export const DHT_INITIAL_SELF_QUERY_DELAY = 0
+
 /** Pure: resolved peer options → the init of each component (a test proves each limit arrives). */
 export function composeInit (p: PeerOptions): PeerComposedInit {
   const plan = planDirectPaths(p)
@@ -85,7 +95,7 @@ export function composeInit (p: PeerOptions): PeerComposedInit {
     ...(plan.race.includes('webrtc') ? { webrtc: { iceServers: p.stun.length > 0 ? [{ urls: [...p.stun] }] : [], inboundUpgradeTimeout: DEFAULT_WEBRTC_ACCEPT_WINDOW } } : {}),
     // lab/local presets run on addresses js-libp2p would otherwise filter; only
     // the public preset strips private addresses from DHT records
-    ...(p.dht ? { dht: { clientMode: true, protocol: p.dhtProtocol, publicAddressesOnly: p.network === 'public' } } : {}),
+    ...(p.dht ? { dht: { clientMode: true, protocol: p.dhtProtocol, initialQuerySelfInterval: DHT_INITIAL_SELF_QUERY_DELAY, publicAddressesOnly: p.network === 'public' } } : {}),
     pubsub: { globalSignaturePolicy: StrictSign, maxInboundDataLength: PUBSUB_MAX_FRAME, runOnLimitedConnection: p.pubsubRelayed, emitSelf: false, allowPublishToZeroTopicPeers: false },
     ...(p.mdns ? { mdns: {} } : {}),
     ...(p.relay.length > 0 ? { reservationKeeper: { relays: p.relay.map(String), retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {})
