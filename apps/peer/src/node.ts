@@ -266,22 +266,30 @@ function reportMessagesAndFiles (dm: DirectMessages, files: FileShare, events: N
 function startAnnouncing (node: Libp2p, events: NatkitEvents, running: RunningNode): () => void {
   const controller = new AbortController()
   let announcing: Promise<void> | undefined
+  let current: AbortController | undefined
   let again = false
-  const announce = (): void => {
-    if (announcing != null) { again = true; return }
-    announcing = announceSelf(node, controller.signal).then(() => {
+  /** `restart`: abandon an announcement in flight (e.g. stuck on a bootstrap node that restarted) and publish anew */
+  const announce = (restart = false): void => {
+    if (announcing != null) {
+      again = true
+      if (restart) current?.abort()
+      return
+    }
+    const attempt = new AbortController()
+    current = attempt
+    announcing = announceSelf(node, AbortSignal.any([controller.signal, attempt.signal])).then(() => {
       events.emit('info', { message: 'published this peer\'s addresses to the DHT' })
     }, (err: Error) => {
-      if (!controller.signal.aborted) events.emit('warn', { message: `DHT announce failed: ${err.message}` })
+      if (!controller.signal.aborted && !attempt.signal.aborted) events.emit('warn', { message: `DHT announce failed: ${err.message}` })
     }).finally(() => {
       announcing = undefined
       if (again && !controller.signal.aborted) { again = false; announce() }
     })
   }
-  const off = events.on('reservation', announce)
+  const off = events.on('reservation', () => { announce() })
   announce()
   running.onStop(async () => { off(); controller.abort(); await announcing })
-  return announce
+  return () => { announce(true) }
 }
 
 /**

@@ -63,6 +63,8 @@ async function keepOne (node: Libp2p, addr: Multiaddr, id: string, o: { retry: n
     }
     await waitToRetry(addr, retryDelay(attempt++, o), o.probeInterval, signal)
     if (signal.aborted || connected() != null) continue
+    // not connected after a wait: also lost when it went away before this loop saw it connected
+    lost = true
     await node.dial(addr, { signal: AbortSignal.any([signal, AbortSignal.timeout(o.dialTimeout)]) }).catch(() => {})
   }
 }
