@@ -4,9 +4,9 @@
  * addresses. Both dial from the listen port and announce public interface
  * addresses right away.
  */
-import { autoNATv2 } from '@libp2p/autonat-v2'
 import { webSockets } from '@libp2p/websockets'
-import { autonatGuard, type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, reachabilityChecker, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
+import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
+import { autonatGuard, reachabilityChecker } from '@natkit/node/autonat'
 import { createConnectBackServer, discoverNat, type NatDiscovery } from '@natkit/nat-behavior'
 import { createStunServer } from '@natkit/stun'
 import { tcpReuse } from '@natkit/tcp-reuse'
@@ -53,7 +53,8 @@ export async function createAutonat (options: AutonatOptions, events: NatkitEven
       // asked to dial back) is the NAT mapping of the port we listen on
       transports: [tcpReuse(), webSockets()],
       services: {
-        ...(init.check === true ? { reachability: reachabilityChecker({ events }) } : { autonat: autoNATv2(), autonatGuard: autonatGuard() }),
+        // the server's AutoNAT v2 service is loaded only for the server
+        ...(init.check === true ? { reachability: reachabilityChecker({ events }) } : { autonat: (await import('@libp2p/autonat-v2')).autoNATv2(), autonatGuard: autonatGuard() }),
         publicAddrs: publicAddressConfirmation({ events })
       }
     }),

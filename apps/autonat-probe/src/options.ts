@@ -1,5 +1,5 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
-import { DEFAULT_LIFETIME_MAX_MS, MAX_LIFETIME_MS } from '@natkit/nat-behavior'
+import { DEFAULT_LIFETIME_MAX_MS, MAX_LIFETIME_MS } from '@natkit/nat-behavior/defaults'
 import { defineRole, parseHostPort, spec, type CommonOptions, type HostPort } from '@natkit/config'
 
 /** Default of `listen`: TCP 4021. */

@@ -1,10 +1,14 @@
 import { reportFatal } from '@natkit/cli'
 import { parseArgs } from './options.js'
-import { handler } from './handler.js'
+
+// Parsing loads no libp2p code: `--help` and usage errors answer at once; the
+// handler (and with it libp2p and the role's services) is loaded only to run.
 
 let code: number
 try {
-  code = await handler(parseArgs(process.argv.slice(2), process.env, process.stdin.isTTY && process.stdout.isTTY))
+  const parsed = parseArgs(process.argv.slice(2), process.env, process.stdin.isTTY && process.stdout.isTTY)
+  const { handler } = await import('./handler.js')
+  code = await handler(parsed)
 } catch (err) {
   code = reportFatal('natkit-peer', err)
 }

@@ -3,7 +3,7 @@ import { NatkitEvents } from '@natkit/events'
 import { PEER_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
-import { composeInit, createPeer, dialDiscovered, textValidator } from './node.js'
+import { DHT_INITIAL_SELF_QUERY_DELAY, composeInit, createPeer, dialDiscovered, textValidator } from './node.js'
 import type { PeerDiscoveryEvents, PeerInfo, TypedEventTarget } from '@libp2p/interface'
 import { PUBSUB_MAX_FRAME } from './options.js'
 import { DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, WEBRTC_SIGNALING_PROTOCOL, confirmDirect, nodeComponents, transportTags, type NatkitRunner } from '@natkit/node'
@@ -29,6 +29,16 @@ describe('peer composition', () => {
     const stock = await start({ webrtc: false, tcpReuse: false, holepunch: false })
     expect(transports(stock.node)).toContain('@libp2p/tcp')
     expect(stock.node.getProtocols()).not.toContain('/libp2p/dcutr')
+  })
+})
+
+describe('no fixed wait before the first DHT lookup (issue 14)', () => {
+  it('the DHT self-query that lookups wait for starts at once; only the public preset keeps private addresses out', () => {
+    const o = resolveOptions(PEER_ROLE, {})
+    expect(DHT_INITIAL_SELF_QUERY_DELAY).toBe(0)
+    expect(composeInit(o).dht).toMatchObject({ clientMode: true, initialQuerySelfInterval: DHT_INITIAL_SELF_QUERY_DELAY, publicAddressesOnly: false })
+    expect(composeInit({ ...o, network: 'public' }).dht?.publicAddressesOnly).toBe(true)
+    expect(composeInit({ ...o, dht: false }).dht).toBeUndefined()
   })
 })
 

@@ -9,17 +9,15 @@
 import { autoNATv2 } from '@libp2p/autonat-v2'
 import { circuitRelayTransport, type CircuitRelayTransportInit } from '@libp2p/circuit-relay-v2'
 import { gossipsub, StrictSign, TopicValidatorResult, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub'
-import { mdns } from '@libp2p/mdns'
-import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
+import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
 import { tcp } from '@libp2p/tcp'
-import { uPnPNAT } from '@libp2p/upnp-nat'
-import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { holePunch, type HolePunchInit, type HolePunchService } from '@natkit/holepunch'
 import {
-  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, announceSelf, autonatGuard, type AutonatGuard, confirmDirect, connectionManagerInit, inboundAdmissionInit, stopGuard, type StopGuard, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
+  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, announceSelf, type AutonatGuard, confirmDirect, connectionManagerInit, inboundAdmissionInit, stopGuard, type StopGuard, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, keepBootstrapPeers, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
   type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
+import { autonatGuard } from '@natkit/node/autonat'
 import { tcpReuse } from '@natkit/tcp-reuse'
 import { directMessages, type DirectMessageEvent, type DirectMessages } from '@natkit/direct-message'
 import { fileShare, type FileProgressEvent, type FileProvideEvent, type FileReceivedEvent, type FileShare, type FileSharedEvent, type FileWaitingEvent } from '@natkit/file-share'
@@ -66,8 +64,8 @@ export interface PeerComposedInit {
   holepunch?: HolePunchInit
   /** `--webrtc` and `webrtc` in `--direct-paths`: the transport's ICE servers, and how long an inbound WebRTC connection is accepted */
   webrtc?: { iceServers: Array<{ urls: string[] }>, inboundUpgradeTimeout: number }
-  /** `--dht` (client mode) */
-  dht?: KadDHTInit
+  /** `--dht` (client mode); `publicAddressesOnly`: peer records keep only public addresses (the public preset) */
+  dht?: Omit<KadDHTInit, 'peerInfoMapper'> & { publicAddressesOnly: boolean }
   /** gossipsub: signature policy, frame bound, whether it runs over relayed connections; peer scoring is gossipsub's default */
   pubsub: Pick<GossipsubOpts, 'globalSignaturePolicy' | 'maxInboundDataLength' | 'runOnLimitedConnection' | 'emitSelf' | 'allowPublishToZeroTopicPeers'>
   /** `--mdns` (multicast on the LAN) */
@@ -76,11 +74,18 @@ export interface PeerComposedInit {
   reservationKeeper?: Omit<ReservationKeeperInit, 'events'>
 }
 
+/**
+ * Delay (ms) before the DHT's first self-query, which every other DHT query
+ * waits for: @libp2p/kad-dht waits 1000 ms, so `natkit-peer dial <peer id>`
+ * idled ~1 s before its lookup. At 0 it runs as soon as the routing table has
+ * a peer (the bootstrap node, dialled at start).
+ *
+ * @default 0
+ */
+export const DHT_INITIAL_SELF_QUERY_DELAY = 0
+
 /** Pure: resolved peer options → the init of each component (a test proves each limit arrives). */
 export function composeInit (p: PeerOptions): PeerComposedInit {
-  // Lab/local presets run on addresses js-libp2p would otherwise filter; only
-  // the public preset strips private addresses from DHT records.
-  const mapper = p.network === 'public' ? removePrivateAddressesMapper : passthroughMapper
   const plan = planDirectPaths(p)
   return {
     connectionManager: connectionManagerInit(p),
@@ -88,7 +93,9 @@ export function composeInit (p: PeerOptions): PeerComposedInit {
     circuitTransport: { reservationCompletionTimeout: p.dialTimeout },
     ...(plan.race.includes('tcp') ? { holepunch: { timeout: p.holepunchTimeout, attempts: p.holepunchAttempts, allowPrivateAddresses: p.allowPrivateAddresses, confirmDirect, confirmTimeout: DEFAULT_CONFIRM_TIMEOUT } } : {}),
     ...(plan.race.includes('webrtc') ? { webrtc: { iceServers: p.stun.length > 0 ? [{ urls: [...p.stun] }] : [], inboundUpgradeTimeout: DEFAULT_WEBRTC_ACCEPT_WINDOW } } : {}),
-    ...(p.dht ? { dht: { clientMode: true, protocol: p.dhtProtocol, peerInfoMapper: mapper } } : {}),
+    // lab/local presets run on addresses js-libp2p would otherwise filter; only
+    // the public preset strips private addresses from DHT records
+    ...(p.dht ? { dht: { clientMode: true, protocol: p.dhtProtocol, initialQuerySelfInterval: DHT_INITIAL_SELF_QUERY_DELAY, publicAddressesOnly: p.network === 'public' } } : {}),
     pubsub: { globalSignaturePolicy: StrictSign, maxInboundDataLength: PUBSUB_MAX_FRAME, runOnLimitedConnection: p.pubsubRelayed, emitSelf: false, allowPublishToZeroTopicPeers: false },
     ...(p.mdns ? { mdns: {} } : {}),
     ...(p.relay.length > 0 ? { reservationKeeper: { relays: p.relay.map(String), retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {})
@@ -101,9 +108,14 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
   const listen = options.listen.map(String)
   const transports = [options.tcpReuse ? tcpReuse() : tcp(), webSockets(), circuitRelayTransport(c.circuitTransport)]
   if (c.webrtc != null) {
+    // optional transports and services are loaded only when they run (--no-webrtc never loads node-datachannel)
+    const { webRTC } = await import('@libp2p/webrtc')
     transports.push(webRTC({ rtcConfiguration: { iceServers: c.webrtc.iceServers } }))
     if (!listen.includes('/webrtc')) listen.push('/webrtc')
   }
+  const dht = c.dht != null ? await loadDht(c.dht) : undefined
+  const uPnPNAT = options.upnp ? (await import('@libp2p/upnp-nat')).uPnPNAT : undefined
+  const mdns = c.mdns != null ? (await import('@libp2p/mdns')).mdns : undefined
   return await prepareNatkitNode({
     role: 'peer',
     options,
@@ -120,12 +132,12 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
         autonatGuard: autonatGuard(),
         // the gateway itself reports the mapping, so the mapped address is announced
         // without waiting for AutoNAT confirmations from several network segments
-        ...(options.upnp ? { upnp: uPnPNAT({ autoConfirmAddress: true }) } : {}),
-        ...(c.dht != null ? { dht: kadDHT(c.dht) } : {}),
+        ...(uPnPNAT != null ? { upnp: uPnPNAT({ autoConfirmAddress: true }) } : {}),
+        ...(dht != null ? { dht } : {}),
         publicAddrs: publicAddressConfirmation({ events }),
         stopGuard: stopGuard({ events }),
         pubsub: gossipsub(c.pubsub),
-        ...(c.mdns != null ? { mdns: mdns(c.mdns) } : {}),
+        ...(c.mdns != null && mdns != null ? { mdns: mdns(c.mdns) } : {}),
         dm: directMessages({ maxTextBytes: options.pubsubMaxMessage }),
         files: fileShare(),
         ...(c.reservationKeeper != null ? { reservations: reservationKeeper({ ...c.reservationKeeper, events }) } : {})
@@ -135,13 +147,32 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       // after start resolved: every listener is up, so relays are dialled from the listen port
       node.services.reservations?.keep()
       if (options.pingInterval > 0) startPingLoop(node, events, running, options.pingInterval)
-      if (options.dht && options.bootstrap.length > 0) startAnnouncing(node, events, running)
+      if (options.bootstrap.length > 0) {
+        const announce = options.dht ? startAnnouncing(node, events, running) : undefined
+        // after a bootstrap node restarts: connect again and re-publish this peer's record there
+        keepBootstrapPeers(node, {
+          list: options.bootstrap.map(String),
+          dialTimeout: options.dialTimeout,
+          retry: options.reservationRetry,
+          retryMax: options.reservationRetryMax,
+          onReconnect: (peer) => {
+            events.emit('info', { message: `reconnected to bootstrap peer ${peer.toString()}` })
+            announce?.()
+          }
+        }, running)
+      }
       reportPubsub(node.services.pubsub, events, options.pubsubMaxMessage, running)
       if (options.pubsubRelayed) reidentifyOnUpgrade(node, running)
       reportMessagesAndFiles(node.services.dm, node.services.files, events, running)
       if (node.services.mdns != null) dialDiscovered(node, node.services.mdns, options.dialTimeout, running)
     }
   })
+}
+
+/** The DHT client of `--dht`, loaded only when it runs. */
+async function loadDht ({ publicAddressesOnly, ...init }: NonNullable<PeerComposedInit['dht']>): Promise<ReturnType<typeof import('@libp2p/kad-dht').kadDHT>> {
+  const { kadDHT, passthroughMapper, removePrivateAddressesMapper } = await import('@libp2p/kad-dht')
+  return kadDHT({ ...init, peerInfoMapper: publicAddressesOnly ? removePrivateAddressesMapper : passthroughMapper })
 }
 
 /** Pings every connection each `interval` ms (`ping` events). */
@@ -227,25 +258,38 @@ function reportMessagesAndFiles (dm: DirectMessages, files: FileShare, events: N
   })
 }
 
-/** Publishes this peer's DHT provider record at start and again whenever a reservation changes its addresses. */
-function startAnnouncing (node: Libp2p, events: NatkitEvents, running: RunningNode): void {
+/**
+ * Publishes this peer's DHT provider record at start and again whenever a
+ * reservation changes its addresses; returns a function that publishes it
+ * again (e.g. after a bootstrap node restarted).
+ */
+function startAnnouncing (node: Libp2p, events: NatkitEvents, running: RunningNode): () => void {
   const controller = new AbortController()
   let announcing: Promise<void> | undefined
+  let current: AbortController | undefined
   let again = false
-  const announce = (): void => {
-    if (announcing != null) { again = true; return }
-    announcing = announceSelf(node, controller.signal).then(() => {
+  /** `restart`: abandon an announcement in flight (e.g. stuck on a bootstrap node that restarted) and publish anew */
+  const announce = (restart = false): void => {
+    if (announcing != null) {
+      again = true
+      if (restart) current?.abort()
+      return
+    }
+    const attempt = new AbortController()
+    current = attempt
+    announcing = announceSelf(node, AbortSignal.any([controller.signal, attempt.signal])).then(() => {
       events.emit('info', { message: 'published this peer\'s addresses to the DHT' })
     }, (err: Error) => {
-      if (!controller.signal.aborted) events.emit('warn', { message: `DHT announce failed: ${err.message}` })
+      if (!controller.signal.aborted && !attempt.signal.aborted) events.emit('warn', { message: `DHT announce failed: ${err.message}` })
     }).finally(() => {
       announcing = undefined
       if (again && !controller.signal.aborted) { again = false; announce() }
     })
   }
-  const off = events.on('reservation', announce)
+  const off = events.on('reservation', () => { announce() })
   announce()
   running.onStop(async () => { off(); controller.abort(); await announcing })
+  return () => { announce(true) }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
-import { DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, type DirectPathPlan } from '@natkit/node'
+import { DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX } from '@natkit/node/defaults'
+import type { DirectPathPlan } from '@natkit/node'
 import { UserError } from '@natkit/events'
 import { DHT_PROTOCOL_SPEC, checkStunUrl, defineRole, spec, type CommonOptions } from '@natkit/config'
 
@@ -116,7 +117,12 @@ export interface PeerOptions extends CommonOptions {
    */
   stun: string[]
   /**
-   * First delay before retrying a failed reservation in milliseconds (doubles each time).
+   * First delay before retrying a failed reservation in milliseconds (doubles
+   * each time, up to `reservationRetryMax`; each delay loses a random part of
+   * up to half, so peers do not retry in lockstep). While a relay is
+   * unreachable its TCP address is probed every second and the reservation is
+   * retried as soon as it accepts connections. The same schedule redials lost
+   * `--bootstrap` peers.
    *
    * @default 2000 (2s)
    */
@@ -206,7 +212,7 @@ export const PEER_ROLE = defineRole<PeerOptions>({
     spec('webrtc', 'boolean', DEFAULT_WEBRTC, 'enable the WebRTC transport'),
     spec('upnp', 'boolean', DEFAULT_UPNP, 'ask the router for port mappings (UPnP IGD, SSDP multicast on the LAN) and announce the mapped address; off unless given'),
     spec('stun', 'string[]', [], 'STUN servers (stun:HOST:PORT); none by default', { arg: '<url>', check: checkStunUrl }),
-    spec('reservationRetry', 'duration', DEFAULT_RESERVATION_RETRY, 'first retry delay after a failed reservation (doubles)', { min: 1, arg: '<duration>' }),
+    spec('reservationRetry', 'duration', DEFAULT_RESERVATION_RETRY, 'first retry delay after a failed reservation (doubles; up to half of each is random; an unreachable relay is probed every 1s and retried once it accepts connections)', { min: 1, arg: '<duration>' }),
     spec('reservationRetryMax', 'duration', DEFAULT_RESERVATION_RETRY_MAX, 'maximum retry delay after failed reservations', { min: 1, arg: '<duration>' }),
     spec('dht', 'boolean', DEFAULT_DHT, 'run the Kademlia DHT'),
     spec('pingInterval', 'duration', DEFAULT_PING_INTERVAL, 'ping connected peers this often; 0 = off', { min: 0, arg: '<duration>' }),

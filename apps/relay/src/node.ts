@@ -5,12 +5,10 @@
  * (gater + observer service), relay events (observer service), an optional AutoNAT v2 server, and an optional STUN binding
  * server beside the node.
  */
-import { autoNATv2 } from '@libp2p/autonat-v2'
 import { circuitRelayServer, type CircuitRelayServerInit, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import { autonatGuard, type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver } from '@natkit/node'
-import { createStunServer } from '@natkit/stun'
+import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver } from '@natkit/node'
 import type { RelayOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 
@@ -62,6 +60,8 @@ export function composeInit (o: RelayOptions): RelayComposedInit {
 export async function createRelay (options: RelayOptions, events: NatkitEvents): Promise<NatkitRunner<BaseServices & RelayServices>> {
   const c = composeInit(options)
   const limits = new ReservationLimits(c.reservationLimits)
+  // optional services are loaded only when they run
+  const autonat = options.autonat ? await loadAutonat() : undefined
   return await prepareNatkitNode({
     role: 'relay',
     options,
@@ -76,16 +76,23 @@ export async function createRelay (options: RelayOptions, events: NatkitEvents):
         // after `relay`: it wraps that service
         relayObserver: relayObserver({ events, limits }),
         // the guard wraps the server's handler: one dial-back per request, requests rate-limited
-        ...(options.autonat ? { autonat: autoNATv2(), autonatGuard: autonatGuard() } : {})
+        ...(autonat != null ? { autonat: autonat.autoNATv2(), autonatGuard: autonat.autonatGuard() } : {})
       }
     }),
     afterStart: async (_node, running) => {
       if (options.stunListen == null) return
       const { host, port } = options.stunListen
+      const { createStunServer } = await import('@natkit/stun')
       const stun = createStunServer()
       const bound = await stun.listen(port, host)
       running.onStop(async () => { await stun.close() })
       events.emit('info', { message: `STUN binding server on udp ${bound.address}:${bound.port}` })
     }
   })
+}
+
+/** The AutoNAT v2 server and natkit's guard around it (`--autonat`). */
+async function loadAutonat (): Promise<{ autoNATv2: typeof import('@libp2p/autonat-v2').autoNATv2, autonatGuard: typeof import('@natkit/node/autonat').autonatGuard }> {
+  const [{ autoNATv2 }, { autonatGuard }] = await Promise.all([import('@libp2p/autonat-v2'), import('@natkit/node/autonat')])
+  return { autoNATv2, autonatGuard }
 }

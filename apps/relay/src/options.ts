@@ -1,6 +1,6 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
 import { defineRole, spec, type CommonOptions, type HostPort } from '@natkit/config'
-import { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE } from '@natkit/node'
+import { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE } from '@natkit/node/defaults'
 
 // ---------------------------------------------------------------------------
 // named defaults
@@ -16,7 +16,7 @@ export const DEFAULT_MAX_INBOUND_HOP_STREAMS = 32
 export const DEFAULT_MAX_OUTBOUND_STOP_STREAMS = 64
 export const DEFAULT_HOP_TIMEOUT = 30_000
 export const DEFAULT_RELAY_AUTONAT = true
-export { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE } from '@natkit/node'
+export { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE } from '@natkit/node/defaults'
 
 export interface RelayOptions extends CommonOptions {
   role: 'relay'

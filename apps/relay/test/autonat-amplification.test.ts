@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { DEFAULT_AUTONAT_MAX_DIALS_PER_REQUEST, DEFAULT_AUTONAT_REQUESTS_PER_IP } from '@natkit/node'
+import { DEFAULT_AUTONAT_MAX_DIALS_PER_REQUEST, DEFAULT_AUTONAT_REQUESTS_PER_IP } from '@natkit/node/autonat'
 import { TS_HOOKS } from '@natkit/testkit'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
 import { afterAll, describe, expect, it } from 'vitest'

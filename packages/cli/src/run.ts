@@ -1,5 +1,4 @@
 import { NatkitEvents, createPrinter, isUserError } from '@natkit/events'
-import { enable } from '@libp2p/logger'
 import { HelpShown } from './args.js'
 import type { CommonOptions } from '@natkit/config'
 
@@ -63,7 +62,8 @@ export async function runRole<T extends RunnableRole> (init: RunInit<T>): Promis
   const events = new NatkitEvents()
   createPrinter(events, { json: o.json, out: init.out ?? process.stdout, quiet: quietEvents(o.logLevel) })
   // debug also turns on natkit's own debug logs (stderr) unless DEBUG already chooses
-  if (o.logLevel === 'debug' && process.env.DEBUG == null) enable('natkit:*')
+  // (loaded here, not at the top: --help and usage errors load no libp2p code)
+  if (o.logLevel === 'debug' && process.env.DEBUG == null) (await import('@libp2p/logger')).enable('natkit:*')
   const role = await init.create(events)
   let stopping: Promise<number> | undefined
   const stop = async (code: number): Promise<number> => {

@@ -11,7 +11,6 @@
  * The schema is documented in `docs/events.md` and is stable: the lab, the
  * docker-compose checks and tests read it. Fields are only ever added.
  */
-import { TimeoutError } from '@libp2p/interface'
 
 export type Direction = 'inbound' | 'outbound'
 export type ReachabilityStatus = 'reachable' | 'unreachable' | 'unknown'
@@ -193,6 +192,16 @@ export type EventListener<E extends NatkitEventName> = (event: NatkitEvent<E>) =
 /** Default upper bound of listeners per event name. */
 export const DEFAULT_MAX_LISTENERS = 64
 
+/**
+ * `NatkitEvents.waitFor` saw no matching event in time. Named `TimeoutError`
+ * like libp2p's, without loading libp2p (this package stays light for
+ * `--help`).
+ */
+export class EventTimeoutError extends Error {
+  static override name = 'TimeoutError'
+  override name = 'TimeoutError'
+}
+
 export class TooManyListenersError extends Error {
   static override name = 'TooManyListenersError'
   override name = 'TooManyListenersError'
@@ -249,12 +258,12 @@ export class NatkitEvents {
 
   /**
    * Resolves with the first event of that name matching `predicate`, or rejects
-   * after `timeoutMs` (or when `signal` aborts).
+   * with an {@link EventTimeoutError} after `timeoutMs` (or when `signal` aborts).
    */
   async waitFor<E extends NatkitEventName>(event: E, predicate: (e: NatkitEvent<E>) => boolean = () => true, timeoutMs = 30_000, signal?: AbortSignal): Promise<NatkitEvent<E>> {
     const { promise, resolve, reject } = Promise.withResolvers<NatkitEvent<E>>()
     const off = this.on(event, (e: NatkitEvent<E>) => { if (predicate(e)) resolve(e as NatkitEvent<E>) })
-    const timer = setTimeout(() => { reject(new TimeoutError(`no ${event} event within ${timeoutMs} ms`)) }, timeoutMs)
+    const timer = setTimeout(() => { reject(new EventTimeoutError(`no ${event} event within ${timeoutMs} ms`)) }, timeoutMs)
     const onAbort = (): void => { reject(signal?.reason ?? new Error('aborted')) }
     signal?.addEventListener('abort', onAbort, { once: true })
     try {

@@ -11,10 +11,13 @@ import { randomBytes } from 'node:crypto'
 import { InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { encodeResponseDelay, StunAttribute, stunBindingRequest } from '@natkit/stun'
 import { classifyNat } from './classify.js'
+import { DEFAULT_LIFETIME_MAX_MS, MAX_LIFETIME_MS } from './defaults.js'
 import { ConnectBackError, tcpConnectBack } from './connect-back.js'
 import type { Endpoint, MappingSample, NatClassification, NatObservations, TcpConnectBackObservation } from './classify.js'
 import type { StunBindingResult } from '@natkit/stun'
 import type { Socket } from 'node:dgram'
+
+export { DEFAULT_LIFETIME_MAX_MS, MAX_LIFETIME_MS } from './defaults.js'
 
 /**
  * Time for one Binding transaction (with retransmissions) before the observer
@@ -49,14 +52,6 @@ export const MAX_NAT_OBSERVERS = 8
  */
 export const DEFAULT_HAIRPIN_TIMEOUT_MS = 300
 
-/**
- * Longest idle time the mapping lifetime probe waits for: fresh mappings ask
- * the primary observer to answer after a quarter, half and all of it
- * (natkit's NATKIT-RESPONSE-DELAY); 0 skips the probe.
- *
- * @default 2000
- */
-export const DEFAULT_LIFETIME_MAX_MS = 2_000
 
 /**
  * How long after the asked-for delay a lifetime probe's answer may still come.
@@ -65,8 +60,6 @@ export const DEFAULT_LIFETIME_MAX_MS = 2_000
  */
 export const DEFAULT_LIFETIME_MARGIN_MS = 500
 
-/** Longest `lifetimeMaxMs` (the observer's DEFAULT_MAX_RESPONSE_DELAY_MS). */
-export const MAX_LIFETIME_MS = 10_000
 
 /** Options of {@link discoverNat}. */
 export interface DiscoverNatOptions {

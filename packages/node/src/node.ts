@@ -1,14 +1,10 @@
 import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
-import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
-import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
-import { registerGoHolePunchMetrics } from './holepunch-metrics.js'
-import { registerRoleCounters, startMetricsServer } from './metrics.js'
 import { checkListenAddrs, toListenAddressError } from './listen.js'
 import { observeNode } from './observe.js'
 import { inboundAdmission, inboundAdmissionInit } from './admission.js'
@@ -19,6 +15,14 @@ import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
 /** The libp2p identify agent string every natkit node announces. */
 export const NATKIT_VERSION = '0.1.0'
 export const NATKIT_AGENT = `natkit/${NATKIT_VERSION}`
+
+/**
+ * Delay (ms) between start and the bootstrap peers being reported (and so
+ * dialled): @libp2p/bootstrap's `timeout`, 1000 there; none here.
+ *
+ * @default 0
+ */
+export const BOOTSTRAP_DISCOVERY_DELAY = 0
 
 /** The services every natkit node runs, whatever its role. */
 export type BaseServices = {
@@ -108,8 +112,9 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
     connectionGater: inboundAdmission(init.connectionGater ?? {}, inboundAdmissionInit(o)),
     // a role that accepts WebRTC raises the upgrade timeout to its acceptance window (signalling and ICE)
     connectionManager: withUpgradeTimeout(connectionManagerInit(o), init.inboundUpgradeTimeout),
-    peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList })] : [],
-    metrics: o.metrics != null ? prometheusMetrics({ collectDefaultMetrics: true }) : undefined,
+    // optional services are loaded only when used (a role without --metrics never loads prom-client)
+    peerDiscovery: bootstrapList.length > 0 ? [await bootstrapDiscovery(bootstrapList)] : [],
+    metrics: o.metrics != null ? (await import('@libp2p/prometheus-metrics')).prometheusMetrics({ collectDefaultMetrics: true }) : undefined,
     services: {
       identify: identify(),
       identifyPush: identifyPush(),
@@ -117,6 +122,24 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
       ...init.services
     }
   }) as NatkitNode<S>
+}
+
+/** natkit's metrics modules (prom-client), loaded with `--metrics` only. */
+async function loadMetrics (): Promise<typeof import('./metrics.js') & typeof import('./holepunch-metrics.js')> {
+  const [m, h] = await Promise.all([import('./metrics.js'), import('./holepunch-metrics.js')])
+  return { ...m, ...h }
+}
+
+/**
+ * Bootstrap discovery of `list`, with no wait: @libp2p/bootstrap waits
+ * `timeout` ms (1 s by default) after start before it reports the bootstrap
+ * peers (and the node dials them), so the first DHT lookup of a short-lived
+ * `natkit-peer dial` idled ~1 s. With {@link BOOTSTRAP_DISCOVERY_DELAY} they are
+ * reported (and dialled) right after start.
+ */
+async function bootstrapDiscovery (list: string[]): Promise<NonNullable<Libp2pOptions['peerDiscovery']>[number]> {
+  const { bootstrap } = await import('@libp2p/bootstrap')
+  return bootstrap({ list, timeout: BOOTSTRAP_DISCOVERY_DELAY })
 }
 
 /**
@@ -162,9 +185,13 @@ export async function startNatkitNode<S extends ServiceMap> (node: Libp2p<S>, in
   try {
     const observer = observeNode(node, events)
     cleanups.push(observer.off)
-    cleanups.push(registerRoleCounters(events))
-    const holepunch = (node.services as Record<string, unknown>).holepunch
-    if (holepunch instanceof EventTarget) cleanups.push(registerGoHolePunchMetrics(holepunch))
+    // the counters are read only through the --metrics server
+    const metrics = o.metrics != null ? await loadMetrics() : undefined
+    if (metrics != null) {
+      cleanups.push(metrics.registerRoleCounters(events))
+      const holepunch = (node.services as Record<string, unknown>).holepunch
+      if (holepunch instanceof EventTarget) cleanups.push(metrics.registerGoHolePunchMetrics(holepunch))
+    }
     // a bad listen address: one line naming it and the cause, before anything binds
     if (o.listen != null) await checkListenAddrs(node, o.listen, init.role)
     try {
@@ -174,8 +201,8 @@ export async function startNatkitNode<S extends ServiceMap> (node: Libp2p<S>, in
     }
     // every listener is bound now: the first `listening` event
     observer.refresh()
-    if (o.metrics != null) {
-      const m = await startMetricsServer(o.metrics.host, o.metrics.port)
+    if (o.metrics != null && metrics != null) {
+      const m = await metrics.startMetricsServer(o.metrics.host, o.metrics.port)
       cleanups.push(m.close)
       events.emit('info', { message: `metrics on ${m.url}` })
     }

@@ -13,6 +13,7 @@
  * stops the expiry from later deleting a newer reservation of the same peer).
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE } from './defaults.js'
 import { ipGroups } from './ip-groups.js'
 import type { NatkitEvents, ReservationLimitName } from '@natkit/events'
 import type { Connection, PeerId, TypedEventTarget, Libp2pEvents } from '@libp2p/interface'
@@ -27,12 +28,6 @@ interface ReservationMapLike extends Iterable<[PeerId, ReservationLike]> {
   delete: (peer: PeerId) => void
 }
 
-/** Reservations held at once by peers of one IP (IPv6: one /64). @default 8 */
-export const DEFAULT_MAX_RESERVATIONS_PER_IP = 8
-/** Reservations held at once by peers of one IPv4 /16 or IPv6 /32. @default 32 */
-export const DEFAULT_MAX_RESERVATIONS_PER_NETWORK = 32
-/** How long a reservation outlives the last connection of the peer that made it, in ms. @default 10000 */
-export const DEFAULT_RESERVATION_GRACE = 10_000
 
 export interface ReservationLimitsInit {
   /** @default DEFAULT_MAX_RESERVATIONS_PER_IP */

@@ -2,13 +2,11 @@ import { serviceDependencies, type ComponentLogger, type Logger, type PeerId, ty
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { UserError } from '@natkit/events'
 import { circuitReservationStore, CIRCUIT_TRANSPORT_TAG, type ReservationStoreLike } from '@natkit/libp2p-internals'
+import { retryDelay, sleep, waitToRetry } from './backoff.js'
+import { DEFAULT_RELAY_PROBE_INTERVAL, DEFAULT_RESERVATION_JITTER, DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX } from './defaults.js'
 import type { NatkitEvents } from '@natkit/events'
 import type { ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 
-/** First delay before retrying a failed or lost reservation. */
-export const DEFAULT_RESERVATION_RETRY = 2_000
-/** Upper bound of the exponential retry delay. */
-export const DEFAULT_RESERVATION_RETRY_MAX = 60_000
 /** Bound on one dial + reservation exchange with a relay. */
 export const DEFAULT_RESERVATION_TIMEOUT = 10_000
 /**
@@ -39,6 +37,21 @@ export interface ReservationKeeperInit {
    * @default DEFAULT_RESERVATION_RETRY_MAX
    */
   retryMax?: number
+  /**
+   * Random fraction of each retry delay (0-1): a delay `d` becomes a value in
+   * `[d * (1 - jitter), d]`, so peers that lost the same relay spread out.
+   *
+   * @default DEFAULT_RESERVATION_JITTER
+   */
+  jitter?: number
+  /**
+   * While waiting to retry, probe the relay's TCP address with a connect this
+   * often (ms) and retry at once when it accepts connections again (the relay is back; a relay that was reachable all along, e.g. one that refused, does not count). 0 = no
+   * probe. Relays without an IP or DNS + TCP address are not probed.
+   *
+   * @default DEFAULT_RELAY_PROBE_INTERVAL
+   */
+  probeInterval?: number
   /**
    * Bound on one dial + reservation exchange with a relay.
    *
@@ -95,6 +108,8 @@ export class ReservationKeeper implements Startable {
     this.#init = {
       retry: init.retry ?? DEFAULT_RESERVATION_RETRY,
       retryMax: init.retryMax ?? DEFAULT_RESERVATION_RETRY_MAX,
+      jitter: init.jitter ?? DEFAULT_RESERVATION_JITTER,
+      probeInterval: init.probeInterval ?? DEFAULT_RELAY_PROBE_INTERVAL,
       timeout: init.timeout ?? DEFAULT_RESERVATION_TIMEOUT,
       renewMin: init.renewMin ?? DEFAULT_RESERVATION_RENEW_MIN
     }
@@ -134,8 +149,9 @@ export class ReservationKeeper implements Startable {
     const signal = this.#controller.signal
     const store = circuitReservationStore(this.#components.transportManager)
     const relayId = relay.getComponents().findLast(c => c.name === 'p2p')?.value as string
-    let delay = this.#init.retry
+    let attempt = 0
     while (!signal.aborted) {
+      const delay = retryDelay(attempt, this.#init)
       // Wait for the reservation to be removed again (relay gone) before retrying.
       const removed = waitForEvent(store, 'relay:removed', (d) => (d as { relay?: PeerId } | undefined)?.relay?.toString() === relayId, signal)
       const created = (evt: Event): void => {
@@ -149,14 +165,18 @@ export class ReservationKeeper implements Startable {
         })
       }
       store.addEventListener('relay:created-reservation', created)
+      // the relay could not be reached (dial failed, or the connection was lost): probe it while waiting
+      const reach = { unreachable: true }
       try {
-        const relayPeer = await this.#reserve(relay, relayId, store)
-        delay = this.#init.retry
+        const relayPeer = await this.#reserve(relay, relayId, store, reach)
+        attempt = 0
         const renewal = new AbortController()
         const renewing = this.#renew(store, relayPeer, AbortSignal.any([signal, renewal.signal]))
         await removed.promise
         renewal.abort()
         const renewError = await renewing
+        // lost with its connection: the relay went away (a refused renewal is its answer)
+        reach.unreachable = renewError == null
         if (signal.aborted) return
         this.#events.emit('reservation:failed', { relay: relayId, reason: renewError != null ? `renewal failed: ${renewError.message}` : 'reservation lost (relay connection closed)', retryInMs: delay })
       } catch (err) {
@@ -166,8 +186,8 @@ export class ReservationKeeper implements Startable {
       } finally {
         store.removeEventListener('relay:created-reservation', created)
       }
-      await sleep(delay, signal)
-      delay = Math.min(delay * 2, this.#init.retryMax)
+      attempt++
+      if (await waitToRetry(relay, delay, reach.unreachable ? this.#init.probeInterval : 0, signal)) this.#log('relay %a accepts connections again: retrying now', relay)
     }
   }
 
@@ -190,9 +210,11 @@ export class ReservationKeeper implements Startable {
     }
   }
 
-  async #reserve (relay: Multiaddr, relayId: string, store: ReservationStoreLike): Promise<PeerId> {
+  /** Dials the relay and reserves; `reach.unreachable` is false once the relay was connected (a later failure is the relay's answer). */
+  async #reserve (relay: Multiaddr, relayId: string, store: ReservationStoreLike, reach: { unreachable: boolean }): Promise<PeerId> {
     const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#init.timeout)])
     const conn = await this.#components.connectionManager.openConnection(relay, { signal })
+    reach.unreachable = false
     if (!this.#listening.has(relayId)) {
       // the first time, a circuit listener is created; it then follows the store
       await this.#components.transportManager.listen([relay.encapsulate('/p2p-circuit')])
@@ -210,14 +232,6 @@ export class ReservationKeeper implements Startable {
  */
 export function reservationKeeper (init: ReservationKeeperInit): (components: ReservationKeeperComponents) => ReservationKeeper {
   return (components) => new ReservationKeeper(components, init)
-}
-
-function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms)
-    function done (): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve() }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }
 
 function waitForEvent (target: EventTarget, name: string, match: (detail: unknown) => boolean, signal: AbortSignal): { promise: Promise<void>, cancel: () => void } {

@@ -17,6 +17,25 @@ export const BINS = {
   autonat: `${APPS}autonat-probe/bin/natkit-autonat.js`
 } as const
 
+/**
+ * A `node --import` hook that writes the URL of every module file the process
+ * loaded to the file named by `NATKIT_TRACE_MODULES`, at exit.
+ */
+export const TRACE_MODULES_HOOK = fileURLToPath(new URL('../trace-modules.mjs', import.meta.url))
+
+/** The npm packages among module URLs (`@scope/name` or `name`, from their node_modules path), sorted, each once. */
+export function packagesOf (urls: string[]): string[] {
+  const names = urls.map(u => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((n): n is string => n != null)
+  return [...new Set(names)].sort()
+}
+
+export interface RoleProcessOptions {
+  /** Pipe stdin, for {@link RoleProcess.send}. */
+  stdin?: boolean
+  /** Write the URLs of the modules the process loaded to this file when it exits (see {@link TRACE_MODULES_HOOK}). */
+  traceModules?: string
+}
+
 /** Bound on the stderr kept per process, for failure messages. */
 const MAX_STDERR = 16 * 1024
 
@@ -33,9 +52,10 @@ export class RoleProcess {
    * Throws StaleBuildError (before spawning) when the binary would run a dist/ older than the sources.
    * With `stdin`, the process reads what {@link RoleProcess.send} writes (e.g. `natkit-peer shell --json`).
    */
-  constructor (bin: keyof typeof BINS, args: string[], opts: { stdin?: boolean } = {}) {
+  constructor (bin: keyof typeof BINS, args: string[], opts: RoleProcessOptions = {}) {
     assertFreshBuild(BINS[bin])
-    this.child = spawn(process.execPath, [BINS[bin], ...args, '--json'], { stdio: [opts.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '' } })
+    const trace = opts.traceModules != null ? { node: ['--import', TRACE_MODULES_HOOK], env: { NATKIT_TRACE_MODULES: opts.traceModules } } : { node: [], env: {} }
+    this.child = spawn(process.execPath, [...trace.node, BINS[bin], ...args, '--json'], { stdio: [opts.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '', ...trace.env } })
     this.child.stdout?.on('data', parseEventStream((e) => {
       this.events.push(e)
       for (const w of [...this.#waiters]) w()
@@ -95,7 +115,7 @@ export async function listeningAddr (p: RoleProcess): Promise<{ peerId: string, 
 export class RolePool {
   readonly #procs: RoleProcess[] = []
 
-  readonly start = (bin: keyof typeof BINS, args: string[], opts: { stdin?: boolean } = {}): RoleProcess => {
+  readonly start = (bin: keyof typeof BINS, args: string[], opts: RoleProcessOptions = {}): RoleProcess => {
     const p = new RoleProcess(bin, args, opts)
     this.#procs.push(p)
     return p

@@ -1,0 +1,75 @@
+/**
+ * Fast start (issue 14): every role answers `--help` and usage errors without
+ * loading libp2p, and a running role loads only the services it runs (a relay
+ * never loads WebRTC). Proved structurally, from the modules each process
+ * loaded (TRACE_MODULES_HOOK), not from timings a busy machine would skew.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { BINS, RolePool, packagesOf, type RoleProcess } from '@natkit/testkit/roles'
+
+const pool = new RolePool()
+const dir = mkdtempSync(join(tmpdir(), 'natkit-startup-'))
+afterAll(async () => {
+  await pool.stopAll()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+let n = 0
+/** Runs a role with the module trace on; resolves with its process and, once it exited, the packages it loaded. */
+function traced (bin: keyof typeof BINS, args: string[]): { proc: RoleProcess, packages: () => Promise<string[]> } {
+  const file = join(dir, `modules-${n++}.txt`)
+  const proc = pool.start(bin, args, { traceModules: file })
+  return {
+    proc,
+    packages: async () => {
+      await proc.exited
+      return packagesOf(readFileSync(file, 'utf8').split('\n').filter(Boolean))
+    }
+  }
+}
+
+const isLibp2p = (name: string): boolean => name === 'libp2p' || name.startsWith('@libp2p/') || name.startsWith('@chainsafe/libp2p')
+
+describe('--help and usage errors load no libp2p', () => {
+  for (const role of Object.keys(BINS) as Array<keyof typeof BINS>) {
+    it(`natkit ${role}: --help prints usage (exit 0), a bad flag one line (exit 2), neither loads libp2p`, async () => {
+      const help = traced(role, ['--help'])
+      const bad = traced(role, ['--no-such-flag'])
+      expect(await help.proc.exited).toBe(0)
+      expect(help.proc.other.join('\n')).toMatch(/^Usage: natkit-/m)
+      expect(await bad.proc.exited).toBe(2)
+      expect(bad.proc.stderr.trim().split('\n')).toEqual([expect.stringMatching(/unknown option '--no-such-flag'/)])
+      const loaded = [...await help.packages(), ...await bad.packages()]
+      // the trace works: parsing's own packages are there
+      expect(loaded).toContain('commander')
+      expect(loaded.filter(isLibp2p)).toEqual([])
+    }, 30_000)
+  }
+})
+
+describe('a role loads only the services it runs', () => {
+  it('a relay never loads WebRTC; without --autonat not AutoNAT; without --metrics not Prometheus', async () => {
+    const relay = traced('relay', ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-autonat'])
+    await relay.proc.waitFor('listening', (e) => e.addrs.length > 0)
+    expect(await relay.proc.stop()).toBe(0)
+    const loaded = await relay.packages()
+    expect(loaded).toEqual(expect.arrayContaining(['libp2p', '@libp2p/circuit-relay-v2', '@libp2p/tcp']))
+    for (const p of ['@libp2p/webrtc', 'node-datachannel', '@libp2p/autonat-v2', '@libp2p/prometheus-metrics', 'prom-client', '@libp2p/kad-dht', '@libp2p/bootstrap']) expect(loaded).not.toContain(p)
+  }, 30_000)
+
+  it('a peer loads WebRTC only with --webrtc (the default), and the relay AutoNAT only with --autonat (the default)', async () => {
+    const peer = traced('peer', ['run', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-webrtc', '--no-dht'])
+    const relay = traced('relay', ['--listen', '/ip4/127.0.0.1/tcp/0'])
+    await peer.proc.waitFor('listening', (e) => e.addrs.length > 0)
+    await relay.proc.waitFor('listening', (e) => e.addrs.length > 0)
+    expect(await peer.proc.stop()).toBe(0)
+    expect(await relay.proc.stop()).toBe(0)
+    const peerLoaded = await peer.packages()
+    expect(peerLoaded).toContain('@libp2p/circuit-relay-v2')
+    for (const p of ['@libp2p/webrtc', 'node-datachannel', '@libp2p/kad-dht', '@libp2p/upnp-nat', '@libp2p/mdns']) expect(peerLoaded).not.toContain(p)
+    expect(await relay.packages()).toContain('@libp2p/autonat-v2')
+  }, 30_000)
+})
