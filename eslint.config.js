@@ -14,13 +14,6 @@ const ANY_ALLOWED = [
 ]
 
 
-/**
- * Tests of one app that use another app's code: the relay's in-process test composes the
- * peer app's node as the other side; the inbound admission test (issue 11) floods the
- * bootstrap and peer nodes too. (Role binaries are spawned with @natkit/testkit/roles.)
- */
-const APP_HELPER_IMPORTS = ['apps/relay/src/relay.test.ts', 'apps/relay/test/admission.test.ts']
-
 const TEST_FILES = ['**/*.test.ts', '**/test/**']
 
 /** apps → packages, tools → packages and apps (the lab spawns the apps), packages → packages (nx tags in each package.json). */
@@ -31,8 +24,8 @@ const depConstraints = [
   // examples/ (issue 9): a stock js-libp2p app using natkit's packages
   { sourceTag: 'scope:examples', onlyDependOnLibsWithTags: ['scope:shared'] }
 ]
-/** Tests may also use the test kit. */
-const testDepConstraints = depConstraints.map(c => ({ ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testkit'] }))
+/** Tests may also use the test kit; the examples' tests run them in the NAT lab (tools). */
+const testDepConstraints = depConstraints.map(c => ({ ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'type:testkit', ...(c.sourceTag === 'scope:examples' ? ['scope:tools'] : [])] }))
 
 export default tseslint.config(
   {
@@ -75,13 +68,5 @@ export default tseslint.config(
   {
     files: TEST_FILES,
     rules: { 'natkit/enforce-module-boundaries': ['error', { depConstraints: testDepConstraints }] }
-  },
-  {
-    files: APP_HELPER_IMPORTS,
-    rules: {
-      'natkit/enforce-module-boundaries': ['error', {
-        depConstraints: testDepConstraints.map(c => c.sourceTag === 'scope:app' ? { ...c, onlyDependOnLibsWithTags: [...c.onlyDependOnLibsWithTags, 'scope:app'] } : c)
-      }]
-    }
   }
 )

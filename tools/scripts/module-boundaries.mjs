@@ -1,14 +1,15 @@
 // ESLint rule natkit/enforce-module-boundaries: Nx-style dependency constraints between
 // workspace projects, driven by the `nx.tags` of each package.json (the same option
 // shape as @nx/enforce-module-boundaries, whose plugin would pull in @nx/js, Babel and a
-// second Nx). An import of another project, by its package name (`@natkit/x`, `@natkit/x/sub`)
-// or by a relative path that leaves the importing project, is allowed only when the
-// target has one of the tags its source's constraint lists.
+// second Nx). An import of another project, by its package name (`@natkit/x`, `@natkit/x/sub`),
+// is allowed only when the target has one of the tags its source's constraint lists; a
+// relative path that leaves the importing project into another is never allowed (the Nx
+// project graph and package.json cannot see it: import the project by its package name).
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { dirname, join, resolve, sep } from 'node:path'
 
 const ROOT = resolve(import.meta.dirname, '../..')
-const WORKSPACE_GROUPS = ['packages', 'apps', 'tools']
+const WORKSPACE_GROUPS = ['packages', 'apps', 'tools', 'examples']
 
 /** Workspace projects (directories with a package.json) by name and by root. */
 function loadProjects () {
@@ -66,7 +67,8 @@ const rule = {
     }],
     messages: {
       notAllowed: '{{source}} ({{sourceTags}}) may not import {{target}} ({{targetTags}}): a project tagged "{{sourceTag}}" may only depend on projects tagged {{allowed}}',
-      untagged: '{{source}} has no nx tag matched by a depConstraint (tags: {{sourceTags}})'
+      untagged: '{{source}} has no nx tag matched by a depConstraint (tags: {{sourceTags}})',
+      relative: '{{source}} imports {{target}} by the relative path "{{specifier}}": import it by its package name ({{target}}) and declare it in package.json, so the project graph sees the dependency'
     }
   },
   create (context) {
@@ -78,6 +80,10 @@ const rule = {
       if (typeof specifier !== 'string') return
       const to = target(specifier, context.filename)
       if (to == null || to === source) return
+      if (specifier.startsWith('.')) {
+        context.report({ node, messageId: 'relative', data: { source: source.name, target: to.name, specifier } })
+        return
+      }
       if (constraints.length === 0) {
         context.report({ node, messageId: 'untagged', data: { source: source.name, sourceTags: source.tags.join(', ') } })
         return

@@ -16,6 +16,10 @@ for (const group of ['packages', 'apps', 'tools', 'examples']) {
 const refs = []
 for (const [name, dir] of projects) {
   const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'))
+  const vc = join(root, dir, 'vitest.config.ts')
+  if (!existsSync(vc)) writeFileSync(vc, `export { default } from '${relative(join(root, dir), join(root, 'vitest.shared.js'))}'\n`)
+  // a test-only project (no src/, e.g. tools/roles-test) has nothing to build; tsconfig.json type-checks its tests
+  if (!existsSync(join(root, dir, 'src'))) continue
   const deps = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((d) => projects.has(d))
   const tsconfig = {
     extends: relative(join(root, dir), join(root, 'tsconfig.base.json')),
@@ -25,8 +29,6 @@ for (const [name, dir] of projects) {
     references: deps.map((d) => ({ path: relative(join(root, dir), join(root, projects.get(d), 'tsconfig.lib.json')) }))
   }
   writeFileSync(join(root, dir, 'tsconfig.lib.json'), JSON.stringify(tsconfig, null, 2) + '\n')
-  const vc = join(root, dir, 'vitest.config.ts')
-  if (!existsSync(vc)) writeFileSync(vc, `export { default } from '${relative(join(root, dir), join(root, 'vitest.shared.js'))}'\n`)
   refs.push({ path: join(dir, 'tsconfig.lib.json') })
   void name
 }

@@ -8,7 +8,7 @@ import { NatkitEvents, type NatkitEvent, type NatkitEventName } from '@natkit/ev
 import { afterEach, describe, expect, it } from 'vitest'
 import { createRelay } from '../src/node.js'
 import { DEFAULT_MAX_RESERVATIONS, DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, RELAY_ROLE } from '../src/options.js'
-import { bounded, reserveOnce } from './hostile.js'
+import { bounded, reserveOnce } from '@natkit/hostile'
 import type { NatkitNode, NatkitRunner } from '@natkit/node'
 
 const cleanups: Array<() => Promise<void>> = []

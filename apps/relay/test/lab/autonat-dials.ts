@@ -9,7 +9,7 @@ import { NatkitEvents } from '@natkit/events'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createRelay } from '../../src/node.js'
 import { RELAY_ROLE } from '../../src/options.js'
-import { throwawayNode } from '../hostile.js'
+import { throwawayNode } from '@natkit/hostile'
 
 const RELAY_IP = '11.0.9.1'
 const REQUESTER_IP = '11.0.9.2'

@@ -2,17 +2,18 @@
  * Relay limits and relay events with real nodes on loopback: each test fails
  * when its option does not reach the circuit relay server (or the peer's
  * reservation keeper), and the relay's events report outcomes, not requests.
- * Moved from packages/node (issue 9); the assertions are unchanged.
+ * Moved from packages/node, then from apps/relay (issue 9: the peer side is the
+ * peer app's composition, a declared dependency); the assertions are unchanged.
  */
 import { resolveOptions } from '@natkit/config'
 import { NatkitEvents, type NatkitEvent, type NatkitEventName } from '@natkit/events'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createRelay } from './node.js'
-import { RELAY_ROLE } from './options.js'
-// the peer side of these tests: the peer app's own composition (test-only import, as test/events.test.ts does with its binaries)
-import { createPeer } from '../../peer/src/node.js'
-import { PEER_ROLE } from '../../peer/src/options.js'
+import { createRelay } from '@natkit/relay-app/node'
+import { RELAY_ROLE } from '@natkit/relay-app'
+// the peer side of these tests: the peer app's own composition
+import { createPeer } from '@natkit/peer-app/node'
+import { PEER_ROLE } from '@natkit/peer-app'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Stream } from '@libp2p/interface'
 

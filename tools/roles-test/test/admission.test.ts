@@ -8,14 +8,14 @@ import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_INBOUND_PER_IP, resolveO
 import { NatkitEvents } from '@natkit/events'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createRelay } from '../src/node.js'
-import { RELAY_ROLE } from '../src/options.js'
-// the other roles' own compositions (test-only imports, as src/relay.test.ts does)
-import { createBootstrap } from '../../bootstrap/src/node.js'
-import { BOOTSTRAP_ROLE } from '../../bootstrap/src/options.js'
-import { createPeer } from '../../peer/src/node.js'
-import { PEER_ROLE } from '../../peer/src/options.js'
-import { idleSockets, throwawayNode } from './hostile.js'
+// each role's own composition
+import { createRelay } from '@natkit/relay-app/node'
+import { RELAY_ROLE } from '@natkit/relay-app'
+import { createBootstrap } from '@natkit/bootstrap-app/node'
+import { BOOTSTRAP_ROLE } from '@natkit/bootstrap-app'
+import { createPeer } from '@natkit/peer-app/node'
+import { PEER_ROLE } from '@natkit/peer-app'
+import { idleSockets, throwawayNode } from '@natkit/hostile'
 import type { NatkitRunner } from '@natkit/node'
 import type { Socket } from 'node:net'
 
