@@ -5,12 +5,10 @@
  * (`FileProtocolError` subclasses) for every bad input. On the wire every
  * frame is prefixed with its length as an unsigned varint.
  */
-import { reader as createReader, writer as createWriter } from 'protons-runtime'
+import { framing, toBytes, WIRE_LENGTH_DELIMITED, WIRE_VARINT } from '@natkit/framing'
 import { CHUNK_FRAME_OVERHEAD, MAX_CHUNK_SIZE, MAX_CONTROL_FRAME_SIZE } from './constants.js'
 import { FileFrameMalformedError, FileFrameTooLargeError, FileFrameTruncatedError, FileProtocolError } from './errors.js'
 import { FileChunk, FileCredit, FileHeader, FileRequest } from './pb/message.js'
-import type { AbortOptions } from '@libp2p/interface'
-import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** Which file a client asks for: exactly one of `cid` or `name`. */
@@ -44,12 +42,6 @@ export interface Chunk {
 
 const HEADER_STATUSES: readonly string[] = ['OK', 'NOT_FOUND', 'ERROR']
 
-/** Errors of `@libp2p/utils` lpStream that mean the peer sent a bad frame. */
-const FRAMING_ERRORS = new Set(['UnexpectedEOFError', 'InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
-
-const WIRE_VARINT = 0
-const WIRE_LENGTH_DELIMITED = 2
-
 /** Wire type of every field of each message (the generated decoder trusts the wire type of a known field). */
 const WIRE_TYPES = {
   request: { 1: WIRE_LENGTH_DELIMITED, 2: WIRE_LENGTH_DELIMITED },
@@ -58,37 +50,8 @@ const WIRE_TYPES = {
   chunk: { 1: WIRE_VARINT, 2: WIRE_LENGTH_DELIMITED, 3: WIRE_LENGTH_DELIMITED }
 } satisfies Record<string, Record<number, number>>
 
-/** Known fields must have their wire type; unknown ones are skipped (an invalid wire type throws). */
-function checkWireTypes (buf: Uint8Array, wireTypes: Record<number, number>): void {
-  const r = createReader(buf)
-  while (r.pos < r.len) {
-    const tag = r.uint32()
-    const field = tag >>> 3
-    const wire = tag & 7
-    if (field === 0 || (wireTypes[field] != null && wireTypes[field] !== wire)) {
-      throw new FileFrameMalformedError(`field ${field} has invalid wire type ${wire}`)
-    }
-    r.skipType(wire)
-  }
-}
-
-function toBytes (input: Uint8Array | Uint8ArrayList): Uint8Array {
-  return input instanceof Uint8Array ? input : input.subarray()
-}
-
-/** Turns a protons-runtime or length-prefix failure into a typed error. */
-function toProtocolError (err: unknown, what: string): FileProtocolError {
-  if (err instanceof FileProtocolError) return err
-  const detail = err instanceof Error ? err.message : String(err)
-  const name = err instanceof Error ? err.name : ''
-  if (err instanceof RangeError || name === 'UnexpectedEOFError') {
-    return new FileFrameTruncatedError(`truncated ${what}: ${detail}`, { cause: err })
-  }
-  if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {
-    return new FileFrameTooLargeError(`${what} too large: ${detail}`, { cause: err })
-  }
-  return new FileFrameMalformedError(`invalid ${what}: ${detail}`, { cause: err })
-}
+/** Length-prefix framing and wire-type checks raising the file transfer errors. */
+const frames = framing({ base: FileProtocolError, truncated: FileFrameTruncatedError, tooLarge: FileFrameTooLargeError, malformed: FileFrameMalformedError })
 
 function checkSize (buf: Uint8Array, max: number, what: string): void {
   if (buf.byteLength > max) {
@@ -100,10 +63,10 @@ function decodeWith<T> (decode: (buf: Uint8Array) => T, wireTypes: Record<number
   const buf = toBytes(input)
   checkSize(buf, max, what)
   try {
-    checkWireTypes(buf, wireTypes)
+    frames.checkWireTypes(buf, wireTypes)
     return decode(buf)
   } catch (err) {
-    throw toProtocolError(err, what)
+    throw frames.toProtocolError(err, what)
   }
 }
 
@@ -182,10 +145,7 @@ export function decodeChunk (input: Uint8Array | Uint8ArrayList, maxChunkSize: n
   return { offset, data: c.data, sha256: c.sha256 }
 }
 
-/** Prefixes a body with its uvarint length, ready for the wire. */
-export function encodeFrame (body: Uint8Array): Uint8Array {
-  return createWriter().bytes(body).finish()
-}
+export { encodeFrame } from '@natkit/framing'
 
 /**
  * Splits one length-prefixed frame off the start of `input`: its body and how
@@ -193,26 +153,8 @@ export function encodeFrame (body: Uint8Array): Uint8Array {
  * body is read.
  */
 export function decodeFrame (input: Uint8Array | Uint8ArrayList, maxBytes: number): { body: Uint8Array, bytes: number } {
-  const buf = toBytes(input)
-  const r = createReader(buf)
-  let length: number
-  try {
-    length = Number(r.uint64())
-  } catch (err) {
-    throw toProtocolError(err, 'length prefix')
-  }
-  if (length > maxBytes) throw new FileFrameTooLargeError(`declared frame length ${length} exceeds the maximum of ${maxBytes} bytes`)
-  const end = r.pos + length
-  if (end > buf.byteLength) throw new FileFrameTruncatedError(`expected ${length} bytes, got ${buf.byteLength - r.pos}`)
-  return { body: buf.subarray(r.pos, end), bytes: end }
+  return frames.decodeFrame(input, maxBytes)
 }
 
 /** Reads one frame body from a length-prefixed stream; framing faults become typed errors. */
-export async function readFrame (lp: LengthPrefixedStream, what: string, options?: AbortOptions): Promise<Uint8ArrayList> {
-  try {
-    return await lp.read(options)
-  } catch (err) {
-    if (err instanceof Error && FRAMING_ERRORS.has(err.name)) throw toProtocolError(err, what)
-    throw err
-  }
-}
+export const readFrame = frames.readFrame

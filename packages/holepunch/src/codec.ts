@@ -7,6 +7,7 @@
  *
  * On the wire every message is prefixed with its length as an unsigned varint.
  */
+import { encodeFrame as frame, framing, toBytes, WIRE_LENGTH_DELIMITED, WIRE_VARINT } from '@natkit/framing'
 import { reader as createReader, writer as createWriter } from 'protons-runtime'
 import { MAX_MESSAGE_SIZE } from './constants.js'
 import { HolePunchProtocolError, MalformedMessageError, MessageTooLargeError, TruncatedMessageError, UnknownMessageTypeError } from './errors.js'
@@ -99,21 +100,9 @@ function findMapping (buf: Uint8Array): MappingHint | undefined {
 
 const FIELD_TYPE = 1
 const FIELD_OBS_ADDRS = 2
-const WIRE_VARINT = 0
-const WIRE_LENGTH_DELIMITED = 2
 
-/** Turns a protons-runtime failure into a typed error (`RangeError` = read past the end). */
-function toProtocolError (err: unknown, what: string): HolePunchProtocolError {
-  if (err instanceof HolePunchProtocolError) return err
-  const detail = err instanceof Error ? err.message : String(err)
-  return err instanceof RangeError
-    ? new TruncatedMessageError(`truncated ${what}: ${detail}`, { cause: err })
-    : new MalformedMessageError(`invalid ${what}: ${detail}`, { cause: err })
-}
-
-function toBytes (input: Uint8Array | Uint8ArrayList): Uint8Array {
-  return input instanceof Uint8Array ? input : input.subarray()
-}
+/** Length-prefix framing raising DCUtR's errors (a protons-runtime `RangeError` = read past the end). */
+const frames = framing({ base: HolePunchProtocolError, truncated: TruncatedMessageError, tooLarge: MessageTooLargeError, malformed: MalformedMessageError, unit: 'message' })
 
 /**
  * Walks the fields once before the generated decoder runs: known fields must
@@ -187,13 +176,13 @@ export function decodeHolePunch (input: Uint8Array | Uint8ArrayList, maxSize: nu
     const mapping = findMapping(buf)
     return { type, obsAddrs, ...(mapping != null ? { mapping } : {}) }
   } catch (err) {
-    throw toProtocolError(err, 'HolePunch message')
+    throw frames.toProtocolError(err, 'HolePunch message')
   }
 }
 
 /** Encodes a message with its uvarint length prefix, ready for the wire. */
 export function encodeFrame (msg: HolePunchMessage, maxSize: number = MAX_MESSAGE_SIZE): Uint8Array {
-  return createWriter().bytes(encodeHolePunch(msg, maxSize)).finish()
+  return frame(encodeHolePunch(msg, maxSize))
 }
 
 /**
@@ -202,20 +191,6 @@ export function encodeFrame (msg: HolePunchMessage, maxSize: number = MAX_MESSAG
  * rejected before the body is read.
  */
 export function decodeFrame (input: Uint8Array | Uint8ArrayList, maxSize: number = MAX_MESSAGE_SIZE): { message: HolePunchMessage, bytes: number } {
-  const buf = toBytes(input)
-  const r = createReader(buf)
-  let length: number
-  try {
-    length = Number(r.uint64())
-  } catch (err) {
-    throw toProtocolError(err, 'length prefix')
-  }
-  if (length > maxSize) {
-    throw new MessageTooLargeError(`declared message length ${length} exceeds the maximum of ${maxSize} bytes`)
-  }
-  const end = r.pos + length
-  if (end > buf.byteLength) {
-    throw new TruncatedMessageError(`expected ${length} bytes, got ${buf.byteLength - r.pos}`)
-  }
-  return { message: decodeHolePunch(buf.subarray(r.pos, end), maxSize), bytes: end }
+  const { body, bytes } = frames.decodeFrame(input, maxSize)
+  return { message: decodeHolePunch(body, maxSize), bytes }
 }
