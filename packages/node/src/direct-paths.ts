@@ -191,13 +191,9 @@ export async function raceDirectPaths (peer: RaceRunner, relayed: Connection, in
   }
   const fail = (path: DirectPath, phrase: string): void => {
     if (!pending.has(path)) return
-    if (confirming > 0 || relayed.status !== 'open') {
-      deferred[path] = phrase
-      settleDeferred()
-    } else {
-      settle(path, phrase)
-      settleDeferred()
-    }
+    if (confirming > 0 || relayed.status !== 'open') deferred[path] = phrase
+    else settle(path, phrase)
+    settleDeferred()
   }
   const seen = new WeakSet<Connection>()
   const closeLoser = (c: Connection, path: DirectPath): void => {
