@@ -1,7 +1,11 @@
 // Role startup benchmark (issue 14): for each role, the wall time of `--help`
 // (median of RUNS), the time from spawn to its first `listening` event and the
 // process RSS then (median of RUNS), on loopback only. Bounded: RUNS runs per
-// role and measure, each killed after RUN_TIMEOUT_MS. Writes reports/startup.json.
+// role and measure, each killed after RUN_TIMEOUT_MS. Then, in the same run, the relay
+// against a stock js-libp2p relay (tools/testkit/stock-relay.mjs: tcp, noise, yamux,
+// identify, circuit relay server), alternating runs so both see the same machine load,
+// and the relay again without Node's compile cache (NODE_DISABLE_COMPILE_CACHE=1) to show
+// what the cache gives. Writes reports/startup.json.
 // Run after `npm run build`: `npm run bench:startup`.
 import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -12,6 +16,8 @@ import os from 'node:os'
 const RUNS = 5
 /** Bound on one run (ms). */
 const RUN_TIMEOUT_MS = 15_000
+/** Alternating runs of the relay / stock js-libp2p comparison (each variant). */
+const COMPARE_RUNS = 9
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const ROLES = {
@@ -36,9 +42,14 @@ async function helpTime (bin) {
 }
 
 /** Time (ms) from spawn to the first `listening` event, and the RSS (MiB) then. */
-async function listeningTime (bin, args) {
+async function listeningTime (bin, args, env = {}) {
+  return await listeningTimeOf([ROOT + bin, ...args, '--listen', '/ip4/127.0.0.1/tcp/0', '--json'], env)
+}
+
+/** Time (ms) from spawning `node <argv>` to its first `"event":"listening"` line, and the RSS (MiB) then. */
+async function listeningTimeOf (argv, env = {}) {
   const t0 = performance.now()
-  const child = spawn(process.execPath, [ROOT + bin, ...args, '--listen', '/ip4/127.0.0.1/tcp/0', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } })
   const timer = setTimeout(() => { child.kill('SIGKILL') }, RUN_TIMEOUT_MS)
   try {
     let buffer = ''
@@ -47,7 +58,7 @@ async function listeningTime (bin, args) {
         buffer += d.toString()
         if (buffer.includes('"event":"listening"')) resolve(performance.now() - t0)
       })
-      child.on('exit', (code) => { reject(new Error(`${bin} exited ${code} before listening`)) })
+      child.on('exit', (code) => { reject(new Error(`${argv.join(' ')} exited ${code} before listening`)) })
     })
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024
     return { ms, rss }
@@ -71,6 +82,24 @@ for (const [role, { bin, args }] of Object.entries(ROLES)) {
   }
   console.log(`${role}: --help ${roles[role].helpMs} ms, start → listening ${roles[role].startToListeningMs} ms, RSS ${roles[role].rssAtListeningMiB} MiB`)
 }
+// the relay against stock js-libp2p, alternating, under the same load
+const VARIANTS = {
+  relay: () => listeningTime(ROLES.relay.bin, ROLES.relay.args),
+  relayWithoutCompileCache: () => listeningTime(ROLES.relay.bin, ROLES.relay.args, { NODE_DISABLE_COMPILE_CACHE: '1' }),
+  stockJsLibp2pRelay: () => listeningTimeOf([ROOT + 'tools/testkit/stock-relay.mjs'])
+}
+const samples = Object.fromEntries(Object.keys(VARIANTS).map(k => [k, []]))
+const loadBefore = os.loadavg().map(round)
+for (let i = 0; i < COMPARE_RUNS; i++) for (const [k, run] of Object.entries(VARIANTS)) samples[k].push(await run())
+const relayVsStock = {
+  runs: COMPARE_RUNS,
+  loadavgBefore: loadBefore,
+  loadavgAfter: os.loadavg().map(round),
+  ...Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { startToListeningMs: round(median(v.map(l => l.ms))), minMs: round(Math.min(...v.map(l => l.ms))), rssAtListeningMiB: round(median(v.map(l => l.rss))) }]))
+}
+relayVsStock.ratio = Math.round(relayVsStock.relay.startToListeningMs / relayVsStock.stockJsLibp2pRelay.startToListeningMs * 100) / 100
+console.log(`relay vs stock js-libp2p relay (${COMPARE_RUNS} alternating runs): ${relayVsStock.relay.startToListeningMs} ms vs ${relayVsStock.stockJsLibp2pRelay.startToListeningMs} ms (ratio ${relayVsStock.ratio}); relay without compile cache ${relayVsStock.relayWithoutCompileCache.startToListeningMs} ms`)
+
 const report = {
   generatedAt: new Date().toISOString(),
   node: process.version,
@@ -78,7 +107,8 @@ const report = {
   loadavg: os.loadavg().map(round),
   runs: RUNS,
   note: 'medians of wall times on loopback; a busy machine (see loadavg) inflates them',
-  roles
+  roles,
+  relayVsStock
 }
 writeFileSync(ROOT + 'reports/startup.json', JSON.stringify(report, null, 2) + '\n')
 console.log('wrote reports/startup.json')

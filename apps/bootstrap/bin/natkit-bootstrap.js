@@ -5,6 +5,10 @@ if (major < 22) {
   console.error('natkit-bootstrap: Node.js ' + process.versions.node + ' is too old; natkit needs Node >= 22 (run it through npx/npm scripts after `npm ci`, which installs Node 24).')
   process.exit(1)
 }
+// V8's code cache for the modules this process loads (in the OS temp dir; NODE_DISABLE_COMPILE_CACHE=1 turns it off):
+// a later start parses and compiles none of the ~600 modules again
+const { enableCompileCache } = await import('node:module')
+enableCompileCache?.()
 try {
   await import('../dist/cli.js')
 } catch (err) {

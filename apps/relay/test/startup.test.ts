@@ -4,11 +4,13 @@
  * never loads WebRTC). Proved structurally, from the modules each process
  * loaded (TRACE_MODULES_HOOK), not from timings a busy machine would skew.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BINS, RolePool, packagesOf, type RoleProcess } from '@natkit/testkit/roles'
+import { assertFreshBuild } from '@natkit/testkit'
 
 const pool = new RolePool()
 const dir = mkdtempSync(join(tmpdir(), 'natkit-startup-'))
@@ -51,13 +53,14 @@ describe('--help and usage errors load no libp2p', () => {
 })
 
 describe('a role loads only the services it runs', () => {
-  it('a relay never loads WebRTC; without --autonat not AutoNAT; without --metrics not Prometheus', async () => {
+  it('a relay never loads WebRTC or the port-reusing TCP transport; without --autonat not AutoNAT; without --metrics not Prometheus', async () => {
     const relay = traced('relay', ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-autonat'])
     await relay.proc.waitFor('listening', (e) => e.addrs.length > 0)
     expect(await relay.proc.stop()).toBe(0)
     const loaded = await relay.packages()
     expect(loaded).toEqual(expect.arrayContaining(['libp2p', '@libp2p/circuit-relay-v2', '@libp2p/tcp']))
-    for (const p of ['@libp2p/webrtc', 'node-datachannel', '@libp2p/autonat-v2', '@libp2p/prometheus-metrics', 'prom-client', '@libp2p/kad-dht', '@libp2p/bootstrap']) expect(loaded).not.toContain(p)
+    // node-unix-socket: the native addon of @natkit/tcp-reuse's transport (the listen check needs only its probe)
+    for (const p of ['@libp2p/webrtc', 'node-datachannel', 'node-unix-socket', '@libp2p/autonat-v2', '@libp2p/prometheus-metrics', 'prom-client', '@libp2p/kad-dht', '@libp2p/bootstrap']) expect(loaded).not.toContain(p)
   }, 30_000)
 
   it('a peer loads WebRTC only with --webrtc (the default), and the relay AutoNAT only with --autonat (the default)', async () => {
@@ -72,4 +75,26 @@ describe('a role loads only the services it runs', () => {
     for (const p of ['@libp2p/webrtc', 'node-datachannel', '@libp2p/kad-dht', '@libp2p/upnp-nat', '@libp2p/mdns']) expect(peerLoaded).not.toContain(p)
     expect(await relay.packages()).toContain('@libp2p/autonat-v2')
   }, 30_000)
+})
+
+describe('the role binaries keep V8\'s compile cache', () => {
+  /** Runs `bin --help` with the OS temp dir in `tmp`; resolves with the files of the compile cache there. */
+  function cacheAfterHelp (bin: keyof typeof BINS, tmp: string, env: Record<string, string> = {}): string[] {
+    assertFreshBuild(BINS[bin])
+    mkdirSync(tmp, { recursive: true })
+    const childEnv: Record<string, string | undefined> = { ...process.env, TMPDIR: tmp, ...env }
+    // only the binary may turn the cache on, not the environment
+    delete childEnv.NODE_COMPILE_CACHE
+    const res = spawnSync(process.execPath, [BINS[bin], '--help'], { env: childEnv, encoding: 'utf8', timeout: 20_000 })
+    expect(res.status).toBe(0)
+    const cache = join(tmp, 'node-compile-cache')
+    return existsSync(cache) ? readdirSync(cache, { recursive: true }).map(String) : []
+  }
+
+  for (const role of Object.keys(BINS) as Array<keyof typeof BINS>) {
+    it(`natkit ${role}: a run leaves code cache entries in the OS temp dir; NODE_DISABLE_COMPILE_CACHE=1 leaves none`, () => {
+      expect(cacheAfterHelp(role, join(dir, `cc-${role}`)).length).toBeGreaterThan(1)
+      expect(cacheAfterHelp(role, join(dir, `cc-off-${role}`), { NODE_DISABLE_COMPILE_CACHE: '1' })).toEqual([])
+    }, 30_000)
+  }
 })

@@ -1,6 +1,7 @@
 import { UserError } from '@natkit/events'
 import { nodeComponents } from '@natkit/libp2p-internals'
-import { probeListen } from '@natkit/tcp-reuse'
+// the probe alone: a role that does not reuse ports never loads the transport and its native addon
+import { probeListen } from '@natkit/tcp-reuse/probe'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from '@libp2p/interface'
 

@@ -46,7 +46,7 @@ export type {
 export { DEFAULT_LISTENER_CLOSE_TIMEOUT } from './listener.js'
 export type { ReuseAddress } from './listener.js'
 export { DEFAULT_SOCKET_INACTIVITY_TIMEOUT } from './socket-to-conn.js'
-export { probeListen } from './utils.js'
+export { probeListen } from './probe.js'
 export { DialError, InvalidListenAddressError, ListenError } from './errors.js'
 
 /**

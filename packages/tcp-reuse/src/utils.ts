@@ -151,23 +151,3 @@ export async function onceEvent (emitter: EventEmitter, event: string, options: 
     options.signal?.addEventListener('abort', onAbort, { once: true })
   })
 }
-
-/**
- * Binds and listens on `host:port` without SO_REUSEPORT, then closes again.
- * Rejects with the errno error when the port cannot be had exclusively: on
- * Linux a socket without SO_REUSEPORT conflicts with every other listening
- * socket on the port, whether that one set SO_REUSEPORT or not, so
- * `EADDRINUSE` means another socket (e.g. another process) serves the port.
- * Also reveals `EADDRNOTAVAIL` (not an address of this host) and `EACCES`.
- */
-export async function probeListen (host: string, port: number, family: IpFamily): Promise<void> {
-  const server = net.createServer()
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen({ host, port, ipv6Only: family === 6, exclusive: true }, () => { resolve() })
-    })
-  } finally {
-    await new Promise<void>(resolve => { server.close(() => { resolve() }) })
-  }
-}
