@@ -36,7 +36,8 @@ RUN for role in relay:relay bootstrap:bootstrap peer:peer autonat:autonat-probe;
  && ln -s /app/docker/healthcheck.mjs /usr/local/bin/natkit-healthcheck \
  && install -d -o node -g node /data \
  && chmod 0755 /app/docker/*.sh /app/docker/*.mjs \
- && natkit-peer --help >/dev/null
+ && NODE_DISABLE_COMPILE_CACHE=1 natkit-peer --help >/dev/null
+# the binaries keep V8's compile cache in /tmp (as the node user; the check above leaves none owned by root)
 USER node
 # ports the roles use by default (nothing is published unless you ask): relay 4001/tcp 4002/tcp(ws), STUN 3478/udp
 EXPOSE 4001 4002 3478/udp

@@ -20,17 +20,25 @@ afterAll(async () => {
 })
 
 let n = 0
-/** Runs a role with the module trace on; resolves with its process and, once it exited, the packages it loaded. */
-function traced (bin: keyof typeof BINS, args: string[]): { proc: RoleProcess, packages: () => Promise<string[]> } {
+/** Runs a role with the module trace on; resolves with its process and, once it exited, the module URLs and packages it loaded. */
+function traced (bin: keyof typeof BINS, args: string[]): { proc: RoleProcess, urls: () => Promise<string[]>, packages: () => Promise<string[]> } {
   const file = join(dir, `modules-${n++}.txt`)
   const proc = pool.start(bin, args, { traceModules: file })
-  return {
-    proc,
-    packages: async () => {
-      await proc.exited
-      return packagesOf(readFileSync(file, 'utf8').split('\n').filter(Boolean))
-    }
+  const urls = async (): Promise<string[]> => {
+    await proc.exited
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean)
   }
+  return { proc, urls, packages: async () => packagesOf(await urls()) }
+}
+
+/** npm packages loaded from more than one directory (a nested copy besides the hoisted one), with those directories. */
+function loadedTwice (urls: string[]): Record<string, string[]> {
+  const dirs = new Map<string, Set<string>>()
+  for (const u of urls) {
+    const m = /^(.*\/node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(u)
+    if (m != null) dirs.set(m[2], (dirs.get(m[2]) ?? new Set()).add(m[1]))
+  }
+  return Object.fromEntries([...dirs].filter(([, d]) => d.size > 1).map(([name, d]) => [name, [...d]]))
 }
 
 const isLibp2p = (name: string): boolean => name === 'libp2p' || name.startsWith('@libp2p/') || name.startsWith('@chainsafe/libp2p')
@@ -74,6 +82,10 @@ describe('a role loads only the services it runs', () => {
     expect(peerLoaded).toContain('@libp2p/circuit-relay-v2')
     for (const p of ['@libp2p/webrtc', 'node-datachannel', '@libp2p/kad-dht', '@libp2p/upnp-nat', '@libp2p/mdns']) expect(peerLoaded).not.toContain(p)
     expect(await relay.packages()).toContain('@libp2p/autonat-v2')
+    // one copy of each package: a version conflict once nested uint8arrays (and its multiformats) under
+    // every @libp2p package, ~130 more modules to load at every start (see the root package.json's overrides)
+    expect(loadedTwice(await relay.urls())).toEqual({})
+    expect(loadedTwice(await peer.urls())).toEqual({})
   }, 30_000)
 })
 
