@@ -3,7 +3,8 @@
 // process RSS then (median of RUNS), on loopback only. Bounded: RUNS runs per
 // role and measure, each killed after RUN_TIMEOUT_MS. Then, in the same run, the relay
 // against a stock js-libp2p relay (tools/testkit/stock-relay.mjs: tcp, noise, yamux,
-// identify, circuit relay server), alternating runs so both see the same machine load,
+// identify, circuit relay server; and again with the services natkit-relay runs by default),
+// alternating runs so all see the same machine load,
 // and the relay again without Node's compile cache (NODE_DISABLE_COMPILE_CACHE=1) to show
 // what the cache gives. Writes reports/startup.json.
 // Run after `npm run build`: `npm run bench:startup`.
@@ -17,7 +18,7 @@ const RUNS = 5
 /** Bound on one run (ms). */
 const RUN_TIMEOUT_MS = 15_000
 /** Alternating runs of the relay / stock js-libp2p comparison (each variant). */
-const COMPARE_RUNS = 9
+const COMPARE_RUNS = 15
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const ROLES = {
@@ -86,7 +87,9 @@ for (const [role, { bin, args }] of Object.entries(ROLES)) {
 const VARIANTS = {
   relay: () => listeningTime(ROLES.relay.bin, ROLES.relay.args),
   relayWithoutCompileCache: () => listeningTime(ROLES.relay.bin, ROLES.relay.args, { NODE_DISABLE_COMPILE_CACHE: '1' }),
-  stockJsLibp2pRelay: () => listeningTimeOf([ROOT + 'tools/testkit/stock-relay.mjs'])
+  stockJsLibp2pRelay: () => listeningTimeOf([ROOT + 'tools/testkit/stock-relay.mjs']),
+  // plus what natkit-relay runs by default beside the relay server: WebSockets, identify push, ping, AutoNAT v2
+  stockJsLibp2pRelaySameServices: () => listeningTimeOf([ROOT + 'tools/testkit/stock-relay.mjs', '--same-services'])
 }
 const samples = Object.fromEntries(Object.keys(VARIANTS).map(k => [k, []]))
 const loadBefore = os.loadavg().map(round)
@@ -98,7 +101,8 @@ const relayVsStock = {
   ...Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { startToListeningMs: round(median(v.map(l => l.ms))), minMs: round(Math.min(...v.map(l => l.ms))), rssAtListeningMiB: round(median(v.map(l => l.rss))) }]))
 }
 relayVsStock.ratio = Math.round(relayVsStock.relay.startToListeningMs / relayVsStock.stockJsLibp2pRelay.startToListeningMs * 100) / 100
-console.log(`relay vs stock js-libp2p relay (${COMPARE_RUNS} alternating runs): ${relayVsStock.relay.startToListeningMs} ms vs ${relayVsStock.stockJsLibp2pRelay.startToListeningMs} ms (ratio ${relayVsStock.ratio}); relay without compile cache ${relayVsStock.relayWithoutCompileCache.startToListeningMs} ms`)
+relayVsStock.ratioSameServices = Math.round(relayVsStock.relay.startToListeningMs / relayVsStock.stockJsLibp2pRelaySameServices.startToListeningMs * 100) / 100
+console.log(`relay vs stock js-libp2p relay (${COMPARE_RUNS} alternating runs): ${relayVsStock.relay.startToListeningMs} ms vs ${relayVsStock.stockJsLibp2pRelay.startToListeningMs} ms (ratio ${relayVsStock.ratio}); stock with the relay's services ${relayVsStock.stockJsLibp2pRelaySameServices.startToListeningMs} ms (ratio ${relayVsStock.ratioSameServices}); relay without compile cache ${relayVsStock.relayWithoutCompileCache.startToListeningMs} ms`)
 
 const report = {
   generatedAt: new Date().toISOString(),
