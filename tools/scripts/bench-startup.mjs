@@ -42,6 +42,15 @@ async function helpTime (bin) {
   return performance.now() - t0
 }
 
+/**
+ * CPU time (user + system, ms) process `pid` used so far, from /proc (clock ticks of
+ * 10 ms): less skewed than wall time by other processes on a busy machine.
+ */
+function cpuMsOf (pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
 /** Time (ms) from spawn to the first `listening` event, and the RSS (MiB) then. */
 async function listeningTime (bin, args, env = {}) {
   return await listeningTimeOf([ROOT + bin, ...args, '--listen', '/ip4/127.0.0.1/tcp/0', '--json'], env)
@@ -62,7 +71,7 @@ async function listeningTimeOf (argv, env = {}) {
       child.on('exit', (code) => { reject(new Error(`${argv.join(' ')} exited ${code} before listening`)) })
     })
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024
-    return { ms, rss }
+    return { ms, rss, cpu: cpuMsOf(child.pid) }
   } finally {
     clearTimeout(timer)
     child.kill('SIGTERM')
@@ -98,11 +107,12 @@ const relayVsStock = {
   runs: COMPARE_RUNS,
   loadavgBefore: loadBefore,
   loadavgAfter: os.loadavg().map(round),
-  ...Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { startToListeningMs: round(median(v.map(l => l.ms))), minMs: round(Math.min(...v.map(l => l.ms))), rssAtListeningMiB: round(median(v.map(l => l.rss))) }]))
+  ...Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { startToListeningMs: round(median(v.map(l => l.ms))), minMs: round(Math.min(...v.map(l => l.ms))), cpuMsToListening: median(v.map(l => l.cpu)), rssAtListeningMiB: round(median(v.map(l => l.rss))) }]))
 }
 relayVsStock.ratio = Math.round(relayVsStock.relay.startToListeningMs / relayVsStock.stockJsLibp2pRelay.startToListeningMs * 100) / 100
+relayVsStock.cpuRatio = Math.round(relayVsStock.relay.cpuMsToListening / relayVsStock.stockJsLibp2pRelay.cpuMsToListening * 100) / 100
 relayVsStock.ratioSameServices = Math.round(relayVsStock.relay.startToListeningMs / relayVsStock.stockJsLibp2pRelaySameServices.startToListeningMs * 100) / 100
-console.log(`relay vs stock js-libp2p relay (${COMPARE_RUNS} alternating runs): ${relayVsStock.relay.startToListeningMs} ms vs ${relayVsStock.stockJsLibp2pRelay.startToListeningMs} ms (ratio ${relayVsStock.ratio}); stock with the relay's services ${relayVsStock.stockJsLibp2pRelaySameServices.startToListeningMs} ms (ratio ${relayVsStock.ratioSameServices}); relay without compile cache ${relayVsStock.relayWithoutCompileCache.startToListeningMs} ms`)
+console.log(`relay vs stock js-libp2p relay (${COMPARE_RUNS} alternating runs): ${relayVsStock.relay.startToListeningMs} ms vs ${relayVsStock.stockJsLibp2pRelay.startToListeningMs} ms (ratio ${relayVsStock.ratio}); stock with the relay's services ${relayVsStock.stockJsLibp2pRelaySameServices.startToListeningMs} ms (ratio ${relayVsStock.ratioSameServices}); relay without compile cache ${relayVsStock.relayWithoutCompileCache.startToListeningMs} ms; CPU to listening ${relayVsStock.relay.cpuMsToListening} ms vs ${relayVsStock.stockJsLibp2pRelay.cpuMsToListening} ms (ratio ${relayVsStock.cpuRatio})`)
 
 const report = {
   generatedAt: new Date().toISOString(),
@@ -110,7 +120,7 @@ const report = {
   cpus: os.cpus().length,
   loadavg: os.loadavg().map(round),
   runs: RUNS,
-  note: 'medians of wall times on loopback; a busy machine (see loadavg) inflates them',
+  note: 'medians of wall times on loopback; a busy machine (see loadavg) inflates them; relayVsStock alternates its variants so they share the load, and gives CPU time to listening (less skewed by load) beside wall time',
   roles,
   relayVsStock
 }
