@@ -6,14 +6,14 @@
  * address (127.0.0.0/8 is all loopback on Linux), so the fuzzer and the honest
  * clients are different requesters for the per-IP limits.
  */
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
+import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { resolveOptions, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_INBOUND, DEFAULT_MAX_PENDING_INBOUND_PER_IP } from '@natkit/config'
+import { resolveOptions } from '@natkit/config'
 import { NatkitEvents, type NatkitEvent } from '@natkit/events'
 import { directMessages, type DirectMessages } from '@natkit/direct-message'
 import { fileShare, type FileShare } from '@natkit/file-share'
-import { createNatkitNode, loadIdentity, prepareNatkitNode, type NatkitNode, type NatkitRunner, type NatkitServiceFactories } from '@natkit/node'
+import { throwawayNode } from '@natkit/hostile'
+import { createNatkitNode, prepareNatkitNode, type NatkitNode, type NatkitRunner, type NatkitServiceFactories } from '@natkit/node'
 import type { ServiceMap } from '@libp2p/interface'
 import { createPeer } from '@natkit/peer-app/node'
 import { PEER_ROLE } from '@natkit/peer-app'
@@ -141,6 +141,13 @@ export async function peerServicesClientNode (localAddress: string, downloadDir:
 }
 
 /**
+ * Connections a fuzz client keeps at most.
+ *
+ * @default 20
+ */
+const MAX_CLIENT_CONNECTIONS = 20
+
+/**
  * Time a client may take to get its reservation on the relay.
  *
  * @default 10000
@@ -175,15 +182,5 @@ export async function relayedClientNode (localAddress: string, relay: RoleUnderT
 }
 
 async function startClient<S extends ServiceMap> (localAddress: string, listen: string[], services: NatkitServiceFactories<S>): Promise<NatkitNode<S>> {
-  const { key } = await loadIdentity({})
-  // not in TCPSocketOptions' type, but @libp2p/tcp hands dialOpts to net.connect as they are
-  const dialOpts: TCPSocketOptions & { localAddress: string } = { localAddress }
-  const node = await createNatkitNode<S>({
-    services,
-    options: { listen, announce: [], bootstrap: [], maxConnections: 20, dialTimeout: 5_000, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxPendingInboundPerIp: DEFAULT_MAX_PENDING_INBOUND_PER_IP, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT },
-    privateKey: key,
-    transports: listen.length > 0 ? [tcp({ dialOpts }), circuitRelayTransport()] : [tcp({ dialOpts })]
-  })
-  await node.start()
-  return node
+  return await throwawayNode<S>(localAddress, { listen, services, maxConnections: MAX_CLIENT_CONNECTIONS })
 }

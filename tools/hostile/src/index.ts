@@ -5,23 +5,48 @@
  */
 import { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_INBOUND, DEFAULT_MAX_PENDING_INBOUND_PER_IP } from '@natkit/config'
 import { connect, type Socket } from 'node:net'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { createNatkitNode, loadIdentity, type NatkitNode } from '@natkit/node'
+import { createNatkitNode, loadIdentity, type NatkitNode, type NatkitServiceFactories } from '@natkit/node'
+import type { ServiceMap } from '@libp2p/interface'
 
 export const HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
 /** A length-prefixed HopMessage `{ type: RESERVE }` (field 1, varint 0). */
 const RESERVE = Uint8Array.from([0x02, 0x08, 0x00])
 
-/** A minimal natkit node with a fresh ephemeral identity whose TCP dials leave from `localAddress`. */
-export async function throwawayNode (localAddress: string): Promise<NatkitNode> {
+/**
+ * Connections a throwaway node keeps at most.
+ *
+ * @default 10
+ */
+export const DEFAULT_THROWAWAY_MAX_CONNECTIONS = 10
+
+export interface ThrowawayNodeInit<S extends ServiceMap> {
+  /**
+   * Listen addresses, e.g. a reservation `<relay>/p2p-circuit` (the circuit
+   * relay transport is added when there are any).
+   *
+   * @default []
+   */
+  listen?: string[]
+  /** Services beside the base's identify and ping. */
+  services?: NatkitServiceFactories<S>
+  /** @default DEFAULT_THROWAWAY_MAX_CONNECTIONS */
+  maxConnections?: number
+}
+
+/** A started natkit node with a fresh ephemeral identity whose TCP dials leave from `localAddress`. */
+export async function throwawayNode<S extends ServiceMap = ServiceMap> (localAddress: string, init: ThrowawayNodeInit<S> = {}): Promise<NatkitNode<S>> {
+  const listen = init.listen ?? []
   const { key } = await loadIdentity({})
   // not in TCPSocketOptions' type, but @libp2p/tcp hands dialOpts to net.connect as they are
   const dialOpts: TCPSocketOptions & { localAddress: string } = { localAddress }
-  const node = await createNatkitNode({
-    options: { listen: [], announce: [], bootstrap: [], maxConnections: 10, dialTimeout: 5_000, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxPendingInboundPerIp: DEFAULT_MAX_PENDING_INBOUND_PER_IP, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT },
+  const node = await createNatkitNode<S>({
+    services: init.services,
+    options: { listen, announce: [], bootstrap: [], maxConnections: init.maxConnections ?? DEFAULT_THROWAWAY_MAX_CONNECTIONS, dialTimeout: 5_000, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxPendingInboundPerIp: DEFAULT_MAX_PENDING_INBOUND_PER_IP, handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT },
     privateKey: key,
-    transports: [tcp({ dialOpts })]
+    transports: listen.length > 0 ? [tcp({ dialOpts }), circuitRelayTransport()] : [tcp({ dialOpts })]
   })
   await node.start()
   return node
