@@ -40,7 +40,8 @@ export async function handler (parsed: ParsedArgs<PeerOptions>): Promise<number>
   if (parsed.command !== 'dial') return await runRole({ name: 'natkit-peer', options: parsed.options, create: async (events) => await createPeer(parsed.options, events) })
   const target = parsed.args[0]
   parseDialTarget(target)
-  const o = optionsForTarget(parsed.options, target)
+  // a one-shot dial needs no reservations of its own: no relays are looked up for it
+  const o = { ...optionsForTarget(parsed.options, target), relays: 0 }
   return await runRole({
     name: 'natkit-peer',
     options: o,
