@@ -103,20 +103,30 @@ describe('relay discovery through the DHT', () => {
     expect(other.id).not.toBe(named.id)
   }, 60_000)
 
-  it('after a bootstrap restart the relays advertise again within 10 s, and a new peer finds them', async () => {
+  it('after a bootstrap restart the relays advertise again and a peer with discovered relays re-publishes: dial <peer id> and relay lookups work within 10 s', async () => {
     const boot = start('bootstrap', [...LOOP, '--seed', 'disc-boot-3'])
-    const bootAddr = (await listeningAddr(boot)).addr
+    bootAddr = (await listeningAddr(boot)).addr
     const relays = await startRelays(['disc-relay-r1', 'disc-relay-r2'], bootAddr)
+    const b = start('peer', [...LOOP, '--seed', 'disc-peer-b3', '--bootstrap', bootAddr, '--no-webrtc', '--direct-paths', 'tcp'])
+    await Promise.all(relays.map(async r => await b.waitFor('reservation', (e) => e.relay === r.id, 20_000)))
+    await b.waitFor('info', (e) => e.message.includes('published'), 20_000)
+    const id = (await b.waitFor('relay:discovery', () => true, 1_000)).peerId
+
     const marks = relays.map(r => r.proc.events.length)
+    const markB = b.events.length
     expect(await boot.stop()).toBe(0)
     const boot2 = start('bootstrap', ['--listen', `/ip4/127.0.0.1/tcp/${portOf(bootAddr)}`, '--seed', 'disc-boot-3'])
     const back = await boot2.waitFor('listening', (e) => e.addrs.length > 0, 15_000)
-    // the new bootstrap's memory is empty: the relays re-publish their records there
+    // the new bootstrap's memory is empty: the relays and b publish their records there again
     const again = await Promise.all(relays.map(async (r, i) => await r.proc.waitFor('relay:advertised', (e) => e.servers > 0, READVERTISE_BOUND_MS, marks[i])))
     for (const e of again) expect(Date.parse(e.ts) - Date.parse(back.ts)).toBeLessThan(READVERTISE_BOUND_MS)
+    await b.waitFor('info', (e) => e.message.includes('published'), READVERTISE_BOUND_MS, markB)
+    const result = await dialer('disc-peer-a3', id).waitFor('dial:result', () => true, READVERTISE_BOUND_MS)
+    expect(result.outcome).not.toBe('failed')
+    expect(Date.parse(result.ts) - Date.parse(back.ts)).toBeLessThan(READVERTISE_BOUND_MS)
+    // a peer started now finds both relays
     const p = start('peer', [...LOOP, '--seed', 'disc-peer-late', '--bootstrap', bootAddr, '--no-webrtc'])
     const lookup = await p.waitFor('relay:discovery', (e) => e.found > 0, 20_000)
     expect(lookup.candidates.map(c => c.relay).sort()).toEqual(relays.map(r => r.id).sort())
-    await Promise.all(relays.map(async r => await p.waitFor('reservation', (e) => e.relay === r.id, 20_000)))
   }, 60_000)
 })
