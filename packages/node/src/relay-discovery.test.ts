@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { identify } from '@libp2p/identify'
+import { identify, type Identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
-import { ping } from '@libp2p/ping'
+import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { NatkitEvents, type NatkitEvent } from '@natkit/events'
-import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import { createLibp2p, type Libp2pOptions, type ServiceFactoryMap } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RELAY_RENDEZVOUS_PREFIX, relayRendezvousCid } from './discovery.js'
 import { relayAdvertiser } from './relay-advertiser.js'
-import { relayDiscovery, type RelayDiscovery } from './relay-discovery.js'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import { relayDiscovery } from './relay-discovery.js'
+import type { Libp2p, PeerId, ServiceMap } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 describe('the relay key (docs/relay-discovery.md)', () => {
@@ -34,27 +34,31 @@ const PROTOCOL = '/natkit-test/kad/1.0.0'
 const nodes: Libp2p[] = []
 afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => await n.stop())) })
 
-async function node<S extends Record<string, unknown>> (services: S, connectionGater: Libp2pOptions['connectionGater'] = {}, transports: Libp2pOptions['transports'] = [tcp()]): Promise<Libp2p<S & { identify: unknown }>> {
+/** identify and ping, which kad-dht needs */
+type Base = { identify: Identify, ping: Ping }
+const base = (): ServiceFactoryMap<Base> => ({ identify: identify(), ping: ping() })
+
+async function node<S extends ServiceMap> (services: ServiceFactoryMap<S & Base>, connectionGater: Libp2pOptions['connectionGater'] = {}, transports: Libp2pOptions['transports'] = [tcp()]): Promise<Libp2p<S & Base>> {
   const n = await createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater,
-    services: { identify: identify(), ping: ping(), ...services } as never
+    services
   })
   nodes.push(n)
-  return n as unknown as Libp2p<S & { identify: unknown }>
+  return n
 }
 
 const dht = (clientMode: boolean): ReturnType<typeof kadDHT> => kadDHT({ clientMode, protocol: PROTOCOL, peerInfoMapper: passthroughMapper, allowQueryWithZeroPeers: true, initialQuerySelfInterval: 0 })
 
 describe('RelayDiscovery with real nodes (loopback)', () => {
   it('dials candidates only through the connection gater: a relay the gater refuses is never used, the other is reserved on', async () => {
-    const boot = await node({ dht: dht(false) })
+    const boot = await node({ ...base(), dht: dht(false) })
     const bootMa = boot.getMultiaddrs()[0] as Multiaddr
     const relayEvents = new NatkitEvents()
-    const relays = await Promise.all([1, 2].map(async () => await node({ relay: circuitRelayServer(), dht: dht(true), relayAdvertiser: relayAdvertiser({ network: 'test', bootstrap: [bootMa], events: relayEvents }) })))
+    const relays = await Promise.all([1, 2].map(async () => await node({ ...base(), relay: circuitRelayServer(), dht: dht(true), relayAdvertiser: relayAdvertiser({ network: 'test', bootstrap: [bootMa], events: relayEvents }) })))
     let advertised = 0
     const allAdvertised = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new Error(`${advertised} of ${relays.length} relays advertised within 15 s`)) }, 15_000)
@@ -63,7 +67,7 @@ describe('RelayDiscovery with real nodes (loopback)', () => {
     await Promise.all(relays.map(async r => await r.dial(bootMa)))
     await allAdvertised
 
-    const [refused, allowed] = relays as [Libp2p, Libp2p]
+    const [refused, allowed] = [relays[0], relays[1]] as [Libp2p, Libp2p]
     const asked: string[] = []
     const gater = {
       denyDialMultiaddr: (ma: Multiaddr): boolean => {
@@ -75,10 +79,10 @@ describe('RelayDiscovery with real nodes (loopback)', () => {
     const events = new NatkitEvents()
     const log: NatkitEvent[] = []
     events.onAny(e => { log.push(e) })
-    const peer = await node({ dht: dht(true), relayDiscovery: relayDiscovery({ network: 'test', events, relays: 2, retry: 60_000, retryMax: 60_000 }) }, gater, [tcp(), circuitRelayTransport()])
+    const peer = await node({ ...base(), dht: dht(true), relayDiscovery: relayDiscovery({ network: 'test', events, relays: 2, retry: 60_000, retryMax: 60_000 }) }, gater, [tcp(), circuitRelayTransport()])
     await peer.dial(bootMa)
     const reserved = events.waitFor('reservation', () => true, 15_000)
-    ;(peer.services.relayDiscovery as RelayDiscovery).keep()
+    ;peer.services.relayDiscovery.keep()
     const lookup = await events.waitFor('relay:discovery', () => true, 15_000)
     expect(lookup.found).toBe(2)
     expect(lookup.candidates.map(c => c.relay)).toEqual([allowed.peerId.toString()])
@@ -87,6 +91,6 @@ describe('RelayDiscovery with real nodes (loopback)', () => {
     expect(asked.some(a => a.includes(allowed.peerId.toString()))).toBe(true)
     expect(peer.getConnections(refused.peerId)).toEqual([])
     expect(log.filter(e => e.event === 'relay:selected').map(e => (e as NatkitEvent<'relay:selected'>).relay)).toEqual([allowed.peerId.toString()])
-    expect((peer.services.relayDiscovery as RelayDiscovery).relays).toEqual([allowed.peerId.toString()])
+    expect(peer.services.relayDiscovery.relays).toEqual([allowed.peerId.toString()])
   }, 30_000)
 })
