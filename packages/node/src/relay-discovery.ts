@@ -27,6 +27,18 @@ export const DEFAULT_RELAY_CANDIDATES = 8
 export const DEFAULT_RELAY_LOOKUP_TIMEOUT = 10_000
 /** Bound on dialling and pinging one candidate relay (ms). @default 5000 */
 export const DEFAULT_RELAY_PING_TIMEOUT = 5_000
+/**
+ * A relay held is pinged this often (ms; 0 = never); one that does not answer
+ * within {@link DEFAULT_RELAY_HEALTH_TIMEOUT} is dropped and replaced, so a relay
+ * that vanished silently (no TCP reset or close) is replaced within about
+ * interval + timeout, sooner than libp2p's connection monitor notices. Costs
+ * the relay one ping per interval per peer that found it.
+ *
+ * @default 5000
+ */
+export const DEFAULT_RELAY_HEALTH_INTERVAL = 5_000
+/** Bound on one health ping of a relay held (ms). @default 3000 */
+export const DEFAULT_RELAY_HEALTH_TIMEOUT = 3_000
 
 export interface RelayDiscoveryInit {
   /** The network's name in the relay key: the `--network` preset. */
@@ -56,6 +68,18 @@ export interface RelayDiscoveryInit {
    * @default DEFAULT_RELAY_PING_TIMEOUT
    */
   pingTimeout?: number
+  /**
+   * Ping each relay held this often (ms); 0 = never.
+   *
+   * @default DEFAULT_RELAY_HEALTH_INTERVAL
+   */
+  healthInterval?: number
+  /**
+   * Bound on one health ping (ms); a relay that does not answer is dropped and replaced.
+   *
+   * @default DEFAULT_RELAY_HEALTH_TIMEOUT
+   */
+  healthTimeout?: number
   /**
    * First delay before looking up again when fewer than `relays` relays could be reserved (ms), doubled per try.
    *
@@ -133,6 +157,8 @@ export class RelayDiscovery implements Startable {
       candidates: init.candidates ?? DEFAULT_RELAY_CANDIDATES,
       lookupTimeout: init.lookupTimeout ?? DEFAULT_RELAY_LOOKUP_TIMEOUT,
       pingTimeout: init.pingTimeout ?? DEFAULT_RELAY_PING_TIMEOUT,
+      healthInterval: init.healthInterval ?? DEFAULT_RELAY_HEALTH_INTERVAL,
+      healthTimeout: init.healthTimeout ?? DEFAULT_RELAY_HEALTH_TIMEOUT,
       retry: init.retry ?? DEFAULT_RESERVATION_RETRY,
       retryMax: init.retryMax ?? DEFAULT_RESERVATION_RETRY_MAX,
       jitter: init.jitter ?? DEFAULT_RESERVATION_JITTER,
@@ -210,11 +236,17 @@ export class RelayDiscovery implements Startable {
     const replaces = this.#lost.shift()
     this.#init.events.emit('relay:selected', { relay: c.id, rttMs: c.rttMs, ...(replaces != null ? { replaces } : {}) })
     const { promise: reserved, resolve } = Promise.withResolvers<boolean>()
-    const done = this.#holder.hold(c.addr, signal, () => { resolve(true) }).then((outcome) => {
+    const watching = new AbortController()
+    let silent: string | undefined
+    const done = this.#holder.hold(c.addr, signal, (relay) => {
+      resolve(true)
+      void this.#watch(relay, AbortSignal.any([signal, watching.signal]), (reason) => { silent = reason })
+    }).then((outcome) => {
+      watching.abort()
       resolve(false)
       this.#held.delete(c.id)
       if (signal.aborted) return
-      this.#init.events.emit('relay:lost', { relay: c.id, reason: outcome.reason })
+      this.#init.events.emit('relay:lost', { relay: c.id, reason: silent ?? outcome.reason })
       // a reservation that was made and is gone now: replace it at once (one that could not be made waits for the next lookup)
       if (!outcome.reserved) return
       this.#lost.push(c.id)
@@ -225,6 +257,31 @@ export class RelayDiscovery implements Startable {
     // a relay that could not reserve goes back to the queue's end: another candidate first
     if (!ok && replaces != null) this.#lost.unshift(replaces)
     return ok
+  }
+
+  /**
+   * Pings a relay held every `healthInterval` ms; when one goes unanswered
+   * for `healthTimeout` ms, tells `onUnreachable` why and closes the
+   * connection (the reservation goes with it, and the hold ends).
+   */
+  async #watch (relay: PeerId, signal: AbortSignal, onUnreachable: (reason: string) => void): Promise<void> {
+    const { healthInterval, healthTimeout } = this.#init
+    if (healthInterval <= 0) return
+    while (!signal.aborted) {
+      await sleep(healthInterval, signal)
+      const conn = this.#components.connectionManager.getConnections(relay).find(c => !isLimited(c) && c.status === 'open')
+      if (signal.aborted || conn == null) return
+      try {
+        await pingConnection(conn, { signal: anyOf(signal, healthTimeout) })
+      } catch (err) {
+        if (signal.aborted) return
+        const reason = `relay unreachable: no ping answer within ${healthTimeout} ms (${(err as Error).message})`
+        this.#log('dropping relay %p: %s', relay, reason)
+        onUnreachable(reason)
+        conn.abort(new Error(reason))
+        return
+      }
+    }
   }
 
   /** Looks the relay key up, dials and pings the candidates (at once, each bounded), ranks those that answered; emits `relay:discovery`. */

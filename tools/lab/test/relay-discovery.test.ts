@@ -5,7 +5,9 @@
  * the relays advertising themselves in the DHT; peer-b behind a
  * port-restricted NAT runs with no `--relay`, finds the relays through the
  * DHT, reserves on two and is reached by peer id through one of them. Killing
- * (SIGKILL) one of its relays leaves it reachable through another within 10 s.
+ * (SIGKILL) one of its relays leaves it reachable through another within 10 s;
+ * a relay that then vanishes silently (all its packets dropped) is dropped
+ * within 10 s as well, and the peer stays reachable through the relay left.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
@@ -32,6 +34,13 @@ const topology: Topology = {
   ],
   routers: [{ name: 'router-b', profile: 'port-restricted', wanIp: '11.0.2.1', lanCidr: '192.168.2.0/24', lanIp: '192.168.2.1' }]
 }
+
+/** Drops every packet of a host except loopback: a relay that vanished without a reset or close. */
+const BLACKHOLE = `table inet natkit_blackhole {
+  chain input { type filter hook input priority -10; policy drop; iifname "lo" accept; }
+  chain output { type filter hook output priority -10; policy drop; oifname "lo" accept; }
+}
+`
 
 const relayOf = (addr: string): string => addr.split('/p2p-circuit')[0].split('/p2p/')[1]
 const circuits = (addrs: string[]): string[] => addrs.filter(a => a.includes('/p2p-circuit'))
@@ -66,9 +75,9 @@ describe.skipIf(missingPrerequisite(labSkipReason))('relay discovery in the NAT 
     await b.waitForEvent('info', (e) => e.message.includes('published'), DEFAULT_STARTUP_TIMEOUT_MS)
     const id = lookup.peerId
 
-    /** peer-a dials b by peer id (the DHT record); without hole punching it stays on the relayed connection. */
-    const dial = async (seed: string): Promise<string> => {
-      const a = start('peer-a', 'peer', ['dial', id, '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`, '--seed', seed, '--bootstrap', bootMa, '--no-webrtc', '--no-holepunch', '--direct-paths', 'tcp', '--timeout', `${DIAL_TIMEOUT_MS}ms`])
+    /** peer-a dials b (by peer id: the DHT record, or a circuit address); without hole punching it stays on the relayed connection. */
+    const dial = async (seed: string, target = id): Promise<string> => {
+      const a = start('peer-a', 'peer', ['dial', target, '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`, '--seed', seed, '--bootstrap', bootMa, '--no-webrtc', '--no-holepunch', '--direct-paths', 'tcp', '--timeout', `${DIAL_TIMEOUT_MS}ms`])
       const result = await a.waitForEvent('dial:result', () => true, DIAL_TIMEOUT_MS + 5_000)
       expect(result.outcome).toBe('relayed')
       expect(await a.exited).toBe(3)
@@ -94,5 +103,19 @@ describe.skipIf(missingPrerequisite(labSkipReason))('relay discovery in the NAT 
     const via = await dial('lab-disc-peer-a2')
     expect(via).not.toBe(victim)
     expect(relayIds).toContain(via)
+
+    // a relay that vanishes silently (every packet dropped: no reset, no close) is dropped within 10 s too (health pings)
+    const silent = held[1] as string
+    const still = replaced.relay
+    const mark = b.events.length
+    const blackholedAt = Date.now()
+    const dropped = await lab.run(`relay-${relayIds.indexOf(silent) + 1}`, 'nft', ['-f', '-'], { input: BLACKHOLE, timeoutMs: 5_000 })
+    expect(dropped.code, dropped.stderr).toBe(0)
+    const lost = await b.waitForEvent('relay:lost', (e) => e.relay === silent && b.events.indexOf(e) >= mark, REACHABLE_AGAIN_MS + 5_000)
+    expect(lost.reason).toMatch(/unreachable/)
+    expect(Date.parse(lost.ts) - blackholedAt).toBeLessThan(REACHABLE_AGAIN_MS)
+    // still reachable through the relay it holds
+    const stillIp = RELAY_IPS[relayIds.indexOf(still)] as string
+    expect(await dial('lab-disc-peer-a3', `/ip4/${stillIp}/tcp/${RELAY_PORT}/p2p/${still}/p2p-circuit/p2p/${id}`)).toBe(still)
   }, 120_000)
 })
