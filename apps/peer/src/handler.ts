@@ -268,7 +268,7 @@ async function execute (peer: PeerRunner, o: PeerOptions, state: ShellState, cmd
       const direct = addrs.filter(a => !a.getComponents().some(c => c.name === 'p2p-circuit'))
       const pub = direct.filter(a => !isPrivate(a) && !isLoopback(a)).map(String)
       const data = { publicAddrs: pub, relayedAddrs: relayed, reachable: pub.length > 0 ? 'directly (public address)' : relayed.length > 0 ? 'through a relay only' : 'not from outside this network', holepunch: state.holepunch ?? 'no attempt yet' }
-      return result([`reachable: ${data.reachable}`, `public addresses: ${pub.join(', ') || 'none'}`, `relayed addresses: ${relayed.join(', ') || 'none (use --relay)'}`, `last hole punch: ${data.holepunch}`], data)
+      return result([`reachable: ${data.reachable}`, `public addresses: ${pub.join(', ') || 'none'}`, `relayed addresses: ${relayed.join(', ') || 'none (use --relay, or --bootstrap to find relays in the DHT)'}`, `last hole punch: ${data.holepunch}`], data)
     }
     case 'dial': {
       parseDialTarget(cmd.target)
