@@ -40,7 +40,8 @@ export async function handler (parsed: ParsedArgs<PeerOptions>): Promise<number>
   if (parsed.command !== 'dial') return await runRole({ name: 'natkit-peer', options: parsed.options, create: async (events) => await createPeer(parsed.options, events) })
   const target = parsed.args[0]
   parseDialTarget(target)
-  const o = optionsForTarget(parsed.options, target)
+  // a one-shot dial needs no reservations of its own: no relays are looked up for it
+  const o = { ...optionsForTarget(parsed.options, target), relays: 0 }
   return await runRole({
     name: 'natkit-peer',
     options: o,
@@ -267,7 +268,7 @@ async function execute (peer: PeerRunner, o: PeerOptions, state: ShellState, cmd
       const direct = addrs.filter(a => !a.getComponents().some(c => c.name === 'p2p-circuit'))
       const pub = direct.filter(a => !isPrivate(a) && !isLoopback(a)).map(String)
       const data = { publicAddrs: pub, relayedAddrs: relayed, reachable: pub.length > 0 ? 'directly (public address)' : relayed.length > 0 ? 'through a relay only' : 'not from outside this network', holepunch: state.holepunch ?? 'no attempt yet' }
-      return result([`reachable: ${data.reachable}`, `public addresses: ${pub.join(', ') || 'none'}`, `relayed addresses: ${relayed.join(', ') || 'none (use --relay)'}`, `last hole punch: ${data.holepunch}`], data)
+      return result([`reachable: ${data.reachable}`, `public addresses: ${pub.join(', ') || 'none'}`, `relayed addresses: ${relayed.join(', ') || 'none (use --relay, or --bootstrap to find relays in the DHT)'}`, `last hole punch: ${data.holepunch}`], data)
     }
     case 'dial': {
       parseDialTarget(cmd.target)

@@ -83,7 +83,28 @@ describe('composeInit: every peer limit reaches the component that uses it', () 
   const NOT_LIBP2P = new Set(['timeout', 'pingInterval', 'pubsubMaxMessage', 'pubsubMaxTopics'])
 
   it('a non-default value of each limit arrives unchanged', () => {
-    expect(limitsNotReaching({ role: PEER_ROLE, paths: PATHS, compose: composeInit, exclude: NOT_LIBP2P, extraFlags: { relay: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6'] } })).toEqual([])
+    // --relays does nothing with --relay: the next test
+    expect(limitsNotReaching({ role: PEER_ROLE, paths: PATHS, compose: composeInit, exclude: new Set([...NOT_LIBP2P, 'relays']), extraFlags: { relay: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6'] } })).toEqual([])
+  })
+
+  it('without --relay (with --bootstrap): --relays and the reservation limits reach relay discovery', () => {
+    const paths = {
+      ...PATHS,
+      dialTimeout: ['connectionManager.dialTimeout', 'circuitTransport.reservationCompletionTimeout', 'relayDiscovery.timeout'],
+      reservationRetry: ['relayDiscovery.retry'],
+      reservationRetryMax: ['relayDiscovery.retryMax'],
+      relays: ['relayDiscovery.relays']
+    }
+    const bootstrap = ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6']
+    expect(limitsNotReaching({ role: PEER_ROLE, paths, compose: composeInit, exclude: NOT_LIBP2P, extraFlags: { bootstrap } })).toEqual([])
+    const o = resolveOptions(PEER_ROLE, { flags: { bootstrap, network: 'lab' } })
+    expect(composeInit(o).relayDiscovery).toMatchObject({ network: 'lab', relays: 2 })
+    expect(composeInit(o).reservationKeeper).toBeUndefined()
+    // no discovery with --relay, --relays 0, --no-dht or without --bootstrap
+    expect(composeInit({ ...o, relay: bootstrap }).relayDiscovery).toBeUndefined()
+    expect(composeInit({ ...o, relays: 0 }).relayDiscovery).toBeUndefined()
+    expect(composeInit({ ...o, dht: false }).relayDiscovery).toBeUndefined()
+    expect(composeInit({ ...o, bootstrap: [] }).relayDiscovery).toBeUndefined()
   })
 })
 

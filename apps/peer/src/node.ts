@@ -14,8 +14,8 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { holePunch, type HolePunchInit, type HolePunchService } from '@natkit/holepunch'
 import {
-  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, announceSelf, type AutonatGuard, confirmDirect, connectionManagerInit, inboundAdmissionInit, stopGuard, type StopGuard, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, keepBootstrapPeers, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper,
-  type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
+  DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, announceSelf, type AutonatGuard, confirmDirect, connectionManagerInit, inboundAdmissionInit, stopGuard, type StopGuard, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, keepBootstrapPeers, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper, relayDiscovery,
+  type BaseServices, type RelayDiscovery, type RelayDiscoveryInit, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
 } from '@natkit/node'
 import { autonatGuard } from '@natkit/node/autonat'
 import { tcpReuse } from '@natkit/tcp-reuse'
@@ -39,6 +39,8 @@ export type PeerServices = {
   publicAddrs: PublicAddressConfirmation
   /** with `--relay` */
   reservations?: ReservationKeeper
+  /** without `--relay` (with `--bootstrap`, the DHT and `--relays` > 0): relays found in the DHT */
+  relayDiscovery?: RelayDiscovery
   /** refuses STOP streams from relays this peer holds no reservation on */
   stopGuard: StopGuard
   /** gossipsub: signed messages (StrictSign), bounded frames */
@@ -72,6 +74,8 @@ export interface PeerComposedInit {
   mdns?: Record<string, never>
   /** with `--relay`: the reservation keeper service (its `events` are added by `createPeer`) */
   reservationKeeper?: Omit<ReservationKeeperInit, 'events'>
+  /** without `--relay`: relay discovery in the DHT (its `events` are added by `createPeer`) */
+  relayDiscovery?: Omit<RelayDiscoveryInit, 'events'>
 }
 
 /**
@@ -98,7 +102,8 @@ export function composeInit (p: PeerOptions): PeerComposedInit {
     ...(p.dht ? { dht: { clientMode: true, protocol: p.dhtProtocol, initialQuerySelfInterval: DHT_INITIAL_SELF_QUERY_DELAY, publicAddressesOnly: p.network === 'public' } } : {}),
     pubsub: { globalSignaturePolicy: StrictSign, maxInboundDataLength: PUBSUB_MAX_FRAME, runOnLimitedConnection: p.pubsubRelayed, emitSelf: false, allowPublishToZeroTopicPeers: false },
     ...(p.mdns ? { mdns: {} } : {}),
-    ...(p.relay.length > 0 ? { reservationKeeper: { relays: p.relay.map(String), retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {})
+    ...(p.relay.length > 0 ? { reservationKeeper: { relays: p.relay.map(String), retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {}),
+    ...(p.relay.length === 0 && p.relays > 0 && p.dht && p.bootstrap.length > 0 ? { relayDiscovery: { network: p.network, relays: p.relays, retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {})
   }
 }
 
@@ -140,12 +145,14 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
         ...(c.mdns != null && mdns != null ? { mdns: mdns(c.mdns) } : {}),
         dm: directMessages({ maxTextBytes: options.pubsubMaxMessage }),
         files: fileShare(),
-        ...(c.reservationKeeper != null ? { reservations: reservationKeeper({ ...c.reservationKeeper, events }) } : {})
+        ...(c.reservationKeeper != null ? { reservations: reservationKeeper({ ...c.reservationKeeper, events }) } : {}),
+        ...(c.relayDiscovery != null ? { relayDiscovery: relayDiscovery({ ...c.relayDiscovery, events }) } : {})
       }
     }),
     afterStart: (node, running) => {
       // after start resolved: every listener is up, so relays are dialled from the listen port
       node.services.reservations?.keep()
+      node.services.relayDiscovery?.keep()
       if (options.pingInterval > 0) startPingLoop(node, events, running, options.pingInterval)
       if (options.bootstrap.length > 0) {
         const announce = options.dht ? startAnnouncing(node, events, running) : undefined

@@ -1,5 +1,5 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
-import { DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX } from '@natkit/node/defaults'
+import { DEFAULT_DISCOVERED_RELAYS, DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, MAX_DISCOVERED_RELAYS } from '@natkit/node/defaults'
 import type { DirectPathPlan } from '@natkit/node'
 import { UserError } from '@natkit/events'
 import { DHT_PROTOCOL_SPEC, checkStunUrl, defineRole, spec, type CommonOptions } from '@natkit/config'
@@ -72,6 +72,15 @@ export interface PeerOptions extends CommonOptions {
    * @default []
    */
   relay: string[]
+  /**
+   * Without `--relay` (and with `--bootstrap` and the DHT): relays to find in
+   * the DHT (providers of the network's relay key, see
+   * docs/relay-discovery.md) and keep a reservation on, fastest first; a lost
+   * one is replaced. 0 = find none. Ignored with `--relay`.
+   *
+   * @default 2
+   */
+  relays: number
   /**
    * Attempt DCUtR hole punching over relayed connections.
    *
@@ -205,6 +214,7 @@ export const PEER_ROLE = defineRole<PeerOptions>({
   specs: [
     DHT_PROTOCOL_SPEC,
     spec('relay', 'multiaddr[]', [], 'relays to reserve a slot on (each ending in /p2p/<peerId>)', { arg: '<multiaddr>', requirePeerId: true }),
+    spec('relays', 'int', DEFAULT_DISCOVERED_RELAYS, 'without --relay: relays to find in the DHT and keep a reservation on (fastest first, a lost one replaced); 0 = none', { min: 0, max: MAX_DISCOVERED_RELAYS, arg: '<n>' }),
     spec('holepunch', 'boolean', DEFAULT_HOLEPUNCH, 'hole punch relayed connections (DCUtR)'),
     spec('holepunchTimeout', 'duration', DEFAULT_HOLEPUNCH_TIMEOUT, 'timeout of one hole punch attempt', { min: 1, arg: '<duration>' }),
     spec('holepunchAttempts', 'int', DEFAULT_HOLEPUNCH_ATTEMPTS, 'hole punch attempts per relayed connection', { min: 1, max: MAX_HOLEPUNCH_ATTEMPTS, arg: '<n>' }),

@@ -3,7 +3,7 @@ import { NatkitEvents } from '@natkit/events'
 import { RELAY_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { composeInit, createRelay } from './node.js'
-import type { NatkitRunner } from '@natkit/node'
+import { relayRendezvousCid, type NatkitRunner } from '@natkit/node'
 
 const running: NatkitRunner[] = []
 afterEach(async () => { await Promise.all(running.splice(0).map(async r => { await r.stop() })) })
@@ -21,6 +21,20 @@ describe('relay composition', () => {
     expect(node.getProtocols()).toEqual(expect.arrayContaining(['/libp2p/circuit/relay/0.2.0/hop', '/libp2p/autonat/2/dial-request', '/ipfs/id/1.0.0', '/ipfs/ping/1.0.0']))
     const noAutonat = await start({ autonat: false })
     expect(noAutonat.node.getProtocols()).not.toContain('/libp2p/autonat/2/dial-request')
+  })
+})
+
+describe('advertising in the DHT (issue 14)', () => {
+  it('with --bootstrap the relay runs a DHT client on --dht-protocol and an advertiser for its network; without, neither', async () => {
+    const plain = await start({ autonat: false })
+    expect(plain.node.services.dht).toBeUndefined()
+    expect(plain.node.services.relayAdvertiser).toBeUndefined()
+    // a bootstrap peer that is never reached: the advertiser just keeps trying
+    const bootstrap = [`/ip4/127.0.0.1/tcp/9/p2p/${plain.peerId}`]
+    const r = await start({ autonat: false, seed: 'node-relay-dht', bootstrap, dhtProtocol: '/natkit-test/kad/1.0.0', network: 'lab' })
+    expect(r.node.services.dht?.getMode()).toBe('client')
+    expect((r.node.services.dht as unknown as { protocol: string }).protocol).toBe('/natkit-test/kad/1.0.0')
+    expect(r.node.services.relayAdvertiser?.cid.equals(relayRendezvousCid('lab'))).toBe(true)
   })
 })
 

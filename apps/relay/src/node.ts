@@ -2,18 +2,18 @@
  * The relay's composition: a circuit relay v2 server with reservation and
  * circuit limits, a per-peer circuit cap (gater), per-IP and per-network
  * reservation caps and the release of disconnected peers' reservations
- * (gater + observer service), relay events (observer service), an optional AutoNAT v2 server, and an optional STUN binding
- * server beside the node.
+ * (gater + observer service), relay events (observer service), an optional AutoNAT v2 server, an optional STUN binding
+ * server beside the node, and with `--bootstrap` its advertisement in the DHT.
  */
 import { circuitRelayServer, type CircuitRelayServerInit, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver } from '@natkit/node'
+import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver, relayAdvertisingServices, type RelayAdvertisingServices } from '@natkit/node'
 import type { RelayOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 
 /** The relay's own services (beside the base's identify and ping). */
-export type RelayServices = {
+export type RelayServices = RelayAdvertisingServices & {
   relay: CircuitRelayService
   relayObserver: RelayObserver
   /** `--autonat` */
@@ -62,6 +62,8 @@ export async function createRelay (options: RelayOptions, events: NatkitEvents):
   const limits = new ReservationLimits(c.reservationLimits)
   // optional services are loaded only when they run
   const autonat = options.autonat ? await loadAutonat() : undefined
+  // with --bootstrap: advertise this relay in the DHT (peers without --relay find it there)
+  const advertising = await relayAdvertisingServices(options, events)
   return await prepareNatkitNode({
     role: 'relay',
     options,
@@ -76,7 +78,8 @@ export async function createRelay (options: RelayOptions, events: NatkitEvents):
         // after `relay`: it wraps that service
         relayObserver: relayObserver({ events, limits }),
         // the guard wraps the server's handler: one dial-back per request, requests rate-limited
-        ...(autonat != null ? { autonat: autonat.autoNATv2(), autonatGuard: autonat.autonatGuard() } : {})
+        ...(autonat != null ? { autonat: autonat.autoNATv2(), autonatGuard: autonat.autonatGuard() } : {}),
+        ...advertising
       }
     }),
     afterStart: async (_node, running) => {

@@ -1,5 +1,5 @@
 import { parseRoleArgs, type ParseInit, type ParsedArgs } from '@natkit/cli'
-import { defineRole, spec, type CommonOptions, type HostPort } from '@natkit/config'
+import { DHT_PROTOCOL_SPEC, defineRole, spec, type CommonOptions, type HostPort } from '@natkit/config'
 import { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE } from '@natkit/node/defaults'
 
 // ---------------------------------------------------------------------------
@@ -98,6 +98,13 @@ export interface RelayOptions extends CommonOptions {
    * @default undefined
    */
   stunListen?: HostPort
+  /**
+   * Kademlia protocol id of the DHT the relay advertises itself in (with
+   * `--bootstrap`: a provider record under its network's relay key).
+   *
+   * @default '/natkit/kad/1.0.0' for `local`/`lab`; '/ipfs/kad/1.0.0' for `public`
+   */
+  dhtProtocol: string
 }
 
 /** The relay's options: the common ones, then its reservation and circuit limits. */
@@ -117,7 +124,9 @@ export const RELAY_ROLE = defineRole<RelayOptions>({
     spec('maxOutboundStopStreams', 'int', DEFAULT_MAX_OUTBOUND_STOP_STREAMS, 'maximum concurrent outbound STOP streams per connection', { min: 1, max: 10_000, arg: '<n>' }),
     spec('hopTimeout', 'duration', DEFAULT_HOP_TIMEOUT, 'timeout of a HOP request', { min: 1, arg: '<duration>' }),
     spec('autonat', 'boolean', DEFAULT_RELAY_AUTONAT, 'run an AutoNAT v2 server'),
-    spec('stunListen', 'hostport', undefined, 'run a UDP STUN binding server on host:port (e.g. 0.0.0.0:3478); unset = off', { arg: '<host:port>' })
+    spec('stunListen', 'hostport', undefined, 'run a UDP STUN binding server on host:port (e.g. 0.0.0.0:3478); unset = off', { arg: '<host:port>' }),
+    // with --bootstrap, the relay advertises itself in this DHT (docs/relay-discovery.md)
+    DHT_PROTOCOL_SPEC
   ]
 })
 

@@ -121,7 +121,9 @@ describe('role definitions', () => {
   it('knows which roles own which keys, for refusing another role\'s key', () => {
     expect(rolesWithKey('maxReservations')).toEqual(['relay'])
     expect(rolesWithKey('timeout')).toEqual(['peer', 'autonat'])
-    expect(rolesWithKey('dhtProtocol')).toEqual(['bootstrap', 'peer'])
+    // a relay with --bootstrap advertises itself in the DHT (issue 14)
+    expect(rolesWithKey('dhtProtocol')).toEqual(['bootstrap', 'relay', 'peer'])
+    expect(rolesWithKey('relays')).toEqual(['peer'])
     expect(rolesWithKey('maxReservatons')).toEqual([])
     for (const role of ROLES) {
       for (const key of ROLE_OPTION_KEYS[role]) expect(COMMON_SPECS.map(s => s.key)).not.toContain(key)

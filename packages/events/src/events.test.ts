@@ -60,6 +60,16 @@ describe('printing and parsing', () => {
     expect(formatHuman({ ...base, event: 'relay:circuit:closed', bytes: 4242, ms: 17, reason: 'data-limit' })).toMatch(/closed \(data-limit\) after 4242 bytes, 17 ms$/)
   })
 
+  it('human lines of relay discovery name the relays, their RTT and what a new relay replaces', () => {
+    const base = { ts: '2026-01-01T00:00:00.000Z', peerId: 'p' } as const
+    const r1 = '12D3KooWSMDFN5DeFADosuV7UEwjHWQv1ioLEUqgzjGjxYQzxFX6'
+    const r2 = '12D3KooWNcNfgyXDkVWxUzDbD61GBCVnUAQ2AFftAir7nVLxgV9C'
+    expect(formatHuman({ ...base, event: 'relay:discovery', found: 3, candidates: [{ relay: r1, rttMs: 1.5 }], ms: 40 })).toBe('00:00:00.000 relay lookup: 3 found, 1 answered (12D3KooW…QzxFX6 1.5 ms) in 40 ms')
+    expect(formatHuman({ ...base, event: 'relay:discovery', found: 0, candidates: [], ms: 10_000, error: 'no DHT peer' })).toBe('00:00:00.000 relay lookup failed: no DHT peer')
+    expect(formatHuman({ ...base, event: 'relay:selected', relay: r2, rttMs: 2, replaces: r1 })).toBe('00:00:00.000 using relay 12D3KooW…LxgV9C (2 ms) instead of 12D3KooW…QzxFX6')
+    expect(formatHuman({ ...base, event: 'relay:lost', relay: r1, reason: 'reservation lost (relay connection closed)' })).toBe('00:00:00.000 lost relay 12D3KooW…QzxFX6: reservation lost (relay connection closed)')
+  })
+
   it('human lines say relayed vs direct', () => {
     const e = { ts: '2026-01-01T00:00:00.000Z', event: 'peer:connect', peerId: 'p', remotePeer: '12D3KooWNcNfgyXDkVWxUzDbD61GBCVnUAQ2AFftAir7nVLxgV9C', remoteAddr: '/x', direction: 'inbound', limited: false } as const
     expect(formatHuman(e)).toContain('(direct)')

@@ -112,6 +112,24 @@ export interface NatkitEventMap {
    * relay; `alsoRefused` counts the refusals not reported since the last report.
    */
   'relay:stop:refused': { relay: string, reason: string, alsoRefused?: number }
+  /**
+   * Relay only (with `--bootstrap`): this relay's provider record under its
+   * network's relay key (`cid`, the SHA-256 of `/natkit/relay/<network>`) was
+   * published in the DHT (`servers`: the DHT servers that took it): at
+   * start, periodically, and when a bootstrap node came back.
+   */
+  'relay:advertised': { cid: string, network: string, servers: number }
+  /**
+   * Peer without `--relay`: a DHT lookup for relays ended. `found` provider
+   * records were read; `candidates` are the relays that answered a ping,
+   * fastest first (at most the lookup's candidate bound); `error` when the
+   * lookup itself failed.
+   */
+  'relay:discovery': { found: number, candidates: Array<{ relay: string, rttMs: number }>, ms: number, error?: string }
+  /** Peer without `--relay`: a discovered relay was chosen for a reservation (`replaces`: the lost relay it takes the place of). */
+  'relay:selected': { relay: string, rttMs?: number, replaces?: string }
+  /** Peer without `--relay`: the reservation on a discovered relay was lost or could not be made; another relay is chosen. */
+  'relay:lost': { relay: string, reason: string }
   /** Relay only: a circuit was established (the destination accepted the STOP and the source got `OK`). */
   'relay:circuit': { src: string, dst: string }
   /**

@@ -31,6 +31,10 @@ export function formatHuman (e: NatkitEvent): string {
     case 'relay:reservation:refused': text = `reservation refused to ${short(e.peer)}: ${e.reason}`; break
     case 'relay:reservation:removed': text = `reservation of ${short(e.peer)} freed: ${e.reason}`; break
     case 'relay:stop:refused': text = `refused a relayed connection announced by ${short(e.relay)}: ${e.reason}${e.alsoRefused != null ? ` (${e.alsoRefused} more since the last report)` : ''}`; break
+    case 'relay:advertised': text = `advertised this relay in the DHT (network ${e.network}, key ${e.cid}, ${e.servers} server(s))`; break
+    case 'relay:discovery': text = e.error != null ? `relay lookup failed: ${e.error}` : `relay lookup: ${e.found} found, ${e.candidates.length} answered${e.candidates.length > 0 ? ` (${e.candidates.map(c => `${short(c.relay)} ${c.rttMs} ms`).join(', ')})` : ''} in ${e.ms} ms`; break
+    case 'relay:selected': text = `using relay ${short(e.relay)}${e.rttMs != null ? ` (${e.rttMs} ms)` : ''}${e.replaces != null ? ` instead of ${short(e.replaces)}` : ''}`; break
+    case 'relay:lost': text = `lost relay ${short(e.relay)}: ${e.reason}`; break
     case 'relay:circuit': text = `circuit ${short(e.src)} -> ${short(e.dst)}`; break
     case 'relay:circuit:closed': text = `circuit ${short(e.src)} -> ${short(e.dst)} closed (${e.reason}${e.message != null ? `: ${e.message}` : ''}) after ${e.bytes} bytes, ${e.ms} ms`; break
     case 'reachability': text = `${e.addr} is ${e.status}${e.server != null ? ` (asked ${short(e.server)})` : ''}`; break

@@ -10,7 +10,8 @@
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { retryDelay, waitToRetry } from './backoff.js'
 import { DEFAULT_RELAY_PROBE_INTERVAL, DEFAULT_RESERVATION_JITTER, DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX } from './defaults.js'
-import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Libp2p, Libp2pEvents, PeerId, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { RunningNode } from './node.js'
 
 export interface BootstrapKeeperInit {
@@ -30,8 +31,16 @@ export interface BootstrapKeeperInit {
   dialTimeout: number
 }
 
+/** What the keeper uses of a node: a started `Libp2p` is one (a service builds one from its components, see {@link keeperTarget}). */
+export type BootstrapKeeperTarget = Pick<Libp2p, 'getConnections' | 'dial' | 'addEventListener' | 'removeEventListener'>
+
 /** Starts one loop per bootstrap peer; `running.onStop` ends them. */
-export function keepBootstrapPeers (node: Libp2p, init: BootstrapKeeperInit, running: Pick<RunningNode, 'onStop'>): void {
+export function keepBootstrapPeers (node: BootstrapKeeperTarget, init: BootstrapKeeperInit, running: Pick<RunningNode, 'onStop'>): void {
+  running.onStop(startBootstrapKeeper(node, init))
+}
+
+/** Starts one loop per bootstrap peer; returns the function that ends them. */
+export function startBootstrapKeeper (node: BootstrapKeeperTarget, init: BootstrapKeeperInit): () => Promise<void> {
   const controller = new AbortController()
   const schedule = { retry: init.retry ?? DEFAULT_RESERVATION_RETRY, retryMax: init.retryMax ?? DEFAULT_RESERVATION_RETRY_MAX, jitter: init.jitter ?? DEFAULT_RESERVATION_JITTER }
   const probeInterval = init.probeInterval ?? DEFAULT_RELAY_PROBE_INTERVAL
@@ -42,13 +51,24 @@ export function keepBootstrapPeers (node: Libp2p, init: BootstrapKeeperInit, run
     if (id == null) continue
     loops.push(keepOne(node, addr, id, { ...schedule, probeInterval, dialTimeout: init.dialTimeout, onReconnect: init.onReconnect }, controller.signal).catch(() => {}))
   }
-  running.onStop(async () => {
+  return async () => {
     controller.abort()
     await Promise.allSettled(loops)
-  })
+  }
 }
 
-async function keepOne (node: Libp2p, addr: Multiaddr, id: string, o: { retry: number, retryMax: number, jitter: number, probeInterval: number, dialTimeout: number, onReconnect?: (peer: PeerId) => void }, signal: AbortSignal): Promise<void> {
+/** A keeper target from a libp2p service's components (`connectionManager`, `events`). */
+export function keeperTarget (components: { connectionManager: Pick<ConnectionManager, 'getConnections' | 'openConnection'>, events: TypedEventTarget<Libp2pEvents> }): BootstrapKeeperTarget {
+  const { connectionManager: cm, events } = components
+  return {
+    getConnections: (peer?: PeerId) => cm.getConnections(peer),
+    dial: async (addr, options) => await cm.openConnection(addr, options),
+    addEventListener: events.addEventListener.bind(events),
+    removeEventListener: events.removeEventListener.bind(events)
+  }
+}
+
+async function keepOne (node: BootstrapKeeperTarget, addr: Multiaddr, id: string, o: { retry: number, retryMax: number, jitter: number, probeInterval: number, dialTimeout: number, onReconnect?: (peer: PeerId) => void }, signal: AbortSignal): Promise<void> {
   const connected = (): PeerId | undefined => node.getConnections().find(c => c.remotePeer.toString() === id)?.remotePeer
   let lost = false
   let attempt = 0
@@ -70,7 +90,7 @@ async function keepOne (node: Libp2p, addr: Multiaddr, id: string, o: { retry: n
 }
 
 /** Resolves once the node has no connection to `id` left (or `signal` aborts). */
-async function disconnected (node: Libp2p, id: string, signal: AbortSignal): Promise<void> {
+async function disconnected (node: BootstrapKeeperTarget, id: string, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return
   const { promise, resolve } = Promise.withResolvers<void>()
   const onDisconnect = (evt: CustomEvent<PeerId>): void => { if (evt.detail.toString() === id) resolve() }

@@ -31,3 +31,13 @@ export const DEFAULT_MAX_RESERVATIONS_PER_IP = 8
 export const DEFAULT_MAX_RESERVATIONS_PER_NETWORK = 32
 /** How long a reservation outlives the last connection of the peer that made it, in ms. @default 10000 */
 export const DEFAULT_RESERVATION_GRACE = 10_000
+
+/**
+ * Relays a peer without `--relay` finds through the DHT and keeps a
+ * reservation on (`--relays`); 0 = find none.
+ *
+ * @default 2
+ */
+export const DEFAULT_DISCOVERED_RELAYS = 2
+/** Upper bound of `--relays`. @default 8 */
+export const MAX_DISCOVERED_RELAYS = 8

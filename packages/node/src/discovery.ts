@@ -1,9 +1,14 @@
-import type { RoutingTable } from '@libp2p/kad-dht'
+import type { KadDHT, RoutingTable } from '@libp2p/kad-dht'
 import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { createHash } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
 
 /** The service named `dht`, when a node runs one (@libp2p/kad-dht's routing table is an event target). */
 interface DhtService { routingTable?: RoutingTable & EventTarget }
-import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Bound on waiting for the first DHT peer. */
 export const DEFAULT_DHT_READY_TIMEOUT = 10_000
@@ -18,8 +23,17 @@ export class DhtNotReadyError extends Error {
 }
 
 /** Resolves once the DHT routing table has a peer (immediately if it has one). */
-export async function waitForDhtPeer (node: Libp2p, timeout = DEFAULT_DHT_READY_TIMEOUT, signal?: AbortSignal): Promise<void> {
-  const table = (node.services as { dht?: DhtService }).dht?.routingTable
+export async function waitForDhtPeer (node: Pick<Libp2p, 'services'>, timeout = DEFAULT_DHT_READY_TIMEOUT, signal?: AbortSignal): Promise<void> {
+  await waitForRoutingTablePeer((node.services as { dht?: unknown }).dht, timeout, signal)
+}
+
+/**
+ * Resolves once the routing table of `dht` (a @libp2p/kad-dht service, e.g. a
+ * service's `components.dht`) has a peer; throws {@link DhtNotReadyError} when
+ * `dht` is no DHT or no peer came within `timeout` ms.
+ */
+export async function waitForRoutingTablePeer (dht: unknown, timeout = DEFAULT_DHT_READY_TIMEOUT, signal?: AbortSignal): Promise<void> {
+  const table = (dht as DhtService | undefined)?.routingTable
   if (table == null) throw new DhtNotReadyError('this node runs no DHT')
   if (table.size > 0) return
   const { promise, resolve, reject } = Promise.withResolvers<void>()
@@ -62,6 +76,41 @@ export async function findPeerAddrs (node: Libp2p, id: PeerId, signal?: AbortSig
   return []
 }
 
-function anyOf (signal: AbortSignal | undefined, timeout: number): AbortSignal {
+/** A provide query reached no DHT server (none took the record). */
+export class NoProviderRecipientsError extends Error {
+  static override name = 'NoProviderRecipientsError'
+  override name = 'NoProviderRecipientsError'
+}
+
+/**
+ * Publishes a provider record for `cid` through a @libp2p/kad-dht service and
+ * resolves with the number of DHT servers that took it; throws
+ * {@link NoProviderRecipientsError} when none did (`contentRouting.provide`
+ * resolves then too).
+ */
+export async function provideTo (dht: Pick<KadDHT, 'provide'>, cid: CID, signal: AbortSignal): Promise<number> {
+  let took = 0
+  for await (const e of dht.provide(cid, { signal })) {
+    if (e.name === 'PEER_RESPONSE' && e.messageName === 'ADD_PROVIDER') took++
+  }
+  if (took === 0) throw new NoProviderRecipientsError('no DHT server took the provider record')
+  return took
+}
+
+/** Prefix of the string whose SHA-256 is the DHT key relays advertise under: `/natkit/relay/<network>`. */
+export const RELAY_RENDEZVOUS_PREFIX = '/natkit/relay/'
+
+/**
+ * The well-known DHT key relays of one network advertise themselves under (a
+ * provider record) and peers look relays up by: CIDv1, raw codec, the SHA-256
+ * of `/natkit/relay/<network>`; `network` is the `--network` preset name
+ * (`local`, `lab`, `public`). Pure.
+ */
+export function relayRendezvousCid (network: string): CID {
+  const hash = createHash('sha256').update(`${RELAY_RENDEZVOUS_PREFIX}${network}`).digest()
+  return CID.createV1(raw.code, Digest.create(sha256.code, hash))
+}
+
+export function anyOf (signal: AbortSignal | undefined, timeout: number): AbortSignal {
   return signal == null ? AbortSignal.timeout(timeout) : AbortSignal.any([signal, AbortSignal.timeout(timeout)])
 }

@@ -7,7 +7,9 @@
  *   bootstrap discovery, metrics, connection limits; the role adds transports
  *   and services), `loadIdentity`, `startNatkitNode` (event translation,
  *   counters, `--metrics` server, ordered shutdown).
- * - Capabilities as libp2p services: `reservationKeeper`,
+ * - Capabilities as libp2p services: `reservationKeeper`, `relayDiscovery`
+ *   (peers that find relays in the DHT), `relayAdvertiser` (relays that
+ *   advertise themselves there),
  *   `publicAddressConfirmation`, `relayObserver`; from `@natkit/node/autonat`
  *   `autonatGuard` and `reachabilityChecker`;
  *   and `relayGater` (a connection gater).
@@ -23,10 +25,10 @@ export { observeNode, isLimited } from './observe.js'
 export { ListenAddressError, checkListenAddrs, toListenAddressError } from './listen.js'
 export { raceDirectPaths, confirmDirect, pathOf, webrtcAddrOf, NotRelayedError, WEBRTC_SIGNALING_PROTOCOL, DEFAULT_WEBRTC_ACCEPT_WINDOW, DEFAULT_AGREEMENT_MARGIN, DEFAULT_WEBRTC_DIAL_WINDOW, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_IDENTIFY_WAIT, DEFAULT_WEBRTC_HEDGE_DELAY, type DirectPathPlan, type RaceInit, type RaceResult, type RaceRunner } from './direct-paths.js'
 export { pingConnection, PING_PROTOCOL, DEFAULT_PING_TIMEOUT, PingMismatchError } from './ping.js'
-export { DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, DEFAULT_RESERVATION_JITTER, DEFAULT_RELAY_PROBE_INTERVAL, DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE } from './defaults.js'
+export { DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX, DEFAULT_RESERVATION_JITTER, DEFAULT_RELAY_PROBE_INTERVAL, DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE, DEFAULT_DISCOVERED_RELAYS, MAX_DISCOVERED_RELAYS } from './defaults.js'
 export { retryDelay, waitToRetry, tcpTarget, type RetrySchedule } from './backoff.js'
-export { keepBootstrapPeers, type BootstrapKeeperInit } from './bootstrap-keeper.js'
-export { reservationKeeper, ReservationKeeper, DEFAULT_RESERVATION_TIMEOUT, DEFAULT_RESERVATION_RENEW_MIN, RelayAddressError, type ReservationKeeperInit, type ReservationKeeperComponents } from './reservations.js'
+export { keepBootstrapPeers, startBootstrapKeeper, keeperTarget, type BootstrapKeeperInit, type BootstrapKeeperTarget } from './bootstrap-keeper.js'
+export { reservationKeeper, ReservationKeeper, ReservationHolder, type HoldOutcome, type ReservationHolderInit, DEFAULT_RESERVATION_TIMEOUT, DEFAULT_RESERVATION_RENEW_MIN, RelayAddressError, type ReservationKeeperInit, type ReservationKeeperComponents } from './reservations.js'
 export { publicAddressConfirmation, PublicAddressConfirmation, type PublicAddressConfirmationInit, type PublicAddressConfirmationComponents } from './public-addrs.js'
 // AutoNAT capabilities load from `@natkit/node/autonat` (only roles that run AutoNAT load them); their types are here too
 export type { ReachabilityChecker, ReachabilityCheckerInit, ReachabilityCheckerComponents } from './reachability.js'
@@ -37,4 +39,6 @@ export type { AutonatGuard, AutonatGuardInit, AutonatGuardComponents } from './a
 export { stopGuard, StopGuard, UnsolicitedStopError, RELAY_V2_STOP_PROTOCOL, DEFAULT_STOP_REFUSAL_REPORT_INTERVAL, DEFAULT_STOP_REFUSAL_TRACKED, type StopGuardInit, type StopGuardComponents } from './stop-guard.js'
 export { ipGroups, IPV4_NETWORK_BITS, IPV6_HOST_BITS, IPV6_NETWORK_BITS, type IpGroups } from './ip-groups.js'
 export { circuitReservationStore, nodeComponents, transportTags, CircuitTransportMissingError, Libp2pInternalsChangedError, LIBP2P_VERIFIED_VERSION, CIRCUIT_RELAY_VERIFIED_VERSION } from '@natkit/libp2p-internals'
-export { announceSelf, findPeerAddrs, waitForDhtPeer, DhtNotReadyError, DEFAULT_DHT_READY_TIMEOUT, DEFAULT_DHT_QUERY_TIMEOUT, MAX_PROVIDERS_PER_LOOKUP } from './discovery.js'
+export { announceSelf, findPeerAddrs, waitForDhtPeer, waitForRoutingTablePeer, provideTo, relayRendezvousCid, RELAY_RENDEZVOUS_PREFIX, NoProviderRecipientsError, DhtNotReadyError, DEFAULT_DHT_READY_TIMEOUT, DEFAULT_DHT_QUERY_TIMEOUT, MAX_PROVIDERS_PER_LOOKUP } from './discovery.js'
+export { relayAdvertiser, RelayAdvertiser, relayAdvertisingServices, relayDhtInit, DEFAULT_RELAY_ADVERTISE_INTERVAL, DEFAULT_BOOTSTRAP_REDIAL_TIMEOUT, type RelayAdvertiserInit, type RelayAdvertiserComponents, type RelayAdvertisingOptions, type RelayAdvertisingServices } from './relay-advertiser.js'
+export { relayDiscovery, RelayDiscovery, DEFAULT_RELAY_CANDIDATES, DEFAULT_RELAY_LOOKUP_TIMEOUT, DEFAULT_RELAY_PING_TIMEOUT, DEFAULT_RELAY_HEALTH_INTERVAL, DEFAULT_RELAY_HEALTH_TIMEOUT, type RelayDiscoveryInit, type RelayDiscoveryComponents } from './relay-discovery.js'

@@ -92,17 +92,15 @@ export interface ReservationKeeperComponents {
 export class ReservationKeeper implements Startable {
   readonly [Symbol.toStringTag] = '@natkit/reservation-keeper'
   readonly [serviceDependencies]: string[] = [CIRCUIT_TRANSPORT_TAG]
-  readonly #components: ReservationKeeperComponents
   readonly #log: Logger
   readonly #init: Required<Omit<ReservationKeeperInit, 'relays' | 'events'>>
   readonly #events: NatkitEvents
   readonly #relays: Multiaddr[]
+  readonly #holder: ReservationHolder
   #controller = new AbortController()
   readonly #loops: Array<Promise<void>> = []
-  readonly #listening = new Set<string>()
 
   constructor (components: ReservationKeeperComponents, init: ReservationKeeperInit) {
-    this.#components = components
     this.#log = components.logger.forComponent('natkit:reservation-keeper')
     this.#events = init.events
     this.#init = {
@@ -118,6 +116,7 @@ export class ReservationKeeper implements Startable {
       if (ma.getComponents().findLast(c => c.name === 'p2p')?.value == null) throw new RelayAddressError(`relay address ${ma.toString()} has no /p2p/<peer id>`)
       return ma
     })
+    this.#holder = new ReservationHolder({ components, events: init.events, timeout: this.#init.timeout, renewMin: this.#init.renewMin })
   }
 
   start (): void {
@@ -147,47 +146,89 @@ export class ReservationKeeper implements Startable {
 
   async #keep (relay: Multiaddr): Promise<void> {
     const signal = this.#controller.signal
-    const store = circuitReservationStore(this.#components.transportManager)
-    const relayId = relay.getComponents().findLast(c => c.name === 'p2p')?.value as string
     let attempt = 0
     while (!signal.aborted) {
-      const delay = retryDelay(attempt, this.#init)
-      // Wait for the reservation to be removed again (relay gone) before retrying.
-      const removed = waitForEvent(store, 'relay:removed', (d) => (d as { relay?: PeerId } | undefined)?.relay?.toString() === relayId, signal)
-      const created = (evt: Event): void => {
-        const detail = (evt as CustomEvent<Awaited<ReturnType<ReservationStoreLike['addRelay']>>>).detail
-        if (detail?.relay?.toString() !== relayId) return
-        const res = detail.details.reservation
-        this.#events.emit('reservation', {
-          relay: relayId,
-          addrs: (res.addrs ?? []).map((b: Uint8Array) => multiaddr(b).encapsulate('/p2p-circuit').toString()),
-          expires: Number(res.expire) * 1000
-        })
-      }
-      store.addEventListener('relay:created-reservation', created)
-      // the relay could not be reached (dial failed, or the connection was lost): probe it while waiting
-      const reach = { unreachable: true }
-      try {
-        const relayPeer = await this.#reserve(relay, relayId, store, reach)
-        attempt = 0
-        const renewal = new AbortController()
-        const renewing = this.#renew(store, relayPeer, AbortSignal.any([signal, renewal.signal]))
-        await removed.promise
-        renewal.abort()
-        const renewError = await renewing
-        // lost with its connection: the relay went away (a refused renewal is its answer)
-        reach.unreachable = renewError == null
-        if (signal.aborted) return
-        this.#events.emit('reservation:failed', { relay: relayId, reason: renewError != null ? `renewal failed: ${renewError.message}` : 'reservation lost (relay connection closed)', retryInMs: delay })
-      } catch (err) {
-        removed.cancel()
-        if (signal.aborted) return
-        this.#events.emit('reservation:failed', { relay: relayId, reason: (err as Error).message, retryInMs: delay })
-      } finally {
-        store.removeEventListener('relay:created-reservation', created)
-      }
-      attempt++
-      if (await waitToRetry(relay, delay, reach.unreachable ? this.#init.probeInterval : 0, signal)) this.#log('relay %a accepts connections again: retrying now', relay)
+      const held = await this.#holder.hold(relay, signal)
+      if (signal.aborted) return
+      if (held.reserved) attempt = 0
+      const delay = retryDelay(attempt++, this.#init)
+      this.#events.emit('reservation:failed', { relay: held.relay, reason: held.reason, retryInMs: delay })
+      // probe the relay while waiting only when it could not be reached (dial failed, or the connection was lost)
+      if (await waitToRetry(relay, delay, held.unreachable ? this.#init.probeInterval : 0, signal)) this.#log('relay %a accepts connections again: retrying now', relay)
+    }
+  }
+}
+
+/** How one {@link ReservationHolder.hold} ended. */
+export interface HoldOutcome {
+  /** the relay's peer id */
+  relay: string
+  /** a reservation was made (and later lost); false: it could not be made */
+  reserved: boolean
+  /** the relay could not be reached (dial failed or the connection was lost), rather than answering with a refusal */
+  unreachable: boolean
+  /** one line: why the reservation failed or ended */
+  reason: string
+}
+
+/** What a {@link ReservationHolder} needs of the node and of its owner's settings. */
+export interface ReservationHolderInit {
+  components: ReservationKeeperComponents
+  events: NatkitEvents
+  /** bound on one dial + reservation exchange (ms) */
+  timeout: number
+  /** shortest wait before renewing a reservation (ms) */
+  renewMin: number
+}
+
+/**
+ * Makes one reservation on a relay and keeps it (renewing it at half of its
+ * remaining lifetime) until it is lost: the part of the reservation keeper a
+ * relay finder shares. Emits `reservation` per reservation and renewal; the
+ * owner decides what follows a loss (retry, replace).
+ */
+export class ReservationHolder {
+  readonly #init: ReservationHolderInit
+  /** relays this node listens on through a circuit listener (one listener per relay, created once) */
+  readonly #listening = new Set<string>()
+
+  constructor (init: ReservationHolderInit) {
+    this.#init = init
+  }
+
+  /** Reserves on `relay` (ending in `/p2p/<id>`) and resolves once the reservation is gone, or could not be made, or `signal` aborts. */
+  async hold (relay: Multiaddr, signal: AbortSignal, onReserved?: (relay: PeerId) => void): Promise<HoldOutcome> {
+    const store = circuitReservationStore(this.#init.components.transportManager)
+    const relayId = relay.getComponents().findLast(c => c.name === 'p2p')?.value as string
+    // Wait for the reservation to be removed again (relay gone) before returning.
+    const removed = waitForEvent(store, 'relay:removed', (d) => (d as { relay?: PeerId } | undefined)?.relay?.toString() === relayId, signal)
+    const created = (evt: Event): void => {
+      const detail = (evt as CustomEvent<Awaited<ReturnType<ReservationStoreLike['addRelay']>>>).detail
+      if (detail?.relay?.toString() !== relayId) return
+      const res = detail.details.reservation
+      this.#init.events.emit('reservation', {
+        relay: relayId,
+        addrs: (res.addrs ?? []).map((b: Uint8Array) => multiaddr(b).encapsulate('/p2p-circuit').toString()),
+        expires: Number(res.expire) * 1000
+      })
+    }
+    store.addEventListener('relay:created-reservation', created)
+    const reach = { unreachable: true }
+    try {
+      const relayPeer = await this.#reserve(relay, relayId, store, reach, signal)
+      onReserved?.(relayPeer)
+      const renewal = new AbortController()
+      const renewing = this.#renew(store, relayPeer, AbortSignal.any([signal, renewal.signal]))
+      await removed.promise
+      renewal.abort()
+      const renewError = await renewing
+      // lost with its connection: the relay went away (a refused renewal is its answer)
+      return { relay: relayId, reserved: true, unreachable: renewError == null, reason: renewError != null ? `renewal failed: ${renewError.message}` : 'reservation lost (relay connection closed)' }
+    } catch (err) {
+      removed.cancel()
+      return { relay: relayId, reserved: false, unreachable: reach.unreachable, reason: (err as Error).message }
+    } finally {
+      store.removeEventListener('relay:created-reservation', created)
     }
   }
 
@@ -210,14 +251,15 @@ export class ReservationKeeper implements Startable {
     }
   }
 
-  /** Dials the relay and reserves; `reach.unreachable` is false once the relay was connected (a later failure is the relay's answer). */
-  async #reserve (relay: Multiaddr, relayId: string, store: ReservationStoreLike, reach: { unreachable: boolean }): Promise<PeerId> {
-    const signal = AbortSignal.any([this.#controller.signal, AbortSignal.timeout(this.#init.timeout)])
-    const conn = await this.#components.connectionManager.openConnection(relay, { signal })
+  /** Dials the relay (through the connection gater) and reserves; `reach.unreachable` is false once the relay was connected (a later failure is the relay's answer). */
+  async #reserve (relay: Multiaddr, relayId: string, store: ReservationStoreLike, reach: { unreachable: boolean }, stop: AbortSignal): Promise<PeerId> {
+    const { connectionManager, transportManager } = this.#init.components
+    const signal = AbortSignal.any([stop, AbortSignal.timeout(this.#init.timeout)])
+    const conn = await connectionManager.openConnection(relay, { signal })
     reach.unreachable = false
     if (!this.#listening.has(relayId)) {
       // the first time, a circuit listener is created; it then follows the store
-      await this.#components.transportManager.listen([relay.encapsulate('/p2p-circuit')])
+      await transportManager.listen([relay.encapsulate('/p2p-circuit')])
       this.#listening.add(relayId)
     } else if (!store.hasReservation(conn.remotePeer)) {
       await store.addRelay(conn.remotePeer, 'configured')
