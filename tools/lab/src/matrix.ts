@@ -188,6 +188,8 @@ export function machineInfo (): Record<string, unknown> {
 export interface MatrixReport {
   /** Free text, e.g. "smoke subset": what this run is (and is not). */
   label?: string
+  /** Present while the run is still going (or was stopped): how many cells are in the report. */
+  incomplete?: { cellsDone: number, cells: number }
   started: string
   finished: string
   trialsPerCell: number
@@ -209,22 +211,29 @@ export interface MatrixReport {
 }
 
 /** Runs every cell `trialsPerCell` times; `onTrial` sees each result as it comes. */
-export async function runMatrix (spec: MatrixSpec, opts: { label?: string, onTrial?: (r: TrialResult, index: number, total: number) => void } = {}): Promise<MatrixReport> {
+export async function runMatrix (spec: MatrixSpec, opts: { label?: string, onTrial?: (r: TrialResult, index: number, total: number) => void, onCell?: (partial: MatrixReport) => void } = {}): Promise<MatrixReport> {
   const cells = matrixCells(spec)
   const total = cells.length * spec.trialsPerCell
   const started = new Date()
   const machine = machineInfo()
   const results: TrialResult[] = []
-  for (const cell of cells) {
+  for (const [index, cell] of cells.entries()) {
     for (let i = 1; i <= spec.trialsPerCell; i++) {
       const r = await runTrial({ a: cell.a, b: cell.b, transport: cell.path, inbound: cell.inbound, delay: cell.delay, lossPercent: cell.lossPercent, cpuLoad: cell.cpuLoad, trial: i, dialTimeoutMs: spec.dialTimeoutMs })
       results.push(r)
       opts.onTrial?.(r, results.length, total)
     }
+    // a run of hours keeps what it measured if it is stopped: the report so far after every cell
+    if (index < cells.length - 1) opts.onCell?.(matrixReport(spec, started, machine, results, opts.label, { done: index + 1, of: cells.length }))
   }
+  return matrixReport(spec, started, machine, results, opts.label)
+}
+
+function matrixReport (spec: MatrixSpec, started: Date, machine: MatrixReport['machine'], results: TrialResult[], label?: string, incomplete?: { done: number, of: number }): MatrixReport {
   const finished = new Date()
   return {
-    ...(opts.label != null ? { label: opts.label } : {}),
+    ...(label != null ? { label } : {}),
+    ...(incomplete != null ? { incomplete: { cellsDone: incomplete.done, cells: incomplete.of } } : {}),
     started: started.toISOString(),
     finished: finished.toISOString(),
     trialsPerCell: spec.trialsPerCell,

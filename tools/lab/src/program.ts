@@ -194,13 +194,18 @@ export function createProgram (): Command {
         // fail before the first lab, not once per trial
         if (dims.paths.includes('auto')) peerPathPlan('auto')
         process.stderr.write(`natkit-lab: matrix of ${cells.length} cells × ${trialsPerCell} trials = ${total} trials\n`)
-        const report = await runMatrix({ ...dims, trialsPerCell, dialTimeoutMs }, {
-          label: opts.label,
-          onTrial: (r, i, n) => { process.stdout.write(`[${i}/${n}] ${trialLine(r)}\n`) }
-        })
-        process.stdout.write(`\n${formatSummaryTable(report.summary)}\n`)
         const json = join(opts.out, `${opts.name}.json`)
         const svg = join(opts.out, `${opts.name}.svg`)
+        const report = await runMatrix({ ...dims, trialsPerCell, dialTimeoutMs }, {
+          label: opts.label,
+          onTrial: (r, i, n) => { process.stdout.write(`[${i}/${n}] ${trialLine(r)}\n`) },
+          // the report so far after every cell (marked "incomplete"), replaced by the whole one at the end
+          onCell: (partial) => {
+            writeJson(json, partial)
+            writeFileSync(svg, matrixSvg(partial.summary, chartTitle(partial), `${partial.label ?? ''} (incomplete: ${partial.incomplete?.cellsDone ?? 0}/${partial.incomplete?.cells ?? 0} cells)`.trim()))
+          }
+        })
+        process.stdout.write(`\n${formatSummaryTable(report.summary)}\n`)
         writeJson(json, report)
         writeFileSync(svg, matrixSvg(report.summary, chartTitle(report), report.label))
         process.stdout.write(`wrote ${json} and ${svg} (${Math.round(report.durationMs / 1000)} s)\n`)

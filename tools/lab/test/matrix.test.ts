@@ -15,6 +15,7 @@ import {
 } from '../src/index.js'
 import { labSkipReason, works } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
+import { waitUntil } from '@natkit/testkit/libp2p'
 import type { MatrixReport, TrialResult } from '../src/index.js'
 
 const BIN = fileURLToPath(new URL('../bin/natkit-lab.js', import.meta.url))
@@ -182,6 +183,27 @@ describe.skipIf(missingPrerequisite(delaySkipReason))('natkit-lab matrix in the 
       expect(report.summary[0]).toMatchObject({ scenario: 'address-restricted:full-cone', inbound: 'reset', lossPercent: 1, cpuLoad: true, trials: 1 })
       const svg = readFileSync(join(out, 'm.svg'), 'utf8')
       expect(svg).toContain('inbound reset · delay zero · loss 1% · CPU loaded')
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
+  }, 150_000)
+
+  it('writes the report so far after every cell, marked incomplete, then the whole report', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'natkit-matrix-'))
+    try {
+      const json = join(out, 'm.json')
+      const running = cli(['matrix', '--pairs', 'port-restricted:port-restricted', '--inbound', 'drop,reset', '--paths', 'tcp', '--trials', '1', '--out', out, '--name', 'm'], 120_000)
+      // the first cell's report exists while the second cell still runs
+      const partial = await waitUntil(() => existsSync(json) && JSON.parse(readFileSync(json, 'utf8')) as MatrixReport, 100_000, 'the report after the first cell')
+      expect(partial.incomplete).toEqual({ cellsDone: 1, cells: 2 })
+      expect(partial.results).toHaveLength(1)
+      expect(partial.summary).toHaveLength(1)
+      expect(readFileSync(join(out, 'm.svg'), 'utf8')).toContain('incomplete: 1/2 cells')
+      const r = await running
+      expect(r.code, r.stderr).toBe(0)
+      const whole = JSON.parse(readFileSync(json, 'utf8')) as MatrixReport
+      expect(whole.incomplete).toBeUndefined()
+      expect(whole.results.map(t => t.inbound)).toEqual(['drop', 'reset'])
     } finally {
       rmSync(out, { recursive: true, force: true })
     }
