@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import {
   assertMatrixBounded, CONE_SYMMETRIC_PAIRS, DEFAULT_MAX_MATRIX_TRIALS, EIM_PAIRS, InvalidDimensionError, MATRIX_PAIRS, matrixCells, matrixSvg,
-  MatrixTooLargeError, parseCpuLoad, parseLoss, parseMatrixDimensions, parsePairs, peerPathPlan, summarize, UnsupportedPathError
+  MatrixTooLargeError, HARD_NAT_CELLS, profilePairs, parseCpuLoad, parseLoss, parseMatrixDimensions, parsePairs, peerPathPlan, summarize, UnsupportedPathError
 } from '../src/index.js'
 import { labSkipReason, works } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
@@ -37,6 +37,18 @@ describe('matrix dimensions', () => {
     expect(parsePairs('full-cone:symmetric,cone-symmetric,port-restricted:upnp')).toEqual([['full-cone', 'symmetric'], ['address-restricted', 'symmetric'], ['port-restricted', 'upnp']])
     expect(() => parsePairs('cone:symmetric')).toThrow(InvalidDimensionError)
     expect(() => parsePairs('port-restricted')).toThrow(/use A:B/)
+  })
+
+  it('hard-NAT rows (issue 13): the default pairs include them, `--pairs hard-nat` names the cells, `--nat` pairs profiles', () => {
+    expect(MATRIX_PAIRS).toEqual(expect.arrayContaining([['symmetric-sequential', 'port-restricted'], ['port-restricted', 'symmetric-sequential'], ['symmetric-sequential', 'symmetric']]))
+    expect(parsePairs('hard-nat')).toEqual(HARD_NAT_CELLS.map(c => [c.a, c.b]))
+    expect(profilePairs('symmetric-sequential,port-restricted')).toEqual([['symmetric-sequential', 'symmetric-sequential'], ['symmetric-sequential', 'port-restricted'], ['port-restricted', 'port-restricted']])
+    const dims = (nat: string, pairs = 'default'): string[] => parseMatrixDimensions({ pairs, nat, inbound: 'drop', paths: 'tcp', delay: 'zero', loss: '0', cpuLoad: 'off' }, true).pairs.map(([a, b]) => `${a}:${b}`)
+    // --nat replaces the default pairs, adds to explicit ones (no duplicates)
+    expect(dims('symmetric-sequential')).toEqual(['symmetric-sequential:symmetric-sequential'])
+    expect(dims('symmetric-sequential', 'symmetric-sequential:symmetric-sequential,full-cone:symmetric')).toEqual(['symmetric-sequential:symmetric-sequential', 'full-cone:symmetric'])
+    expect(() => profilePairs('symmetric,cone')).toThrow(/invalid profile "cone" in --nat/)
+    expect(() => profilePairs(' , ')).toThrow(InvalidDimensionError)
   })
 
   it('loss and CPU load values', () => {
