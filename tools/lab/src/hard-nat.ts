@@ -26,6 +26,8 @@ export interface HardNatCell {
   withinMs?: number
   /** The easy side's strategy when the discovered allocation is known. */
   strategy?: 'predict' | 'birthday'
+  /** Extra natkit-peer arguments for both peers. */
+  peerArgs?: string[]
 }
 
 /** Issue 13's cells; both orders of the sequential and random pairs with a port-restricted cone. */
@@ -39,6 +41,12 @@ export const HARD_NAT_CELLS: readonly HardNatCell[] = [
   { name: 'symmetric-sequential ↔ symmetric', a: 'symmetric-sequential', b: 'symmetric', expect: 'relayed', minDirectRate: 0 },
   { name: 'port-restricted ↔ port-restricted (easy)', a: 'port-restricted', b: 'port-restricted', expect: 'direct', minDirectRate: 1 }
 ]
+
+/**
+ * The easy pair without NAT discovery at start (`--no-nat-discovery`): the
+ * bench's baseline, measured in the same run, for "easy pairs lose nothing".
+ */
+export const EASY_BASELINE_CELL: HardNatCell = { name: 'port-restricted ↔ port-restricted (easy, --no-nat-discovery)', a: 'port-restricted', b: 'port-restricted', expect: 'direct', minDirectRate: 1, peerArgs: ['--no-nat-discovery'] }
 
 /** The pairs of {@link HARD_NAT_CELLS} (for `natkit-lab matrix --pairs hard-nat`). */
 export const HARD_NAT_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = HARD_NAT_CELLS.map(c => [c.a, c.b] as const)
@@ -131,6 +139,7 @@ export async function runHardNatTrial (cell: HardNatCell, delay: DelayProfileNam
     trial,
     delay,
     dialTimeoutMs: HARD_NAT_DIAL_TIMEOUT_MS,
+    ...(cell.peerArgs != null ? { peerArgs: cell.peerArgs } : {}),
     onEvent: (role, e) => { events.push({ role, e }) },
     setup: async (lab) => { await addSynCounters(lab, 'a'); await addSynCounters(lab, 'b') },
     inspect: async (lab) => { syns.a = await readSynCounters(lab, 'a'); syns.b = await readSynCounters(lab, 'b') },

@@ -10,7 +10,7 @@ import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENA
 import { InvalidDimensionError, LAB_PATHS, parseLoss, peerPathPlan, UnsupportedPathError, type LabPath } from './dimensions.js'
 import { assertMatrixBounded, machineInfo, DEFAULT_MATRIX_DIAL_TIMEOUT_MS, DEFAULT_MATRIX_TRIALS_PER_CELL, DEFAULT_MAX_MATRIX_TRIALS, matrixCells, MatrixTooLargeError, MAX_MATRIX_TRIALS, PAIR_SETS, parseMatrixDimensions, runMatrix, type MatrixReport } from './matrix.js'
 import { selfCheck } from './check.js'
-import { DEFAULT_HARDNAT_TRIALS, formatHardNatTable, HARD_NAT_CELLS, MAX_HARDNAT_TRIALS, runHardNatBench } from './hard-nat.js'
+import { DEFAULT_HARDNAT_TRIALS, EASY_BASELINE_CELL, formatHardNatTable, HARD_NAT_CELLS, MAX_HARDNAT_TRIALS, runHardNatBench } from './hard-nat.js'
 import { assertInteropSupported, PEER_IMPLS, RELAY_IMPLS, UnsupportedInteropError, type PeerImpl, type RelayImpl } from './interop.js'
 import { cleanupAll, Lab, LabPrerequisiteError, listLeftovers } from './netns.js'
 import { DEFAULT_INBOUND_MODE, defaultTopology, describeTopology, INBOUND_MODES, NAT_PROFILES, UnsupportedNatProfileError } from './topology.js'
@@ -215,14 +215,14 @@ export function createProgram (): Command {
     .description('hard-NAT benchmark (issue 13): per cell of HARD_NAT_CELLS, N trials in fresh labs (TCP); prints probe counts and time to direct per hard pair and writes <out>/<name>.json')
     .option('--trials <n>', `trials per cell and delay (1-${MAX_HARDNAT_TRIALS})`, String(DEFAULT_HARDNAT_TRIALS))
     .option('--delay <list>', `link delay profiles: ${Object.keys(DELAY_PROFILES).join(', ')}`, 'zero,interop')
-    .option('--cells <list>', `cell indexes, comma-separated (0-${HARD_NAT_CELLS.length - 1}: ${HARD_NAT_CELLS.map((c, i) => `${i} ${c.name}`).join('; ')})`)
+    .option('--cells <list>', `cell indexes, comma-separated (0-${HARD_NAT_CELLS.length - 1}: ${HARD_NAT_CELLS.map((c, i) => `${i} ${c.name}`).join('; ')}); default: all, plus the easy pair without NAT discovery as a baseline`)
     .option('--out <dir>', 'report directory', 'reports')
     .option('--name <name>', 'report file name without extension', 'hard-nat')
     .action(async (opts: { trials: string, delay: string, cells?: string, out: string, name: string }) => {
       try {
         const trials = parseCount(opts.trials, '--trials', MAX_HARDNAT_TRIALS)
         const delays = [...new Set(opts.delay.split(',').map(d => checkDelay(d.trim())))]
-        const cells = opts.cells == null ? [...HARD_NAT_CELLS] : opts.cells.split(',').map((i) => {
+        const cells = opts.cells == null ? [...HARD_NAT_CELLS, EASY_BASELINE_CELL] : opts.cells.split(',').map((i) => {
           const cell = HARD_NAT_CELLS[Number(i.trim())]
           if (cell == null) throw new UsageError(`invalid value for --cells: "${i}" is not a cell index (0-${HARD_NAT_CELLS.length - 1})`)
           return cell
