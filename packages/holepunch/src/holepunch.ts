@@ -230,7 +230,8 @@ export interface HolePunchInit {
   /**
    * Hard side (our NAT maps per destination, the natkit peer's does not): how
    * many connections we open toward the peer's mapped address from ephemeral
-   * ports, each a new mapping its random probes may hit. 0 turns it off.
+   * ports per attempt, each a new mapping its random probes may hit (all
+   * count against `maxProbes`). 0 turns it off.
    *
    * @default DEFAULT_BIRTHDAY_SOCKETS
    */
