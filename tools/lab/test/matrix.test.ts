@@ -160,7 +160,11 @@ describe('natkit-lab matrix on the command line', () => {
       [['matrix', '--loss', '1%,70%', '--dry-run'], 'natkit-lab: InvalidDimensionError: invalid loss "70%": a percentage from 0 to 50, e.g. 1%'],
       [['matrix', '--paths', 'tcp,quic', '--dry-run'], 'natkit-lab: InvalidDimensionError: invalid value "quic" in --paths (use tcp, webrtc, auto)'],
       [['matrix', '--max-trials', '0', '--dry-run'], 'natkit-lab: UsageError: invalid value for --max-trials: "0" must be an integer from 1 to 20000'],
-      [['run', '--loss', 'some'], 'natkit-lab: InvalidDimensionError: invalid loss "some": a percentage from 0 to 50, e.g. 1%']
+      [['run', '--loss', 'some'], 'natkit-lab: InvalidDimensionError: invalid loss "some": a percentage from 0 to 50, e.g. 1%'],
+      [['matrix', '--nat', 'symmetric,cone', '--dry-run'], 'natkit-lab: InvalidDimensionError: invalid profile "cone" in --nat: unknown NAT profile "cone"; expected one of none, port-restricted, symmetric, upnp, full-cone, address-restricted, symmetric-sequential'],
+      [['hardnat', '--trials', '31'], 'natkit-lab: UsageError: invalid value for --trials: "31" must be an integer from 1 to 30'],
+      [['hardnat', '--cells', '8'], 'natkit-lab: UsageError: invalid value for --cells: "8" is not a cell index (0-7)'],
+      [['hardnat', '--delay', 'zero,slow'], 'natkit-lab: UsageError: unknown delay profile "slow" (use zero, interop)']
     ] as const) {
       const r = await cli([...args])
       expect(r.code, args.join(' ')).toBe(2)
