@@ -7,7 +7,7 @@
 import { webSockets } from '@libp2p/websockets'
 import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
 import { autonatGuard, reachabilityChecker } from '@natkit/node/autonat'
-import { createConnectBackServer, discoverNat, type NatDiscovery } from '@natkit/nat-behavior'
+import { createConnectBackServer, discoverNat, natEventFields, type NatDiscovery } from '@natkit/nat-behavior'
 import { createStunServer } from '@natkit/stun'
 import { tcpReuse } from '@natkit/tcp-reuse'
 import { parseStunServer, type AutonatOptions } from './options.js'
@@ -108,14 +108,8 @@ export function createNatProbe (options: AutonatOptions, events: NatkitEvents): 
         if (signal.aborted) throw new Error(`nat: no verdict within ${boundMs} ms (--timeout plus --mapping-lifetime-max)`, { cause: err })
         throw err
       }
-      const c = discovery.classification
-      for (const line of c.evidence) events.emit('info', { message: line })
-      const { evidence, ...verdict } = c
-      events.emit('nat', {
-        ...verdict,
-        observers: discovery.observations.samples.map(s => ({ server: `${s.server.address}:${s.server.port}`, localPort: s.local.port, ...(s.mapped != null ? { mapped: `${s.mapped.address}:${s.mapped.port}` } : {}) })),
-        evidence
-      })
+      for (const line of discovery.classification.evidence) events.emit('info', { message: line })
+      events.emit('nat', natEventFields(discovery))
       return discovery
     }
   }

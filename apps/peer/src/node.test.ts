@@ -1,5 +1,7 @@
 import { limitsNotReaching, resolveOptions } from '@natkit/config'
-import { NatkitEvents } from '@natkit/events'
+import { NatkitEvents, type NatkitEvent } from '@natkit/events'
+import { createStunServer, type StunServer } from '@natkit/stun'
+import { DEFAULT_NAT_DISCOVERY_LIFETIME_MAX_MS, DEFAULT_NAT_DISCOVERY_TIMEOUT } from './nat.js'
 import { PEER_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { StrictSign, TopicValidatorResult } from '@libp2p/gossipsub'
@@ -146,5 +148,58 @@ describe('peers found on the LAN are dialled (what --mdns feeds; libp2p 3 does n
     found(b)
     await expect.poll(() => a.node.getConnections(b.node.peerId).length, { timeout: 10_000 }).toBe(1)
     expect(a.node.getConnections(a.node.peerId)).toEqual([])
+  })
+})
+
+describe('NAT discovery at start (--nat-discovery, issue 13)', () => {
+  const servers: StunServer[] = []
+  afterEach(async () => { await Promise.all(servers.splice(0).map(async s => { await s.close() })) })
+
+  /** A peer whose --stun is a loopback natkit STUN server; its events. */
+  async function startWithStun (flags: Record<string, unknown>): Promise<{ peer: Awaited<ReturnType<typeof createPeer>>, events: NatkitEvents, server: StunServer }> {
+    const server = createStunServer()
+    servers.push(server)
+    const { port } = await server.listen(0, '127.0.0.1')
+    const events = new NatkitEvents()
+    const peer = await createPeer(resolveOptions(PEER_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], seed: 'node-peer-nat', upnp: false, webrtc: false, dht: false, stun: [`stun:127.0.0.1:${port}`], ...flags } }), events)
+    running.push(peer)
+    return { peer, events, server }
+  }
+
+  it('composeInit: with --stun it is on with the named bounds, --no-nat-discovery or no --stun turns it off', () => {
+    const init = (flags: Record<string, unknown>): ReturnType<typeof composeInit> => composeInit(resolveOptions(PEER_ROLE, { flags }))
+    expect(init({ stun: ['stun:11.0.0.2:3478'] }).natDiscovery).toEqual({ servers: [{ address: '11.0.0.2', port: 3478 }], timeoutMs: DEFAULT_NAT_DISCOVERY_TIMEOUT, lifetimeMaxMs: DEFAULT_NAT_DISCOVERY_LIFETIME_MAX_MS })
+    expect(init({ stun: ['stun:11.0.0.2:3478'], natDiscovery: false }).natDiscovery).toBeUndefined()
+    expect(init({}).natDiscovery).toBeUndefined()
+  })
+
+  it('a started peer probes its --stun server, emits `nat`, and hole punching gets the result', async () => {
+    const { peer, events, server } = await startWithStun({})
+    const nat = new Promise<NatkitEvent<'nat'>>((resolve) => { events.on('nat', resolve) })
+    await peer.start()
+    const e = await nat
+    // loopback: the server saw our own address and port, one observer
+    expect(e).toMatchObject({ natted: false, mapping: 'none', allocation: 'preserving', publicAddress: '127.0.0.1' })
+    expect(e.observers.length).toBeGreaterThanOrEqual(3)
+    expect(e.ms).toBeGreaterThanOrEqual(0)
+    // counted at the server, outside the peer
+    expect(server.stats.requests).toBeGreaterThanOrEqual(e.observers.length)
+    // the discovered mapping reached the hole punch service (no identify observation exists here)
+    expect(peer.node.services.holepunch?.getOwnMapping()).toEqual({ mapping: 'endpoint-independent', allocation: 'unknown' })
+  })
+
+  it('--no-nat-discovery: no probe reaches the server, no `nat` event, hole punching knows nothing', async () => {
+    const { peer, events, server } = await startWithStun({ natDiscovery: false })
+    const seen: string[] = []
+    events.on('nat', () => { seen.push('nat') })
+    await peer.start()
+    // a discovery would have asked within a few round trips; the other peer's run above took far less
+    const control = await startWithStun({ seed: 'node-peer-nat-control' })
+    const nat = new Promise<NatkitEvent<'nat'>>((resolve) => { control.events.on('nat', resolve) })
+    await control.peer.start()
+    await nat
+    expect(server.stats.requests).toBe(0)
+    expect(seen).toEqual([])
+    expect(peer.node.services.holepunch?.getOwnMapping()).toBeUndefined()
   })
 })

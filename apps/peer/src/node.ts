@@ -22,6 +22,9 @@ import { tcpReuse } from '@natkit/tcp-reuse'
 import { directMessages, type DirectMessageEvent, type DirectMessages } from '@natkit/direct-message'
 import { fileShare, type FileProgressEvent, type FileProvideEvent, type FileReceivedEvent, type FileShare, type FileSharedEvent, type FileWaitingEvent } from '@natkit/file-share'
 import { PUBSUB_MAX_FRAME, planDirectPaths, type PeerOptions } from './options.js'
+import { DEFAULT_NAT_DISCOVERY_LIFETIME_MAX_MS, DEFAULT_NAT_DISCOVERY_TIMEOUT, NatKnowledge, startNatDiscovery, type NatDiscoveryInit } from './nat.js'
+import { MAX_NAT_OBSERVERS } from '@natkit/nat-behavior/defaults'
+import { parseHostPort } from '@natkit/config'
 import type { NatkitEvents } from '@natkit/events'
 import type { Connection, Libp2p, PeerDiscovery, PeerDiscoveryEvents, PeerInfo, TypedEventTarget } from '@libp2p/interface'
 
@@ -76,6 +79,8 @@ export interface PeerComposedInit {
   reservationKeeper?: Omit<ReservationKeeperInit, 'events'>
   /** without `--relay`: relay discovery in the DHT (its `events` are added by `createPeer`) */
   relayDiscovery?: Omit<RelayDiscoveryInit, 'events'>
+  /** `--nat-discovery` with `--stun`: NAT behaviour discovery at start (its result also reaches `holepunch` as `natBehavior`) */
+  natDiscovery?: NatDiscoveryInit
 }
 
 /**
@@ -103,8 +108,15 @@ export function composeInit (p: PeerOptions): PeerComposedInit {
     pubsub: { globalSignaturePolicy: StrictSign, maxInboundDataLength: PUBSUB_MAX_FRAME, runOnLimitedConnection: p.pubsubRelayed, emitSelf: false, allowPublishToZeroTopicPeers: false },
     ...(p.mdns ? { mdns: {} } : {}),
     ...(p.relay.length > 0 ? { reservationKeeper: { relays: p.relay.map(String), retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {}),
-    ...(p.relay.length === 0 && p.relays > 0 && p.dht && p.bootstrap.length > 0 ? { relayDiscovery: { network: p.network, relays: p.relays, retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {})
+    ...(p.relay.length === 0 && p.relays > 0 && p.dht && p.bootstrap.length > 0 ? { relayDiscovery: { network: p.network, relays: p.relays, retry: p.reservationRetry, retryMax: p.reservationRetryMax, timeout: p.dialTimeout } } : {}),
+    ...(p.natDiscovery && p.stun.length > 0 ? { natDiscovery: { servers: p.stun.slice(0, MAX_NAT_OBSERVERS).map(stunEndpoint), timeoutMs: DEFAULT_NAT_DISCOVERY_TIMEOUT, lifetimeMaxMs: DEFAULT_NAT_DISCOVERY_LIFETIME_MAX_MS } } : {})
   }
+}
+
+/** `stun:HOST:PORT` (checked by the option) → the endpoint discovery asks. */
+function stunEndpoint (url: string): { address: string, port: number } {
+  const { host, port } = parseHostPort(url.replace(/^stun:/, ''))
+  return { address: host, port }
 }
 
 /** Builds the peer's node (not started); `start()` also starts the ping loop and DHT self-announcement. */
@@ -121,6 +133,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
   const dht = c.dht != null ? await loadDht(c.dht) : undefined
   const uPnPNAT = options.upnp ? (await import('@libp2p/upnp-nat')).uPnPNAT : undefined
   const mdns = c.mdns != null ? (await import('@libp2p/mdns')).mdns : undefined
+  const nat = c.natDiscovery != null ? new NatKnowledge() : undefined
   return await prepareNatkitNode({
     role: 'peer',
     options,
@@ -132,7 +145,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       transports,
       ...(c.webrtc != null ? { inboundUpgradeTimeout: c.webrtc.inboundUpgradeTimeout } : {}),
       services: {
-        ...(c.holepunch != null ? { holepunch: holePunch(c.holepunch) } : {}),
+        ...(c.holepunch != null ? { holepunch: holePunch({ ...c.holepunch, ...(nat != null ? { natBehavior: nat.get } : {}) }) } : {}),
         autonat: autoNATv2(),
         autonatGuard: autonatGuard(),
         // the gateway itself reports the mapping, so the mapped address is announced
@@ -150,6 +163,8 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
       }
     }),
     afterStart: (node, running) => {
+      // first: its mapping and allocation tests take a few round trips, done before a punch needs them
+      if (c.natDiscovery != null && nat != null) startNatDiscovery(c.natDiscovery, nat, events, running)
       // after start resolved: every listener is up, so relays are dialled from the listen port
       node.services.reservations?.keep()
       node.services.relayDiscovery?.keep()

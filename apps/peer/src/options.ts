@@ -30,6 +30,12 @@ export const DEFAULT_WEBRTC = true
  */
 export const DEFAULT_UPNP = false
 export const DEFAULT_DHT = true
+/**
+ * Discover what the NAT does at start through the `--stun` servers (in the
+ * background, bounded): emits `nat` and tells hole punching which side is the
+ * hard one. Needs `--stun`; `--no-nat-discovery` turns it off.
+ */
+export const DEFAULT_NAT_DISCOVERY = true
 export const DEFAULT_PING_INTERVAL = 0
 export const DEFAULT_PEER_TIMEOUT = 30_000
 export const DEFAULT_ALLOW_PRIVATE_ADDRESSES = false
@@ -125,6 +131,14 @@ export interface PeerOptions extends CommonOptions {
    * @default []
    */
   stun: string[]
+  /**
+   * With `--stun`: discover the NAT's behaviour at start (mapping,
+   * allocation, filtering, hairpinning; `nat` event) and use it in hole
+   * punching.
+   *
+   * @default true
+   */
+  natDiscovery: boolean
   /**
    * First delay before retrying a failed reservation in milliseconds (doubles
    * each time, up to `reservationRetryMax`; each delay loses a random part of
@@ -222,6 +236,7 @@ export const PEER_ROLE = defineRole<PeerOptions>({
     spec('webrtc', 'boolean', DEFAULT_WEBRTC, 'enable the WebRTC transport'),
     spec('upnp', 'boolean', DEFAULT_UPNP, 'ask the router for port mappings (UPnP IGD, SSDP multicast on the LAN) and announce the mapped address; off unless given'),
     spec('stun', 'string[]', [], 'STUN servers (stun:HOST:PORT); none by default', { arg: '<url>', check: checkStunUrl }),
+    spec('natDiscovery', 'boolean', DEFAULT_NAT_DISCOVERY, 'with --stun: at start, discover what the NAT does (mapping, port allocation, filtering, hairpinning) through the --stun servers (natkit STUN, e.g. the relay\'s) in the background; emits `nat` and tells hole punching which side is the hard one'),
     spec('reservationRetry', 'duration', DEFAULT_RESERVATION_RETRY, 'first retry delay after a failed reservation (doubles; up to half of each is random; an unreachable relay is probed every 1s and retried once it accepts connections)', { min: 1, arg: '<duration>' }),
     spec('reservationRetryMax', 'duration', DEFAULT_RESERVATION_RETRY_MAX, 'maximum retry delay after failed reservations', { min: 1, arg: '<duration>' }),
     spec('dht', 'boolean', DEFAULT_DHT, 'run the Kademlia DHT'),

@@ -76,6 +76,8 @@ export interface NatEventPayload {
   observers: Array<{ server: string, localPort: number, mapped?: string }>
   /** One line per observation behind the verdicts. */
   evidence: string[]
+  /** natkit-peer (discovery at start): how long the discovery took. */
+  ms?: number
 }
 
 /** Event name → payload (without the common `ts`, `event`, `peerId` fields). */
@@ -188,8 +190,9 @@ export interface NatkitEventMap {
   /** Peer shell: a command line was invalid or the command failed (one line). `command` is the first word ('' for none). */
   'command:error': { command: string, message: string }
   /**
-   * `natkit-autonat nat`: what the NAT in front of this host does (RFC 4787
-   * terms, RFC 5780 tests), with the evidence per observer. See docs/events.md.
+   * `natkit-autonat nat`, and natkit-peer at start (with `--stun`): what the
+   * NAT in front of this host does (RFC 4787 terms, RFC 5780 tests), with the
+   * evidence per observer. See docs/events.md.
    */
   nat: NatEventPayload
   /** A human-facing informational message (startup lines, progress). */

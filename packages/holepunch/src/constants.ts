@@ -195,7 +195,9 @@ export const DEFAULT_PROBE_TIME = 10_000
  * Hard side of a birthday punch (our NAT maps per destination with random or
  * unknown allocation, the natkit peer's keeps the port): connections opened
  * toward the peer's mapped address from ephemeral ports, each a new mapping
- * the peer's random probes may hit (counted in {@link DEFAULT_MAX_PROBES}).
+ * the peer's random probes may hit, per attempt (a new attempt's mappings
+ * replace the last one's, which are closed); all of them count in
+ * {@link DEFAULT_MAX_PROBES} per punch.
  *
  * @default 256
  */

@@ -19,11 +19,11 @@ import {
   DialDeniedError, HolePunchAbortedError, HolePunchBusyError, HolePunchProtocolError, HolePunchRefusedError, HolePunchTimeoutError, MessageTooLargeError, NoPublicAddressesError,
   PunchBudgetExhaustedError, RemoteNoPublicAddressesError, TruncatedMessageError, UnexpectedMessageTypeError
 } from './errors.js'
-import { ObservedAddresses, toTcpAddr } from './observed.js'
+import { ObservedAddresses, mergeEvidence, mergeMapping, toTcpAddr } from './observed.js'
 import type { HolePunchMessage, HolePunchType } from './codec.js'
 import type { HolePunchFailureReason } from './diagnose.js'
 import type { HolePunchRefusedReason } from '@natkit/events'
-import type { MappingHint, ObservationSource } from './observed.js'
+import type { DiscoveredNat, MappingHint, ObservationSource, OwnMapping, SymmetricNatEvidence } from './observed.js'
 import type { ComponentLogger, Connection, ConnectionGater, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar, TransportManager } from '@libp2p/interface-internal'
 import type { LengthPrefixedStream } from '@libp2p/utils'
@@ -230,11 +230,23 @@ export interface HolePunchInit {
   /**
    * Hard side (our NAT maps per destination, the natkit peer's does not): how
    * many connections we open toward the peer's mapped address from ephemeral
-   * ports, each a new mapping its random probes may hit. 0 turns it off.
+   * ports per attempt, each a new mapping its random probes may hit (all
+   * count against `maxProbes`). 0 turns it off.
    *
    * @default DEFAULT_BIRTHDAY_SOCKETS
    */
   birthdaySockets?: number
+  /**
+   * What NAT behaviour discovery found of our own NAT (e.g. natkit-peer's
+   * `discoverNat` at start), read at every punch; undefined until it is known.
+   * Its mapping overrules identify's one-observer guess, its allocation fills
+   * in what identify cannot tell, and both go into the CONNECT's mapping
+   * field: the peer learns whether we are the hard side and how to predict us,
+   * and only an endpoint-dependent side opens birthday mappings.
+   *
+   * @default none (identify observations only)
+   */
+  natBehavior?: () => DiscoveredNat | undefined
   /**
    * @default DEFAULT_MAX_INBOUND_STREAMS
    */
@@ -421,6 +433,8 @@ export interface HolePunchService extends TypedEventTarget<HolePunchEvents> {
   isSymmetricNatSuspected(): boolean
   /** Why the NAT mapping is thought to vary per destination, or undefined. */
   symmetricNatEvidence(): string | undefined
+  /** What we know of our own NAT's mapping and port allocation (identify observations and `natBehavior`), or undefined. */
+  getOwnMapping(): OwnMapping | undefined
 }
 
 const P2P_CIRCUIT = 'p2p-circuit'
@@ -474,6 +488,11 @@ const MAX_RANDOM_PORT_DRAWS = 4 * 65_536
 /** `/ip4/…/tcp/<port>` with another port. */
 function withPort (addr: Multiaddr, port: number): Multiaddr {
   return multiaddr(addr.toString().replace(/\/tcp\/\d+$/, `/tcp/${port}`))
+}
+
+/** A mapping's allocation in words, for failure messages. */
+function describeAllocation (m: Pick<MappingHint, 'allocation' | 'stride'>): string {
+  return m.allocation === 'sequential' ? `sequential ports, stride ${m.stride ?? '?'}` : `${m.allocation} port allocation`
 }
 
 /** `strategy` and `probes` of a punch's success/failure event (only when it predicted). */
@@ -591,6 +610,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #probeRate: number
   readonly #probeTime: number
   readonly #birthdaySockets: number
+  readonly #natBehavior?: () => DiscoveredNat | undefined
   readonly #maxOutboundStreams: number
   readonly #observed: ObservedAddresses
   readonly #maxPeerPunchDials: number
@@ -639,6 +659,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#probeRate = Math.max(1, init.probeRate ?? DEFAULT_PROBE_RATE)
     this.#probeTime = Math.max(0, init.probeTime ?? DEFAULT_PROBE_TIME)
     this.#birthdaySockets = Math.max(0, init.birthdaySockets ?? DEFAULT_BIRTHDAY_SOCKETS)
+    this.#natBehavior = init.natBehavior
     this.#maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
     this.#maxPeerPunchDials = Math.max(0, init.maxPeerPunchDials ?? DEFAULT_MAX_PEER_PUNCH_DIALS)
     this.#peerPunchDialWindow = Math.max(1, init.peerPunchDialWindow ?? DEFAULT_PEER_PUNCH_DIAL_WINDOW)
@@ -725,7 +746,36 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    * (port reuse, `@natkit/tcp-reuse`) count: see `ObservedAddresses`.
    */
   symmetricNatEvidence (): string | undefined {
-    return this.#observed.symmetricNatEvidence()?.message
+    return this.#evidence()?.message
+  }
+
+  /** What discovery found of our NAT; a provider that throws counts as nothing found. */
+  #discovered (): DiscoveredNat | undefined {
+    try {
+      return this.#natBehavior?.()
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Identify's evidence of an endpoint-dependent mapping, corrected by discovery (`mergeEvidence`). */
+  #evidence (): SymmetricNatEvidence | undefined {
+    return mergeEvidence(this.#observed.symmetricNatEvidence(), this.#discovered())
+  }
+
+  /** Our own mapping from identify and discovery (`mergeMapping`). */
+  #ownMapping (): OwnMapping | undefined {
+    return mergeMapping(this.#observed.mappingHint(), this.#discovered())
+  }
+
+  getOwnMapping (): OwnMapping | undefined {
+    return this.#ownMapping()
+  }
+
+  /** The CONNECT's mapping field: our own mapping, once identify gave the port a prediction starts from. */
+  #mappingField (): MappingHint | undefined {
+    const own = this.#ownMapping()
+    return own?.port != null ? { ...own, port: own.port } : undefined
   }
 
   getCandidateAddresses (): Multiaddr[] {
@@ -916,7 +966,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     punch.peerMapping = hint
     const none: ProbePlan = { predicted: [] }
     if (this.#maxProbes === 0 || hint == null) return none
-    const ours = this.#observed.mappingHint()
+    const ours = this.#ownMapping()
     const candidates = allowed.map(ma => toTcpAddr(ma)).filter(t => t != null)
     const base = candidates.find(t => t.port === hint.port) ?? candidates[0]
     if (base == null) return none
@@ -1170,10 +1220,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     if (punch != null && punch.strategy !== 'dcutr') parts.push(`${punch.probes} probe(s) (${punch.strategy}) got no connection`)
     const peerNat = punch?.peerMapping
     if (peerNat?.mapping === 'endpoint-dependent') {
-      const allocation = peerNat.allocation === 'sequential' ? `sequential ports, stride ${peerNat.stride ?? '?'}` : `${peerNat.allocation} port allocation`
-      parts.push(this.#observed.mappingHint()?.mapping === 'endpoint-dependent'
-        ? `the peer's NAT maps per destination too (${allocation}, last seen at port ${peerNat.port}): both NATs are symmetric, neither side can tell where the other's next mapping lands, so the connection stays relayed`
-        : `the peer's NAT maps per destination (${allocation}, last seen at port ${peerNat.port})${peerNat.allocation === 'random' ? ': its ports cannot be predicted (birthday probing is not implemented)' : ''}`)
+      const allocation = describeAllocation(peerNat)
+      const ours = this.#ownMapping()
+      parts.push(ours?.mapping === 'endpoint-dependent'
+        ? `the peer's NAT maps per destination too (${allocation}, last seen at port ${peerNat.port}; ours: ${describeAllocation(ours)}): both NATs are symmetric, neither side can tell where the other's next mapping lands, so the connection stays relayed`
+        : `the peer's NAT maps per destination (${allocation}, last seen at port ${peerNat.port})`)
     }
     if (seen == null || reason === 'timeout') parts.push(reason === 'symmetric-nat-suspected' ? `last error: ${detail}` : detail)
     let message = parts.join('; ')
@@ -1431,7 +1482,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         let stream: Stream | undefined
         let negotiated = false
         try {
-          const connectMsg = encodeHolePunch({ type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes), mapping: this.#observed.mappingHint() })
+          const connectMsg = encodeHolePunch({ type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes), mapping: this.#mappingField() })
           let lp: LengthPrefixedStream<Stream>
           let sent: number
           if (this.#optimisticSelect) {
@@ -1478,11 +1529,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           // the port changed, which an endpoint-independent NAT may also do) B
           // dials both ways at once: as responder from the listen port and as
           // initiator from an ephemeral port.
-          const evidence = this.#observed.symmetricNatEvidence()
+          const evidence = this.#evidence()
           // a natkit peer whose NAT keeps our mapping's port (it said so) predicts our
           // next ports and dials them from its listen port: meet it there too
           const predicting = evidence != null && connect.mapping?.mapping === 'endpoint-independent' && this.#predictionWindow > 0
-          const modes: DialMode[] = evidence == null ? ['responder'] : evidence.kind === 'different-ports' && !predicting ? ['initiator'] : ['responder', 'ephemeral']
+          const modes: DialMode[] = evidence == null ? ['responder'] : evidence.kind !== 'port-not-kept' && !predicting ? ['initiator'] : ['responder', 'ephemeral']
           const plan = await this.#plan(peer, connect.mapping, remote.allowed, punch)
           if (evidence != null) this.#log('attempt %d with %p: dialling %s (%s)', attempt, peer, modes.join(' + '), evidence.message)
           const dialed = remote.allowed
@@ -1585,7 +1636,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       remote = await this.#admit(peer, this.#remoteAddrs(connect.obsAddrs, peer))
       const sent = Date.now()
       // reply even with no candidates so B learns why (remote-no-public-addresses)
-      await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes), mapping: this.#observed.mappingHint() }, signal)
+      await this.#write(lp, { type: 'CONNECT', obsAddrs: own.map(ma => ma.bytes), mapping: this.#mappingField() }, signal)
       await this.#read(lp, 'SYNC', signal)
       const rtt = Date.now() - sent
       // A dials immediately on SYNC (closing the stream and the event come

@@ -61,8 +61,8 @@ export { MESSAGE_TYPE, FIELD_NATKIT_MAPPING, encodeHolePunch, decodeHolePunch, e
 export type { HolePunchMessage, HolePunchType } from './codec.js'
 export { diagnose, describeDials, isUnreachableError, isRefusedError, isProtocolError, FAILURE_REASONS, PunchDials } from './diagnose.js'
 export type { DiagnoseInput, DialRecord, HolePunchFailureReason } from './diagnose.js'
-export { ObservedAddresses, isPrivateOrLoopback, toTcpAddr, MIN_SEQUENCE_SAMPLES } from './observed.js'
-export type { ObservedAddressesInit, ObservationSource, SymmetricNatEvidence, MappingHint } from './observed.js'
+export { ObservedAddresses, isPrivateOrLoopback, toTcpAddr, MIN_SEQUENCE_SAMPLES, mergeMapping, mergeEvidence, isEndpointDependent } from './observed.js'
+export type { ObservedAddressesInit, ObservationSource, SymmetricNatEvidence, MappingHint, DiscoveredNat, OwnMapping } from './observed.js'
 export * from './errors.js'
 export { HolePunch } from './holepunch.js'
 export type {

@@ -69,9 +69,10 @@ export interface SymmetricNatEvidence {
    * `port-not-kept`: an observer saw a port other than the listen port the
    * connection was dialled from (only one observer: a NAT that changes the
    * port often maps per destination, but an endpoint-independent NAT may
-   * also change it).
+   * also change it). `discovered`: NAT behaviour discovery (STUN observers
+   * on two addresses) found an endpoint-dependent mapping.
    */
-  kind: 'different-ports' | 'port-not-kept'
+  kind: 'different-ports' | 'port-not-kept' | 'discovered'
   /** What was observed, one sentence. */
   message: string
 }
@@ -226,3 +227,58 @@ export class ObservedAddresses {
 }
 
 const short = (id: string): string => id.length > 16 ? `${id.slice(0, 8)}…${id.slice(-6)}` : id
+
+/**
+ * What NAT behaviour discovery (RFC 5780-style tests against STUN observers,
+ * `@natkit/nat-behavior`'s `discoverNat`) found of our own NAT, in RFC 4787
+ * terms. Structural, so this package does not depend on the discovery code.
+ */
+export interface DiscoveredNat {
+  mapping: 'none' | 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'endpoint-dependent' | 'unknown'
+  allocation: 'preserving' | 'sequential' | 'random' | 'unknown'
+  /** With `sequential`: the step between consecutive new mappings' ports. */
+  stride?: number
+}
+
+/** What we know of our own NAT's mapping; `port` only with an identify observation (the base of a prediction). */
+export type OwnMapping = Omit<MappingHint, 'port'> & { port?: number }
+
+const DEPENDENT: ReadonlySet<DiscoveredNat['mapping']> = new Set(['address-dependent', 'address-and-port-dependent', 'endpoint-dependent'])
+
+/** True for a discovered mapping that varies per destination ("symmetric"). */
+export function isEndpointDependent (mapping: DiscoveredNat['mapping']): boolean {
+  return DEPENDENT.has(mapping)
+}
+
+/**
+ * Why our NAT is thought to map per destination, from both sources: discovery
+ * overrules identify's weak `port-not-kept` guess either way (an
+ * endpoint-independent NAT may change the port too), never two identify
+ * observers' `different-ports`.
+ */
+export function mergeEvidence (observed: SymmetricNatEvidence | undefined, discovered: DiscoveredNat | undefined): SymmetricNatEvidence | undefined {
+  if (discovered == null || observed?.kind === 'different-ports') return observed
+  if (discovered.mapping === 'endpoint-independent' || discovered.mapping === 'none') return undefined
+  if (!isEndpointDependent(discovered.mapping)) return observed
+  const allocation = discovered.allocation === 'sequential' ? `sequential ports, stride ${discovered.stride ?? '?'}` : `${discovered.allocation} port allocation`
+  return { kind: 'discovered', message: `NAT discovery found our NAT's mapping ${discovered.mapping} (${allocation}): it varies per destination (symmetric NAT)` }
+}
+
+/**
+ * Our own mapping from both sources: discovery's mapping when it knows it
+ * (two observer addresses), else identify's; the allocation identify saw over
+ * TCP when it knows it (≥ {@link MIN_SEQUENCE_SAMPLES} observers), else
+ * discovery's `sequential`/`random`. The port is always identify's (TCP; UDP
+ * ports say nothing of the next TCP mapping).
+ */
+export function mergeMapping (observed: MappingHint | undefined, discovered: DiscoveredNat | undefined): OwnMapping | undefined {
+  const mapping = discovered?.mapping === 'endpoint-independent' || discovered?.mapping === 'none'
+    ? 'endpoint-independent'
+    : discovered != null && isEndpointDependent(discovered.mapping) ? 'endpoint-dependent' : observed?.mapping
+  if (mapping == null) return undefined
+  const port = observed != null ? { port: observed.port } : {}
+  if (observed != null && observed.allocation !== 'unknown') return { mapping, allocation: observed.allocation, ...(observed.stride != null ? { stride: observed.stride } : {}), ...port }
+  if (discovered?.allocation === 'sequential' && discovered.stride != null && discovered.stride !== 0) return { mapping, allocation: 'sequential', stride: discovered.stride, ...port }
+  if (discovered?.allocation === 'random') return { mapping, allocation: 'random', ...port }
+  return { mapping, allocation: 'unknown', ...port }
+}

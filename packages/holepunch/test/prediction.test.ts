@@ -1,6 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { FIELD_NATKIT_MAPPING, ObservedAddresses, decodeHolePunch, encodeHolePunch } from '../src/index.js'
+import { FIELD_NATKIT_MAPPING, ObservedAddresses, decodeHolePunch, encodeHolePunch, mergeEvidence, mergeMapping } from '../src/index.js'
 /** The generated stock codec, as a peer without the extension decodes the message. */
 import { HolePunch as HolePunchPb } from '../src/pb/message.js'
 import type { MappingHint } from '../src/index.js'
@@ -60,5 +60,31 @@ describe('ObservedAddresses.mappingHint', () => {
     expect(obs.mappingHint()).toEqual({ mapping: 'endpoint-dependent', allocation: 'sequential', stride: 2, port: 20004 })
     obs.add(multiaddr('/ip4/11.0.1.1/tcp/31337'), 'd', reused)
     expect(obs.mappingHint()).toEqual({ mapping: 'endpoint-dependent', allocation: 'random', port: 31337 })
+  })
+})
+
+describe('mergeMapping / mergeEvidence: identify observations corrected by NAT discovery', () => {
+  const observedHard: MappingHint = { mapping: 'endpoint-dependent', allocation: 'unknown', port: 20003 }
+  const notKept = { kind: 'port-not-kept' as const, message: 'one observer saw another port' }
+
+  it('discovery supplies what one observer cannot: the allocation, and its mapping overrules identify\'s', () => {
+    expect(mergeMapping(observedHard, { mapping: 'unknown', allocation: 'sequential', stride: 1 })).toEqual({ mapping: 'endpoint-dependent', allocation: 'sequential', stride: 1, port: 20003 })
+    expect(mergeMapping(observedHard, { mapping: 'unknown', allocation: 'random' })).toEqual({ mapping: 'endpoint-dependent', allocation: 'random', port: 20003 })
+    // a cone NAT that changed the port once: discovery says endpoint-independent
+    expect(mergeMapping(observedHard, { mapping: 'endpoint-independent', allocation: 'preserving' })).toEqual({ mapping: 'endpoint-independent', allocation: 'unknown', port: 20003 })
+    expect(mergeMapping(undefined, { mapping: 'address-and-port-dependent', allocation: 'random' })).toEqual({ mapping: 'endpoint-dependent', allocation: 'random' })
+    expect(mergeMapping(undefined, { mapping: 'unknown', allocation: 'random' })).toBeUndefined()
+    // identify's own TCP allocation (three observers) wins over discovery's
+    expect(mergeMapping({ ...observedHard, allocation: 'sequential', stride: 2 }, { mapping: 'unknown', allocation: 'random' })).toMatchObject({ allocation: 'sequential', stride: 2 })
+    expect(mergeMapping(observedHard, undefined)).toEqual(observedHard)
+  })
+
+  it('discovery overrules identify\'s weak guess both ways, never two observers\' different ports', () => {
+    expect(mergeEvidence(notKept, { mapping: 'endpoint-independent', allocation: 'preserving' })).toBeUndefined()
+    expect(mergeEvidence(undefined, { mapping: 'address-and-port-dependent', allocation: 'sequential', stride: 1 })).toMatchObject({ kind: 'discovered', message: expect.stringContaining('address-and-port-dependent (sequential ports, stride 1)') })
+    const strong = { kind: 'different-ports' as const, message: 'two observers' }
+    expect(mergeEvidence(strong, { mapping: 'endpoint-independent', allocation: 'preserving' })).toBe(strong)
+    expect(mergeEvidence(notKept, { mapping: 'unknown', allocation: 'random' })).toBe(notKept)
+    expect(mergeEvidence(notKept, undefined)).toBe(notKept)
   })
 })

@@ -15,3 +15,6 @@ export const DEFAULT_LIFETIME_MAX_MS = 2_000
 
 /** Longest `lifetimeMaxMs` (the observer's DEFAULT_MAX_RESPONSE_DELAY_MS). */
 export const MAX_LIFETIME_MS = 10_000
+
+/** Most observers (`servers`) one discovery asks. */
+export const MAX_NAT_OBSERVERS = 8

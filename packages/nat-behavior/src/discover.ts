@@ -11,13 +11,13 @@ import { randomBytes } from 'node:crypto'
 import { InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { encodeResponseDelay, StunAttribute, stunBindingRequest } from '@natkit/stun'
 import { classifyNat } from './classify.js'
-import { DEFAULT_LIFETIME_MAX_MS, MAX_LIFETIME_MS } from './defaults.js'
+import { DEFAULT_LIFETIME_MAX_MS, MAX_LIFETIME_MS, MAX_NAT_OBSERVERS } from './defaults.js'
 import { ConnectBackError, tcpConnectBack } from './connect-back.js'
 import type { Endpoint, MappingSample, NatClassification, NatObservations, TcpConnectBackObservation } from './classify.js'
 import type { StunBindingResult } from '@natkit/stun'
 import type { Socket } from 'node:dgram'
 
-export { DEFAULT_LIFETIME_MAX_MS, MAX_LIFETIME_MS } from './defaults.js'
+export { DEFAULT_LIFETIME_MAX_MS, MAX_LIFETIME_MS, MAX_NAT_OBSERVERS } from './defaults.js'
 
 /**
  * Time for one Binding transaction (with retransmissions) before the observer
@@ -42,8 +42,6 @@ export const DEFAULT_NAT_PROBE_RTO_MS = 200
  */
 export const DEFAULT_ALLOCATION_SOCKETS = 2
 
-/** Most observers (`servers`) one discovery asks. */
-export const MAX_NAT_OBSERVERS = 8
 
 /**
  * How long the hairpin test waits for its datagram.
@@ -79,6 +77,12 @@ export interface DiscoverNatOptions {
   localAddress?: string
   /** Called once per observation, as it happens (progress output). */
   onSample?: (sample: MappingSample) => void
+  /**
+   * Called once the mapping and allocation tests are done (before the slower
+   * filtering, hairpin, TCP and lifetime tests), with the classification of
+   * what was seen so far: mapping, allocation and stride are final then.
+   */
+  onMapping?: (partial: NatClassification) => void
   signal?: AbortSignal
 }
 
@@ -155,6 +159,12 @@ export async function discoverNat (options: DiscoverNatOptions): Promise<NatDisc
     const endpoints = other == null ? [] : [{ address: other.address, port: primary.port }, { address: other.address, port: other.port }, { address: primary.address, port: other.port }]
     for (const server of [...endpoints, ...servers.slice(1)]) await ask(main, server)
 
+    // a silent primary observer would only be asked again in vain
+    if (first != null) {
+      for (let i = 0; i < allocationSockets; i++) await ask(await fresh(), primary)
+    }
+    options.onMapping?.(classifyNat({ localAddresses: hostAddresses(), samples: [...samples] }))
+
     let filtering: NatObservations['filtering']
     if (other != null) {
       // a fresh mapping that has only ever talked to the primary endpoint
@@ -162,11 +172,6 @@ export async function discoverNat (options: DiscoverNatOptions): Promise<NatDisc
       if (await ask(socket, primary) != null) {
         filtering = { changeIpAndPort: await arrives(socket, primary, { ip: true, port: true }), changePort: await arrives(socket, primary, { ip: false, port: true }) }
       }
-    }
-
-    // a silent primary observer would only be asked again in vain
-    if (first != null) {
-      for (let i = 0; i < allocationSockets; i++) await ask(await fresh(), primary)
     }
 
     let hairpin: boolean | undefined

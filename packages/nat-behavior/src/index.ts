@@ -11,3 +11,4 @@
 export * from './classify.js'
 export * from './connect-back.js'
 export * from './discover.js'
+export * from './event.js'

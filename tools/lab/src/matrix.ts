@@ -10,6 +10,7 @@ import { InvalidDimensionError, LAB_PATHS, parseCpuLoad, parseList, parseLoss, p
 import { REPO_ROOT } from './procs.js'
 import { runTrial, summarize, type Summary, type TrialResult } from './scenario.js'
 import { assertSupportedProfile, INBOUND_MODES, type InboundMode, type NatProfile } from './topology.js'
+import { HARD_NAT_PAIRS } from './hard-nat.js'
 
 /**
  * Most trials one `natkit-lab matrix` run may make unless `--max-trials`
@@ -46,7 +47,11 @@ export const MATRIX_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = [
   ['symmetric', 'port-restricted'],
   ['symmetric', 'symmetric'],
   ['symmetric', 'upnp'],
-  ['none', 'symmetric']
+  ['none', 'symmetric'],
+  // issue 13's hard-NAT rows: predictable symmetric against a cone and a random symmetric
+  ['symmetric-sequential', 'port-restricted'],
+  ['port-restricted', 'symmetric-sequential'],
+  ['symmetric-sequential', 'symmetric']
 ]
 
 /** Every unordered pair of two EIM profiles but none:none (issue 10: 100 % direct with auto paths). */
@@ -63,7 +68,9 @@ export const CONE_SYMMETRIC_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfil
 export const PAIR_SETS: Readonly<Record<string, ReadonlyArray<readonly [NatProfile, NatProfile]>>> = {
   default: MATRIX_PAIRS,
   eim: EIM_PAIRS,
-  'cone-symmetric': CONE_SYMMETRIC_PAIRS
+  'cone-symmetric': CONE_SYMMETRIC_PAIRS,
+  /** issue 13's hard-NAT cells (tools/lab/src/hard-nat.ts) */
+  'hard-nat': HARD_NAT_PAIRS
 }
 
 export class MatrixTooLargeError extends Error {
@@ -116,8 +123,24 @@ export function parsePairs (value: string): Array<[NatProfile, NatProfile]> {
   return out
 }
 
+/** `--nat a,b,c`: every unordered pair of the listed profiles (a profile with itself too), in list order. */
+export function profilePairs (value: string): Array<[NatProfile, NatProfile]> {
+  const profiles = [...new Set(value.split(',').map(s => s.trim()).filter(s => s !== ''))]
+  if (profiles.length === 0) throw new InvalidDimensionError('--nat needs at least one NAT profile')
+  for (const p of profiles) {
+    try {
+      assertSupportedProfile(p)
+    } catch (err) {
+      throw new InvalidDimensionError(`invalid profile "${p}" in --nat: ${(err as Error).message}`)
+    }
+  }
+  return (profiles as NatProfile[]).flatMap((a, i) => (profiles as NatProfile[]).slice(i).map(b => [a, b] as [NatProfile, NatProfile]))
+}
+
 export interface MatrixOptionText {
   pairs: string
+  /** `--nat`: profiles whose every pair is added; then `pairs` counts only when it is not `default`. */
+  nat?: string
   inbound: string
   paths?: string
   delay: string
@@ -135,7 +158,7 @@ export function parseMatrixDimensions (text: MatrixOptionText, directPaths = pee
   const delayNames = Object.keys(DELAY_PROFILES) as DelayProfileName[]
   const paths = text.paths != null ? parseList(text.paths, LAB_PATHS, '--paths') : LAB_PATHS.filter(p => directPaths || p !== 'auto')
   return {
-    pairs: parsePairs(text.pairs),
+    pairs: text.nat == null ? parsePairs(text.pairs) : [...(text.pairs === 'default' ? [] : parsePairs(text.pairs)), ...profilePairs(text.nat)].filter((p, i, all) => all.findIndex(q => q[0] === p[0] && q[1] === p[1]) === i),
     inbound: parseList(text.inbound, INBOUND_MODES, '--inbound'),
     paths,
     delays: parseList(text.delay, delayNames, '--delay'),

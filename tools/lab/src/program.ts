@@ -8,8 +8,9 @@ import { matrixSvg } from './report.js'
 import { DELAY_PROFILES, type DelayProfileName } from './delay.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENARIOS, summarize, formatSummaryTable, UnknownScenarioError, type LabTransport, type TrialResult, type Summary } from './scenario.js'
 import { InvalidDimensionError, LAB_PATHS, parseLoss, peerPathPlan, UnsupportedPathError, type LabPath } from './dimensions.js'
-import { assertMatrixBounded, DEFAULT_MATRIX_DIAL_TIMEOUT_MS, DEFAULT_MATRIX_TRIALS_PER_CELL, DEFAULT_MAX_MATRIX_TRIALS, matrixCells, MatrixTooLargeError, MAX_MATRIX_TRIALS, PAIR_SETS, parseMatrixDimensions, runMatrix, type MatrixReport } from './matrix.js'
+import { assertMatrixBounded, machineInfo, DEFAULT_MATRIX_DIAL_TIMEOUT_MS, DEFAULT_MATRIX_TRIALS_PER_CELL, DEFAULT_MAX_MATRIX_TRIALS, matrixCells, MatrixTooLargeError, MAX_MATRIX_TRIALS, PAIR_SETS, parseMatrixDimensions, runMatrix, type MatrixReport } from './matrix.js'
 import { selfCheck } from './check.js'
+import { DEFAULT_HARDNAT_TRIALS, EASY_BASELINE_CELL, formatHardNatTable, HARD_NAT_CELLS, MAX_HARDNAT_TRIALS, runHardNatBench } from './hard-nat.js'
 import { assertInteropSupported, PEER_IMPLS, RELAY_IMPLS, UnsupportedInteropError, type PeerImpl, type RelayImpl } from './interop.js'
 import { cleanupAll, Lab, LabPrerequisiteError, listLeftovers } from './netns.js'
 import { DEFAULT_INBOUND_MODE, defaultTopology, describeTopology, INBOUND_MODES, NAT_PROFILES, UnsupportedNatProfileError } from './topology.js'
@@ -164,6 +165,7 @@ export function createProgram (): Command {
   program.command('matrix')
     .description('NAT profile pairs x inbound behaviour x direct paths x delay x loss x CPU load, N trials per cell in fresh labs; writes <out>/<name>.json (every trial + a summary per cell) and <out>/<name>.svg')
     .option('--pairs <list>', `NAT pairs: ${Object.keys(PAIR_SETS).join(', ')} (sets) and/or A:B pairs, comma-separated`, 'default')
+    .option('--nat <profiles>', `NAT profiles (${NAT_PROFILES.join(', ')}), comma-separated: every pair of them (instead of the default pairs; added to explicit --pairs)`)
     .option('--inbound <list>', 'unsolicited-inbound behaviours of the routers: drop, reset, reject', 'drop,reset')
     .option('--paths <list>', 'direct paths: tcp, webrtc, auto (default: tcp,webrtc,auto; auto only when natkit-peer has --direct-paths)')
     .option('--delay <list>', `link delay profiles: ${Object.keys(DELAY_PROFILES).join(', ')}`, 'zero')
@@ -176,9 +178,9 @@ export function createProgram (): Command {
     .option('--out <dir>', 'report directory', 'reports')
     .option('--name <name>', 'report file name without extension', 'matrix')
     .option('--dry-run', 'print the cells and the trial count, run nothing')
-    .action(async (opts: { pairs: string, inbound: string, paths?: string, delay: string, loss: string, cpuLoad: string | boolean, trials: string, maxTrials: string, timeout: string, label?: string, out: string, name: string, dryRun?: boolean }) => {
+    .action(async (opts: { pairs: string, nat?: string, inbound: string, paths?: string, delay: string, loss: string, cpuLoad: string | boolean, trials: string, maxTrials: string, timeout: string, label?: string, out: string, name: string, dryRun?: boolean }) => {
       try {
-        const dims = parseMatrixDimensions({ pairs: opts.pairs, inbound: opts.inbound, paths: opts.paths, delay: opts.delay, loss: opts.loss, cpuLoad: opts.cpuLoad === true ? 'on' : String(opts.cpuLoad) })
+        const dims = parseMatrixDimensions({ pairs: opts.pairs, nat: opts.nat, inbound: opts.inbound, paths: opts.paths, delay: opts.delay, loss: opts.loss, cpuLoad: opts.cpuLoad === true ? 'on' : String(opts.cpuLoad) })
         const trialsPerCell = parseCount(opts.trials, '--trials', MAX_TRIALS)
         const maxTrials = parseCount(opts.maxTrials, '--max-trials', MAX_MATRIX_TRIALS)
         const dialTimeoutMs = parseCount(opts.timeout, '--timeout', 600_000)
@@ -209,6 +211,33 @@ export function createProgram (): Command {
         writeJson(json, report)
         writeFileSync(svg, matrixSvg(report.summary, chartTitle(report), report.label))
         process.stdout.write(`wrote ${json} and ${svg} (${Math.round(report.durationMs / 1000)} s)\n`)
+      } catch (err) {
+        fail(err)
+      }
+    })
+
+  program.command('hardnat')
+    .description('hard-NAT benchmark (issue 13): per cell of HARD_NAT_CELLS, N trials in fresh labs (TCP); prints probe counts and time to direct per hard pair and writes <out>/<name>.json')
+    .option('--trials <n>', `trials per cell and delay (1-${MAX_HARDNAT_TRIALS})`, String(DEFAULT_HARDNAT_TRIALS))
+    .option('--delay <list>', `link delay profiles: ${Object.keys(DELAY_PROFILES).join(', ')}`, 'zero,interop')
+    .option('--cells <list>', `cell indexes, comma-separated (0-${HARD_NAT_CELLS.length - 1}: ${HARD_NAT_CELLS.map((c, i) => `${i} ${c.name}`).join('; ')}); default: all, plus the easy pair without NAT discovery as a baseline`)
+    .option('--out <dir>', 'report directory', 'reports')
+    .option('--name <name>', 'report file name without extension', 'hard-nat')
+    .action(async (opts: { trials: string, delay: string, cells?: string, out: string, name: string }) => {
+      try {
+        const trials = parseCount(opts.trials, '--trials', MAX_HARDNAT_TRIALS)
+        const delays = [...new Set(opts.delay.split(',').map(d => checkDelay(d.trim())))]
+        const cells = opts.cells == null ? [...HARD_NAT_CELLS, EASY_BASELINE_CELL] : opts.cells.split(',').map((i) => {
+          const cell = HARD_NAT_CELLS[Number(i.trim())]
+          if (cell == null) throw new UsageError(`invalid value for --cells: "${i}" is not a cell index (0-${HARD_NAT_CELLS.length - 1})`)
+          return cell
+        })
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(opts.name)) throw new UsageError(`invalid --name "${opts.name}": 1-64 characters [A-Za-z0-9._-]`)
+        const report = await runHardNatBench({ cells, delays, trials, machine: machineInfo(), onTrial: (t, i, n) => { process.stdout.write(`[${i}/${n}] ${t.cell} @ ${t.delay}: ${trialLine(t.r)}; probes a ${t.a.outcome?.probes ?? 0} b ${t.b.outcome?.probes ?? 0}\n`) } })
+        process.stdout.write(`\n${formatHardNatTable(report.rows)}\n`)
+        const json = join(opts.out, `${opts.name}.json`)
+        writeJson(json, report)
+        process.stdout.write(`wrote ${json} (${Math.round(report.durationMs / 1000)} s, load average ${report.machine.loadavg as string} → ${report.loadavgAtEnd.join(' ')})\n`)
       } catch (err) {
         fail(err)
       }

@@ -103,6 +103,8 @@ export interface TrialInit extends TrialDimensions {
    * `--no-holepunch` and a `/webrtc` target).
    */
   paths?: LabPaths
+  /** Extra natkit-peer arguments for both natkit peers (e.g. `--no-nat-discovery` for a baseline). */
+  peerArgs?: string[]
   /** Runs once the lab is built, before any role starts (e.g. extra nft rules or counters in a router). */
   setup?: (lab: Lab) => Promise<void>
   /** Runs after the dial's verdict, before teardown (e.g. reading those counters). */
@@ -231,7 +233,8 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
       '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`, '--seed', `lab-${name}`, '--relay', relayMa, '--stun', `stun:${DEFAULT_RELAY_IP}:${STUN_PORT}`,
       ...(init.paths != null ? directPathArgs(init.paths) : paths.args),
       ...(behindUpnp(name) ? ['--upnp'] : []),
-      ...extra
+      ...extra,
+      ...(init.peerArgs ?? [])
     ]
     const metricsArgs = init.scrapeMetrics === true ? ['--metrics', `127.0.0.1:${PEER_METRICS_PORT}`] : []
     // an interop peer takes the same listen port, seed and relay (TCP only)

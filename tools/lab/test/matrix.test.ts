@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import {
   assertMatrixBounded, CONE_SYMMETRIC_PAIRS, DEFAULT_MAX_MATRIX_TRIALS, EIM_PAIRS, InvalidDimensionError, MATRIX_PAIRS, matrixCells, matrixSvg,
-  MatrixTooLargeError, parseCpuLoad, parseLoss, parseMatrixDimensions, parsePairs, peerPathPlan, summarize, UnsupportedPathError
+  MatrixTooLargeError, HARD_NAT_CELLS, profilePairs, parseCpuLoad, parseLoss, parseMatrixDimensions, parsePairs, peerPathPlan, summarize, UnsupportedPathError
 } from '../src/index.js'
 import { labSkipReason, works } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
@@ -38,6 +38,18 @@ describe('matrix dimensions', () => {
     expect(parsePairs('full-cone:symmetric,cone-symmetric,port-restricted:upnp')).toEqual([['full-cone', 'symmetric'], ['address-restricted', 'symmetric'], ['port-restricted', 'upnp']])
     expect(() => parsePairs('cone:symmetric')).toThrow(InvalidDimensionError)
     expect(() => parsePairs('port-restricted')).toThrow(/use A:B/)
+  })
+
+  it('hard-NAT rows (issue 13): the default pairs include them, `--pairs hard-nat` names the cells, `--nat` pairs profiles', () => {
+    expect(MATRIX_PAIRS).toEqual(expect.arrayContaining([['symmetric-sequential', 'port-restricted'], ['port-restricted', 'symmetric-sequential'], ['symmetric-sequential', 'symmetric']]))
+    expect(parsePairs('hard-nat')).toEqual(HARD_NAT_CELLS.map(c => [c.a, c.b]))
+    expect(profilePairs('symmetric-sequential,port-restricted')).toEqual([['symmetric-sequential', 'symmetric-sequential'], ['symmetric-sequential', 'port-restricted'], ['port-restricted', 'port-restricted']])
+    const dims = (nat: string, pairs = 'default'): string[] => parseMatrixDimensions({ pairs, nat, inbound: 'drop', paths: 'tcp', delay: 'zero', loss: '0', cpuLoad: 'off' }, true).pairs.map(([a, b]) => `${a}:${b}`)
+    // --nat replaces the default pairs, adds to explicit ones (no duplicates)
+    expect(dims('symmetric-sequential')).toEqual(['symmetric-sequential:symmetric-sequential'])
+    expect(dims('symmetric-sequential', 'symmetric-sequential:symmetric-sequential,full-cone:symmetric')).toEqual(['symmetric-sequential:symmetric-sequential', 'full-cone:symmetric'])
+    expect(() => profilePairs('symmetric,cone')).toThrow(/invalid profile "cone" in --nat/)
+    expect(() => profilePairs(' , ')).toThrow(InvalidDimensionError)
   })
 
   it('loss and CPU load values', () => {
@@ -149,7 +161,11 @@ describe('natkit-lab matrix on the command line', () => {
       [['matrix', '--loss', '1%,70%', '--dry-run'], 'natkit-lab: InvalidDimensionError: invalid loss "70%": a percentage from 0 to 50, e.g. 1%'],
       [['matrix', '--paths', 'tcp,quic', '--dry-run'], 'natkit-lab: InvalidDimensionError: invalid value "quic" in --paths (use tcp, webrtc, auto)'],
       [['matrix', '--max-trials', '0', '--dry-run'], 'natkit-lab: UsageError: invalid value for --max-trials: "0" must be an integer from 1 to 20000'],
-      [['run', '--loss', 'some'], 'natkit-lab: InvalidDimensionError: invalid loss "some": a percentage from 0 to 50, e.g. 1%']
+      [['run', '--loss', 'some'], 'natkit-lab: InvalidDimensionError: invalid loss "some": a percentage from 0 to 50, e.g. 1%'],
+      [['matrix', '--nat', 'symmetric,cone', '--dry-run'], 'natkit-lab: InvalidDimensionError: invalid profile "cone" in --nat: unknown NAT profile "cone"; expected one of none, port-restricted, symmetric, upnp, full-cone, address-restricted, symmetric-sequential'],
+      [['hardnat', '--trials', '31'], 'natkit-lab: UsageError: invalid value for --trials: "31" must be an integer from 1 to 30'],
+      [['hardnat', '--cells', '8'], 'natkit-lab: UsageError: invalid value for --cells: "8" is not a cell index (0-7)'],
+      [['hardnat', '--delay', 'zero,slow'], 'natkit-lab: UsageError: unknown delay profile "slow" (use zero, interop)']
     ] as const) {
       const r = await cli([...args])
       expect(r.code, args.join(' ')).toBe(2)
