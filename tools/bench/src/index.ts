@@ -1,0 +1,7 @@
+export * from './args.js'
+export * from './client.js'
+export * from './load.js'
+export * from './relay-proc.js'
+export * from './bench.js'
+export * from './report.js'
+export { main, STARTUP_REPORT } from './cli.js'
