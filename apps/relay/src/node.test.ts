@@ -3,6 +3,7 @@ import { NatkitEvents } from '@natkit/events'
 import { RELAY_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { composeInit, createRelay } from './node.js'
+import { connectionMonitorInterval } from '@natkit/libp2p-internals'
 import type { NatkitRunner } from '@natkit/node'
 
 const running: NatkitRunner[] = []
@@ -24,6 +25,15 @@ describe('relay composition', () => {
   })
 })
 
+describe('connection monitor (--connection-ping-interval)', () => {
+  it('is off on the relay by default, and the option reaches libp2p\'s connection monitor', async () => {
+    const { node } = await start()
+    expect(connectionMonitorInterval(node), 'the relay runs no connection monitor by default').toBeUndefined()
+    const monitored = await start({ connectionPingInterval: 7_000 })
+    expect(connectionMonitorInterval(monitored.node)).toBe(7_000)
+  })
+})
+
 describe('composeInit: every relay limit reaches the component that uses it', () => {
   /** option key → where its value must arrive in `composeInit`'s result */
   const PATHS: Record<string, string[]> = {
@@ -42,7 +52,8 @@ describe('composeInit: every relay limit reaches the component that uses it', ()
     hopTimeout: ['relayServer.hopTimeout'],
     maxReservationsPerIp: ['reservationLimits.maxPerIp'],
     maxReservationsPerNetwork: ['reservationLimits.maxPerNetwork'],
-    reservationGrace: ['reservationLimits.grace']
+    reservationGrace: ['reservationLimits.grace'],
+    connectionPingInterval: ['connectionPingInterval']
   }
 
   it('a non-default value of each limit arrives unchanged', () => {

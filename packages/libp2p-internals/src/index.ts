@@ -157,3 +157,65 @@ export function installedVersion (name: string): string {
   while (!dir.endsWith(last) && dirname(dir) !== dir) dir = dirname(dir)
   return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version
 }
+
+/** What {@link linearConnectionListing} uses of libp2p's connection manager (`dist/src/connection-manager/index.js`). */
+interface ConnectionManagerLike {
+  getConnections(peerId?: PeerId): Connection[]
+  getConnectionsMap(): { values(): Iterable<Connection[]> }
+}
+
+/** Marks a connection manager whose listing {@link linearConnectionListing} replaced. */
+const LINEAR_LISTING = Symbol.for('natkit.linearConnectionListing')
+
+/**
+ * libp2p {@link LIBP2P_VERIFIED_VERSION}'s `ConnectionManager.getConnections()`
+ * without a peer id builds its answer with `conns = conns.concat(peerConns)`
+ * per peer: a fresh array per peer, O(n²) element copies per call at n
+ * connections (0.6 ms at 1,000 connections, 39 ms at 10,000), and libp2p calls
+ * it at least twice per inbound connection (`acceptIncomingConnection`'s
+ * `maxConnections` check and the pruner on `connection:open`), plus once per
+ * connection-monitor round and identify push. This replaces it, on this node's
+ * connection manager only, with a single pass over the same map (same
+ * connections, same order); `getConnections(peerId)` is unchanged.
+ * docs/upstream.md §10. Idempotent.
+ *
+ * @throws {Libp2pInternalsChangedError} the node has no connection manager with getConnections and getConnectionsMap
+ */
+export function linearConnectionListing (node: Libp2p): void {
+  const cm = (node as any).components?.connectionManager as Partial<ConnectionManagerLike> & { [LINEAR_LISTING]?: true } | undefined
+  if (typeof cm?.getConnections !== 'function' || typeof cm.getConnectionsMap !== 'function') {
+    throw new Libp2pInternalsChangedError(`libp2p node has no components.connectionManager with getConnections and getConnectionsMap (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  }
+  if (cm[LINEAR_LISTING] === true) return
+  const byPeer = cm.getConnections.bind(cm)
+  const map = cm.getConnectionsMap.bind(cm)
+  cm.getConnections = (peerId?: PeerId): Connection[] => {
+    if (peerId != null) return byPeer(peerId)
+    const all: Connection[] = []
+    for (const conns of map().values()) for (const c of conns) all.push(c)
+    return all
+  }
+  cm[LINEAR_LISTING] = true
+}
+
+/**
+ * The ping interval of a node's connection monitor (libp2p's private
+ * `components.connectionMonitor`, `pingIntervalMs`), or `undefined` when the
+ * node runs none (`connectionMonitor: { enabled: false }`). For tests proving
+ * the option reaches libp2p.
+ */
+export function connectionMonitorInterval (node: Libp2p): number | undefined {
+  const components = (node as any).components as { connectionMonitor?: { pingIntervalMs?: unknown } } | undefined
+  if (components == null) throw new Libp2pInternalsChangedError(`libp2p node has no components (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  let monitor
+  try {
+    monitor = components.connectionMonitor
+  } catch (err) {
+    // libp2p's components proxy throws MissingServiceError for a component that was not configured
+    if ((err as Error).name === 'MissingServiceError') return undefined
+    throw err
+  }
+  if (monitor == null) return undefined
+  if (typeof monitor.pingIntervalMs !== 'number') throw new Libp2pInternalsChangedError(`libp2p's connection monitor has no pingIntervalMs (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  return monitor.pingIntervalMs
+}

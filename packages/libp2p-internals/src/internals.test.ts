@@ -11,7 +11,7 @@ import { yamux } from '@libp2p/yamux'
 import { lpStream } from '@libp2p/utils'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, dialAsResponder, installedVersion, nodeComponents, openUnnegotiatedStream, transportTags } from './index.js'
+import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, connectionMonitorInterval, dialAsResponder, linearConnectionListing, installedVersion, nodeComponents, openUnnegotiatedStream, transportTags } from './index.js'
 import type { Libp2p } from '@libp2p/interface'
 
 const nodes: Libp2p[] = []
@@ -90,5 +90,42 @@ describe('internals canary', () => {
     expect(lines).toEqual(['/multistream/1.0.0\n', '/canary/1.0.0\n', 'pong'])
     expect(await received.promise).toBe('ping')
     await expect(openUnnegotiatedStream({ remotePeer: conn.remotePeer } as unknown as typeof conn)).rejects.toThrow(Libp2pInternalsChangedError)
+  })
+
+  it('linearConnectionListing lists the same connections as libp2p\'s getConnections(), in one pass, on that node only', async () => {
+    const mk = async (): Promise<Libp2p> => {
+      const node = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+      nodes.push(node)
+      return node
+    }
+    const [hub, a, b] = await Promise.all([mk(), mk(), mk()])
+    const opened = Promise.withResolvers<void>()
+    let count = 0
+    hub.addEventListener('connection:open', () => { if (++count === 3) opened.resolve() })
+    const timer = setTimeout(() => { opened.reject(new Error(`hub saw ${count}/3 connections within 5 s`)) }, 5_000)
+    await a.dial(hub.getMultiaddrs()[0])
+    await b.dial(hub.getMultiaddrs()[0])
+    await a.dial(hub.getMultiaddrs()[0], { force: true })
+    await opened.promise.finally(() => { clearTimeout(timer) })
+    const before = hub.getConnections().map(c => c.id)
+    expect(before, 'three connections from two peers').toHaveLength(3)
+    linearConnectionListing(hub)
+    linearConnectionListing(hub)
+    const cm = (hub as unknown as { components: { connectionManager: { getConnections: () => Array<{ id: string }> } } }).components.connectionManager
+    expect(cm.getConnections().map(c => c.id), 'the replaced listing must return what libp2p\'s did').toEqual(before)
+    expect(hub.getConnections(a.peerId).map(c => c.id).sort()).toEqual(before.filter(id => hub.getConnections(a.peerId).some(c => c.id === id)).sort())
+    expect(hub.getConnections(a.peerId), 'the per-peer listing is unchanged').toHaveLength(2)
+    // the original (prototype) method builds with concat: a libp2p fixing it makes this workaround removable
+    const proto = Object.getPrototypeOf(cm) as { getConnections: { toString: () => string } }
+    expect(proto.getConnections.toString(), 'libp2p\'s getConnections() no longer concatenates per peer: drop linearConnectionListing (docs/upstream.md §10)').toContain('concat')
+    expect(() => { linearConnectionListing({} as Libp2p) }).toThrow(Libp2pInternalsChangedError)
+  })
+
+  it('connectionMonitorInterval reads the monitor libp2p runs, and undefined when it is disabled', async () => {
+    const on = await createLibp2p({ connectionMonitor: { pingInterval: 1234 } })
+    const off = await createLibp2p({ connectionMonitor: { enabled: false } })
+    nodes.push(on, off)
+    expect(connectionMonitorInterval(on)).toBe(1234)
+    expect(connectionMonitorInterval(off)).toBeUndefined()
   })
 })

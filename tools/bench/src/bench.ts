@@ -66,6 +66,8 @@ export interface RelayRun {
     /** settled RSS above the baseline per held reservation (KiB) */
     rssKiBPerReservation: number
     rssMiB: number
+    /** reserved clients whose connection the relay closed by the end of the idle period */
+    connectionsLost: number
   }
   circuits?: CircuitFigures
   /** the load generator's own CPU over the run (ms), to show it is not the bottleneck */
@@ -148,15 +150,16 @@ export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: st
       seconds: args.idleMs / 1000,
       cpuCores: args.idleMs > 0 ? round((idle.cpuMs - reserved.cpuMs) / args.idleMs, 3) : 0,
       rssKiBPerReservation: round((idle.rssBytes - base.rssBytes) / KiB / Math.max(1, held.length), 1),
-      rssMiB: round(idle.rssBytes / MiB, 1)
+      rssMiB: round(idle.rssBytes / MiB, 1),
+      connectionsLost: held.filter(c => !c.connected).length
     }
-    log(`${impl}: idle ${idleFigures.seconds} s with ${held.length} reservations: ${idleFigures.cpuCores} cores, RSS ${idleFigures.rssMiB} MiB (${idleFigures.rssKiBPerReservation} KiB per reservation above baseline)`)
+    log(`${impl}: idle ${idleFigures.seconds} s with ${held.length} reservations: ${idleFigures.cpuCores} cores, RSS ${idleFigures.rssMiB} MiB (${idleFigures.rssKiBPerReservation} KiB per reservation above baseline), ${idleFigures.connectionsLost} connections lost`)
     let circuitRun: CircuitFigures | undefined
     if (args.circuits > 0 && held.length > 0) {
       const sources = await reserveMany(target, args.circuits, args.concurrency, args.phaseTimeoutMs, args.requestTimeoutMs, false, nextSource)
       try {
         const before = relay.stat()
-        const r = await circuits(sources.clients, held, args.requestTimeoutMs)
+        const r = await circuits(sources.clients, held.filter(c => c.connected), args.requestTimeoutMs)
         // sources that could not even connect count as failed circuits
         r.attempted += sources.failed
         for (const [k, v] of Object.entries(sources.errors)) r.errors[`connect: ${k}`] = v

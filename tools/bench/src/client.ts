@@ -117,6 +117,11 @@ export class BenchClient {
     return lp.unwrap()
   }
 
+  /** The connection to the relay is still open (the relay did not close it). */
+  get connected (): boolean {
+    return this.#maConn?.status === 'open'
+  }
+
   close (): void {
     this.#maConn?.abort(new Error('bench client closed'))
   }

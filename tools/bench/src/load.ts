@@ -89,6 +89,10 @@ export interface CircuitResult {
 export async function circuits (sources: BenchClient[], destinations: BenchClient[], timeoutMs: number): Promise<CircuitResult> {
   const result: CircuitResult = { attempted: sources.length, succeeded: 0, dialMs: [], pingMs: [], errors: {}, elapsedMs: 0 }
   const t0 = performance.now()
+  if (destinations.length === 0) {
+    result.errors['no destination holds a reservation'] = sources.length
+    return result
+  }
   await Promise.all(sources.map(async (source, i) => {
     const target = destinations[i % destinations.length]
     const signal = AbortSignal.timeout(timeoutMs)
