@@ -219,3 +219,51 @@ export function connectionMonitorInterval (node: Libp2p): number | undefined {
   if (typeof monitor.pingIntervalMs !== 'number') throw new Libp2pInternalsChangedError(`libp2p's connection monitor has no pingIntervalMs (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
   return monitor.pingIntervalMs
 }
+
+/** What {@link exemptRelayedFromInboundRateLimit} uses of libp2p's connection manager. */
+interface InboundAdmissionLike {
+  acceptIncomingConnection(maConn: { remoteAddr: Multiaddr }): boolean
+  inboundConnectionRateLimiter?: { consume?: (key: string, points?: number) => unknown }
+}
+
+/** Marks a connection manager whose admission {@link exemptRelayedFromInboundRateLimit} wrapped. */
+const RELAYED_EXEMPT = Symbol.for('natkit.relayedExemptFromInboundRateLimit')
+
+/**
+ * libp2p {@link LIBP2P_VERIFIED_VERSION}'s `acceptIncomingConnection` charges
+ * every inbound connection to a per-host rate limiter
+ * (`inboundConnectionThreshold`, 5 per second) keyed by the first IP of its
+ * remote address, and a relayed connection's remote address starts with the
+ * *relay's* IP (`/ip4/<relay>/tcp/…/p2p/<relay>/p2p-circuit/p2p/<source>`): a
+ * peer accepted at most 5 relayed connections per second per relay (all
+ * others were refused after the relay had already opened the circuit: the
+ * sources saw reset streams, EOFs and "Cannot write to a stream that is
+ * closed"), and relayed connections used up the relay host's budget for direct
+ * ones. This wraps the node's `acceptIncomingConnection` so that a relayed
+ * connection skips only that rate limiter (the relay already limits circuits
+ * per peer; the pending-connection and `maxConnections` checks still apply).
+ * docs/upstream.md §10. Idempotent.
+ *
+ * @throws {Libp2pInternalsChangedError} the connection manager has no acceptIncomingConnection or inboundConnectionRateLimiter.consume
+ */
+export function exemptRelayedFromInboundRateLimit (node: Libp2p): void {
+  const cm = (node as any).components?.connectionManager as Partial<InboundAdmissionLike> & { [RELAYED_EXEMPT]?: true } | undefined
+  const limiter = cm?.inboundConnectionRateLimiter
+  if (typeof cm?.acceptIncomingConnection !== 'function' || typeof limiter?.consume !== 'function') {
+    throw new Libp2pInternalsChangedError(`libp2p node has no components.connectionManager with acceptIncomingConnection and inboundConnectionRateLimiter.consume (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  }
+  if (cm[RELAYED_EXEMPT] === true) return
+  const accept = cm.acceptIncomingConnection.bind(cm)
+  const consume = limiter.consume
+  cm.acceptIncomingConnection = (maConn) => {
+    if (!maConn.remoteAddr.toString().includes('/p2p-circuit')) return accept(maConn)
+    // the limiter is consulted synchronously inside acceptIncomingConnection: skip it for this call only
+    limiter.consume = () => undefined
+    try {
+      return accept(maConn)
+    } finally {
+      limiter.consume = consume
+    }
+  }
+  cm[RELAYED_EXEMPT] = true
+}

@@ -9,9 +9,10 @@ import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, connectionMonitorInterval, dialAsResponder, linearConnectionListing, installedVersion, nodeComponents, openUnnegotiatedStream, transportTags } from './index.js'
+import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, connectionMonitorInterval, dialAsResponder, exemptRelayedFromInboundRateLimit, linearConnectionListing, installedVersion, nodeComponents, openUnnegotiatedStream, transportTags } from './index.js'
 import type { Libp2p } from '@libp2p/interface'
 
 const nodes: Libp2p[] = []
@@ -127,5 +128,18 @@ describe('internals canary', () => {
     nodes.push(on, off)
     expect(connectionMonitorInterval(on)).toBe(1234)
     expect(connectionMonitorInterval(off)).toBeUndefined()
+  })
+
+  it('exemptRelayedFromInboundRateLimit: relayed connections skip libp2p\'s per-IP inbound rate limit, direct ones still hit it', async () => {
+    const node = await createLibp2p({ connectionManager: { inboundConnectionThreshold: 2, maxIncomingPendingConnections: 100 } })
+    nodes.push(node)
+    exemptRelayedFromInboundRateLimit(node)
+    exemptRelayedFromInboundRateLimit(node)
+    const cm = (node as unknown as { components: { connectionManager: { acceptIncomingConnection: (c: { remoteAddr: ReturnType<typeof multiaddr> }) => boolean } } }).components.connectionManager
+    const relayed = multiaddr(`/ip4/10.0.0.1/tcp/4001/p2p/${node.peerId.toString()}/p2p-circuit`)
+    const direct = multiaddr('/ip4/10.0.0.1/tcp/5555')
+    expect(Array.from({ length: 5 }, () => cm.acceptIncomingConnection({ remoteAddr: relayed })), 'relayed connections from one relay IP').toEqual([true, true, true, true, true])
+    expect(Array.from({ length: 3 }, () => cm.acceptIncomingConnection({ remoteAddr: direct })), 'direct connections keep libp2p\'s limit (2 per second)').toEqual([true, true, false])
+    expect(() => { exemptRelayedFromInboundRateLimit({} as Libp2p) }).toThrow(Libp2pInternalsChangedError)
   })
 })

@@ -22,6 +22,12 @@ export const FULL_RESERVATIONS = 10_000
 /** `--full`: issue 14's sizes. */
 export const FULL_CIRCUITS = 1_000
 /**
+ * Source clients the circuits are spread over (0 = one source connection per circuit).
+ *
+ * @default 0
+ */
+export const DEFAULT_CIRCUIT_SOURCES = 0
+/**
  * Connections (clients connecting and reserving) in flight at once.
  *
  * @default 50
@@ -59,6 +65,8 @@ export interface BenchArgs {
   relays: RelayImpl[]
   reservations: number
   circuits: number
+  /** source clients the circuits are spread over (0 = one per circuit) */
+  circuitSources: number
   concurrency: number
   phaseTimeoutMs: number
   requestTimeoutMs: number
@@ -85,6 +93,7 @@ concurrent circuits with one ping each; natkit-relay and/or a go-libp2p relay.
                              tools/interop/bin/bench-relay, see tools/bench/README.md)
   --reservations <n>         reservations, made in two equal stages (default ${DEFAULT_RESERVATIONS})
   --circuits <n>             concurrent circuits, one ping each (default ${DEFAULT_CIRCUITS})
+  --circuit-sources <n>      source connections the circuits share (default ${DEFAULT_CIRCUIT_SOURCES}: one each)
   --full                     issue 14's sizes: ${FULL_RESERVATIONS} reservations, ${FULL_CIRCUITS} circuits
   --concurrency <n>          connections in flight while reserving (default ${DEFAULT_CONCURRENCY})
   --phase-timeout <s>        bound on each load phase (default ${DEFAULT_PHASE_TIMEOUT_S})
@@ -115,6 +124,7 @@ export function parseBenchArgs (argv: string[]): BenchArgs {
         relay: { type: 'string' },
         reservations: { type: 'string' },
         circuits: { type: 'string' },
+        'circuit-sources': { type: 'string' },
         full: { type: 'boolean' },
         concurrency: { type: 'string' },
         'phase-timeout': { type: 'string' },
@@ -136,6 +146,7 @@ export function parseBenchArgs (argv: string[]): BenchArgs {
     relays: relay === 'both' ? [...RELAY_IMPLS] : [relay as RelayImpl],
     reservations: int('reservations', values.reservations, full ? FULL_RESERVATIONS : DEFAULT_RESERVATIONS, 2, 100_000),
     circuits: int('circuits', values.circuits, full ? FULL_CIRCUITS : DEFAULT_CIRCUITS, 0, 10_000),
+    circuitSources: int('circuit-sources', values['circuit-sources'], DEFAULT_CIRCUIT_SOURCES, 0, 10_000),
     concurrency: int('concurrency', values.concurrency, DEFAULT_CONCURRENCY, 1, 1_000),
     phaseTimeoutMs: int('phase-timeout', values['phase-timeout'], DEFAULT_PHASE_TIMEOUT_S, 1, 3_600) * 1000,
     requestTimeoutMs: int('request-timeout', values['request-timeout'], DEFAULT_REQUEST_TIMEOUT_S, 1, 600) * 1000,

@@ -156,12 +156,11 @@ export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: st
     log(`${impl}: idle ${idleFigures.seconds} s with ${held.length} reservations: ${idleFigures.cpuCores} cores, RSS ${idleFigures.rssMiB} MiB (${idleFigures.rssKiBPerReservation} KiB per reservation above baseline), ${idleFigures.connectionsLost} connections lost`)
     let circuitRun: CircuitFigures | undefined
     if (args.circuits > 0 && held.length > 0) {
-      const sources = await reserveMany(target, args.circuits, args.concurrency, args.phaseTimeoutMs, args.requestTimeoutMs, false, nextSource)
+      const sources = await reserveMany(target, args.circuitSources > 0 ? Math.min(args.circuitSources, args.circuits) : args.circuits, args.concurrency, args.phaseTimeoutMs, args.requestTimeoutMs, false, nextSource)
       try {
         const before = relay.stat()
-        const r = await circuits(sources.clients, held.filter(c => c.connected), args.requestTimeoutMs)
-        // sources that could not even connect count as failed circuits
-        r.attempted += sources.failed
+        const r = await circuits(args.circuits, sources.clients, held.filter(c => c.connected), args.requestTimeoutMs)
+        // why sources could not connect (their circuits went over the other sources)
         for (const [k, v] of Object.entries(sources.errors)) r.errors[`connect: ${k}`] = v
         circuitRun = circuitFigures(r, before, relay.stat())
         log(`${impl}: ${circuitRun.succeeded}/${circuitRun.attempted} circuits, dial p50 ${circuitRun.dialP50Ms} ms p99 ${circuitRun.dialP99Ms} ms, ping p50 ${circuitRun.pingP50Ms} ms p99 ${circuitRun.pingP99Ms} ms, ${circuitRun.cpuMsPerCircuit} ms CPU each${circuitRun.succeeded < circuitRun.attempted ? `; errors ${JSON.stringify(circuitRun.errors)}` : ''}`)

@@ -83,17 +83,18 @@ export interface CircuitResult {
 }
 
 /**
- * Every source opens a circuit to its destination (round robin over
- * `destinations`) at once and pings over it; bounded by `timeoutMs` each.
+ * `count` circuits at once, each from a source to a destination (round robin
+ * over both) with one ping over it; bounded by `timeoutMs` each.
  */
-export async function circuits (sources: BenchClient[], destinations: BenchClient[], timeoutMs: number): Promise<CircuitResult> {
-  const result: CircuitResult = { attempted: sources.length, succeeded: 0, dialMs: [], pingMs: [], errors: {}, elapsedMs: 0 }
+export async function circuits (count: number, sources: BenchClient[], destinations: BenchClient[], timeoutMs: number): Promise<CircuitResult> {
+  const result: CircuitResult = { attempted: count, succeeded: 0, dialMs: [], pingMs: [], errors: {}, elapsedMs: 0 }
   const t0 = performance.now()
-  if (destinations.length === 0) {
-    result.errors['no destination holds a reservation'] = sources.length
+  if (destinations.length === 0 || sources.length === 0) {
+    result.errors[sources.length === 0 ? 'no source connected' : 'no destination holds a reservation'] = count
     return result
   }
-  await Promise.all(sources.map(async (source, i) => {
+  await Promise.all(Array.from({ length: count }, async (_, i) => {
+    const source = sources[i % sources.length]
     const target = destinations[i % destinations.length]
     const signal = AbortSignal.timeout(timeoutMs)
     try {

@@ -20,12 +20,13 @@ const loopbackOnlyGater = { denyDialMultiaddr: (ma: Multiaddr): boolean => !isLo
 /**
  * A node on 127.0.0.1 (tcp, noise, yamux, circuit relay transport, identify)
  * with `services`. `deny` refuses further (loopback) addresses, e.g. to play a
- * peer whose direct addresses a NAT makes unreachable.
+ * peer whose direct addresses a NAT makes unreachable. `localAddress` (a
+ * 127.x.y.z address) is the source of its TCP dials: many nodes, many hosts.
  */
-export async function createNode<S extends ServiceMap> (services: ServiceFactoryMap<S>, listen = ['/ip4/127.0.0.1/tcp/0'], deny?: (ma: Multiaddr) => boolean): Promise<Libp2p<S>> {
+export async function createNode<S extends ServiceMap> (services: ServiceFactoryMap<S>, listen = ['/ip4/127.0.0.1/tcp/0'], deny?: (ma: Multiaddr) => boolean, localAddress?: string): Promise<Libp2p<S>> {
   return createLibp2p({
     addresses: { listen },
-    transports: [tcp(), circuitRelayTransport()],
+    transports: [tcp(localAddress != null ? { dialOpts: { localAddress } } : {}), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: deny == null ? loopbackOnlyGater : { denyDialMultiaddr: (ma: Multiaddr): boolean => loopbackOnlyGater.denyDialMultiaddr(ma) || deny(ma) },
