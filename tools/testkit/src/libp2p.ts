@@ -6,7 +6,7 @@
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
+import { tcp, type TCPOptions } from '@libp2p/tcp'
 import { isLoopback } from '@libp2p/utils'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
@@ -26,7 +26,8 @@ const loopbackOnlyGater = { denyDialMultiaddr: (ma: Multiaddr): boolean => !isLo
 export async function createNode<S extends ServiceMap> (services: ServiceFactoryMap<S>, listen = ['/ip4/127.0.0.1/tcp/0'], deny?: (ma: Multiaddr) => boolean, localAddress?: string): Promise<Libp2p<S>> {
   return createLibp2p({
     addresses: { listen },
-    transports: [tcp(localAddress != null ? { dialOpts: { localAddress } } : {}), circuitRelayTransport()],
+    // @libp2p/tcp spreads dialOpts into net.connect's options (localAddress is not in its type)
+    transports: [tcp(localAddress != null ? { dialOpts: { localAddress } as NonNullable<TCPOptions['dialOpts']> } : {}), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: deny == null ? loopbackOnlyGater : { denyDialMultiaddr: (ma: Multiaddr): boolean => loopbackOnlyGater.denyDialMultiaddr(ma) || deny(ma) },
