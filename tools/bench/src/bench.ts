@@ -4,7 +4,8 @@
  * then concurrent circuits with one ping each; CPU and RSS from /proc.
  */
 import os from 'node:os'
-import { circuits, quantile, reserveMany, type CircuitResult } from './load.js'
+import { circuits, countError, quantile, reserveMany, type CircuitResult } from './load.js'
+import { summarizeNewestProfile, type ProfileEntry } from './profile.js'
 import { RelayProcess, type ProcStat } from './relay-proc.js'
 import type { BenchArgs, RelayImpl } from './args.js'
 import type { BenchClient } from './client.js'
@@ -66,14 +67,18 @@ export interface RelayRun {
     /** settled RSS above the baseline per held reservation (KiB) */
     rssKiBPerReservation: number
     rssMiB: number
-    /** reserved clients whose connection the relay closed by the end of the idle period */
+    /** reserved clients whose connection closed by the end of the idle period */
     connectionsLost: number
+    /** why they closed (error → count) */
+    lostReasons: Record<string, number>
   }
   circuits?: CircuitFigures
   /** the load generator's own CPU over the run (ms), to show it is not the bottleneck */
   loadGeneratorCpuMs: number
   /** relay stdout lines (events) seen */
   relayEventLines: number
+  /** `--cpu-prof`: the natkit relay's top self-time functions over the whole run */
+  profile?: { file: string, top: ProfileEntry[] }
 }
 
 const KiB = 1024
@@ -121,6 +126,7 @@ export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: st
   const loadavgBefore = os.loadavg().map(x => round(x))
   const relay = await RelayProcess.start(impl, { reservations: args.reservations, circuits: args.circuits, concurrency: args.concurrency }, impl === 'natkit' ? args.cpuProfDir : undefined)
   const held: BenchClient[] = []
+  let run: RelayRun
   try {
     await new Promise(resolve => setTimeout(resolve, DEFAULT_SETTLE_MS))
     const base = relay.stat()
@@ -151,9 +157,11 @@ export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: st
       cpuCores: args.idleMs > 0 ? round((idle.cpuMs - reserved.cpuMs) / args.idleMs, 3) : 0,
       rssKiBPerReservation: round((idle.rssBytes - base.rssBytes) / KiB / Math.max(1, held.length), 1),
       rssMiB: round(idle.rssBytes / MiB, 1),
-      connectionsLost: held.filter(c => !c.connected).length
+      connectionsLost: held.filter(c => !c.connected).length,
+      lostReasons: {} as Record<string, number>
     }
-    log(`${impl}: idle ${idleFigures.seconds} s with ${held.length} reservations: ${idleFigures.cpuCores} cores, RSS ${idleFigures.rssMiB} MiB (${idleFigures.rssKiBPerReservation} KiB per reservation above baseline), ${idleFigures.connectionsLost} connections lost`)
+    for (const c of held) if (!c.connected) countError(idleFigures.lostReasons, c.closeReason)
+    log(`${impl}: idle ${idleFigures.seconds} s with ${held.length} reservations: ${idleFigures.cpuCores} cores, RSS ${idleFigures.rssMiB} MiB (${idleFigures.rssKiBPerReservation} KiB per reservation above baseline), ${idleFigures.connectionsLost} connections lost${idleFigures.connectionsLost > 0 ? ` ${JSON.stringify(idleFigures.lostReasons)}` : ''}`)
     let circuitRun: CircuitFigures | undefined
     if (args.circuits > 0 && held.length > 0) {
       const sources = await reserveMany(target, args.circuitSources > 0 ? Math.min(args.circuitSources, args.circuits) : args.circuits, args.concurrency, args.phaseTimeoutMs, args.requestTimeoutMs, false, nextSource)
@@ -171,7 +179,7 @@ export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: st
     const granted = stages[0].granted + stages[1].granted
     const cpu = reserved.cpuMs - base.cpuMs
     const self = process.cpuUsage(selfCpu0)
-    return {
+    run = {
       relay: impl,
       loadavgBefore,
       loadavgAfter: os.loadavg().map(x => round(x)),
@@ -193,4 +201,7 @@ export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: st
     closeAll(held)
     await relay.stop()
   }
+  // the profile is written when the relay exits
+  const profile = impl === 'natkit' && args.cpuProfDir != null ? summarizeNewestProfile(args.cpuProfDir) : undefined
+  return profile != null ? { ...run, profile } : run
 }

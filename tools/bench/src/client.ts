@@ -58,6 +58,8 @@ export class BenchClient {
   readonly #encrypter: ReturnType<ReturnType<typeof noise>>
   #maConn?: MultiaddrConnection
   #muxer?: StreamMuxer
+  /** why the connection closed, once it did (the error's name and message, or 'closed') */
+  closeReason?: string
 
   private constructor (peerId: PeerId, encrypter: ReturnType<ReturnType<typeof noise>>) {
     this.peerId = peerId
@@ -78,9 +80,25 @@ export class BenchClient {
    * multistream-select, yamux.
    */
   async connect (relay: Multiaddr, relayPeer: PeerId, options: Required<AbortOptions> & { localAddress?: string }): Promise<void> {
+    // the connection keeps listening to the signal it was opened with (tcp, noise): a signal of
+    // the handshake only, detached once it is done, or the request timeout would later abort it
+    const handshake = new AbortController()
+    const onAbort = (): void => { handshake.abort(options.signal.reason) }
+    options.signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      await this.#connect(relay, relayPeer, { signal: handshake.signal, localAddress: options.localAddress })
+    } finally {
+      options.signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  async #connect (relay: Multiaddr, relayPeer: PeerId, options: Required<AbortOptions> & { localAddress?: string }): Promise<void> {
     const dialOptions = { upgrader: rawUpgrader, signal: options.signal, localAddress: options.localAddress }
     const maConn = await transport.dial(relay, dialOptions) as unknown as MultiaddrConnection
     this.#maConn = maConn
+    maConn.addEventListener('close', (evt) => {
+      this.closeReason ??= evt.error != null ? `${evt.error.name}: ${evt.error.message}`.split('\n')[0] : 'closed'
+    }, { once: true })
     try {
       await select(maConn, '/noise', options)
       const secured = await this.#encrypter.secureOutbound(maConn, { ...options, remotePeer: relayPeer, skipStreamMuxerNegotiation: true })
