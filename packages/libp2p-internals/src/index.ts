@@ -161,7 +161,15 @@ export function installedVersion (name: string): string {
 /** What {@link linearConnectionListing} uses of libp2p's connection manager (`dist/src/connection-manager/index.js`). */
 interface ConnectionManagerLike {
   getConnections(peerId?: PeerId): Connection[]
-  getConnectionsMap(): { values(): Iterable<Connection[]> }
+  getConnectionsMap(): ConnectionsMapLike
+}
+
+/** The connection manager's PeerMap of each peer's connections. */
+interface ConnectionsMapLike {
+  values(): Iterable<Connection[]>
+  set(peerId: PeerId, conns: Connection[]): unknown
+  delete(peerId: PeerId): unknown
+  clear(): void
 }
 
 /** Marks a connection manager whose listing {@link linearConnectionListing} replaced. */
@@ -171,13 +179,15 @@ const LINEAR_LISTING = Symbol.for('natkit.linearConnectionListing')
  * libp2p {@link LIBP2P_VERIFIED_VERSION}'s `ConnectionManager.getConnections()`
  * without a peer id builds its answer with `conns = conns.concat(peerConns)`
  * per peer: a fresh array per peer, O(n²) element copies per call at n
- * connections (0.6 ms at 1,000 connections, 39 ms at 10,000), and libp2p calls
+ * connections (0.6 ms at 1,000 connections, 55 ms at 10,000), and libp2p calls
  * it at least twice per inbound connection (`acceptIncomingConnection`'s
  * `maxConnections` check and the pruner on `connection:open`), plus once per
  * connection-monitor round and identify push. This replaces it, on this node's
- * connection manager only, with a single pass over the same map (same
- * connections, same order); `getConnections(peerId)` is unchanged.
- * docs/upstream.md §10. Idempotent.
+ * connection manager only, with a flat list of the same connections (same
+ * order) built once per change of the manager's map (every change goes through
+ * its `set`, `delete` or `clear`, which are wrapped to drop the list) and
+ * copied per call (callers sort it in place); `getConnections(peerId)` is
+ * unchanged. docs/upstream.md §10. Idempotent.
  *
  * @throws {Libp2pInternalsChangedError} the node has no connection manager with getConnections and getConnectionsMap
  */
@@ -187,13 +197,25 @@ export function linearConnectionListing (node: Libp2p): void {
     throw new Libp2pInternalsChangedError(`libp2p node has no components.connectionManager with getConnections and getConnectionsMap (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
   }
   if (cm[LINEAR_LISTING] === true) return
+  const map = cm.getConnectionsMap()
+  if (typeof map?.set !== 'function' || typeof map.delete !== 'function' || typeof map.clear !== 'function' || typeof map.values !== 'function') {
+    throw new Libp2pInternalsChangedError(`libp2p's connection manager map has no set, delete, clear and values (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  }
+  let flat: Connection[] | undefined
+  const set = map.set.bind(map)
+  const del = map.delete.bind(map)
+  const clear = map.clear.bind(map)
+  map.set = (peerId, conns) => { flat = undefined; return set(peerId, conns) }
+  map.delete = (peerId) => { flat = undefined; return del(peerId) }
+  map.clear = () => { flat = undefined; clear() }
   const byPeer = cm.getConnections.bind(cm)
-  const map = cm.getConnectionsMap.bind(cm)
   cm.getConnections = (peerId?: PeerId): Connection[] => {
     if (peerId != null) return byPeer(peerId)
-    const all: Connection[] = []
-    for (const conns of map().values()) for (const c of conns) all.push(c)
-    return all
+    if (flat == null) {
+      flat = []
+      for (const conns of map.values()) for (const c of conns) flat.push(c)
+    }
+    return flat.slice()
   }
   cm[LINEAR_LISTING] = true
 }

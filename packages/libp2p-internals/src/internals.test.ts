@@ -93,7 +93,7 @@ describe('internals canary', () => {
     await expect(openUnnegotiatedStream({ remotePeer: conn.remotePeer } as unknown as typeof conn)).rejects.toThrow(Libp2pInternalsChangedError)
   })
 
-  it('linearConnectionListing lists the same connections as libp2p\'s getConnections(), in one pass, on that node only', async () => {
+  it('linearConnectionListing lists the same connections as libp2p\'s getConnections(), kept up to date, on that node only', async () => {
     const mk = async (): Promise<Libp2p> => {
       const node = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
       nodes.push(node)
@@ -119,6 +119,22 @@ describe('internals canary', () => {
     // the original (prototype) method builds with concat: a libp2p fixing it makes this workaround removable
     const proto = Object.getPrototypeOf(cm) as { getConnections: { toString: () => string } }
     expect(proto.getConnections.toString(), 'libp2p\'s getConnections() no longer concatenates per peer: drop linearConnectionListing (docs/upstream.md §10)').toContain('concat')
+    // the list follows opens and closes
+    const closed = Promise.withResolvers<void>()
+    hub.addEventListener('peer:disconnect', () => { closed.resolve() }, { once: true })
+    await b.hangUp(hub.peerId)
+    await closed.promise
+    const after = hub.getConnections().map(c => c.id)
+    expect(after, 'b\'s connection is gone from the listing').toHaveLength(2)
+    expect(after.every(id => before.includes(id))).toBe(true)
+    const reopened = Promise.withResolvers<void>()
+    hub.addEventListener('connection:open', () => { reopened.resolve() }, { once: true })
+    await b.dial(hub.getMultiaddrs()[0])
+    await reopened.promise
+    expect(hub.getConnections(), 'a new connection is in the listing').toHaveLength(3)
+    const copy = hub.getConnections()
+    copy.pop()
+    expect(hub.getConnections(), 'callers get a copy').toHaveLength(3)
     expect(() => { linearConnectionListing({} as Libp2p) }).toThrow(Libp2pInternalsChangedError)
   })
 
