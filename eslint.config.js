@@ -19,7 +19,7 @@ const ANY_ALLOWED = [
  * peer app's node as the other side; the inbound admission test (issue 11) floods the
  * bootstrap and peer nodes too. (Role binaries are spawned with @natkit/testkit/roles.)
  */
-const APP_HELPER_IMPORTS = ['apps/relay/src/relay.test.ts', 'apps/relay/test/admission.test.ts']
+const APP_HELPER_IMPORTS = ['apps/relay/src/relay.test.ts', 'apps/relay/test/admission.test.ts', 'apps/relay/test/circuits.test.ts']
 
 const TEST_FILES = ['**/*.test.ts', '**/test/**']
 
@@ -36,7 +36,7 @@ const testDepConstraints = depConstraints.map(c => ({ ...c, onlyDependOnLibsWith
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/.test-results/**', 'reports/**', '.lab-runs/**', 'tools/interop/go/**', 'tools/interop/rust/**', '**/*.d.ts', 'packages/*/src/pb/*.ts']
+    ignores: ['**/dist/**', '**/node_modules/**', '**/.test-results/**', 'reports/**', '.lab-runs/**', 'tools/interop/go/**', 'tools/interop/rust/**', '**/*.d.ts', 'packages/*/src/pb/*.ts', 'tools/*/src/pb/*.ts']
   },
   js.configs.recommended,
   {
