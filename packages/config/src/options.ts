@@ -250,7 +250,7 @@ export const DHT_PROTOCOL_SPEC: OptionSpec = spec('dhtProtocol', 'string', (p: N
  */
 export const ROLE_OPTION_KEYS: Readonly<Record<Role, readonly string[]>> = Object.freeze({
   bootstrap: Object.freeze(['dhtProtocol', 'kBucketSize']),
-  relay: Object.freeze(['maxReservations', 'maxReservationsPerIp', 'maxReservationsPerNetwork', 'reservationGrace', 'reservationTtl', 'circuitDuration', 'circuitData', 'maxCircuitsPerPeer', 'maxInboundHopStreams', 'maxOutboundStopStreams', 'hopTimeout', 'autonat', 'stunListen']),
+  relay: Object.freeze(['maxReservations', 'maxReservationsPerIp', 'maxReservationsPerNetwork', 'reservationGrace', 'reservationTtl', 'circuitDuration', 'circuitData', 'maxCircuitsPerPeer', 'maxInboundHopStreams', 'maxOutboundStopStreams', 'hopTimeout', 'connectionPingInterval', 'autonat', 'stunListen']),
   peer: Object.freeze(['dhtProtocol', 'relay', 'holepunch', 'holepunchTimeout', 'holepunchAttempts', 'tcpReuse', 'webrtc', 'upnp', 'stun', 'reservationRetry', 'reservationRetryMax', 'dht', 'pingInterval', 'directPaths', 'allowPrivateAddresses', 'mdns', 'pubsubMaxMessage', 'pubsubMaxTopics', 'pubsubRelayed', 'timeout']),
   autonat: Object.freeze(['timeout', 'server', 'stun', 'tcpProbe', 'mappingLifetimeMax', 'stunListen', 'stunAlternate'])
 })
