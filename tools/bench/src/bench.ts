@@ -85,7 +85,7 @@ const KiB = 1024
 const MiB = 1024 * 1024
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
 
-/** Calls `fn` on each client in turn; used to drop a phase's clients. */
+/** Closes every client of a phase. */
 function closeAll (clients: BenchClient[]): void {
   for (const c of clients) c.close()
 }
