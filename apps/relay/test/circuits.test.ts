@@ -21,18 +21,22 @@ import type { Libp2p } from '@libp2p/interface'
 const ECHO = '/natkit-test/echo/1.0.0'
 /** Concurrent circuits (the issue's failing size). */
 const CIRCUITS = 100
+/** Sources connecting to the relay at once while the test sets up (the circuits themselves all open at once). */
+const SETUP_CONCURRENCY = 10
+/** Handshake timeouts of the relay and the destination: generous, the test runs beside others on 2 cores. */
+const HANDSHAKE_TIMEOUT = 30_000
 
 const stops: Array<() => Promise<void>> = []
 afterEach(async () => { await Promise.all(stops.splice(0).map(async s => { await s() })) })
 
 describe('concurrent circuits', () => {
   it(`${CIRCUITS} circuits at once to one peer, one ping each: all succeed below the relay's limits`, async () => {
-    const relay = await createRelay(resolveOptions(RELAY_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], autonat: false, maxCircuitsPerPeer: 1000, maxInboundHopStreams: 1000, maxOutboundStopStreams: 1000, maxPendingInboundPerIp: 1000, maxConnections: 1000 } }), new NatkitEvents())
+    const relay = await createRelay(resolveOptions(RELAY_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], autonat: false, maxCircuitsPerPeer: 1000, maxInboundHopStreams: 1000, maxOutboundStopStreams: 1000, maxPendingInboundPerIp: 1000, maxConnections: 1000, handshakeTimeout: HANDSHAKE_TIMEOUT } }), new NatkitEvents())
     stops.push(async () => { await relay.stop() })
     await relay.start()
     const relayAddr = relay.node.getMultiaddrs().find(ma => ma.toString().includes('/tcp/'))?.toString() ?? ''
     const events = new NatkitEvents()
-    const b = await createPeer(resolveOptions(PEER_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], webrtc: false, upnp: false, dht: false, holepunch: false, relay: [relayAddr] } }), events)
+    const b = await createPeer(resolveOptions(PEER_ROLE, { flags: { listen: ['/ip4/127.0.0.1/tcp/0'], webrtc: false, upnp: false, dht: false, holepunch: false, relay: [relayAddr], handshakeTimeout: HANDSHAKE_TIMEOUT } }), events)
     stops.push(async () => { await b.stop() })
     await b.start()
     await events.waitFor('reservation', () => true, 10_000)
@@ -41,8 +45,10 @@ describe('concurrent circuits', () => {
     const sources: Libp2p[] = await Promise.all(Array.from({ length: CIRCUITS }, async (_, i) => await createNode({}, [], undefined, `127.0.1.${i + 2}`)))
     stops.push(async () => { await Promise.all(sources.map(async s => { await s.stop() })) })
     const target = multiaddr(`${relayAddr}/p2p-circuit/p2p/${b.peerId}`)
-    // each source's connection to the relay first, then every circuit at once
-    await Promise.all(sources.map(async s => await s.dial(multiaddr(relayAddr))))
+    // each source's connection to the relay first (a few at a time), then every circuit at once
+    for (let i = 0; i < sources.length; i += SETUP_CONCURRENCY) {
+      await Promise.all(sources.slice(i, i + SETUP_CONCURRENCY).map(async s => await s.dial(multiaddr(relayAddr), { signal: AbortSignal.timeout(HANDSHAKE_TIMEOUT) })))
+    }
     const results = await Promise.allSettled(sources.map(async (s) => {
       const stream = await s.dialProtocol(target, ECHO, { runOnLimitedConnection: true, signal: AbortSignal.timeout(30_000) })
       const bytes = byteStream(stream)
