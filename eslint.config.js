@@ -29,7 +29,7 @@ const testDepConstraints = depConstraints.map(c => ({ ...c, onlyDependOnLibsWith
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/.test-results/**', 'reports/**', '.lab-runs/**', 'tools/interop/go/**', 'tools/interop/rust/**', '**/*.d.ts', 'packages/*/src/pb/*.ts']
+    ignores: ['**/dist/**', '**/node_modules/**', '**/.test-results/**', 'reports/**', '.lab-runs/**', 'tools/interop/go/**', 'tools/interop/rust/**', '**/*.d.ts', 'packages/*/src/pb/*.ts', 'tools/*/src/pb/*.ts']
   },
   js.configs.recommended,
   {

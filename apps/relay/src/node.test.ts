@@ -4,6 +4,7 @@ import { RELAY_ROLE } from './options.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { composeInit, createRelay } from './node.js'
 import { relayRendezvousCid, type NatkitRunner } from '@natkit/node'
+import { connectionMonitorInterval } from '@natkit/libp2p-internals'
 
 const running: NatkitRunner[] = []
 afterEach(async () => { await Promise.all(running.splice(0).map(async r => { await r.stop() })) })
@@ -38,6 +39,15 @@ describe('advertising in the DHT (issue 14)', () => {
   })
 })
 
+describe('connection monitor (--connection-ping-interval)', () => {
+  it('is off on the relay by default, and the option reaches libp2p\'s connection monitor', async () => {
+    const { node } = await start()
+    expect(connectionMonitorInterval(node), 'the relay runs no connection monitor by default').toBeUndefined()
+    const monitored = await start({ connectionPingInterval: 7_000 })
+    expect(connectionMonitorInterval(monitored.node)).toBe(7_000)
+  })
+})
+
 describe('composeInit: every relay limit reaches the component that uses it', () => {
   /** option key → where its value must arrive in `composeInit`'s result */
   const PATHS: Record<string, string[]> = {
@@ -56,7 +66,8 @@ describe('composeInit: every relay limit reaches the component that uses it', ()
     hopTimeout: ['relayServer.hopTimeout'],
     maxReservationsPerIp: ['reservationLimits.maxPerIp'],
     maxReservationsPerNetwork: ['reservationLimits.maxPerNetwork'],
-    reservationGrace: ['reservationLimits.grace']
+    reservationGrace: ['reservationLimits.grace'],
+    connectionPingInterval: ['connectionPingInterval']
   }
 
   it('a non-default value of each limit arrives unchanged', () => {

@@ -32,6 +32,8 @@ export interface RelayComposedInit {
   relayGater: Omit<RelayGaterInit, 'events' | 'reservations'>
   /** the per-IP and per-network reservation caps and the release of disconnected peers' reservations */
   reservationLimits: ReservationLimitsInit
+  /** libp2p's connection monitor interval (ms; 0 = none) */
+  connectionPingInterval: number
 }
 
 /** Pure: resolved relay options → the init of each component (a test proves each limit arrives). */
@@ -52,7 +54,8 @@ export function composeInit (o: RelayOptions): RelayComposedInit {
       }
     },
     relayGater: { maxCircuitsPerPeer: o.maxCircuitsPerPeer, windowMs: o.circuitDuration },
-    reservationLimits: { maxPerIp: o.maxReservationsPerIp, maxPerNetwork: o.maxReservationsPerNetwork, grace: o.reservationGrace }
+    reservationLimits: { maxPerIp: o.maxReservationsPerIp, maxPerNetwork: o.maxReservationsPerNetwork, grace: o.reservationGrace },
+    connectionPingInterval: o.connectionPingInterval
   }
 }
 
@@ -72,6 +75,7 @@ export async function createRelay (options: RelayOptions, events: NatkitEvents):
       options,
       privateKey,
       transports: [tcp(), webSockets()],
+      connectionPingInterval: c.connectionPingInterval,
       connectionGater: relayGater({ ...c.relayGater, events, reservations: limits }),
       services: {
         relay: circuitRelayServer(c.relayServer),

@@ -16,6 +16,17 @@ export const DEFAULT_MAX_INBOUND_HOP_STREAMS = 32
 export const DEFAULT_MAX_OUTBOUND_STOP_STREAMS = 64
 export const DEFAULT_HOP_TIMEOUT = 30_000
 export const DEFAULT_RELAY_AUTONAT = true
+/**
+ * The relay runs no libp2p connection monitor (0 = off): js-libp2p's pings
+ * every connection every 10 s in one burst (~0.2 cores idle at 2,000 held
+ * reservations, and under CPU pressure it aborts connections whose ping is
+ * slow: their reservations are lost). A reservation's connection is kept
+ * alive by yamux keep-alive and TCP; a dead one is found by yamux/TCP and
+ * the reservation released after `--reservation-grace` (docs/upstream.md §10).
+ *
+ * @default 0
+ */
+export const DEFAULT_RELAY_CONNECTION_PING_INTERVAL = 0
 export { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE } from '@natkit/node/defaults'
 
 export interface RelayOptions extends CommonOptions {
@@ -87,6 +98,12 @@ export interface RelayOptions extends CommonOptions {
    */
   hopTimeout: number
   /**
+   * How often libp2p's connection monitor pings every connection (aborting those whose ping fails), in milliseconds; 0 = off.
+   *
+   * @default 0 (off)
+   */
+  connectionPingInterval: number
+  /**
    * Run an AutoNAT v2 server.
    *
    * @default true
@@ -123,6 +140,7 @@ export const RELAY_ROLE = defineRole<RelayOptions>({
     spec('maxInboundHopStreams', 'int', DEFAULT_MAX_INBOUND_HOP_STREAMS, 'maximum concurrent inbound HOP streams per connection', { min: 1, max: 10_000, arg: '<n>' }),
     spec('maxOutboundStopStreams', 'int', DEFAULT_MAX_OUTBOUND_STOP_STREAMS, 'maximum concurrent outbound STOP streams per connection', { min: 1, max: 10_000, arg: '<n>' }),
     spec('hopTimeout', 'duration', DEFAULT_HOP_TIMEOUT, 'timeout of a HOP request', { min: 1, arg: '<duration>' }),
+    spec('connectionPingInterval', 'duration', DEFAULT_RELAY_CONNECTION_PING_INTERVAL, 'ping every connection this often, aborting those whose ping fails (libp2p connection monitor); 0 = off', { min: 0, arg: '<duration>' }),
     spec('autonat', 'boolean', DEFAULT_RELAY_AUTONAT, 'run an AutoNAT v2 server'),
     spec('stunListen', 'hostport', undefined, 'run a UDP STUN binding server on host:port (e.g. 0.0.0.0:3478); unset = off', { arg: '<host:port>' }),
     // with --bootstrap, the relay advertises itself in this DHT (docs/relay-discovery.md)

@@ -157,3 +157,135 @@ export function installedVersion (name: string): string {
   while (!dir.endsWith(last) && dirname(dir) !== dir) dir = dirname(dir)
   return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version
 }
+
+/** What {@link linearConnectionListing} uses of libp2p's connection manager (`dist/src/connection-manager/index.js`). */
+interface ConnectionManagerLike {
+  getConnections(peerId?: PeerId): Connection[]
+  getConnectionsMap(): ConnectionsMapLike
+}
+
+/** The connection manager's PeerMap of each peer's connections. */
+interface ConnectionsMapLike {
+  values(): Iterable<Connection[]>
+  set(peerId: PeerId, conns: Connection[]): unknown
+  delete(peerId: PeerId): unknown
+  clear(): void
+}
+
+/** Marks a connection manager whose listing {@link linearConnectionListing} replaced. */
+const LINEAR_LISTING = Symbol.for('natkit.linearConnectionListing')
+
+/**
+ * libp2p {@link LIBP2P_VERIFIED_VERSION}'s `ConnectionManager.getConnections()`
+ * without a peer id builds its answer with `conns = conns.concat(peerConns)`
+ * per peer: a fresh array per peer, O(n²) element copies per call at n
+ * connections (0.6 ms at 1,000 connections, 55 ms at 10,000), and libp2p calls
+ * it at least twice per inbound connection (`acceptIncomingConnection`'s
+ * `maxConnections` check and the pruner on `connection:open`), plus once per
+ * connection-monitor round and identify push. This replaces it, on this node's
+ * connection manager only, with a flat list of the same connections (same
+ * order) built once per change of the manager's map (every change goes through
+ * its `set`, `delete` or `clear`, which are wrapped to drop the list) and
+ * copied per call (callers sort it in place); `getConnections(peerId)` is
+ * unchanged. docs/upstream.md §10. Idempotent.
+ *
+ * @throws {Libp2pInternalsChangedError} the node has no connection manager with getConnections and getConnectionsMap
+ */
+export function linearConnectionListing (node: Libp2p): void {
+  const cm = (node as any).components?.connectionManager as Partial<ConnectionManagerLike> & { [LINEAR_LISTING]?: true } | undefined
+  if (typeof cm?.getConnections !== 'function' || typeof cm.getConnectionsMap !== 'function') {
+    throw new Libp2pInternalsChangedError(`libp2p node has no components.connectionManager with getConnections and getConnectionsMap (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  }
+  if (cm[LINEAR_LISTING] === true) return
+  const map = cm.getConnectionsMap()
+  if (typeof map?.set !== 'function' || typeof map.delete !== 'function' || typeof map.clear !== 'function' || typeof map.values !== 'function') {
+    throw new Libp2pInternalsChangedError(`libp2p's connection manager map has no set, delete, clear and values (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  }
+  let flat: Connection[] | undefined
+  const set = map.set.bind(map)
+  const del = map.delete.bind(map)
+  const clear = map.clear.bind(map)
+  map.set = (peerId, conns) => { flat = undefined; return set(peerId, conns) }
+  map.delete = (peerId) => { flat = undefined; return del(peerId) }
+  map.clear = () => { flat = undefined; clear() }
+  const byPeer = cm.getConnections.bind(cm)
+  cm.getConnections = (peerId?: PeerId): Connection[] => {
+    if (peerId != null) return byPeer(peerId)
+    if (flat == null) {
+      flat = []
+      for (const conns of map.values()) for (const c of conns) flat.push(c)
+    }
+    return flat.slice()
+  }
+  cm[LINEAR_LISTING] = true
+}
+
+/**
+ * The ping interval of a node's connection monitor (libp2p's private
+ * `components.connectionMonitor`, `pingIntervalMs`), or `undefined` when the
+ * node runs none (`connectionMonitor: { enabled: false }`). For tests proving
+ * the option reaches libp2p.
+ */
+export function connectionMonitorInterval (node: Libp2p): number | undefined {
+  const components = (node as any).components as { connectionMonitor?: { pingIntervalMs?: unknown } } | undefined
+  if (components == null) throw new Libp2pInternalsChangedError(`libp2p node has no components (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  let monitor
+  try {
+    monitor = components.connectionMonitor
+  } catch (err) {
+    // libp2p's components proxy throws MissingServiceError for a component that was not configured
+    if ((err as Error).name === 'MissingServiceError') return undefined
+    throw err
+  }
+  if (monitor == null) return undefined
+  if (typeof monitor.pingIntervalMs !== 'number') throw new Libp2pInternalsChangedError(`libp2p's connection monitor has no pingIntervalMs (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  return monitor.pingIntervalMs
+}
+
+/** What {@link exemptRelayedFromInboundRateLimit} uses of libp2p's connection manager. */
+interface InboundAdmissionLike {
+  acceptIncomingConnection(maConn: { remoteAddr: Multiaddr }): boolean
+  inboundConnectionRateLimiter?: { consume?: (key: string, points?: number) => unknown }
+}
+
+/** Marks a connection manager whose admission {@link exemptRelayedFromInboundRateLimit} wrapped. */
+const RELAYED_EXEMPT = Symbol.for('natkit.relayedExemptFromInboundRateLimit')
+
+/**
+ * libp2p {@link LIBP2P_VERIFIED_VERSION}'s `acceptIncomingConnection` charges
+ * every inbound connection to a per-host rate limiter
+ * (`inboundConnectionThreshold`, 5 per second) keyed by the first IP of its
+ * remote address, and a relayed connection's remote address starts with the
+ * *relay's* IP (`/ip4/<relay>/tcp/…/p2p/<relay>/p2p-circuit/p2p/<source>`): a
+ * peer accepted at most 5 relayed connections per second per relay (all
+ * others were refused after the relay had already opened the circuit: the
+ * sources saw reset streams, EOFs and "Cannot write to a stream that is
+ * closed"), and relayed connections used up the relay host's budget for direct
+ * ones. This wraps the node's `acceptIncomingConnection` so that a relayed
+ * connection skips only that rate limiter (the relay already limits circuits
+ * per peer; the pending-connection and `maxConnections` checks still apply).
+ * docs/upstream.md §10. Idempotent.
+ *
+ * @throws {Libp2pInternalsChangedError} the connection manager has no acceptIncomingConnection or inboundConnectionRateLimiter.consume
+ */
+export function exemptRelayedFromInboundRateLimit (node: Libp2p): void {
+  const cm = (node as any).components?.connectionManager as Partial<InboundAdmissionLike> & { [RELAYED_EXEMPT]?: true } | undefined
+  const limiter = cm?.inboundConnectionRateLimiter
+  if (typeof cm?.acceptIncomingConnection !== 'function' || typeof limiter?.consume !== 'function') {
+    throw new Libp2pInternalsChangedError(`libp2p node has no components.connectionManager with acceptIncomingConnection and inboundConnectionRateLimiter.consume (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  }
+  if (cm[RELAYED_EXEMPT] === true) return
+  const accept = cm.acceptIncomingConnection.bind(cm)
+  const consume = limiter.consume
+  cm.acceptIncomingConnection = (maConn) => {
+    if (!maConn.remoteAddr.toString().includes('/p2p-circuit')) return accept(maConn)
+    // the limiter is consulted synchronously inside acceptIncomingConnection: skip it for this call only
+    limiter.consume = () => undefined
+    try {
+      return accept(maConn)
+    } finally {
+      limiter.consume = consume
+    }
+  }
+  cm[RELAYED_EXEMPT] = true
+}

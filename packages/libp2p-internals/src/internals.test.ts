@@ -9,9 +9,10 @@ import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, dialAsResponder, installedVersion, nodeComponents, openUnnegotiatedStream, transportTags } from './index.js'
+import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, connectionMonitorInterval, dialAsResponder, exemptRelayedFromInboundRateLimit, linearConnectionListing, installedVersion, nodeComponents, openUnnegotiatedStream, transportTags } from './index.js'
 import type { Libp2p } from '@libp2p/interface'
 
 const nodes: Libp2p[] = []
@@ -90,5 +91,71 @@ describe('internals canary', () => {
     expect(lines).toEqual(['/multistream/1.0.0\n', '/canary/1.0.0\n', 'pong'])
     expect(await received.promise).toBe('ping')
     await expect(openUnnegotiatedStream({ remotePeer: conn.remotePeer } as unknown as typeof conn)).rejects.toThrow(Libp2pInternalsChangedError)
+  })
+
+  it('linearConnectionListing lists the same connections as libp2p\'s getConnections(), kept up to date, on that node only', async () => {
+    const mk = async (): Promise<Libp2p> => {
+      const node = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+      nodes.push(node)
+      return node
+    }
+    const [hub, a, b] = await Promise.all([mk(), mk(), mk()])
+    const opened = Promise.withResolvers<void>()
+    let count = 0
+    hub.addEventListener('connection:open', () => { if (++count === 3) opened.resolve() })
+    const timer = setTimeout(() => { opened.reject(new Error(`hub saw ${count}/3 connections within 5 s`)) }, 5_000)
+    await a.dial(hub.getMultiaddrs()[0])
+    await b.dial(hub.getMultiaddrs()[0])
+    await a.dial(hub.getMultiaddrs()[0], { force: true })
+    await opened.promise.finally(() => { clearTimeout(timer) })
+    const before = hub.getConnections().map(c => c.id)
+    expect(before, 'three connections from two peers').toHaveLength(3)
+    linearConnectionListing(hub)
+    linearConnectionListing(hub)
+    const cm = (hub as unknown as { components: { connectionManager: { getConnections: () => Array<{ id: string }> } } }).components.connectionManager
+    expect(cm.getConnections().map(c => c.id), 'the replaced listing must return what libp2p\'s did').toEqual(before)
+    expect(hub.getConnections(a.peerId).map(c => c.id).sort()).toEqual(before.filter(id => hub.getConnections(a.peerId).some(c => c.id === id)).sort())
+    expect(hub.getConnections(a.peerId), 'the per-peer listing is unchanged').toHaveLength(2)
+    // the original (prototype) method builds with concat: a libp2p fixing it makes this workaround removable
+    const proto = Object.getPrototypeOf(cm) as { getConnections: { toString: () => string } }
+    expect(proto.getConnections.toString(), 'libp2p\'s getConnections() no longer concatenates per peer: drop linearConnectionListing (docs/upstream.md §10)').toContain('concat')
+    // the list follows opens and closes
+    const closed = Promise.withResolvers<void>()
+    hub.addEventListener('peer:disconnect', () => { closed.resolve() }, { once: true })
+    await b.hangUp(hub.peerId)
+    await closed.promise
+    const after = hub.getConnections().map(c => c.id)
+    expect(after, 'b\'s connection is gone from the listing').toHaveLength(2)
+    expect(after.every(id => before.includes(id))).toBe(true)
+    const reopened = Promise.withResolvers<void>()
+    hub.addEventListener('connection:open', () => { reopened.resolve() }, { once: true })
+    await b.dial(hub.getMultiaddrs()[0])
+    await reopened.promise
+    expect(hub.getConnections(), 'a new connection is in the listing').toHaveLength(3)
+    const copy = hub.getConnections()
+    copy.pop()
+    expect(hub.getConnections(), 'callers get a copy').toHaveLength(3)
+    expect(() => { linearConnectionListing({} as Libp2p) }).toThrow(Libp2pInternalsChangedError)
+  })
+
+  it('connectionMonitorInterval reads the monitor libp2p runs, and undefined when it is disabled', async () => {
+    const on = await createLibp2p({ connectionMonitor: { pingInterval: 1234 } })
+    const off = await createLibp2p({ connectionMonitor: { enabled: false } })
+    nodes.push(on, off)
+    expect(connectionMonitorInterval(on)).toBe(1234)
+    expect(connectionMonitorInterval(off)).toBeUndefined()
+  })
+
+  it('exemptRelayedFromInboundRateLimit: relayed connections skip libp2p\'s per-IP inbound rate limit, direct ones still hit it', async () => {
+    const node = await createLibp2p({ connectionManager: { inboundConnectionThreshold: 2, maxIncomingPendingConnections: 100 } })
+    nodes.push(node)
+    exemptRelayedFromInboundRateLimit(node)
+    exemptRelayedFromInboundRateLimit(node)
+    const cm = (node as unknown as { components: { connectionManager: { acceptIncomingConnection: (c: { remoteAddr: ReturnType<typeof multiaddr> }) => boolean } } }).components.connectionManager
+    const relayed = multiaddr(`/ip4/10.0.0.1/tcp/4001/p2p/${node.peerId.toString()}/p2p-circuit`)
+    const direct = multiaddr('/ip4/10.0.0.1/tcp/5555')
+    expect(Array.from({ length: 5 }, () => cm.acceptIncomingConnection({ remoteAddr: relayed })), 'relayed connections from one relay IP').toEqual([true, true, true, true, true])
+    expect(Array.from({ length: 3 }, () => cm.acceptIncomingConnection({ remoteAddr: direct })), 'direct connections keep libp2p\'s limit (2 per second)').toEqual([true, true, false])
+    expect(() => { exemptRelayedFromInboundRateLimit({} as Libp2p) }).toThrow(Libp2pInternalsChangedError)
   })
 })

@@ -4,6 +4,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
+import { exemptRelayedFromInboundRateLimit, linearConnectionListing } from '@natkit/libp2p-internals'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { checkListenAddrs, toListenAddressError } from './listen.js'
 import { observeNode } from './observe.js'
@@ -64,6 +65,20 @@ export interface NatkitNodeInit<S extends ServiceMap> {
    * @default `--handshake-timeout` alone
    */
   inboundUpgradeTimeout?: number
+  /**
+   * How often libp2p's connection monitor pings every connection (aborting
+   * those whose ping fails), in ms; 0 = no monitor (the relay's default: see
+   * `DEFAULT_RELAY_CONNECTION_PING_INTERVAL`).
+   *
+   * @default libp2p's (10 s)
+   */
+  connectionPingInterval?: number
+}
+
+/** libp2p's `connectionMonitor` init for {@link NatkitNodeInit.connectionPingInterval}. */
+export function connectionMonitorInit (interval: number | undefined): Libp2pOptions['connectionMonitor'] {
+  if (interval == null) return undefined
+  return interval === 0 ? { enabled: false } : { pingInterval: interval }
 }
 
 /** `limits` with `inboundUpgradeTimeout` raised to at least `atLeast` (ms), if given. */
@@ -101,7 +116,7 @@ export function connectionManagerInit (options: Pick<CommonOptions, 'maxConnecti
 export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeInit<S>): Promise<NatkitNode<S>> {
   const o = init.options
   const bootstrapList = str(o.bootstrap)
-  return await createLibp2p({
+  const node = await createLibp2p({
     privateKey: init.privateKey,
     start: false,
     nodeInfo: { name: 'natkit', version: NATKIT_VERSION, userAgent: NATKIT_AGENT },
@@ -112,6 +127,7 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
     connectionGater: inboundAdmission(init.connectionGater ?? {}, inboundAdmissionInit(o)),
     // a role that accepts WebRTC raises the upgrade timeout to its acceptance window (signalling and ICE)
     connectionManager: withUpgradeTimeout(connectionManagerInit(o), init.inboundUpgradeTimeout),
+    connectionMonitor: connectionMonitorInit(init.connectionPingInterval),
     // optional services are loaded only when used (a role without --metrics never loads prom-client)
     peerDiscovery: bootstrapList.length > 0 ? [await bootstrapDiscovery(bootstrapList)] : [],
     metrics: o.metrics != null ? (await import('@libp2p/prometheus-metrics')).prometheusMetrics({ collectDefaultMetrics: true }) : undefined,
@@ -122,6 +138,11 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
       ...init.services
     }
   }) as NatkitNode<S>
+  // libp2p's getConnections() is quadratic in the connections held (docs/upstream.md §10)
+  linearConnectionListing(node)
+  // libp2p rate-limits relayed connections by the relay's IP (5/s per relay; docs/upstream.md §10)
+  exemptRelayedFromInboundRateLimit(node)
+  return node
 }
 
 /** natkit's metrics modules (prom-client), loaded with `--metrics` only. */

@@ -15,6 +15,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_MAX_RESERVATIONS_PER_NETWORK, DEFAULT_RESERVATION_GRACE } from './defaults.js'
 import { ipGroups } from './ip-groups.js'
+import { ReservationGroupIndex, type IsHeld } from './reservation-index.js'
 import type { NatkitEvents, ReservationLimitName } from '@natkit/events'
 import type { Connection, PeerId, TypedEventTarget, Libp2pEvents } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -23,6 +24,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 interface ReservationLike { addr: Multiaddr, signal: { clear: () => void } }
 /** `CircuitRelayService.reservations`: a PeerMap of reservations. */
 interface ReservationMapLike extends Iterable<[PeerId, ReservationLike]> {
+  readonly size?: number
   has: (peer: PeerId) => boolean
   get: (peer: PeerId) => ReservationLike | undefined
   delete: (peer: PeerId) => void
@@ -66,6 +68,9 @@ export class ReservationLimits {
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
   #target?: ReservationLimitsTarget
   #detach?: () => void
+  /** granted reservations by host and network (no scan of every reservation per RESERVE) */
+  readonly #index = new ReservationGroupIndex<ReservationLike>()
+  readonly #isHeld: IsHeld<ReservationLike> = (peer, r) => this.#target?.relay.reservations.get(peer) === r
 
   constructor (init: ReservationLimitsInit = {}) {
     this.maxPerIp = init.maxPerIp ?? DEFAULT_MAX_RESERVATIONS_PER_IP
@@ -78,13 +83,8 @@ export class ReservationLimits {
     const reservations = this.#target?.relay.reservations
     const mine = ipGroups(connection.remoteAddr)
     if (reservations == null || mine == null || reservations.has(peer)) return undefined
-    let sameHost = 0
-    let sameNetwork = 0
-    for (const [, r] of reservations) {
-      const theirs = ipGroups(r.addr)
-      if (theirs?.host === mine.host) sameHost++
-      if (theirs?.network === mine.network) sameNetwork++
-    }
+    const sameHost = this.#index.count('host', mine, this.maxPerIp, this.#isHeld)
+    const sameNetwork = this.#index.count('net', mine, this.maxPerNetwork, this.#isHeld)
     if (sameHost >= this.maxPerIp) return { limit: 'per-ip', message: `${sameHost} reservations held from ${mine.host} (per-IP limit ${this.maxPerIp})` }
     if (sameNetwork >= this.maxPerNetwork) return { limit: 'per-network', message: `${sameNetwork} reservations held from ${mine.network} (per-network limit ${this.maxPerNetwork})` }
     return undefined
@@ -101,7 +101,14 @@ export class ReservationLimits {
   /** Runs one HOP RESERVE handling; resolves with the policy's refusal, if it refused. */
   async during (connection: Connection, fn: () => Promise<void>): Promise<ReservationRefusal | undefined> {
     const call: { connection: Connection, refusal?: ReservationRefusal } = { connection }
-    await this.#current.run(call, fn)
+    try {
+      await this.#current.run(call, fn)
+    } finally {
+      const reservations = this.#target?.relay.reservations
+      const granted = reservations?.get(connection.remotePeer)
+      const groups = granted != null ? ipGroups(granted.addr) : undefined
+      if (reservations != null && granted != null && groups != null) this.#index.add(connection.remotePeer, granted, groups, this.#isHeld, reservations.size ?? 0)
+    }
     return call.refusal
   }
 

@@ -73,3 +73,57 @@ export function matrixSvg (summaries: Summary[], title: string, subtitle?: strin
   out.push('</svg>')
   return out.join('\n') + '\n'
 }
+
+/** One bar of a {@link barPanelsSvg} panel. */
+export interface Bar {
+  label: string
+  value: number
+  color?: string
+}
+
+/** One panel of a {@link barPanelsSvg} chart: bars of one measure, on their own scale. */
+export interface BarPanel {
+  title: string
+  /** appended to each bar's value label */
+  unit: string
+  bars: Bar[]
+}
+
+const BAR_PANEL_W = 190
+
+/**
+ * A self-contained SVG of measures side by side: one panel per measure (each
+ * on its own linear scale from 0), one labelled bar per series in it. The
+ * matrix chart's page layout (title, subtitle, footnotes), for any figures.
+ */
+export function barPanelsSvg (panels: BarPanel[], title: string, subtitle?: string, notes: string[] = []): string {
+  const perRow = Math.max(1, Math.min(panels.length, 4))
+  const rows = Math.ceil(panels.length / perRow)
+  const width = Math.ceil(Math.max(LEFT + perRow * BAR_PANEL_W + 20, 640, LEFT + title.length * 9, LEFT + (subtitle?.length ?? 0) * 6.5, ...notes.map(n => LEFT + n.length * 6.5)))
+  const top = subtitle != null ? 60 : 40
+  const height = top + rows * PANEL_H + 20 + notes.length * 16
+  const out: string[] = []
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`)
+  out.push('<rect width="100%" height="100%" fill="#fff"/>')
+  out.push(`<text x="${LEFT}" y="24" font-size="16" font-weight="bold">${esc(title)}</text>`)
+  if (subtitle != null) out.push(`<text x="${LEFT}" y="42" fill="#444">${esc(subtitle)}</text>`)
+  panels.forEach((panel, k) => {
+    const x0 = LEFT + (k % perRow) * BAR_PANEL_W
+    const y0 = top + Math.floor(k / perRow) * PANEL_H
+    const max = Math.max(...panel.bars.map(b => b.value), 0) || 1
+    const base = y0 + PANEL_TOP + PLOT_H
+    out.push(`<text x="${x0}" y="${y0 + 18}" font-weight="bold" font-size="11">${esc(panel.title)}</text>`)
+    out.push(`<line x1="${x0}" x2="${x0 + BAR_PANEL_W - 30}" y1="${base}" y2="${base}" stroke="#999"/>`)
+    panel.bars.forEach((b, j) => {
+      const x = x0 + 10 + j * (BAR_STEP + 20)
+      const h = Math.max((b.value / max) * (PLOT_H - 20), 1)
+      out.push(`<rect x="${x}" y="${base - h}" width="${BAR_W + 10}" height="${h}" fill="${b.color ?? '#666'}"><title>${esc(`${panel.title}, ${b.label}: ${b.value} ${panel.unit}`)}</title></rect>`)
+      out.push(`<text x="${x + (BAR_W + 10) / 2}" y="${base - h - 4}" text-anchor="middle" font-size="10">${esc(`${b.value}${panel.unit}`)}</text>`)
+      out.push(`<text x="${x + (BAR_W + 10) / 2}" y="${base + 14}" text-anchor="middle" font-size="10">${esc(b.label)}</text>`)
+    })
+  })
+  const foot = top + rows * PANEL_H + 10
+  notes.forEach((n, i) => { out.push(`<text x="${LEFT}" y="${foot + i * 16}" fill="#444">${esc(n)}</text>`) })
+  out.push('</svg>')
+  return out.join('\n') + '\n'
+}

@@ -6,7 +6,7 @@
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
-import { tcp } from '@libp2p/tcp'
+import { tcp, type TCPOptions } from '@libp2p/tcp'
 import { isLoopback } from '@libp2p/utils'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
@@ -20,12 +20,14 @@ const loopbackOnlyGater = { denyDialMultiaddr: (ma: Multiaddr): boolean => !isLo
 /**
  * A node on 127.0.0.1 (tcp, noise, yamux, circuit relay transport, identify)
  * with `services`. `deny` refuses further (loopback) addresses, e.g. to play a
- * peer whose direct addresses a NAT makes unreachable.
+ * peer whose direct addresses a NAT makes unreachable. `localAddress` (a
+ * 127.x.y.z address) is the source of its TCP dials: many nodes, many hosts.
  */
-export async function createNode<S extends ServiceMap> (services: ServiceFactoryMap<S>, listen = ['/ip4/127.0.0.1/tcp/0'], deny?: (ma: Multiaddr) => boolean): Promise<Libp2p<S>> {
+export async function createNode<S extends ServiceMap> (services: ServiceFactoryMap<S>, listen = ['/ip4/127.0.0.1/tcp/0'], deny?: (ma: Multiaddr) => boolean, localAddress?: string): Promise<Libp2p<S>> {
   return createLibp2p({
     addresses: { listen },
-    transports: [tcp(), circuitRelayTransport()],
+    // @libp2p/tcp spreads dialOpts into net.connect's options (localAddress is not in its type)
+    transports: [tcp(localAddress != null ? { dialOpts: { localAddress } as NonNullable<TCPOptions['dialOpts']> } : {}), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: deny == null ? loopbackOnlyGater : { denyDialMultiaddr: (ma: Multiaddr): boolean => loopbackOnlyGater.denyDialMultiaddr(ma) || deny(ma) },

@@ -1,0 +1,8 @@
+export * from './args.js'
+export * from './client.js'
+export * from './load.js'
+export * from './relay-proc.js'
+export * from './bench.js'
+export * from './report.js'
+export { main, STARTUP_REPORT } from './cli.js'
+export * from './profile.js'

@@ -1,0 +1,162 @@
+/**
+ * The relay under test as a child process (the real `natkit-relay` binary, or
+ * go-libp2p's relay from tools/interop), and its CPU time and RSS read from
+ * /proc/<pid>/stat: what the kernel accounts to the relay, not what it reports.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { interopBinDir } from '@natkit/lab'
+import { BINS } from '@natkit/testkit/roles'
+import type { RelayImpl } from './args.js'
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
+export const CLOCK_TICKS_PER_S = 100
+/** /proc/<pid>/stat's rss is in pages of this size. */
+export const PAGE_BYTES = 4096
+/**
+ * Bound on the relay's start to `listening`.
+ *
+ * @default 30000
+ */
+export const DEFAULT_START_TIMEOUT_MS = 30_000
+/**
+ * Grace between SIGTERM and SIGKILL when stopping the relay (a CPU profile is written on a clean exit).
+ *
+ * @default 20000
+ */
+export const DEFAULT_STOP_GRACE_MS = 20_000
+/** The go relay's binary name in the interop bin directory. */
+export const GO_RELAY_BINARY = 'bench-relay'
+
+export class RelayStartError extends Error {
+  static override name = 'RelayStartError'
+  override name = 'RelayStartError'
+}
+
+/** CPU time (user + system) and resident set of a process. */
+export interface ProcStat {
+  cpuMs: number
+  rssBytes: number
+}
+
+/** Parses /proc/<pid>/stat text (fields after the parenthesised command name). */
+export function parseProcStat (text: string): ProcStat {
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  // rest[0] is field 3 (state): utime is field 14, stime 15, rss 24
+  const utime = Number(rest[11])
+  const stime = Number(rest[12])
+  const rss = Number(rest[21])
+  if (![utime, stime, rss].every(Number.isFinite)) throw new Error('unreadable /proc stat')
+  return { cpuMs: (utime + stime) * 1000 / CLOCK_TICKS_PER_S, rssBytes: rss * PAGE_BYTES }
+}
+
+export function readProcStat (pid: number): ProcStat {
+  return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+}
+
+/** The limits the relay runs with: raised above the bench's load. */
+export interface RelayLimits {
+  reservations: number
+  circuits: number
+  concurrency: number
+}
+
+/** The command line of each relay, limits raised to the load (one IP, loopback, for every client). */
+export function relayCommand (impl: RelayImpl, limits: RelayLimits, cpuProfDir?: string): { bin: string, args: string[] } {
+  const res = String(limits.reservations + 16)
+  const conns = String(Math.min(100_000, limits.reservations + 2 * limits.circuits + 64))
+  if (impl === 'go') {
+    return { bin: join(interopBinDir(), GO_RELAY_BINARY), args: ['--listen', '/ip4/127.0.0.1/tcp/0', '--max-reservations', res, '--max-circuits', String(Math.max(16, limits.circuits))] }
+  }
+  const node = cpuProfDir != null ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []
+  return {
+    bin: process.execPath,
+    args: [...node, BINS.relay, '--listen', '/ip4/127.0.0.1/tcp/0', '--json',
+      '--max-connections', conns,
+      '--max-reservations', res, '--max-reservations-per-ip', res, '--max-reservations-per-network', res,
+      '--max-pending-inbound', String(limits.concurrency * 2 + limits.circuits),
+      '--max-pending-inbound-per-ip', String(limits.concurrency * 2 + limits.circuits),
+      '--max-circuits-per-peer', String(Math.max(16, limits.circuits)),
+      // the circuit's HOP and STOP streams ride the clients' single connections
+      '--max-inbound-hop-streams', String(Math.max(32, limits.circuits)),
+      '--max-outbound-stop-streams', String(Math.max(64, limits.circuits))]
+  }
+}
+
+/** A running relay: its peer id, TCP address and process. */
+export class RelayProcess {
+  readonly child: ChildProcess
+  readonly impl: RelayImpl
+  peerId = ''
+  addr = ''
+  /** stdout lines seen (the relay's events; counted, not kept) */
+  lines = 0
+  #stderr = ''
+
+  private constructor (impl: RelayImpl, child: ChildProcess) {
+    this.impl = impl
+    this.child = child
+  }
+
+  get pid (): number {
+    if (this.child.pid == null) throw new RelayStartError('relay has no pid')
+    return this.child.pid
+  }
+
+  /** Spawns the relay and waits (bounded) for its `listening` event with a TCP address. */
+  static async start (impl: RelayImpl, limits: RelayLimits, cpuProfDir?: string, timeoutMs = DEFAULT_START_TIMEOUT_MS): Promise<RelayProcess> {
+    const { bin, args } = relayCommand(impl, limits, cpuProfDir)
+    if (!existsSync(impl === 'go' ? bin : BINS.relay)) {
+      throw new RelayStartError(impl === 'go'
+        ? `go relay ${bin} not built (build it: cd tools/interop/go && go build -mod=readonly -trimpath -o ../bin/${GO_RELAY_BINARY} ./benchrelay)`
+        : `natkit-relay not built (${BINS.relay}): run npm run build`)
+    }
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '', GOLOG_LOG_LEVEL: 'error' } })
+    const relay = new RelayProcess(impl, child)
+    child.stderr?.on('data', (d: Buffer) => { relay.#stderr = (relay.#stderr + d.toString()).slice(-4096) })
+    await new Promise<void>((resolve, reject) => {
+      let buffer = ''
+      const timer = setTimeout(() => { fail(`no listening event within ${timeoutMs} ms`) }, timeoutMs)
+      const fail = (why: string): void => { clearTimeout(timer); child.kill('SIGKILL'); reject(new RelayStartError(`${impl} relay: ${why}; stderr: ${relay.#stderr.trim().split('\n').slice(-3).join(' | ')}`)) }
+      child.once('exit', (code) => { fail(`exited (${code}) before listening`) })
+      child.stdout?.on('data', (d: Buffer) => {
+        const text = buffer + d.toString()
+        const lines = text.split('\n')
+        buffer = lines.pop() ?? ''
+        relay.lines += lines.length
+        if (relay.addr !== '') return
+        for (const line of lines) {
+          if (!line.includes('"listening"')) continue
+          const e = JSON.parse(line) as { peerId: string, addrs: string[] }
+          const addr = e.addrs.find(a => a.startsWith('/ip4/127.0.0.1/tcp/') && !a.includes('/ws') && !a.includes('p2p-circuit'))
+          if (addr == null) continue
+          relay.peerId = e.peerId
+          relay.addr = addr.replace(/\/p2p\/.*$/, '')
+          clearTimeout(timer)
+          child.removeAllListeners('exit')
+          resolve()
+          return
+        }
+      })
+    })
+    return relay
+  }
+
+  stat (): ProcStat {
+    return readProcStat(this.pid)
+  }
+
+  /** SIGTERM, then SIGKILL after the grace; resolves with the exit code. */
+  async stop (graceMs = DEFAULT_STOP_GRACE_MS): Promise<number | null> {
+    if (this.child.exitCode != null || this.child.signalCode != null) return this.child.exitCode
+    const exited = new Promise<number | null>(resolve => this.child.once('exit', resolve))
+    this.child.kill('SIGTERM')
+    const timer = setTimeout(() => { this.child.kill('SIGKILL') }, graceMs)
+    try {
+      return await exited
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
