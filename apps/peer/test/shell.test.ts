@@ -115,7 +115,7 @@ describe('natkit-peer shell --json', () => {
     expect(await a.exited).toBe(0)
   }, 90_000)
 
-  it('a 160 MiB file shared by one peer is found through the DHT by a third peer never told about it, fetched and verified, with peak memory growth under half its size', async () => {
+  it('a 160 MiB file shared by one peer is found through the DHT by a third peer never told about it, fetched and verified, with peak memory growth well under its size', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'natkit-shell-'))
     dirs.push(dir)
     const content = randomBytes(FILE_BYTES)
@@ -165,8 +165,13 @@ describe('natkit-peer shell --json', () => {
  * packages/file-share/test/large.test.ts measures the service alone on 64 MiB.
  */
 const FILE_BYTES = 160 * 1024 * 1024 + 12345
-/** Bound on the receiver's peak RSS growth during that transfer: half the file. */
-const MAX_RSS_GROWTH = FILE_BYTES / 2
+/**
+ * Bound on the receiver's peak RSS growth during that transfer: three quarters of
+ * the file. Buffering it whole would grow it by at least the file's size (160 MiB);
+ * streaming grew it by 60–83 MiB in fresh-clone CI runs on a loaded 2-core
+ * machine (GC lag adds to the ~64 MiB above), so half the file was too close.
+ */
+const MAX_RSS_GROWTH = FILE_BYTES * 3 / 4
 
 /** A process's peak resident set size (VmHWM, bytes), from /proc. */
 async function peakRss (pid: number | undefined): Promise<number> {
