@@ -79,7 +79,7 @@ describe.skipIf(missingPrerequisite(labSkipReason))('relay discovery in the NAT 
     const dial = async (seed: string, target = id): Promise<string> => {
       const a = start('peer-a', 'peer', ['dial', target, '--listen', `/ip4/0.0.0.0/tcp/${PEER_PORT}`, '--seed', seed, '--bootstrap', bootMa, '--no-webrtc', '--no-holepunch', '--direct-paths', 'tcp', '--timeout', `${DIAL_TIMEOUT_MS}ms`])
       const result = await a.waitForEvent('dial:result', () => true, DIAL_TIMEOUT_MS + 5_000)
-      expect(result.outcome).toBe('relayed')
+      expect(result.outcome, `dial ${target}: ${JSON.stringify(result)}`).toBe('relayed')
       expect(await a.exited).toBe(3)
       return relayOf(result.remoteAddr ?? '')
     }
