@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { BenchUsageError, DEFAULT_CIRCUITS, DEFAULT_RESERVATIONS, FULL_CIRCUITS, FULL_RESERVATIONS, parseBenchArgs } from './args.js'
-import { parseProcStat } from './relay-proc.js'
+import { parseProcStat } from '@natkit/testkit/proc'
 import { ratios } from './report.js'
 import type { RelayRun } from './bench.js'
 

@@ -6,7 +6,8 @@
 import os from 'node:os'
 import { circuits, countError, quantile, reserveMany, type CircuitResult } from './load.js'
 import { summarizeNewestProfile, type ProfileEntry } from './profile.js'
-import { RelayProcess, type ProcStat } from './relay-proc.js'
+import { RelayProcess } from './relay-proc.js'
+import type { ProcStat } from '@natkit/testkit/proc'
 import type { BenchArgs, RelayImpl } from './args.js'
 import type { BenchClient } from './client.js'
 

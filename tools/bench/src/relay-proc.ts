@@ -4,16 +4,13 @@
  * /proc/<pid>/stat: what the kernel accounts to the relay, not what it reports.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
+import { readProcStat, type ProcStat } from '@natkit/testkit/proc'
 import { join } from 'node:path'
 import { interopBinDir } from '@natkit/lab'
 import { BINS } from '@natkit/testkit/roles'
 import type { RelayImpl } from './args.js'
 
-/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ, 100 on Linux). */
-export const CLOCK_TICKS_PER_S = 100
-/** /proc/<pid>/stat's rss is in pages of this size. */
-export const PAGE_BYTES = 4096
 /**
  * Bound on the relay's start to `listening`.
  *
@@ -32,27 +29,6 @@ export const GO_RELAY_BINARY = 'bench-relay'
 export class RelayStartError extends Error {
   static override name = 'RelayStartError'
   override name = 'RelayStartError'
-}
-
-/** CPU time (user + system) and resident set of a process. */
-export interface ProcStat {
-  cpuMs: number
-  rssBytes: number
-}
-
-/** Parses /proc/<pid>/stat text (fields after the parenthesised command name). */
-export function parseProcStat (text: string): ProcStat {
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ')
-  // rest[0] is field 3 (state): utime is field 14, stime 15, rss 24
-  const utime = Number(rest[11])
-  const stime = Number(rest[12])
-  const rss = Number(rest[21])
-  if (![utime, stime, rss].every(Number.isFinite)) throw new Error('unreadable /proc stat')
-  return { cpuMs: (utime + stime) * 1000 / CLOCK_TICKS_PER_S, rssBytes: rss * PAGE_BYTES }
-}
-
-export function readProcStat (pid: number): ProcStat {
-  return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))
 }
 
 /** The limits the relay runs with: raised above the bench's load. */

@@ -10,6 +10,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import type { Lab } from './netns.js'
+import { readProcStat } from '@natkit/testkit/proc'
 import type { ChildProcess } from 'node:child_process'
 
 /**
@@ -57,23 +58,18 @@ export interface CpuBurner {
   stop: () => Promise<CpuBurnerStats>
 }
 
-/** Kernel clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
-const CLK_TCK = 100
 /** Interval of the bounded wait for killed burners to disappear from /proc. */
 const CPU_BURN_EXIT_POLL_MS = 20
 
 /** CPU seconds (user + system) used so far by the live processes of group `pgid`, from /proc. */
 export function groupCpuSeconds (pgid: number): number {
-  let ticks = 0
+  let cpuMs = 0
   for (const pid of pidsInGroup(pgid)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      // fields after the command name in parentheses; utime and stime are fields 14 and 15
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      ticks += Number(rest[11]) + Number(rest[12])
+      cpuMs += readProcStat(pid).cpuMs
     } catch {}
   }
-  return ticks / CLK_TCK
+  return cpuMs / 1000
 }
 
 function procComm (pid: number): string {
