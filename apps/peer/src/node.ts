@@ -281,9 +281,12 @@ function reportMessagesAndFiles (dm: DirectMessages, files: FileShare, events: N
 }
 
 /**
- * Publishes this peer's DHT provider record at start and again whenever a
- * reservation changes its addresses; returns a function that publishes it
- * again (e.g. after a bootstrap node restarted).
+ * Publishes this peer's DHT provider record at start and again whenever its
+ * relay (circuit) addresses change; returns a function that publishes it
+ * again (e.g. after a bootstrap node restarted). The trigger is the
+ * `listening` event, not `reservation`: a reservation is reported before the
+ * circuit listener adds its address, and a record published then would not
+ * name the relay.
  */
 function startAnnouncing (node: Libp2p, events: NatkitEvents, running: RunningNode): () => void {
   const controller = new AbortController()
@@ -308,7 +311,13 @@ function startAnnouncing (node: Libp2p, events: NatkitEvents, running: RunningNo
       if (again && !controller.signal.aborted) { again = false; announce() }
     })
   }
-  const off = events.on('reservation', () => { announce() })
+  let circuits = ''
+  const off = events.on('listening', (e) => {
+    const now = e.addrs.filter(a => a.includes('/p2p-circuit')).sort().join(' ')
+    if (now === circuits) return
+    circuits = now
+    announce()
+  })
   announce()
   running.onStop(async () => { off(); controller.abort(); await announcing })
   return () => { announce(true) }

@@ -2,6 +2,7 @@ import type { KadDHT, RoutingTable } from '@libp2p/kad-dht'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createHash } from 'node:crypto'
+import { isLoopback, isPrivate } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import * as raw from 'multiformats/codecs/raw'
@@ -54,26 +55,67 @@ export async function waitForRoutingTablePeer (dht: unknown, timeout = DEFAULT_D
 /**
  * Client-mode DHT peers are not in servers' routing tables, so FIND_NODE
  * cannot find a NATed peer. natkit peers therefore publish a provider record
- * under their own peer id's CID; the record carries their (relay) addresses.
+ * under {@link peerRecordCid} of their own peer id; a DHT server keeps the
+ * addresses sent with it (its peer store), relay addresses included, and
+ * returns them with the record. Resolves with the number of DHT servers that
+ * took the record; throws {@link NoProviderRecipientsError} when none did,
+ * {@link DhtNotReadyError} when the node runs no DHT or has no DHT peer.
  */
-export async function announceSelf (node: Libp2p, signal?: AbortSignal): Promise<void> {
+export async function announceSelf (node: Libp2p, signal?: AbortSignal): Promise<number> {
   await waitForDhtPeer(node, DEFAULT_DHT_READY_TIMEOUT, signal)
-  await node.contentRouting.provide(node.peerId.toCID(), { signal: anyOf(signal, DEFAULT_DHT_QUERY_TIMEOUT) })
+  const dht = (node.services as { dht?: Pick<KadDHT, 'provide'> }).dht
+  if (dht == null) throw new DhtNotReadyError('this node runs no DHT service named dht')
+  return await provideTo(dht, peerRecordCid(node.peerId), anyOf(signal, DEFAULT_DHT_QUERY_TIMEOUT))
 }
 
-/** Finds a peer's addresses: FIND_NODE first, then the provider record of `announceSelf`. */
+/** Prefix of the string whose SHA-256 is the DHT key a peer's own record is published under: `/natkit/peer/<peer id>`. */
+export const PEER_RECORD_PREFIX = '/natkit/peer/'
+
+/**
+ * The DHT key of a peer's own provider record ({@link announceSelf}): CIDv1,
+ * raw codec, the SHA-256 of `/natkit/peer/<peer id>`. Not the peer id's own
+ * CID: kad-dht sends a provider key as its bare multihash and servers decode
+ * it with `CID.decode`, which reads a SHA-256 multihash (as CIDv0) but refuses
+ * the identity multihash of an Ed25519 peer id ("Invalid CID"), so a record
+ * under `peerId.toCID()` is dropped by every server. Pure.
+ */
+export function peerRecordCid (id: PeerId): CID {
+  const hash = createHash('sha256').update(`${PEER_RECORD_PREFIX}${id.toString()}`).digest()
+  return CID.createV1(raw.code, Digest.create(sha256.code, hash))
+}
+
+/**
+ * Finds a peer's addresses: FIND_NODE first, then the provider record of
+ * `announceSelf`. A FIND_NODE answer comes from a DHT server's peer store,
+ * which learns a NATed peer's relay addresses only from identify push (sent
+ * about a second after a reservation); when that answer holds no address a
+ * remote peer could dial (a circuit or a public address: only loopback or
+ * private ones), the provider record, republished on every reservation, is
+ * asked as well and both are returned.
+ */
 export async function findPeerAddrs (node: Libp2p, id: PeerId, signal?: AbortSignal): Promise<Multiaddr[]> {
   await waitForDhtPeer(node, DEFAULT_DHT_READY_TIMEOUT, signal)
+  const found: Multiaddr[] = []
   try {
     const info = await node.peerRouting.findPeer(id, { signal: anyOf(signal, DEFAULT_DHT_QUERY_TIMEOUT) })
-    if (info.multiaddrs.length > 0) return info.multiaddrs
+    found.push(...info.multiaddrs)
   } catch {}
+  if (found.some(reachableFromOutside)) return found
   let seen = 0
-  for await (const prov of node.contentRouting.findProviders(id.toCID(), { signal: anyOf(signal, DEFAULT_DHT_QUERY_TIMEOUT) })) {
-    if (prov.id.equals(id) && prov.multiaddrs.length > 0) return prov.multiaddrs
+  for await (const prov of node.contentRouting.findProviders(peerRecordCid(id), { signal: anyOf(signal, DEFAULT_DHT_QUERY_TIMEOUT) })) {
+    if (prov.id.equals(id) && prov.multiaddrs.length > 0) {
+      const known = new Set(found.map(String))
+      return [...found, ...prov.multiaddrs.filter(ma => !known.has(String(ma)))]
+    }
     if (++seen >= MAX_PROVIDERS_PER_LOOKUP) break
   }
-  return []
+  return found
+}
+
+/** A circuit address, or an address whose host is neither loopback nor private. */
+function reachableFromOutside (ma: Multiaddr): boolean {
+  if (ma.getComponents().some(c => c.name === 'p2p-circuit')) return true
+  return !isLoopback(ma) && !isPrivate(ma)
 }
 
 /** A provide query reached no DHT server (none took the record). */
