@@ -40,7 +40,9 @@ export interface HolePunchInit {
   timeout?: number
   /**
    * How many CONNECT/SYNC attempts the inbound side (B) makes before it
-   * reports a failure.
+   * reports a failure. When both NATs map per destination (the peer's
+   * mapping field and our own mapping say so) B stops after the first: no
+   * strategy applies and more attempts only repeat it.
    *
    * @default DEFAULT_ATTEMPTS
    */
@@ -1476,6 +1478,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       let lastError: unknown
       let remote: Admitted | undefined
       let attempt = 0
+      /** both NATs map per destination: one plain attempt, no more (see below) */
+      let bothSymmetric = false
       for (attempt = 1; attempt <= this.#attempts; attempt++) {
         if (punch.controller.signal.aborted) break
         const signal = AbortSignal.any([punch.controller.signal, AbortSignal.timeout(this.#timeout)])
@@ -1535,6 +1539,13 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           const predicting = evidence != null && connect.mapping?.mapping === 'endpoint-independent' && this.#predictionWindow > 0
           const modes: DialMode[] = evidence == null ? ['responder'] : evidence.kind !== 'port-not-kept' && !predicting ? ['initiator'] : ['responder', 'ephemeral']
           const plan = await this.#plan(peer, connect.mapping, remote.allowed, punch)
+          // Both NATs map per destination: neither side knows where the other's
+          // next mapping lands, so no prediction or probing applies. One plain
+          // attempt still meets a symmetric NAT whose filtering is
+          // endpoint-independent (the peer's SYN reaches our mapping toward
+          // the relay); more attempts only repeat it (~7 s each) before the
+          // connection stays relayed anyway.
+          bothSymmetric = connect.mapping?.mapping === 'endpoint-dependent' && this.#ownMapping()?.mapping === 'endpoint-dependent'
           if (evidence != null) this.#log('attempt %d with %p: dialling %s (%s)', attempt, peer, modes.join(' + '), evidence.message)
           const dialed = remote.allowed
           const conn = await this.#connectDirect(peer, dialed, modes, signal, log, plan, punch, start).catch((err: unknown) => {
@@ -1557,6 +1568,10 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           const attemptReason = diagnose({ ownCandidates: own.length, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: false, error: err, aborted: punch.controller.signal.aborted })
           // retrying cannot fix these
           if (attemptReason === 'aborted' || attemptReason === 'protocol-error' || attemptReason === 'remote-no-public-addresses' || attemptReason === 'gater-denied' || attemptReason === 'dial-budget-exhausted') break
+          if (bothSymmetric) {
+            this.#log('attempt %d with %p failed and both NATs map per destination: no further attempt', attempt, peer)
+            break
+          }
         }
       }
       const attempts = Math.min(attempt, this.#attempts)

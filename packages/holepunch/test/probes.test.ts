@@ -127,6 +127,17 @@ describe('hard-NAT probe bounds reach the probing code (counted outside it)', ()
     expect(easy.candidateHits).toBeLessThan(fourHits)
   }, 60_000)
 
+  it('attempts: both NATs symmetric → one plain attempt, not `attempts` of them; a cone side keeps trying', async () => {
+    const random = { mapping: 'endpoint-dependent', allocation: 'random' } as const
+    const both = await punch({ attempts: 3, maxProbes: 0 }, HARD, random)
+    expect(both.failure.attempts).toBe(1)
+    expect(both.failure.message).toMatch(/both NATs are symmetric/)
+    await afterEachNow()
+    // the same peer with our NAT endpoint-independent (probing off): every attempt runs
+    const cone = await punch({ attempts: 3, maxProbes: 0 }, EASY, random)
+    expect(cone.failure.attempts).toBe(3)
+  }, 60_000)
+
   /** Tears the previous punch's nodes and listener down (as afterEach does), so a test can run several. */
   async function afterEachNow (): Promise<void> {
     await Promise.all(nodes.map(async n => n.stop()))

@@ -70,6 +70,8 @@ describeLab.each(DELAYS)('hard-NAT cells at %s delay (TCP)', (delay) => {
       if (cell.expect === 'relayed') {
         for (const t of trials) {
           expect(t.r.outcome, `trial ${t.trial}`).toBe('relayed')
+          // no strategy applies: one plain attempt, not DEFAULT_ATTEMPTS of them (~7 s each)
+          expect(t.r.attempts, `trial ${t.trial}: peer-b's hole punch attempts`).toBe(1)
           // both NATs named: the peer's (from its mapping field) and ours (discovered sequential or random allocation)
           expect(t.r.failureReason).toMatch(/^symmetric-nat-suspected: .*the peer's NAT maps per destination too \((sequential ports, stride 1|random port allocation).*ours: (sequential ports, stride 1|random port allocation)\): both NATs are symmetric/)
           for (const side of ['a', 'b'] as const) {
