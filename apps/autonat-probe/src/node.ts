@@ -7,8 +7,7 @@
 import { webSockets } from '@libp2p/websockets'
 import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
 import { autonatGuard, reachabilityChecker } from '@natkit/node/autonat'
-import { createConnectBackServer, discoverNat, natEventFields, type NatDiscovery } from '@natkit/nat-behavior'
-import { createStunServer } from '@natkit/stun'
+import { discoverNat, natEventFields, startNatObservers, type NatDiscovery } from '@natkit/nat-behavior'
 import { tcpReuse } from '@natkit/tcp-reuse'
 import { parseStunServer, type AutonatOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
@@ -73,17 +72,9 @@ export async function createAutonat (options: AutonatOptions, events: NatkitEven
 async function startObservers (options: AutonatOptions, events: NatkitEvents, running: { onStop(cleanup: () => Promise<void>): void }): Promise<void> {
   const listen = options.stunListen
   if (listen == null) return
-  const alternate = options.stunAlternate
-  const stun = createStunServer(alternate == null ? {} : { alternate: { address: alternate.host, port: alternate.port } })
-  const bound = await stun.listen(listen.port, listen.host)
-  running.onStop(async () => { await stun.close() })
-  const other = stun.otherAddress()
-  events.emit('info', { message: `STUN binding server on udp ${bound.address}:${bound.port}${other != null ? ` (alternate ${other.address}:${other.port}, CHANGE-REQUEST on)` : ''}` })
-  if (alternate == null) return
-  const connectBack = createConnectBackServer({ from: alternate.host })
-  const tcp = await connectBack.listen(bound.port, listen.host)
-  running.onStop(async () => { await connectBack.close() })
-  events.emit('info', { message: `TCP connect-back observer on tcp ${tcp.address}:${tcp.port} (connects back from ${alternate.host})` })
+  const observers = await startNatObservers({ listen, ...(options.stunAlternate != null ? { alternate: options.stunAlternate } : {}) })
+  running.onStop(async () => { await observers.close() })
+  for (const message of observers.describe) events.emit('info', { message })
 }
 
 /** `natkit-autonat nat`: no libp2p node, only the probes (a role object so runRole prints and handles signals). */

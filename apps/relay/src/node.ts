@@ -87,13 +87,13 @@ export async function createRelay (options: RelayOptions, events: NatkitEvents):
       }
     }),
     afterStart: async (_node, running) => {
-      if (options.stunListen == null) return
-      const { host, port } = options.stunListen
-      const { createStunServer } = await import('@natkit/stun')
-      const stun = createStunServer()
-      const bound = await stun.listen(port, host)
-      running.onStop(async () => { await stun.close() })
-      events.emit('info', { message: `STUN binding server on udp ${bound.address}:${bound.port}` })
+      const listen = options.stunListen
+      if (listen == null) return
+      // loaded only with --stun-listen
+      const { startNatObservers } = await import('@natkit/nat-behavior')
+      const observers = await startNatObservers({ listen, ...(options.stunAlternate != null ? { alternate: options.stunAlternate } : {}) })
+      running.onStop(async () => { await observers.close() })
+      for (const message of observers.describe) events.emit('info', { message })
     }
   })
 }

@@ -19,6 +19,7 @@ describe('natkit-relay parseArgs', () => {
   it('reads every relay limit from flags', () => {
     const { options } = parseArgs(['--max-reservations', '5', '--reservation-ttl', '10m', '--circuit-duration', '30s', '--circuit-data', '1MiB', '--max-circuits-per-peer', '2', '--no-autonat', '--stun-listen', '0.0.0.0:3478', '--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/tcp/0/ws'])
     expect(options).toMatchObject({ maxReservations: 5, reservationTtl: 600_000, circuitDuration: 30_000, circuitData: 1024 * 1024, maxCircuitsPerPeer: 2, autonat: false, stunListen: { host: '0.0.0.0', port: 3478 } })
+    expect(parseArgs(['--stun-listen', '11.0.0.21:3478', '--stun-alternate', '11.0.0.22:3479']).options).toMatchObject({ stunListen: { host: '11.0.0.21', port: 3478 }, stunAlternate: { host: '11.0.0.22', port: 3479 } })
     expect(options.listen).toEqual(['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'])
   })
 

@@ -116,6 +116,17 @@ export interface RelayOptions extends CommonOptions {
    */
   stunListen?: HostPort
   /**
+   * The STUN server's alternate address and port: RFC 5780 CHANGE-REQUEST and
+   * OTHER-ADDRESS, so a peer's NAT discovery against this relay alone
+   * classifies mapping and filtering, plus a TCP connect-back observer on the
+   * `--stun-listen` host:port (over TCP) connecting back from the alternate
+   * address (what `natkit-autonat nat` uses for the unsolicited-inbound test).
+   * Needs `--stun-listen` with a specific address. Unset = off.
+   *
+   * @default undefined
+   */
+  stunAlternate?: HostPort
+  /**
    * Kademlia protocol id of the DHT the relay advertises itself in (with
    * `--bootstrap`: a provider record under its network's relay key).
    *
@@ -143,9 +154,13 @@ export const RELAY_ROLE = defineRole<RelayOptions>({
     spec('connectionPingInterval', 'duration', DEFAULT_RELAY_CONNECTION_PING_INTERVAL, 'ping every connection this often, aborting those whose ping fails (libp2p connection monitor); 0 = off', { min: 0, arg: '<duration>' }),
     spec('autonat', 'boolean', DEFAULT_RELAY_AUTONAT, 'run an AutoNAT v2 server'),
     spec('stunListen', 'hostport', undefined, 'run a UDP STUN binding server on host:port (e.g. 0.0.0.0:3478); unset = off', { arg: '<host:port>' }),
+    spec('stunAlternate', 'hostport', undefined, 'the STUN server\'s alternate address:port (RFC 5780 CHANGE-REQUEST, OTHER-ADDRESS; TCP connect-back from it); needs --stun-listen', { arg: '<host:port>' }),
     // with --bootstrap, the relay advertises itself in this DHT (docs/relay-discovery.md)
     DHT_PROTOCOL_SPEC
-  ]
+  ],
+  check: (o, ctx) => {
+    if (o.stunAlternate != null && o.stunListen == null) ctx.fail('stunAlternate', 'needs --stun-listen')
+  }
 })
 
 /** The `natkit-relay` command line: a circuit relay v2 server with AutoNAT v2 and optional STUN. */

@@ -250,7 +250,7 @@ export const DHT_PROTOCOL_SPEC: OptionSpec = spec('dhtProtocol', 'string', (p: N
  */
 export const ROLE_OPTION_KEYS: Readonly<Record<Role, readonly string[]>> = Object.freeze({
   bootstrap: Object.freeze(['dhtProtocol', 'kBucketSize']),
-  relay: Object.freeze(['maxReservations', 'maxReservationsPerIp', 'maxReservationsPerNetwork', 'reservationGrace', 'reservationTtl', 'circuitDuration', 'circuitData', 'maxCircuitsPerPeer', 'maxInboundHopStreams', 'maxOutboundStopStreams', 'hopTimeout', 'connectionPingInterval', 'autonat', 'stunListen', 'dhtProtocol']),
+  relay: Object.freeze(['maxReservations', 'maxReservationsPerIp', 'maxReservationsPerNetwork', 'reservationGrace', 'reservationTtl', 'circuitDuration', 'circuitData', 'maxCircuitsPerPeer', 'maxInboundHopStreams', 'maxOutboundStopStreams', 'hopTimeout', 'connectionPingInterval', 'autonat', 'stunListen', 'stunAlternate', 'dhtProtocol']),
   peer: Object.freeze(['dhtProtocol', 'relay', 'relays', 'holepunch', 'holepunchTimeout', 'holepunchAttempts', 'tcpReuse', 'webrtc', 'upnp', 'stun', 'natDiscovery', 'reservationRetry', 'reservationRetryMax', 'dht', 'pingInterval', 'directPaths', 'allowPrivateAddresses', 'mdns', 'pubsubMaxMessage', 'pubsubMaxTopics', 'pubsubRelayed', 'timeout']),
   autonat: Object.freeze(['timeout', 'server', 'stun', 'tcpProbe', 'mappingLifetimeMax', 'stunListen', 'stunAlternate'])
 })
