@@ -144,7 +144,7 @@ export interface NatkitEventMap {
   'holepunch:attempt': { remotePeer: string, attempt: number, maxAttempts: number, addrs: string[], rttMs?: number, role: 'initiator' | 'responder' }
   /** `strategy`/`probes`: only when the punch probed for a hard NAT (port prediction, birthday probing; issue 13, docs/hard-nat.md). */
   'holepunch:success': { remotePeer: string, remoteAddr: string, ms: number, attempt: number, syncLateMs?: number, strategy?: 'dcutr' | 'predict' | 'birthday' | 'predict+birthday', probes?: number }
-  'holepunch:failure': { remotePeer: string, reason: HolePunchFailureReason, message: string, attempts: number, ms: number, strategy?: 'dcutr' | 'predict' | 'birthday' | 'predict+birthday', probes?: number }
+  'holepunch:failure': { remotePeer: string, reason: HolePunchFailureReason, message: string, attempts: number, ms: number, strategy?: 'dcutr' | 'predict' | 'birthday' | 'predict+birthday', probes?: number, final?: true }
   /**
    * Every attempt failed and the peer is still reached only through a relay:
    * another round of attempts follows in `delayMs` (backoff), or sooner when

@@ -332,6 +332,12 @@ export interface HolePunchFailureEvent {
   strategy?: HolePunchStrategy
   /** Prediction probes (dials to predicted ports) this punch sent. */
   probes?: number
+  /**
+   * No further attempt of this punch will come: both NATs map per destination
+   * (the peer's mapping field and our own mapping say so), so the initiator
+   * (B) stops after one attempt. Set on both sides; absent otherwise.
+   */
+  final?: true
 }
 
 /**
@@ -553,6 +559,8 @@ interface Punch {
   own: boolean
   /** A newer responder stream from the same peer took over; report nothing. */
   superseded: boolean
+  /** Both NATs map per destination (the peer's CONNECT mapping field and ours): one attempt only. */
+  bothSymmetric?: boolean
   strategy: HolePunchStrategy
   /** Prediction probes sent. */
   probes: number
@@ -768,6 +776,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   /** Our own mapping from identify and discovery (`mergeMapping`). */
   #ownMapping (): OwnMapping | undefined {
     return mergeMapping(this.#observed.mappingHint(), this.#discovered())
+  }
+
+  /** The peer's mapping field and our own mapping both say "per destination". */
+  #bothSymmetric (peerMapping: MappingHint | undefined): boolean {
+    return peerMapping?.mapping === 'endpoint-dependent' && this.#ownMapping()?.mapping === 'endpoint-dependent'
   }
 
   getOwnMapping (): OwnMapping | undefined {
@@ -1232,7 +1245,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     let message = parts.join('; ')
     if (denied.length > 0 && !(err instanceof DialDeniedError)) message += `; the connection gater refused ${denied.map(String).join(', ')}`
     this.#log('hole punch with %p failed: %s (%s)', peer, reason, message)
-    this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start, ...strategyFields(punch) })
+    this.#emit('holepunch:failure', { remotePeer: peer.toString(), reason, message, attempts, ms: Date.now() - start, ...strategyFields(punch), ...(punch?.bothSymmetric === true ? { final: true } : {}) })
   }
 
   /**
@@ -1478,8 +1491,6 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       let lastError: unknown
       let remote: Admitted | undefined
       let attempt = 0
-      /** both NATs map per destination: one plain attempt, no more (see below) */
-      let bothSymmetric = false
       for (attempt = 1; attempt <= this.#attempts; attempt++) {
         if (punch.controller.signal.aborted) break
         const signal = AbortSignal.any([punch.controller.signal, AbortSignal.timeout(this.#timeout)])
@@ -1545,7 +1556,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           // endpoint-independent (the peer's SYN reaches our mapping toward
           // the relay); more attempts only repeat it (~7 s each) before the
           // connection stays relayed anyway.
-          bothSymmetric = connect.mapping?.mapping === 'endpoint-dependent' && this.#ownMapping()?.mapping === 'endpoint-dependent'
+          punch.bothSymmetric = this.#bothSymmetric(connect.mapping)
           if (evidence != null) this.#log('attempt %d with %p: dialling %s (%s)', attempt, peer, modes.join(' + '), evidence.message)
           const dialed = remote.allowed
           const conn = await this.#connectDirect(peer, dialed, modes, signal, log, plan, punch, start).catch((err: unknown) => {
@@ -1568,7 +1579,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
           const attemptReason = diagnose({ ownCandidates: own.length, remoteCandidates: remote?.allowed.length, remoteDenied: remote?.denied.length, symmetricNatSuspected: false, error: err, aborted: punch.controller.signal.aborted })
           // retrying cannot fix these
           if (attemptReason === 'aborted' || attemptReason === 'protocol-error' || attemptReason === 'remote-no-public-addresses' || attemptReason === 'gater-denied' || attemptReason === 'dial-budget-exhausted') break
-          if (bothSymmetric) {
+          if (punch.bothSymmetric === true) {
             this.#log('attempt %d with %p failed and both NATs map per destination: no further attempt', attempt, peer)
             break
           }
@@ -1648,6 +1659,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_SIZE })
       const connect = await this.#read(lp, 'CONNECT', signal)
+      // a natkit initiator makes no further attempt then (see #initiate)
+      punch.bothSymmetric = this.#bothSymmetric(connect.mapping)
       remote = await this.#admit(peer, this.#remoteAddrs(connect.obsAddrs, peer))
       const sent = Date.now()
       // reply even with no candidates so B learns why (remote-no-public-addresses)

@@ -132,10 +132,12 @@ describe('hard-NAT probe bounds reach the probing code (counted outside it)', ()
     const both = await punch({ attempts: 3, maxProbes: 0 }, HARD, random)
     expect(both.failure.attempts).toBe(1)
     expect(both.failure.message).toMatch(/both NATs are symmetric/)
+    expect(both.failure.final).toBe(true)
     await afterEachNow()
     // the same peer with our NAT endpoint-independent (probing off): every attempt runs
     const cone = await punch({ attempts: 3, maxProbes: 0 }, EASY, random)
     expect(cone.failure.attempts).toBe(3)
+    expect(cone.failure.final).toBeUndefined()
   }, 60_000)
 
   /** Tears the previous punch's nodes and listener down (as afterEach does), so a test can run several. */

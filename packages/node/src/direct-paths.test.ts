@@ -109,6 +109,22 @@ describe('raceDirectPaths', () => {
     expect(result.paths.tcp).toBe('failed: busy: maxOwnPunches (16) punches already run')
   })
 
+  it('a `final` failure (both NATs symmetric: no further attempt) ends the TCP path at once; a plain first-attempt failure does not', async () => {
+    const s = await scripted()
+    const race = raceDirectPaths(s.runner, s.relayed, { plan: { race: ['tcp'], skipped: { webrtc: 'not tried' } }, holepunchAttempts: 3, signal: AbortSignal.timeout(5_000) })
+    let settled = false
+    void race.then(() => { settled = true })
+    await new Promise(resolve => setImmediate(resolve))
+    s.runner.events.emit('holepunch:failure', { remotePeer: s.relayed.remotePeer.toString(), reason: 'no-answer', message: 'no SYN came back', attempts: 1, ms: 10 })
+    await new Promise(resolve => setImmediate(resolve))
+    expect(settled).toBe(false)
+    const t0 = Date.now()
+    s.runner.events.emit('holepunch:failure', { remotePeer: s.relayed.remotePeer.toString(), reason: 'symmetric-nat-suspected', message: 'both NATs are symmetric', attempts: 1, ms: 10, final: true })
+    const result = await race
+    expect(Date.now() - t0).toBeLessThan(1_000)
+    expect(result.paths.tcp).toBe('failed: symmetric-nat-suspected: both NATs are symmetric')
+  })
+
   it('a stalled WebRTC attempt gets a second one beside it after the hedge delay, and the second one can win', async () => {
     const s = await scripted()
     const webrtcOnly = { race: ['webrtc' as const], skipped: { tcp: 'not tried' } }

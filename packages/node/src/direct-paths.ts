@@ -227,8 +227,9 @@ export async function raceDirectPaths (peer: RaceRunner, relayed: Connection, in
   let hedge: ReturnType<typeof setTimeout> | undefined
   const onOpen = (evt: CustomEvent<Connection>): void => { candidate(evt.detail) }
   const offFailure = peer.events.on('holepunch:failure', (e) => {
-    // 'busy': no punch could start (a full punch table), so none of the attempts will come
-    if (e.remotePeer === remoteKey && (e.attempts >= init.holepunchAttempts || e.reason === 'busy')) fail('tcp', `failed: ${e.reason}: ${e.message.slice(0, 160)}`)
+    // 'busy': no punch could start (a full punch table), so none of the attempts will come;
+    // `final`: both NATs map per destination, the initiator stops after one attempt
+    if (e.remotePeer === remoteKey && (e.attempts >= init.holepunchAttempts || e.reason === 'busy' || e.final === true)) fail('tcp', `failed: ${e.reason}: ${e.message.slice(0, 160)}`)
   })
   const onAbort = (): void => { done.resolve() }
   peer.node.addEventListener('connection:open', onOpen)
