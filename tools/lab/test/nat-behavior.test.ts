@@ -5,7 +5,9 @@
  * RFC 5780 CHANGE-REQUEST on two addresses, TCP connect-back from the second)
  * and one host behind a router per profile (plus one on the internet itself),
  * probed one after another (a few seconds each: the blocked filtering tests
- * and the dropped connect-back wait out their timeouts).
+ * and the dropped connect-back wait out their timeouts). Then natkit-peer's
+ * own discovery at start behind three of the profiles, against a
+ * `natkit-relay --stun-listen --stun-alternate` (11.0.0.21 / 11.0.0.22).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
@@ -17,6 +19,9 @@ const OBSERVER = '11.0.0.12'
 const OBSERVER_ALT = '11.0.0.13'
 const STUN_PORT = 3478
 const STUN_ALT_PORT = 3479
+/** A natkit-relay whose STUN server has an alternate address (`--stun-alternate`). */
+const RELAY = '11.0.0.21'
+const RELAY_ALT = '11.0.0.22'
 /** Bound of one `natkit-autonat nat` run (it takes a few seconds). */
 const PROBE_BOUND_MS = 20_000
 
@@ -34,7 +39,8 @@ const CASES: Case[] = [
 function topology (): Topology {
   const hosts: Host[] = [
     { name: 'observer', segment: 'internet', ip: OBSERVER, aliases: [OBSERVER_ALT], role: 'autonat' },
-    { name: 'public', segment: 'internet', ip: '11.0.9.10', role: 'peer' }
+    { name: 'public', segment: 'internet', ip: '11.0.9.10', role: 'peer' },
+    { name: 'relay', segment: 'internet', ip: RELAY, aliases: [RELAY_ALT], role: 'relay' }
   ]
   const routers: Router[] = CASES.map((c, i) => ({ name: `r${i + 1}`, profile: c.profile, wanIp: `11.0.${i + 1}.1`, lanCidr: `192.168.${i + 1}.0/24`, lanIp: `192.168.${i + 1}.1`, ...(c.inbound != null ? { inbound: c.inbound } : {}) }))
   CASES.forEach((c, i) => { hosts.push({ name: `h${i + 1}`, segment: `r${i + 1}`, ip: `192.168.${i + 1}.10`, role: 'peer' }) })
@@ -158,6 +164,26 @@ describe.skipIf(missingPrerequisite(labSkipReason))('natkit-autonat nat behind e
     expect(event.lifetime).toEqual({ minMs: 1500, maxMs: 3000 })
     expect(event.evidence).toContain('mapping lifetime: alive after 1500 ms idle, gone after 3000 ms')
   }, PROBE_BOUND_MS + 5_000)
+
+  it('natkit-peer\'s own `nat` event at start, against a relay with --stun-alternate: mapping and filtering per profile (inbound unknown: no connect-back at start)', async () => {
+    const relay = spawnRole(lab, 'relay', 'relay', ['--listen', `/ip4/${RELAY}/tcp/4001`, '--no-autonat', '--stun-listen', `${RELAY}:${STUN_PORT}`, '--stun-alternate', `${RELAY_ALT}:${STUN_ALT_PORT}`])
+    const peers: RoleHandle[] = [relay]
+    try {
+      await relay.waitForEvent('info', e => e.message.startsWith('TCP connect-back observer'), 30_000)
+      const checked = ['address-restricted', 'port-restricted', 'symmetric']
+      await Promise.all(checked.map(async (name) => {
+        const i = CASES.findIndex(c => c.name === name)
+        const peer = spawnRole(lab, `h${i + 1}`, 'peer', ['--listen', '/ip4/0.0.0.0/tcp/4100', '--no-webrtc', '--no-upnp', '--stun', `stun:${RELAY}:${STUN_PORT}`, '--network', 'lab'])
+        peers.push(peer)
+        const nat = await peer.waitForEvent('nat', () => true, PROBE_BOUND_MS)
+        const { mapping, filtering } = expected[name] ?? {}
+        expect(nat, name).toMatchObject({ natted: true, publicAddress: `11.0.${i + 1}.1`, mapping, filtering, inbound: 'unknown' })
+        expect(new Set(nat.observers.map(o => o.server.split(':')[0])), name).toEqual(new Set([RELAY, RELAY_ALT]))
+      }))
+    } finally {
+      await Promise.allSettled(peers.map(async p => await p.stop()))
+    }
+  }, PROBE_BOUND_MS * 2)
 
   it('each probe stays within a few seconds', () => {
     for (const [name, { ms }] of results) expect(ms, name).toBeLessThan(10_000)
