@@ -6,9 +6,8 @@
  * it behind every NAT profile.
  */
 import { spawn } from 'node:child_process'
-import { createSocket } from 'node:dgram'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BINS, RoleProcess } from '@natkit/testkit/roles'
+import { BINS, RoleProcess, freeUdpPort } from '@natkit/testkit/roles'
 
 const procs: RoleProcess[] = []
 afterAll(async () => { await Promise.all(procs.map(async p => await p.stop('SIGKILL'))) })
@@ -26,15 +25,6 @@ async function run (args: string[], bound = 30_000): Promise<{ code: number | nu
   const code = await new Promise<number | null>((resolve) => { child.on('exit', resolve) })
   clearTimeout(timer)
   return { code, stdout, stderr }
-}
-
-/** A free UDP port on 127.0.0.1 (released before use; the server binds it right after). */
-async function freeUdpPort (): Promise<number> {
-  const s = createSocket('udp4')
-  await new Promise<void>(resolve => { s.bind(0, '127.0.0.1', resolve) })
-  const { port } = s.address()
-  await new Promise<void>(resolve => { s.close(() => { resolve() }) })
-  return port
 }
 
 describe('natkit-autonat nat', () => {

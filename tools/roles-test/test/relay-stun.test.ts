@@ -6,7 +6,6 @@
  * the alternate the same peer's filtering stays `unknown`. Loopback only:
  * the relay's STUN server on 127.0.0.1, the alternate on 127.0.0.2.
  */
-import { createSocket } from 'node:dgram'
 import { resolveOptions } from '@natkit/config'
 import { NatkitEvents, type NatkitEvent } from '@natkit/events'
 import { tcpConnectBack } from '@natkit/nat-behavior'
@@ -16,18 +15,10 @@ import { RELAY_ROLE } from '@natkit/relay-app'
 import { createPeer } from '@natkit/peer-app/node'
 import { PEER_ROLE } from '@natkit/peer-app'
 import type { NatkitRunner } from '@natkit/node'
+import { freeUdpPort } from '@natkit/testkit/roles'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c() })
-
-/** A free UDP port on 127.0.0.1 (released before use; the relay binds it right after). */
-async function freeUdpPort (): Promise<number> {
-  const s = createSocket('udp4')
-  await new Promise<void>(resolve => { s.bind(0, '127.0.0.1', resolve) })
-  const { port } = s.address()
-  await new Promise<void>(resolve => { s.close(() => { resolve() }) })
-  return port
-}
 
 /** Starts natkit-relay with `--stun-listen 127.0.0.1:<port>` and `flags`; resolves with its `info` lines. */
 async function startRelay (port: number, flags: Record<string, unknown>): Promise<string[]> {

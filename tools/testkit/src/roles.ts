@@ -3,6 +3,7 @@
  * end-to-end tests: `new RoleProcess('relay', [...])`, then wait on its events.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createSocket } from 'node:dgram'
 import { fileURLToPath } from 'node:url'
 import { parseEventStream, type NatkitEvent, type NatkitEventName } from '@natkit/events'
 import { assertFreshBuild } from './freshness.js'
@@ -124,4 +125,16 @@ export class RolePool {
   async stopAll (): Promise<void> {
     await Promise.all(this.#procs.splice(0).map(async p => await p.stop('SIGKILL')))
   }
+}
+
+/**
+ * A free UDP port on `host` (bound then released: the caller's server binds
+ * it right after), for a role's `--stun-listen`, which needs a known port.
+ */
+export async function freeUdpPort (host = '127.0.0.1'): Promise<number> {
+  const s = createSocket('udp4')
+  await new Promise<void>(resolve => { s.bind(0, host, resolve) })
+  const { port } = s.address()
+  await new Promise<void>(resolve => { s.close(() => { resolve() }) })
+  return port
 }
