@@ -90,8 +90,8 @@ export function peerRecordCid (id: PeerId): CID {
  * which learns a NATed peer's relay addresses only from identify push (sent
  * about a second after a reservation); when that answer holds no address a
  * remote peer could dial (a circuit or a public address: only loopback or
- * private ones), the provider record, republished on every reservation, is
- * asked as well and both are returned.
+ * private ones), the provider record (republished whenever the peer's
+ * circuit addresses change) is asked as well and both are returned.
  */
 export async function findPeerAddrs (node: Libp2p, id: PeerId, signal?: AbortSignal): Promise<Multiaddr[]> {
   await waitForDhtPeer(node, DEFAULT_DHT_READY_TIMEOUT, signal)
