@@ -90,8 +90,10 @@ export interface HolePunchInit {
   /**
    * Confirms a direct connection before it counts (success event, closing the
    * relayed connection), e.g. a ping round trip over it: a round trip proves
-   * the peer holds the connection too. A connection whose confirmation
-   * rejects is closed and the punch keeps waiting. Each confirmation gets
+   * the peer holds the connection too. It applies to the unilateral direct
+   * dial as well as to punched connections. A connection whose confirmation
+   * rejects is closed and the punch keeps waiting (after an unconfirmed
+   * unilateral dial: goes on with CONNECT/SYNC). Each confirmation gets
    * `confirmTimeout` ms, even past the attempt's deadline, so a connection
    * that opened in time is not dropped half-confirmed.
    *
@@ -1446,6 +1448,17 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       direct = isDirect(conn) ? conn : undefined
     } catch (err) {
       this.#log('unilateral upgrade to %p via %a failed - %e', peer, addrs, err)
+    }
+    // with `confirmDirect`, the unilateral connection counts only once the peer answered over it, as a punched one
+    const confirm = this.#confirmDirect
+    if (direct != null && confirm != null) {
+      try {
+        await confirm(direct, AbortSignal.timeout(this.#confirmTimeout))
+      } catch (err) {
+        this.#log('unilateral connection to %p via %a not confirmed, closing it - %e', peer, direct.remoteAddr, err)
+        direct.abort(err instanceof Error ? err : new Error(String(err)))
+        direct = undefined
+      }
     }
     this.#emit('holepunch:direct-dial', { remotePeer: peer.toString(), success: direct != null })
     return direct

@@ -15,12 +15,13 @@ describe('confirmDirect', () => {
     nodes = []
   })
 
-  async function setup (init: Parameters<typeof holePunch>[0]): Promise<{ a: PeerNode<{ holePunch: HolePunchService }>, b: PeerNode<{ holePunch: HolePunchService }>, relayed: Connection }> {
+  async function setup (init: Parameters<typeof holePunch>[0], beforeDial?: (b: PeerNode<{ holePunch: HolePunchService }>) => void): Promise<{ a: PeerNode<{ holePunch: HolePunchService }>, b: PeerNode<{ holePunch: HolePunchService }>, relayed: Connection }> {
     const relay = await createRelay()
     const b = await createPeer({ services: { holePunch: holePunch(init) }, listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'] })
     const a = await createPeer({ services: { holePunch: holePunch(init) } })
     nodes.push(relay, b, a)
     const circuit = await reserve(b, relay)
+    beforeDial?.(b)
     return { a, b, relayed: await a.dial(circuit) }
   }
 
@@ -55,5 +56,43 @@ describe('confirmDirect', () => {
     await waitUntil(() => directConnections(b, a).length === 0 && directConnections(a, b).length === 0, 10_000, 'unconfirmed connections closed')
     expect(relayed.status).toBe('open')
     expect(relayedConnections(b, a).length).toBe(1)
+  })
+
+  it('the unilateral direct dial counts only once confirmed: unconfirmed, it is closed and CONNECT/SYNC goes on', async () => {
+    const confirmed: string[] = []
+    let refuse = true
+    const directDials: boolean[] = []
+    let success: Promise<HolePunchSuccessEvent> | undefined
+    const { a, b } = await setup({
+      allowPrivateAddresses: true,
+      startBeforeIdentify: false,
+      attempts: 1,
+      timeout: 2_000,
+      // the first confirmation (the unilateral connection's) fails, later ones pass
+      confirmDirect: async (conn) => {
+        if (refuse) { refuse = false; throw new Error('the peer did not answer over the direct connection') }
+        confirmed.push(conn.remoteAddr.toString())
+      }
+    }, (b) => {
+      b.services.holePunch.addEventListener('holepunch:direct-dial', (e) => { directDials.push(e.detail.success) })
+      success = nextEvent<HolePunchSuccessEvent>(b.services.holePunch, 'holepunch:success', 15_000)
+    })
+    const s = await (success as Promise<HolePunchSuccessEvent>)
+    // the unilateral dial was reported unsuccessful, and the success came from the CONNECT/SYNC attempt
+    expect(directDials).toEqual([false])
+    expect(s.attempt).toBe(1)
+    expect(confirmed).toContain(s.remoteAddr)
+    await waitUntil(() => directConnections(b, a).length > 0 && relayedConnections(b, a).length === 0, 10_000, 'direct only on B')
+  })
+
+  it('a confirmed unilateral dial counts at attempt 0', async () => {
+    let calls = 0
+    let success: Promise<HolePunchSuccessEvent> | undefined
+    await setup({ allowPrivateAddresses: true, startBeforeIdentify: false, confirmDirect: async () => { calls++ } }, (b) => {
+      success = nextEvent<HolePunchSuccessEvent>(b.services.holePunch, 'holepunch:success', 15_000)
+    })
+    const s = await (success as Promise<HolePunchSuccessEvent>)
+    expect(s.attempt).toBe(0)
+    expect(calls).toBe(1)
   })
 })
