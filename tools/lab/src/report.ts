@@ -17,6 +17,17 @@ const BAR_W = 30
 const BAR_STEP = 36
 const LEFT = 70
 
+/** The opening lines of a chart page (svg element, white background, title and subtitle); the caller closes `</svg>`. */
+function svgPage (width: number, height: number, title: string, subtitle?: string): string[] {
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    '<rect width="100%" height="100%" fill="#fff"/>',
+    `<text x="${LEFT}" y="24" font-size="16" font-weight="bold">${esc(title)}</text>`
+  ]
+  if (subtitle != null) out.push(`<text x="${LEFT}" y="42" fill="#444">${esc(subtitle)}</text>`)
+  return out
+}
+
 /**
  * A self-contained SVG chart of a matrix run: one panel per combination of
  * conditions (inbound behaviour, delay, loss, CPU load); in each, per NAT pair,
@@ -33,11 +44,7 @@ export function matrixSvg (summaries: Summary[], title: string, subtitle?: strin
   const legendY = subtitle != null ? 56 : 36
   const top = legendY + 24
   const height = top + panels.length * PANEL_H + 80
-  const out: string[] = []
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`)
-  out.push('<rect width="100%" height="100%" fill="#fff"/>')
-  out.push(`<text x="${LEFT}" y="24" font-size="16" font-weight="bold">${esc(title)}</text>`)
-  if (subtitle != null) out.push(`<text x="${LEFT}" y="42" fill="#444">${esc(subtitle)}</text>`)
+  const out = svgPage(width, height, title, subtitle)
   paths.forEach((p, j) => {
     out.push(`<rect x="${LEFT + j * 110}" y="${legendY}" width="14" height="14" fill="${PATH_COLORS[p] ?? '#666'}"/>`)
     out.push(`<text x="${LEFT + j * 110 + 20}" y="${legendY + 12}">${esc(p)}</text>`)
@@ -102,11 +109,7 @@ export function barPanelsSvg (panels: BarPanel[], title: string, subtitle?: stri
   const width = Math.ceil(Math.max(LEFT + perRow * BAR_PANEL_W + 20, 640, LEFT + title.length * 9, LEFT + (subtitle?.length ?? 0) * 6.5, ...notes.map(n => LEFT + n.length * 6.5)))
   const top = subtitle != null ? 60 : 40
   const height = top + rows * PANEL_H + 20 + notes.length * 16
-  const out: string[] = []
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`)
-  out.push('<rect width="100%" height="100%" fill="#fff"/>')
-  out.push(`<text x="${LEFT}" y="24" font-size="16" font-weight="bold">${esc(title)}</text>`)
-  if (subtitle != null) out.push(`<text x="${LEFT}" y="42" fill="#444">${esc(subtitle)}</text>`)
+  const out = svgPage(width, height, title, subtitle)
   panels.forEach((panel, k) => {
     const x0 = LEFT + (k % perRow) * BAR_PANEL_W
     const y0 = top + Math.floor(k / perRow) * PANEL_H
