@@ -2,7 +2,7 @@ import { runRole, type ParsedArgs } from '@natkit/cli'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { isLoopback, isPrivate } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { DEFAULT_CONFIRM_TIMEOUT, findPeerAddrs, isLimited, pingConnection, raceDirectPaths } from '@natkit/node'
+import { DEFAULT_CONFIRM_TIMEOUT, findPeerAddrs, isLimited, pingConnection, raceDirectPaths, withPeer } from '@natkit/node'
 import { parseContentId } from '@natkit/file-share'
 import { CommandError, helpText, runShell, ShellOutput, type ShellCommand } from '@natkit/shell'
 import { createPeer, textValidator, type PeerRunner } from './node.js'
@@ -94,7 +94,7 @@ export async function resolveTarget (peer: PeerRunner, options: PeerOptions, tar
   if (peer.node.services.dht != null) {
     try {
       const addrs = await findPeerAddrs(peer.node, id, signal)
-      found.push(...addrs.map(ma => ma.getComponents().some(c => c.name === 'p2p' && c.value === target) ? ma : ma.encapsulate(`/p2p/${target}`)))
+      found.push(...addrs.map(ma => withPeer(ma, target)))
       peer.events.emit('info', { message: `DHT lookup of ${target}: ${addrs.length === 0 ? 'no addresses' : addrs.map(String).join(', ')}` })
     } catch (err) {
       peer.events.emit('info', { message: `DHT lookup of ${target} failed: ${(err as Error).message}` })

@@ -340,8 +340,8 @@ export class RelayDiscovery implements Startable {
   }
 }
 
-/** `addr` ending in `/p2p/<id>`. */
-function withPeer (addr: Multiaddr, id: string): Multiaddr {
+/** `addr` ending in `/p2p/<id>` (as is when its last peer id is `id` already). */
+export function withPeer (addr: Multiaddr, id: string): Multiaddr {
   return addr.getComponents().findLast(c => c.name === 'p2p')?.value === id ? addr : multiaddr(`${addr.toString()}/p2p/${id}`)
 }
 
