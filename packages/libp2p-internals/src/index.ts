@@ -162,11 +162,16 @@ export function installedVersion (name: string): string {
 interface ConnectionManagerLike {
   getConnections(peerId?: PeerId): Connection[]
   getConnectionsMap(): ConnectionsMapLike
+  getMaxConnections(): number
+  acceptIncomingConnection(maConn: unknown): boolean
+  connectionPruner?: { _maybePruneConnections?: () => Promise<void> }
 }
 
 /** The connection manager's PeerMap of each peer's connections. */
 interface ConnectionsMapLike {
+  entries(): Iterable<[PeerId, Connection[]]>
   values(): Iterable<Connection[]>
+  get(peerId: PeerId): Connection[] | undefined
   set(peerId: PeerId, conns: Connection[]): unknown
   delete(peerId: PeerId): unknown
   clear(): void
@@ -182,40 +187,100 @@ const LINEAR_LISTING = Symbol.for('natkit.linearConnectionListing')
  * connections (0.6 ms at 1,000 connections, 55 ms at 10,000), and libp2p calls
  * it at least twice per inbound connection (`acceptIncomingConnection`'s
  * `maxConnections` check and the pruner on `connection:open`), plus once per
- * connection-monitor round and identify push. This replaces it, on this node's
- * connection manager only, with a flat list of the same connections (same
- * order) built once per change of the manager's map (every change goes through
- * its `set`, `delete` or `clear`, which are wrapped to drop the list) and
- * copied per call (callers sort it in place); `getConnections(peerId)` is
- * unchanged. docs/upstream.md §10. Idempotent.
+ * connection-monitor round and identify push. This fixes both, on this node's
+ * connection manager only (docs/upstream.md §10; idempotent):
  *
- * @throws {Libp2pInternalsChangedError} the node has no connection manager with getConnections and getConnectionsMap
+ * - the listing is a flat list of the same connections (same order), built on
+ *   demand after a change of the manager's map and copied per call (callers
+ *   sort it in place); `getConnections(peerId)` is unchanged;
+ * - the two per-connection checks only compare the number of connections with
+ *   `maxConnections`, so they get that number, kept from the map's changes in
+ *   O(1), and build no list: inside `acceptIncomingConnection` (synchronous;
+ *   it reads only `.length` of the listing) the listing is a length-only view,
+ *   and the pruner returns early while the count is within `maxConnections`
+ *   (over it, libp2p's pruner runs unchanged).
+ *
+ * The map changes through its `set`, `delete` and `clear` (wrapped), and libp2p
+ * also pushes onto a peer's array it got with `get` (in `onConnect` before
+ * `set`, and in `openConnection` without one): each array handed out or stored
+ * is re-measured at the next count, so such a push is counted too.
+ *
+ * @throws {Libp2pInternalsChangedError} the node has no connection manager with getConnections, getConnectionsMap, getMaxConnections, acceptIncomingConnection and a pruner
  */
 export function linearConnectionListing (node: Libp2p): void {
   const cm = (node as any).components?.connectionManager as Partial<ConnectionManagerLike> & { [LINEAR_LISTING]?: true } | undefined
-  if (typeof cm?.getConnections !== 'function' || typeof cm.getConnectionsMap !== 'function') {
-    throw new Libp2pInternalsChangedError(`libp2p node has no components.connectionManager with getConnections and getConnectionsMap (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  if (typeof cm?.getConnections !== 'function' || typeof cm.getConnectionsMap !== 'function' || typeof cm.getMaxConnections !== 'function' || typeof cm.acceptIncomingConnection !== 'function') {
+    throw new Libp2pInternalsChangedError(`libp2p node has no components.connectionManager with getConnections, getConnectionsMap, getMaxConnections and acceptIncomingConnection (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
   }
   if (cm[LINEAR_LISTING] === true) return
+  const pruner = cm.connectionPruner
+  const prune = pruner?._maybePruneConnections
+  if (pruner == null || typeof prune !== 'function') {
+    throw new Libp2pInternalsChangedError(`libp2p's connection manager has no connectionPruner._maybePruneConnections (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  }
   const map = cm.getConnectionsMap()
-  if (typeof map?.set !== 'function' || typeof map.delete !== 'function' || typeof map.clear !== 'function' || typeof map.values !== 'function') {
-    throw new Libp2pInternalsChangedError(`libp2p's connection manager map has no set, delete, clear and values (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
+  if (typeof map?.set !== 'function' || typeof map.get !== 'function' || typeof map.delete !== 'function' || typeof map.clear !== 'function' || typeof map.values !== 'function' || typeof map.entries !== 'function') {
+    throw new Libp2pInternalsChangedError(`libp2p's connection manager map has no get, set, delete, clear, values and entries (internals.ts was written for libp2p ${LIBP2P_VERIFIED_VERSION})`)
   }
   let flat: Connection[] | undefined
+  // the number of connections as of the last measure of each peer's array, and the arrays to measure again
+  let count = 0
+  const measured = new Map<string, number>()
+  const watched = new Map<string, Connection[]>()
+  const watch = (peerId: PeerId, conns: Connection[] | undefined): void => {
+    flat = undefined
+    if (conns != null) watched.set(peerId.toString(), conns)
+  }
+  const connectionCount = (): number => {
+    for (const [key, conns] of watched) {
+      count += conns.length - (measured.get(key) ?? 0)
+      measured.set(key, conns.length)
+    }
+    watched.clear()
+    return count
+  }
+  for (const [peerId, conns] of map.entries()) watch(peerId, conns)
+  const get = map.get.bind(map)
   const set = map.set.bind(map)
   const del = map.delete.bind(map)
   const clear = map.clear.bind(map)
-  map.set = (peerId, conns) => { flat = undefined; return set(peerId, conns) }
-  map.delete = (peerId) => { flat = undefined; return del(peerId) }
-  map.clear = () => { flat = undefined; clear() }
+  map.get = (peerId) => { const conns = get(peerId); watch(peerId, conns); return conns }
+  map.set = (peerId, conns) => { watch(peerId, conns); return set(peerId, conns) }
+  map.delete = (peerId) => {
+    flat = undefined
+    const key = peerId.toString()
+    watched.delete(key)
+    count -= measured.get(key) ?? 0
+    measured.delete(key)
+    return del(peerId)
+  }
+  map.clear = () => { flat = undefined; count = 0; measured.clear(); watched.clear(); clear() }
   const byPeer = cm.getConnections.bind(cm)
+  let lengthOnly = false
   cm.getConnections = (peerId?: PeerId): Connection[] => {
     if (peerId != null) return byPeer(peerId)
+    // acceptIncomingConnection reads only the length
+    if (lengthOnly) return { length: connectionCount() } as unknown as Connection[]
     if (flat == null) {
       flat = []
       for (const conns of map.values()) for (const c of conns) flat.push(c)
     }
     return flat.slice()
+  }
+  const accept = cm.acceptIncomingConnection.bind(cm)
+  cm.acceptIncomingConnection = (maConn) => {
+    lengthOnly = true
+    try {
+      return accept(maConn)
+    } finally {
+      lengthOnly = false
+    }
+  }
+  const maxConnections = cm.getMaxConnections.bind(cm)
+  const prunerPrune = prune.bind(pruner)
+  pruner._maybePruneConnections = async () => {
+    if (connectionCount() <= maxConnections()) return
+    await prunerPrune()
   }
   cm[LINEAR_LISTING] = true
 }

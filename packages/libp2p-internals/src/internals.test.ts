@@ -138,6 +138,66 @@ describe('internals canary', () => {
     expect(() => { linearConnectionListing({} as Libp2p) }).toThrow(Libp2pInternalsChangedError)
   })
 
+  it('linearConnectionListing: libp2p\'s maxConnections checks get a count, not a listing, and still refuse and prune', async () => {
+    const mk = async (maxConnections?: number): Promise<Libp2p> => {
+      const node = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionManager: { maxConnections } })
+      nodes.push(node)
+      return node
+    }
+    const [hub, a, b, c] = await Promise.all([mk(2), mk(), mk(), mk()])
+    linearConnectionListing(hub)
+    const cm = (hub as unknown as { components: { connectionManager: { acceptIncomingConnection: { toString: () => string }, connectionPruner: { _maybePruneConnections: { toString: () => string } } } } }).components.connectionManager
+    // what the length-only view relies on: libp2p's admission reads the listing once, and only its length
+    const proto = Object.getPrototypeOf(cm) as typeof cm
+    const acceptSource = proto.acceptIncomingConnection.toString()
+    expect(acceptSource.match(/getConnections\(/g), 'acceptIncomingConnection lists connections once (docs/upstream.md §10)').toHaveLength(1)
+    expect(acceptSource, 'acceptIncomingConnection uses only the length of the listing').toContain('this.getConnections().length < this.maxConnections')
+    const prunerProto = Object.getPrototypeOf(cm.connectionPruner) as typeof cm.connectionPruner
+    expect(prunerProto._maybePruneConnections.toString(), 'the pruner returns while within maxConnections').toMatch(/numConnections <= maxConnections\)\s*\{\s*return;/)
+    // inbound: two fit, the third is refused by maxConnections (counted, not listed)
+    const opened = (n: number): Promise<void> => new Promise((resolve) => {
+      let seen = 0
+      const on = (): void => { if (++seen === n) { hub.removeEventListener('connection:open', on); resolve() } }
+      hub.addEventListener('connection:open', on)
+    })
+    const two = opened(2)
+    await a.dial(hub.getMultiaddrs()[0])
+    await b.dial(hub.getMultiaddrs()[0])
+    await two
+    expect(hub.getConnections()).toHaveLength(2)
+    // neither check walks the map: admission and the pruner (within the limit) never build the listing
+    const internals = cm as unknown as { getConnectionsMap: () => { values: () => unknown, get: (p: unknown) => unknown, set: (p: unknown, v: unknown) => void }, acceptIncomingConnection: (m: unknown) => boolean, afterUpgradeInbound: () => void, connectionPruner: { _maybePruneConnections: () => Promise<void> } }
+    const map = internals.getConnectionsMap()
+    const values = map.values.bind(map)
+    let walks = 0
+    map.values = () => { walks++; return values() }
+    map.set(a.peerId, map.get(a.peerId)) // a change of the map: the listing must be built again when asked for
+    expect(internals.acceptIncomingConnection({ remoteAddr: multiaddr('/ip4/127.0.0.9/tcp/1') }), 'full at 2').toBe(false)
+    await internals.connectionPruner._maybePruneConnections()
+    expect(walks, 'admission and the pruner counted instead of listing').toBe(0)
+    expect(hub.getConnections()).toHaveLength(2)
+    expect(walks, 'a real listing is built').toBe(1)
+    map.values = values
+    await expect(c.dial(hub.getMultiaddrs()[0]), 'a third inbound connection is over maxConnections 2').rejects.toThrow()
+    expect(hub.getConnections().map(conn => conn.remotePeer.toString()).sort()).toEqual([a.peerId.toString(), b.peerId.toString()].sort())
+    // outbound is not admitted that way: the hub's own dial makes three, and the pruner (which got the count) closes one
+    const pruned = new Promise<void>((resolve) => { hub.addEventListener('connection:close', () => { resolve() }, { once: true }) })
+    await hub.dial(c.getMultiaddrs()[0])
+    await pruned
+    expect(hub.getConnections(), 'the pruner brought the hub back to maxConnections').toHaveLength(2)
+    // a connection closing is counted too: one more inbound fits again
+    const closed = new Promise<void>((resolve) => { hub.addEventListener('connection:close', () => { resolve() }, { once: true }) })
+    const gone = hub.getConnections()[0]
+    await gone.close()
+    await closed
+    expect(hub.getConnections()).toHaveLength(1)
+    const d = await mk()
+    const third = opened(1)
+    await d.dial(hub.getMultiaddrs()[0])
+    await third
+    expect(hub.getConnections()).toHaveLength(2)
+  })
+
   it('connectionMonitorInterval reads the monitor libp2p runs, and undefined when it is disabled', async () => {
     const on = await createLibp2p({ connectionMonitor: { pingInterval: 1234 } })
     const off = await createLibp2p({ connectionMonitor: { enabled: false } })
