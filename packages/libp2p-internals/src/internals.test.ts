@@ -12,8 +12,9 @@ import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, connectionMonitorInterval, dialAsResponder, exemptRelayedFromInboundRateLimit, linearConnectionListing, installedVersion, nodeComponents, openUnnegotiatedStream, transportTags } from './index.js'
-import type { Libp2p } from '@libp2p/interface'
+import { CIRCUIT_RELAY_VERIFIED_VERSION, CIRCUIT_TRANSPORT_TAG, CircuitTransportMissingError, LIBP2P_VERIFIED_VERSION, Libp2pInternalsChangedError, circuitReservationStore, coalesceSocketWrites, connectionMonitorInterval, dialAsResponder, exemptRelayedFromInboundRateLimit, linearConnectionListing, installedVersion, nodeComponents, openUnnegotiatedStream, transportTags } from './index.js'
+import { Socket } from 'node:net'
+import type { Libp2p, Stream } from '@libp2p/interface'
 
 const nodes: Libp2p[] = []
 afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
@@ -196,6 +197,68 @@ describe('internals canary', () => {
     await d.dial(hub.getMultiaddrs()[0])
     await third
     expect(hub.getConnections()).toHaveLength(2)
+  })
+
+  it('coalesceSocketWrites: what a node sends in one tick over TCP leaves in one socket write, inbound and outbound', async () => {
+    const mk = async (): Promise<Libp2p> => {
+      const node = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
+      nodes.push(node)
+      coalesceSocketWrites(node)
+      coalesceSocketWrites(node)
+      return node
+    }
+    const [a, b] = await Promise.all([mk(), mk()])
+    const MESSAGES = 100
+    const portOf = (ma: { toString: () => string }): number => Number(/\/tcp\/(\d+)/.exec(ma.toString())?.[1])
+    const message = (i: number): Uint8Array => new TextEncoder().encode(`message ${String(i).padStart(3, '0')};`)
+    const total = MESSAGES * message(0).byteLength
+    // socket writes handed to the kernel (net.Socket's _write / _writev), per local port
+    const writes = new Map<number, number>()
+    const proto = Socket.prototype as unknown as { _write: (...args: unknown[]) => unknown, _writev: (...args: unknown[]) => unknown }
+    const { _write, _writev } = proto
+    const count = (socket: Socket): void => { writes.set(socket.localPort ?? 0, (writes.get(socket.localPort ?? 0) ?? 0) + 1) }
+    proto._write = function (this: Socket, ...args: unknown[]) { count(this); return _write.apply(this, args) }
+    proto._writev = function (this: Socket, ...args: unknown[]) { count(this); return _writev.apply(this, args) }
+    try {
+      const burst = (stream: Stream): void => { for (let i = 0; i < MESSAGES; i++) stream.send(message(i)) }
+      // reads `total` bytes from the stream's message events (breaking out of its async iterator would close it)
+      const readAll = async (stream: Stream): Promise<string> => await new Promise((resolve) => {
+        const chunks: Uint8Array[] = []
+        let got = 0
+        const onMessage = (evt: { data: { subarray: () => Uint8Array, byteLength: number } }): void => {
+          chunks.push(evt.data.subarray())
+          got += evt.data.byteLength
+          if (got >= total) { stream.removeEventListener('message', onMessage); resolve(Buffer.concat(chunks).toString()) }
+        }
+        stream.addEventListener('message', onMessage)
+      })
+      const expected = Array.from({ length: MESSAGES }, (_, i) => new TextDecoder().decode(message(i))).join('')
+      const atB = Promise.withResolvers<{ text: string, port: number }>()
+      await b.handle('/burst/1.0.0', async (stream, connection) => {
+        const text = await readAll(stream)
+        const port = portOf(connection.remoteAddr)
+        // b's side: the inbound connection; measured from here on
+        const bPort = portOf(b.getMultiaddrs()[0])
+        writes.set(bPort, 0)
+        burst(stream)
+        atB.resolve({ text, port })
+      })
+      const stream = await a.dialProtocol(b.getMultiaddrs()[0], '/burst/1.0.0')
+      const atA = readAll(stream)
+      await new Promise(resolve => setImmediate(resolve))
+      writes.clear()
+      burst(stream)
+      const { text, port: aLocalPort } = await atB.promise
+      expect(text, 'b got every byte, in order').toBe(expected)
+      expect(writes.get(aLocalPort), `${MESSAGES} messages in one tick from a (outbound): socket writes`).toBeLessThanOrEqual(3)
+      expect(await atA, 'a got every byte, in order').toBe(expected)
+      const bPort = portOf(b.getMultiaddrs()[0])
+      expect(writes.get(bPort), `${MESSAGES} messages in one tick from b (inbound): socket writes`).toBeLessThanOrEqual(3)
+    } finally {
+      proto._write = _write
+      proto._writev = _writev
+    }
+    expect(() => { coalesceSocketWrites({} as Libp2p) }).toThrow(Libp2pInternalsChangedError)
   })
 
   it('connectionMonitorInterval reads the monitor libp2p runs, and undefined when it is disabled', async () => {

@@ -4,7 +4,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
-import { exemptRelayedFromInboundRateLimit, linearConnectionListing } from '@natkit/libp2p-internals'
+import { coalesceSocketWrites, exemptRelayedFromInboundRateLimit, linearConnectionListing } from '@natkit/libp2p-internals'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { checkListenAddrs, toListenAddressError } from './listen.js'
 import { observeNode } from './observe.js'
@@ -142,6 +142,8 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
   linearConnectionListing(node)
   // libp2p rate-limits relayed connections by the relay's IP (5/s per relay; docs/upstream.md §10)
   exemptRelayedFromInboundRateLimit(node)
+  // libp2p writes to a TCP socket once per buffer of every noise frame (docs/upstream.md §10)
+  coalesceSocketWrites(node)
   return node
 }
 
