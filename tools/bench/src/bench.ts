@@ -37,6 +37,10 @@ export interface CircuitFigures {
   attempted: number
   succeeded: number
   failureRate: number
+  /** circuits open at once while pinging */
+  heldAtOnce: number
+  /** pings in flight at once (the bench's --concurrency) */
+  pingConcurrency: number
   dialP50Ms?: number
   dialP99Ms?: number
   pingP50Ms?: number
@@ -111,6 +115,8 @@ function circuitFigures (r: CircuitResult, before: ProcStat, after: ProcStat): C
     attempted: r.attempted,
     succeeded: r.succeeded,
     failureRate: r.attempted === 0 ? 0 : round((r.attempted - r.succeeded) / r.attempted, 4),
+    heldAtOnce: r.heldAtOnce,
+    pingConcurrency: r.pingConcurrency,
     dialP50Ms: q(r.dialMs, 0.5),
     dialP99Ms: q(r.dialMs, 0.99),
     pingP50Ms: q(r.pingMs, 0.5),
@@ -168,11 +174,11 @@ export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: st
       const sources = await reserveMany(target, args.circuitSources > 0 ? Math.min(args.circuitSources, args.circuits) : args.circuits, args.concurrency, args.phaseTimeoutMs, args.requestTimeoutMs, false, nextSource)
       try {
         const before = relay.stat()
-        const r = await circuits(args.circuits, sources.clients, held.filter(c => c.connected), args.requestTimeoutMs)
+        const r = await circuits(args.circuits, sources.clients, held.filter(c => c.connected), args.requestTimeoutMs, args.concurrency)
         // why sources could not connect (their circuits went over the other sources)
         for (const [k, v] of Object.entries(sources.errors)) r.errors[`connect: ${k}`] = v
         circuitRun = circuitFigures(r, before, relay.stat())
-        log(`${impl}: ${circuitRun.succeeded}/${circuitRun.attempted} circuits, dial p50 ${circuitRun.dialP50Ms} ms p99 ${circuitRun.dialP99Ms} ms, ping p50 ${circuitRun.pingP50Ms} ms p99 ${circuitRun.pingP99Ms} ms, ${circuitRun.cpuMsPerCircuit} ms CPU each${circuitRun.succeeded < circuitRun.attempted ? `; errors ${JSON.stringify(circuitRun.errors)}` : ''}`)
+        log(`${impl}: ${circuitRun.succeeded}/${circuitRun.attempted} circuits (${circuitRun.heldAtOnce} held at once), dial p50 ${circuitRun.dialP50Ms} ms p99 ${circuitRun.dialP99Ms} ms, ping p50 ${circuitRun.pingP50Ms} ms p99 ${circuitRun.pingP99Ms} ms (${circuitRun.pingConcurrency} at a time), ${circuitRun.cpuMsPerCircuit} ms CPU each${circuitRun.succeeded < circuitRun.attempted ? `; errors ${JSON.stringify(circuitRun.errors)}` : ''}`)
       } finally {
         closeAll(sources.clients)
       }

@@ -1,10 +1,11 @@
 /**
  * The load: clients that connect and reserve, with bounded concurrency and a
- * bounded phase; then concurrent circuits with one ping each.
+ * bounded phase; then concurrent circuits, held open, with one ping each.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { BenchClient, loopbackSource, pingOverStream } from './client.js'
+import type { Stream } from '@libp2p/interface'
 
 /** Where the load goes: the relay's TCP address (without /p2p) and peer id. */
 export interface RelayTarget {
@@ -73,43 +74,61 @@ export async function reserveMany (relay: RelayTarget, count: number, concurrenc
 
 export interface CircuitResult {
   attempted: number
+  /** circuits that opened and answered their ping */
   succeeded: number
-  /** HOP CONNECT sent → circuit open (ms), of the succeeded ones */
+  /** the most circuits open at once (all of the opened ones: none closes before every ping is done) */
+  heldAtOnce: number
+  /** pings in flight at once over the held circuits */
+  pingConcurrency: number
+  /** HOP CONNECT sent → circuit open (ms), of the opened ones, all dialled at once */
   dialMs: number[]
-  /** one 32-byte ping over the open circuit (ms) */
+  /** one 32-byte ping over each held circuit (ms), `pingConcurrency` at a time, while all are open */
   pingMs: number[]
   errors: Record<string, number>
   elapsedMs: number
 }
 
 /**
- * `count` circuits at once, each from a source to a destination (round robin
- * over both) with one ping over it; bounded by `timeoutMs` each.
+ * `count` circuits opened at once, each from a source to a destination (round
+ * robin over both), and held; once all are open (or failed), one ping over
+ * each, `pingConcurrency` at a time, so that the ping times are what the relay
+ * adds with `count` circuits held, not the queue of `count` handshakes in this
+ * one process; then all are closed. Each dial and each ping is bounded by
+ * `timeoutMs`.
  */
-export async function circuits (count: number, sources: BenchClient[], destinations: BenchClient[], timeoutMs: number): Promise<CircuitResult> {
-  const result: CircuitResult = { attempted: count, succeeded: 0, dialMs: [], pingMs: [], errors: {}, elapsedMs: 0 }
+export async function circuits (count: number, sources: BenchClient[], destinations: BenchClient[], timeoutMs: number, pingConcurrency: number): Promise<CircuitResult> {
+  const result: CircuitResult = { attempted: count, succeeded: 0, heldAtOnce: 0, pingConcurrency, dialMs: [], pingMs: [], errors: {}, elapsedMs: 0 }
   const t0 = performance.now()
   if (destinations.length === 0 || sources.length === 0) {
     result.errors[sources.length === 0 ? 'no source connected' : 'no destination holds a reservation'] = count
     return result
   }
-  await Promise.all(Array.from({ length: count }, async (_, i) => {
-    const source = sources[i % sources.length]
-    const target = destinations[i % destinations.length]
-    const signal = AbortSignal.timeout(timeoutMs)
-    try {
-      const start = performance.now()
-      const stream = await source.connectVia(target.peerId, { signal })
-      const dial = performance.now() - start
-      const ping = await pingOverStream(stream, { signal })
-      await stream.close({ signal }).catch(() => {})
-      result.dialMs.push(dial)
-      result.pingMs.push(ping)
-      result.succeeded++
-    } catch (err) {
-      countError(result.errors, err)
-    }
-  }))
+  const held: Stream[] = []
+  try {
+    await Promise.all(Array.from({ length: count }, async (_, i) => {
+      const source = sources[i % sources.length]
+      const target = destinations[i % destinations.length]
+      try {
+        const start = performance.now()
+        const stream = await source.connectVia(target.peerId, { signal: AbortSignal.timeout(timeoutMs) })
+        result.dialMs.push(performance.now() - start)
+        held.push(stream)
+      } catch (err) {
+        countError(result.errors, err)
+      }
+    }))
+    result.heldAtOnce = held.length
+    await pool(held.length, pingConcurrency, Number.POSITIVE_INFINITY, async (i) => {
+      try {
+        result.pingMs.push(await pingOverStream(held[i], { signal: AbortSignal.timeout(timeoutMs) }))
+        result.succeeded++
+      } catch (err) {
+        countError(result.errors, err)
+      }
+    })
+  } finally {
+    await Promise.all(held.map(async s => { await s.close({ signal: AbortSignal.timeout(timeoutMs) }).catch(() => {}) }))
+  }
   result.elapsedMs = performance.now() - t0
   return result
 }

@@ -1,6 +1,6 @@
 /**
  * The load generator against the real natkit-relay binary, at a tiny size:
- * its clients reserve, and a circuit between two of them carries a ping.
+ * its clients reserve, and circuits between them, held open together, carry a ping each.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { assertFreshBuild } from '@natkit/testkit'
@@ -13,7 +13,7 @@ const cleanup: Array<() => Promise<unknown> | unknown> = []
 afterEach(async () => { for (const c of cleanup.splice(0).reverse()) await c() })
 
 describe('load generator', () => {
-  it('light clients reserve on natkit-relay and open a circuit with a ping; the relay\'s CPU and RSS are read from /proc', async () => {
+  it('light clients reserve on natkit-relay and open circuits, held together, with a ping each; the relay\'s CPU and RSS are read from /proc', async () => {
     assertFreshBuild(BINS.relay)
     const relay = await RelayProcess.start('natkit', { reservations: 4, circuits: 1, concurrency: 2 })
     cleanup.push(async () => await relay.stop())
@@ -26,10 +26,13 @@ describe('load generator', () => {
     expect(held.clients.every(c => c.connected)).toBe(true)
     const sources = await reserveMany({ addr: relay.addr, peerId: relay.peerId }, 1, 1, 30_000, 15_000, false, 3)
     cleanup.push(() => { closeAll(sources.clients) })
-    const r = await circuits(1, sources.clients, held.clients, 15_000)
+    const r = await circuits(3, sources.clients, held.clients, 15_000, 2)
     expect(r.errors).toEqual({})
-    expect(r.succeeded).toBe(1)
-    expect(r.pingMs[0]).toBeGreaterThan(0)
+    expect(r.succeeded).toBe(3)
+    expect(r.heldAtOnce, 'all three open before the pings').toBe(3)
+    expect(r.pingConcurrency).toBe(2)
+    expect(r.pingMs).toHaveLength(3)
+    expect(Math.min(...r.pingMs)).toBeGreaterThan(0)
     const after = relay.stat()
     expect(after.cpuMs, 'the relay did work for the load').toBeGreaterThan(before.cpuMs)
     expect(after.rssBytes).toBeGreaterThan(0)
@@ -41,8 +44,9 @@ describe('load generator', () => {
     // a client that never reserved cannot be a circuit's destination: the relay answers NO_RESERVATION
     const a = await reserveMany({ addr: relay.addr, peerId: relay.peerId }, 2, 2, 30_000, 15_000, false)
     cleanup.push(() => { for (const c of a.clients) c.close() })
-    const r = await circuits(1, [a.clients[0]], [a.clients[1]], 15_000)
+    const r = await circuits(1, [a.clients[0]], [a.clients[1]], 15_000, 1)
     expect(r.succeeded).toBe(0)
+    expect(r.heldAtOnce).toBe(0)
     expect(Object.keys(r.errors)).toEqual(['RelayRefusedError: relay refused connect: NO_RESERVATION'])
   }, 60_000)
 })
