@@ -19,6 +19,8 @@ const CLI = join(REPO_ROOT, 'tools/lab/bin/natkit-lab.js')
 const RUN_TIMEOUT_MS = 90_000
 /** Bound on one thing appearing in a tmux pane. */
 const PANE_TIMEOUT_MS = 30_000
+/** Bound on both shells exiting after `quit` (a peer's stop is bounded by its own shutdown timeout). */
+const QUIT_TIMEOUT_MS = 30_000
 
 /** Splits a sh command line into its words, as sh does. */
 function shWords (commandLine: string): string[] {
@@ -152,12 +154,17 @@ describe.skipIf(missingPrerequisite(labSkipReason))('natkit-lab chat in the NAT 
   it.skipIf(missingPrerequisite(hasTmux() ? undefined : 'tmux is not installed'))('tmux: what is typed in one pane shows in the other; quitting both shells tears the lab down', async () => {
     const socket = `natkit-lab-test-${process.pid}`
     const tmux = (...args: string[]): string => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', timeout: 5_000 }).stdout ?? ''
-    const pane = (i: 0 | 1): string => tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', `${TMUX_SESSION}:0.${i}`)
-    const type = (i: 0 | 1, line: string): void => { tmux('send-keys', '-t', `${TMUX_SESSION}:0.${i}`, line, 'Enter') }
+    // panes by their ids (%N): indexes shift when the first shell exits and tmux closes its pane
+    const paneIds: string[] = []
+    const target = (i: 0 | 1): string => paneIds[i] ?? `${TMUX_SESSION}:0.${i}`
+    const pane = (i: 0 | 1): string => tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', target(i))
+    const type = (i: 0 | 1, line: string): void => { tmux('send-keys', '-t', target(i), line, 'Enter') }
     const inPane = async (i: 0 | 1, re: RegExp): Promise<void> => { await until(() => re.test(pane(i)), () => `${re} in pane ${i}:\n${pane(i)}`, PANE_TIMEOUT_MS) }
     const run = runCli(['--sample-mib', '1', '--tmux-socket', socket])
     try {
       await until(() => run.stdout().includes('tmux session running'), () => `session (stdout: ${run.stdout()}, stderr: ${run.stderr()})`, PANE_TIMEOUT_MS)
+      paneIds.push(...tmux('list-panes', '-t', `${TMUX_SESSION}:0`, '-F', '#{pane_id}').trim().split('\n'))
+      expect(paneIds, 'two panes').toHaveLength(2)
       const prefix = /\(lab (nk[0-9a-f]{4}-)\)/.exec(run.stdout())?.[1] ?? ''
       const cid = /sample\.bin \(1048576 bytes, (bafkrei\w+)\)/.exec(run.stdout())?.[1] ?? ''
       expect(prefix).not.toBe('')
@@ -183,7 +190,12 @@ describe.skipIf(missingPrerequisite(labSkipReason))('natkit-lab chat in the NAT 
       await inPane(0, /\[chat\] 12D3KooW…\w+: and this in pane b/)
       type(0, 'quit')
       type(1, 'quit')
-      expect(await run.exited).toBe(0)
+      // both shells gone ends the session; if one stays, its pane says why (a failed stop waits for Enter)
+      const sessionGone = (): boolean => spawnSync('tmux', ['-L', socket, 'has-session'], { stdio: 'ignore', timeout: 5_000 }).status !== 0
+      let last = ''
+      await until(() => { if (!sessionGone()) { last = `pane 0:\n${pane(0)}\npane 1:\n${pane(1)}`; return false } return true }, () => `end of the tmux session after quit in both panes; ${last}`, QUIT_TIMEOUT_MS)
+      const code = await run.exited
+      expect(code, `stdout: ${run.stdout()}\nstderr: ${run.stderr()}`).toBe(0)
       expect(run.stdout()).toContain(`lab ${prefix} torn down`)
       expect(spawnSync('tmux', ['-L', socket, 'has-session'], { stdio: 'ignore' }).status).not.toBe(0)
       expect(existsSync(tmuxSocketPath(socket))).toBe(false)
