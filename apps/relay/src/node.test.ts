@@ -74,3 +74,29 @@ describe('composeInit: every relay limit reaches the component that uses it', ()
     expect(limitsNotReaching({ role: RELAY_ROLE, paths: PATHS, compose: composeInit })).toEqual([])
   })
 })
+
+describe('identify (the relay identifies only the remotes it dialled)', () => {
+  it('a peer connecting to the relay identifies it but is not identified back; a remote the relay dials is', async () => {
+    const relay = await start({ autonat: false })
+    const peer = await start({ autonat: false, seed: 'node-relay-peer' })
+    const dialled = await start({ autonat: false, seed: 'node-relay-dialled' })
+    const identified = (r: typeof relay, remote: string): Promise<void> => new Promise((resolve) => {
+      const on = (evt: CustomEvent<{ peerId: { toString: () => string } }>): void => {
+        if (evt.detail.peerId.toString() === remote) { r.node.removeEventListener('peer:identify', on); resolve() }
+      }
+      r.node.addEventListener('peer:identify', on)
+    })
+    const peerIdentifiedRelay = identified(peer, relay.peerId.toString())
+    await peer.node.dial(relay.node.getMultiaddrs()[0])
+    await peerIdentifiedRelay
+    expect((await peer.node.peerStore.get(relay.node.peerId)).protocols, 'the peer identified the relay').toContain('/libp2p/circuit/relay/0.2.0/hop')
+    const relayIdentifiedDialled = identified(relay, dialled.peerId.toString())
+    await relay.node.dial(dialled.node.getMultiaddrs()[0])
+    await relayIdentifiedDialled
+    expect((await relay.node.peerStore.get(dialled.node.peerId)).protocols, 'the relay identified the remote it dialled').toContain('/ipfs/ping/1.0.0')
+    // by now the relay would have identified the peer too (its identify started before the one above)
+    const known = await relay.node.peerStore.get(peer.node.peerId).catch(() => undefined)
+    // (libp2p records the protocol of each stream a remote opens: the peer's identify of the relay is all it knows)
+    expect(known?.protocols ?? [], 'the relay did not identify the peer that connected to it').not.toContain('/ipfs/ping/1.0.0')
+  })
+})

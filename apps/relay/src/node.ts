@@ -76,6 +76,8 @@ export async function createRelay (options: RelayOptions, events: NatkitEvents):
       privateKey,
       transports: [tcp(), webSockets()],
       connectionPingInterval: c.connectionPingInterval,
+      // nothing the relay does needs the protocols or addresses of the peers that reserve on it
+      identifyInbound: false,
       connectionGater: relayGater({ ...c.relayGater, events, reservations: limits }),
       services: {
         relay: circuitRelayServer(c.relayServer),

@@ -73,6 +73,18 @@ export interface NatkitNodeInit<S extends ServiceMap> {
    * @default libp2p's (10 s)
    */
   connectionPingInterval?: number
+  /**
+   * Run identify on every inbound connection (libp2p runs it on every
+   * connection it opens or accepts). `false` identifies only the remotes this
+   * node dialled: a relay learns nothing it uses from the thousands of peers
+   * that reserve on it (their protocols, listen addresses and agent would fill
+   * its peer store), and each identify costs it a stream, a protobuf exchange
+   * and a peer store merge per reservation (the relay passes `false`).
+   * Remotes still identify this node, so they learn their observed address.
+   *
+   * @default true
+   */
+  identifyInbound?: boolean
 }
 
 /** libp2p's `connectionMonitor` init for {@link NatkitNodeInit.connectionPingInterval}. */
@@ -132,7 +144,7 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
     peerDiscovery: bootstrapList.length > 0 ? [await bootstrapDiscovery(bootstrapList)] : [],
     metrics: o.metrics != null ? (await import('@libp2p/prometheus-metrics')).prometheusMetrics({ collectDefaultMetrics: true }) : undefined,
     services: {
-      identify: identify(),
+      identify: identify({ runOnConnectionOpen: init.identifyInbound !== false }),
       identifyPush: identifyPush(),
       ping: ping(),
       ...init.services
@@ -144,6 +156,12 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
   exemptRelayedFromInboundRateLimit(node)
   // libp2p writes to a TCP socket once per buffer of every noise frame (docs/upstream.md §10)
   coalesceSocketWrites(node)
+  if (init.identifyInbound === false) {
+    // identify only the remotes this node dialled (what identify's runOnConnectionOpen does for every connection)
+    node.addEventListener('connection:open', (evt) => {
+      if (evt.detail.direction === 'outbound') node.services.identify.identify(evt.detail).catch(() => {})
+    })
+  }
   return node
 }
 
