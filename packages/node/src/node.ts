@@ -4,6 +4,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
+import { lazyComponentLogger } from './logger.js'
 import { coalesceSocketWrites, exemptRelayedFromInboundRateLimit, linearConnectionListing } from '@natkit/libp2p-internals'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { checkListenAddrs, toListenAddressError } from './listen.js'
@@ -131,6 +132,8 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
   const node = await createLibp2p({
     privateKey: init.privateKey,
     start: false,
+    // libp2p's default logger builds debug instances per connection and stream even with DEBUG off
+    logger: lazyComponentLogger(),
     nodeInfo: { name: 'natkit', version: NATKIT_VERSION, userAgent: NATKIT_AGENT },
     addresses: { listen: init.listen ?? str(o.listen), announce: str(o.announce) },
     transports: init.transports,
