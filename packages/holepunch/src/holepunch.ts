@@ -1385,13 +1385,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     const candidate = (conn: Connection): void => {
       if (seen.has(conn)) return
       seen.add(conn)
-      const confirm = this.#confirmDirect
-      if (confirm == null) { resolve(conn); return }
+      if (this.#confirmDirect == null) { resolve(conn); return }
       confirming++
-      confirm(conn, AbortSignal.timeout(this.#confirmTimeout)).then(() => { resolve(conn) }, (err: unknown) => {
-        this.#log('direct connection to %p via %a not confirmed, closing it - %e', peer, conn.remoteAddr, err)
-        dialError = err
-        conn.abort(err instanceof Error ? err : new Error(String(err)))
+      void this.#confirmOrClose(peer, conn, 'direct connection').then((refused) => {
+        if (refused == null) { resolve(conn); return }
+        dialError = refused.error
         confirming--
         if (signal.aborted) onAbort()
       })
@@ -1428,6 +1426,22 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     }
   }
 
+  /**
+   * Runs `confirmDirect` on a direct connection (bounded by `confirmTimeout`):
+   * resolves with nothing once the peer answered over it, or with the
+   * rejection after closing the connection. Without `confirmDirect`, nothing.
+   */
+  async #confirmOrClose (peer: PeerId, conn: Connection, what: string): Promise<{ error: unknown } | undefined> {
+    try {
+      await this.#confirmDirect?.(conn, AbortSignal.timeout(this.#confirmTimeout))
+      return undefined
+    } catch (err) {
+      this.#log('%s to %p via %a not confirmed, closing it - %e', what, peer, conn.remoteAddr, err)
+      conn.abort(err instanceof Error ? err : new Error(String(err)))
+      return { error: err }
+    }
+  }
+
   async #tryUnilateral (relayed: Connection, signal: AbortSignal): Promise<Connection | undefined> {
     const peer = relayed.remotePeer
     let addrs: Multiaddr[]
@@ -1450,15 +1464,9 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       this.#log('unilateral upgrade to %p via %a failed - %e', peer, addrs, err)
     }
     // with `confirmDirect`, the unilateral connection counts only once the peer answered over it, as a punched one
-    const confirm = this.#confirmDirect
-    if (direct != null && confirm != null) {
-      try {
-        await confirm(direct, AbortSignal.timeout(this.#confirmTimeout))
-      } catch (err) {
-        this.#log('unilateral connection to %p via %a not confirmed, closing it - %e', peer, direct.remoteAddr, err)
-        direct.abort(err instanceof Error ? err : new Error(String(err)))
-        direct = undefined
-      }
+    if (direct != null && this.#confirmDirect != null) {
+      const refused = await this.#confirmOrClose(peer, direct, 'unilateral connection')
+      if (refused != null) direct = undefined
     }
     this.#emit('holepunch:direct-dial', { remotePeer: peer.toString(), success: direct != null })
     return direct
