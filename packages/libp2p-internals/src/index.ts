@@ -1,11 +1,13 @@
 /**
  * INTERNALS: every place natkit reaches into js-libp2p beyond its public
- * API, in one module. Written for, and checked against:
+ * API, in this package (this module, noise.ts). Written for, and
+ * checked against:
  *
  * - libp2p {@link LIBP2P_VERIFIED_VERSION}
  * - @libp2p/circuit-relay-v2 {@link CIRCUIT_RELAY_VERIFIED_VERSION}
+ * - @libp2p/noise {@link NOISE_VERIFIED_VERSION} (noise.ts)
  *
- * `internals.test.ts` is the canary: it fails with a message naming the
+ * `internals.test.ts` (and noise.test.ts) is the canary: it fails with a message naming the
  * internal that moved when an upgrade changes one of them. The relay server
  * methods @natkit/node's `relay-observer.ts` wraps are checked by
  * `assertRelayServerInternals` there (same version) and its own canary test.
@@ -19,20 +21,16 @@ import { dirname, join } from 'node:path'
 import type { AbortOptions, Connection, PeerId, Libp2p, Stream, StreamMuxer, Upgrader, UpgraderOptions } from '@libp2p/interface'
 import type { TransportManager, TransportManagerDialOptions } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { Libp2pInternalsChangedError } from './errors.js'
+import { CIRCUIT_RELAY_VERIFIED_VERSION, LIBP2P_VERIFIED_VERSION } from './versions.js'
 
-/** The libp2p version whose internals this module was checked against. */
-export const LIBP2P_VERIFIED_VERSION = '3.3.11'
-/** The @libp2p/circuit-relay-v2 version whose internals this module (and relay-observer.ts) was checked against. */
-export const CIRCUIT_RELAY_VERIFIED_VERSION = '4.2.13'
+export { Libp2pInternalsChangedError, CIRCUIT_RELAY_VERIFIED_VERSION, LIBP2P_VERIFIED_VERSION }
+export { natkitNoise, reuseX25519KeyObjects, decodeFramesWithoutThrowing, replaceFrameDecoder, NOISE_VERIFIED_VERSION, type NoiseComponents } from './noise.js'
+
 
 /** The `Symbol.toStringTag` of @libp2p/circuit-relay-v2's transport. */
 export const CIRCUIT_TRANSPORT_TAG = '@libp2p/circuit-relay-v2-transport'
 
-/** An internal natkit relies on is not where the verified versions had it. */
-export class Libp2pInternalsChangedError extends Error {
-  static override name = 'Libp2pInternalsChangedError'
-  override name = 'Libp2pInternalsChangedError'
-}
 
 /** The node has no circuit relay transport (a composition mistake). */
 export class CircuitTransportMissingError extends Error {

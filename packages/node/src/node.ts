@@ -1,11 +1,10 @@
-import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { identityFromSeed, loadOrCreateIdentity } from '@natkit/identity'
 import { lazyComponentLogger } from './logger.js'
-import { coalesceSocketWrites, exemptRelayedFromInboundRateLimit, linearConnectionListing } from '@natkit/libp2p-internals'
+import { coalesceSocketWrites, exemptRelayedFromInboundRateLimit, linearConnectionListing, natkitNoise } from '@natkit/libp2p-internals'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { checkListenAddrs, toListenAddressError } from './listen.js'
 import { observeNode } from './observe.js'
@@ -137,7 +136,8 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
     nodeInfo: { name: 'natkit', version: NATKIT_VERSION, userAgent: NATKIT_AGENT },
     addresses: { listen: init.listen ?? str(o.listen), announce: str(o.announce) },
     transports: init.transports,
-    connectionEncrypters: [noise()],
+    // noise, with its X25519 key objects reused and no exception per received frame (docs/upstream.md §11)
+    connectionEncrypters: [natkitNoise()],
     streamMuxers: [yamux()],
     connectionGater: inboundAdmission(init.connectionGater ?? {}, inboundAdmissionInit(o)),
     // a role that accepts WebRTC raises the upgrade timeout to its acceptance window (signalling and ICE)
