@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { composeInit, createRelay } from './node.js'
 import { relayRendezvousCid, type NatkitRunner } from '@natkit/node'
 import { connectionMonitorInterval } from '@natkit/libp2p-internals'
+import { getEventListeners } from 'node:events'
+import { anySignal } from 'any-signal'
 
 const running: NatkitRunner[] = []
 afterEach(async () => { await Promise.all(running.splice(0).map(async r => { await r.stop() })) })
@@ -22,6 +24,18 @@ describe('relay composition', () => {
     expect(node.getProtocols()).toEqual(expect.arrayContaining(['/libp2p/circuit/relay/0.2.0/hop', '/libp2p/autonat/2/dial-request', '/ipfs/id/1.0.0', '/ipfs/ping/1.0.0']))
     const noAutonat = await start({ autonat: false })
     expect(noAutonat.node.getProtocols()).not.toContain('/libp2p/autonat/2/dial-request')
+  })
+})
+
+describe('circuits and the server\'s shutdown signal (issue 14)', () => {
+  it('the relay server\'s shutdown signal keeps one native listener however many circuits listen to it, and its stop still ends them', async () => {
+    const r = await start({ autonat: false })
+    const signal = (r.node.services.relay as unknown as { shutdownController: AbortController }).shutdownController.signal
+    // what each circuit does (@libp2p/circuit-relay-v2 createLimitedRelay)
+    const circuits = Array.from({ length: 100 }, () => anySignal([signal]))
+    expect(getEventListeners(signal, 'abort'), 'native abort listeners on the shutdown signal').toHaveLength(1)
+    await r.stop()
+    expect(circuits.every(c => c.aborted), 'stopping the relay aborts every circuit').toBe(true)
   })
 })
 

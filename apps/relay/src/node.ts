@@ -9,6 +9,7 @@ import { circuitRelayServer, type CircuitRelayServerInit, type CircuitRelayServi
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver, relayAdvertisingServices, type RelayAdvertisingServices } from '@natkit/node'
+import { indexRelayShutdownListeners } from '@natkit/libp2p-internals'
 import type { RelayOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 
@@ -71,7 +72,7 @@ export async function createRelay (options: RelayOptions, events: NatkitEvents):
     role: 'relay',
     options,
     events,
-    create: async (privateKey) => await createNatkitNode<RelayServices>({
+    create: async (privateKey) => relayWithIndexedShutdown(await createNatkitNode<RelayServices>({
       options,
       privateKey,
       transports: [tcp(), webSockets()],
@@ -87,7 +88,7 @@ export async function createRelay (options: RelayOptions, events: NatkitEvents):
         ...(autonat != null ? { autonat: autonat.autoNATv2(), autonatGuard: autonat.autonatGuard() } : {}),
         ...advertising
       }
-    }),
+    })),
     afterStart: async (_node, running) => {
       const listen = options.stunListen
       if (listen == null) return
@@ -98,6 +99,16 @@ export async function createRelay (options: RelayOptions, events: NatkitEvents):
       for (const message of observers.describe) events.emit('info', { message })
     }
   })
+}
+
+/**
+ * Every circuit listens to the relay server's one shutdown signal: with Node's
+ * EventTarget each listener added or removed walks all the others (O(n²) for
+ * n circuits, docs/upstream.md §11); indexed, each is O(1).
+ */
+function relayWithIndexedShutdown<N extends { services: { relay: unknown } }> (node: N): N {
+  indexRelayShutdownListeners(node.services.relay)
+  return node
 }
 
 /** The AutoNAT v2 server and natkit's guard around it (`--autonat`). */

@@ -1,13 +1,13 @@
 /**
  * INTERNALS: every place natkit reaches into js-libp2p beyond its public
- * API, in this package (this module, noise.ts). Written for, and
+ * API, in this package (this module, noise.ts, signals.ts). Written for, and
  * checked against:
  *
  * - libp2p {@link LIBP2P_VERIFIED_VERSION}
  * - @libp2p/circuit-relay-v2 {@link CIRCUIT_RELAY_VERIFIED_VERSION}
  * - @libp2p/noise {@link NOISE_VERIFIED_VERSION} (noise.ts)
  *
- * `internals.test.ts` (and noise.test.ts) is the canary: it fails with a message naming the
+ * `internals.test.ts` (and noise.test.ts, signals.test.ts) is the canary: it fails with a message naming the
  * internal that moved when an upgrade changes one of them. The relay server
  * methods @natkit/node's `relay-observer.ts` wraps are checked by
  * `assertRelayServerInternals` there (same version) and its own canary test.
@@ -25,6 +25,7 @@ import { Libp2pInternalsChangedError } from './errors.js'
 import { CIRCUIT_RELAY_VERIFIED_VERSION, LIBP2P_VERIFIED_VERSION } from './versions.js'
 
 export { Libp2pInternalsChangedError, CIRCUIT_RELAY_VERIFIED_VERSION, LIBP2P_VERIFIED_VERSION }
+export { indexAbortListeners, indexRelayShutdownListeners } from './signals.js'
 export { natkitNoise, reuseX25519KeyObjects, decodeFramesWithoutThrowing, replaceFrameDecoder, NOISE_VERIFIED_VERSION, type NoiseComponents } from './noise.js'
 
 
