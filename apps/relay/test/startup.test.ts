@@ -4,12 +4,12 @@
  * never loads WebRTC). Proved structurally, from the modules each process
  * loaded (TRACE_MODULES_HOOK), not from timings a busy machine would skew.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { BINS, RolePool, packagesOf, type RoleProcess } from '@natkit/testkit/roles'
+import { BINS, RolePool, binNodeFlags, packagesOf, type RoleProcess } from '@natkit/testkit/roles'
 import { assertFreshBuild } from '@natkit/testkit'
 
 const pool = new RolePool()
@@ -86,6 +86,34 @@ describe('a role loads only the services it runs', () => {
     // every @libp2p package, ~130 more modules to load at every start (see the root package.json's overrides)
     expect(loadedTwice(await relay.urls())).toEqual({})
     expect(loadedTwice(await peer.urls())).toEqual({})
+  }, 30_000)
+})
+
+describe('natkit-relay caps V8\'s young generation (issue 14: scavenge pauses with many connections)', () => {
+  const FLAG = '--max-semi-space-size=4'
+  const cmdline = (pid: number | undefined): string[] => readFileSync(`/proc/${pid ?? 0}/cmdline`, 'utf8').split('\0').filter(Boolean)
+
+  it('run as a command (its shebang), Node gets the flag; so does a relay the tests and benchmarks start with node', async () => {
+    assertFreshBuild(BINS.relay)
+    expect(binNodeFlags(BINS.relay)).toEqual([FLAG])
+    // as a user runs it: the file itself, `node` found on PATH (npm puts node_modules/.bin first)
+    const child = spawn(BINS.relay, ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-autonat', '--json'], { env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = new Promise(resolve => child.on('exit', resolve))
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = ''
+        child.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('"event":"listening"')) resolve() })
+        child.on('exit', (code) => { reject(new Error(`natkit-relay exited (${code}) before listening`)) })
+      })
+      expect(cmdline(child.pid).slice(0, 3), 'the process env started: node, the flag, the script').toEqual([expect.stringMatching(/node$/), FLAG, BINS.relay])
+    } finally {
+      child.kill('SIGTERM')
+      await exited
+    }
+    const started = pool.start('relay', ['--listen', '/ip4/127.0.0.1/tcp/0', '--no-autonat'])
+    await started.waitFor('listening', (e) => e.addrs.length > 0)
+    expect(cmdline(started.child.pid), 'RoleProcess passes the shebang\'s flags').toContain(FLAG)
+    expect(await started.stop()).toBe(0)
   }, 30_000)
 })
 

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseEventStream, type NatkitEvent, type NatkitEventName } from '@natkit/events'
 import { assertFreshBuild } from './freshness.js'
@@ -17,6 +18,18 @@ export const BINS = {
   peer: `${APPS}peer/bin/natkit-peer.js`,
   autonat: `${APPS}autonat-probe/bin/natkit-autonat.js`
 } as const
+
+/**
+ * The Node flags a script's shebang gives it (`#!/usr/bin/env -S node --flag`,
+ * e.g. natkit-relay's young-generation cap): what starts a role binary with
+ * `process.execPath` passes them too, so the role runs as it does from the
+ * command line. None for a script without such a shebang.
+ */
+export function binNodeFlags (script: string): string[] {
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0]
+  const flags = /^#!\/usr\/bin\/env(?: -S)? node((?: --[\w-]+(?:=\S+)?)*)\s*$/.exec(first)?.[1] ?? ''
+  return flags.split(' ').filter(f => f !== '')
+}
 
 /**
  * A `node --import` hook that writes the URL of every module file the process
@@ -56,7 +69,7 @@ export class RoleProcess {
   constructor (bin: keyof typeof BINS, args: string[], opts: RoleProcessOptions = {}) {
     assertFreshBuild(BINS[bin])
     const trace = opts.traceModules != null ? { node: ['--import', TRACE_MODULES_HOOK], env: { NATKIT_TRACE_MODULES: opts.traceModules } } : { node: [], env: {} }
-    this.child = spawn(process.execPath, [...trace.node, BINS[bin], ...args, '--json'], { stdio: [opts.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '', ...trace.env } })
+    this.child = spawn(process.execPath, [...binNodeFlags(BINS[bin]), ...trace.node, BINS[bin], ...args, '--json'], { stdio: [opts.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '', ...trace.env } })
     this.child.stdout?.on('data', parseEventStream((e) => {
       this.events.push(e)
       for (const w of [...this.#waiters]) w()
