@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import os from 'node:os'
-import { binNodeFlags } from '@natkit/testkit/roles'
+import { nodeArgv } from '@natkit/testkit/roles'
 
 /** Runs per role and measure. */
 const RUNS = 5
@@ -35,7 +35,7 @@ const round = (x) => Math.round(x * 10) / 10
 /** Wall time (ms) of `bin --help` until exit. */
 async function helpTime (bin) {
   const t0 = performance.now()
-  const child = spawn(process.execPath, [...binNodeFlags(ROOT + bin), ROOT + bin, '--help'], { stdio: 'ignore' })
+  const child = spawn(process.execPath, [...nodeArgv(ROOT + bin), '--help'], { stdio: 'ignore' })
   const timer = setTimeout(() => { child.kill('SIGKILL') }, RUN_TIMEOUT_MS)
   const code = await new Promise(resolve => child.on('exit', resolve))
   clearTimeout(timer)
@@ -54,7 +54,7 @@ function cpuMsOf (pid) {
 
 /** Time (ms) from spawn to the first `listening` event, and the RSS (MiB) then. */
 async function listeningTime (bin, args, env = {}) {
-  return await listeningTimeOf([...binNodeFlags(ROOT + bin), ROOT + bin, ...args, '--listen', '/ip4/127.0.0.1/tcp/0', '--json'], env)
+  return await listeningTimeOf([...nodeArgv(ROOT + bin), ...args, '--listen', '/ip4/127.0.0.1/tcp/0', '--json'], env)
 }
 
 /** Time (ms) from spawning `node <argv>` to its first `"event":"listening"` line, and the RSS (MiB) then. */

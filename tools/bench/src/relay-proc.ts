@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { readProcStat, type ProcStat } from '@natkit/testkit/proc'
 import { join } from 'node:path'
 import { interopBinDir } from '@natkit/lab'
-import { BINS, binNodeFlags } from '@natkit/testkit/roles'
+import { BINS, nodeArgv } from '@natkit/testkit/roles'
 import type { RelayImpl } from './args.js'
 
 /**
@@ -48,8 +48,8 @@ export function relayCommand (impl: RelayImpl, limits: RelayLimits, cpuProfDir?:
   const node = cpuProfDir != null ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []
   return {
     bin: process.execPath,
-    // the Node flags of its shebang (young-generation cap), as when run from the command line
-    args: [...binNodeFlags(BINS.relay), ...node, BINS.relay, '--listen', '/ip4/127.0.0.1/tcp/0', '--json',
+    // with the Node flags of its shebang (young-generation cap), as when run from the command line
+    args: [...node, ...nodeArgv(BINS.relay), '--listen', '/ip4/127.0.0.1/tcp/0', '--json',
       '--max-connections', conns,
       '--max-reservations', res, '--max-reservations-per-ip', res, '--max-reservations-per-network', res,
       '--max-pending-inbound', String(limits.concurrency * 2 + limits.circuits),

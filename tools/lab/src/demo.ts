@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { formatHuman } from '@natkit/events'
 import { checkPrerequisites, type Lab } from './netns.js'
 import { RoleHandle, runnableRoleBinary, REPO_ROOT } from './procs.js'
-import { binNodeFlags } from '@natkit/testkit/roles'
+import { nodeArgv } from '@natkit/testkit/roles'
 import { runTrial, timelineLine, TIMELINE_EVENTS, type LabTransport, type TrialResult } from './scenario.js'
 import { defaultTopology, describeTopology, type NatProfile } from './topology.js'
 
@@ -85,8 +85,7 @@ async function runLoopbackDemo (transport: LabTransport): Promise<number> {
   const handles: RoleHandle[] = []
   const t0 = Date.now()
   const start = (role: string, bin: 'relay' | 'peer', args: string[]): RoleHandle => {
-    const script = runnableRoleBinary(bin)
-    const h = new RoleHandle(local, role, process.execPath, [...binNodeFlags(script), script, ...args, '--json', '--network', 'local'], { cwd: REPO_ROOT, label: role })
+    const h = new RoleHandle(local, role, process.execPath, [...nodeArgv(runnableRoleBinary(bin)), ...args, '--json', '--network', 'local'], { cwd: REPO_ROOT, label: role })
     handles.push(h)
     h.onEvent((e) => { if (TIMELINE_EVENTS.has(e.event)) out(timelineLine(t0, role, e)) })
     return h

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEventStream } from '@natkit/events'
 import { assertFreshBuild } from '@natkit/testkit'
-import { binNodeFlags } from '@natkit/testkit/roles'
+import { nodeArgv } from '@natkit/testkit/roles'
 export { StaleBuildError } from '@natkit/testkit'
 import type { Lab } from './netns.js'
 import type { Host } from './topology.js'
@@ -257,7 +257,7 @@ export function spawnRole (lab: Lab, host: string | Host, bin: RoleName | string
   const fullArgs = (opts.json ?? true) && !args.includes('--json') ? [...args, '--json'] : args
   const hostName = typeof host === 'string' ? host : host.name
   // with the Node flags of the script's shebang, as when run from the command line
-  return new RoleHandle(lab, host, process.execPath, [...binNodeFlags(script), script, ...fullArgs], {
+  return new RoleHandle(lab, host, process.execPath, [...nodeArgv(script), ...fullArgs], {
     env: { ...process.env, NO_COLOR: '1', ...opts.env },
     cwd: opts.cwd ?? REPO_ROOT,
     label: `${bin} in ${hostName}`

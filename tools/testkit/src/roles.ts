@@ -31,6 +31,11 @@ export function binNodeFlags (script: string): string[] {
   return flags.split(' ').filter(f => f !== '')
 }
 
+/** `node`'s arguments to run `script` as its shebang would: {@link binNodeFlags}, then the script. */
+export function nodeArgv (script: string): string[] {
+  return [...binNodeFlags(script), script]
+}
+
 /**
  * A `node --import` hook that writes the URL of every module file the process
  * loaded to the file named by `NATKIT_TRACE_MODULES`, at exit.
@@ -69,7 +74,7 @@ export class RoleProcess {
   constructor (bin: keyof typeof BINS, args: string[], opts: RoleProcessOptions = {}) {
     assertFreshBuild(BINS[bin])
     const trace = opts.traceModules != null ? { node: ['--import', TRACE_MODULES_HOOK], env: { NATKIT_TRACE_MODULES: opts.traceModules } } : { node: [], env: {} }
-    this.child = spawn(process.execPath, [...binNodeFlags(BINS[bin]), ...trace.node, BINS[bin], ...args, '--json'], { stdio: [opts.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '', ...trace.env } })
+    this.child = spawn(process.execPath, [...trace.node, ...nodeArgv(BINS[bin]), ...args, '--json'], { stdio: [opts.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '', ...trace.env } })
     this.child.stdout?.on('data', parseEventStream((e) => {
       this.events.push(e)
       for (const w of [...this.#waiters]) w()
