@@ -4,8 +4,7 @@
  * addresses. Both dial from the listen port and announce public interface
  * addresses right away.
  */
-import { webSockets } from '@libp2p/websockets'
-import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker } from '@natkit/node'
+import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, publicAddressConfirmation, type BaseServices, type NatkitRunner, type PublicAddressConfirmation, type ReachabilityChecker, loadWebSockets } from '@natkit/node'
 import { autonatGuard, reachabilityChecker } from '@natkit/node/autonat'
 import { discoverNat, natEventFields, startNatObservers, type NatDiscovery } from '@natkit/nat-behavior'
 import { tcpReuse } from '@natkit/tcp-reuse'
@@ -41,6 +40,7 @@ export type AutonatServices = {
  * the server would register).
  */
 export async function createAutonat (options: AutonatOptions, events: NatkitEvents, init: { check?: boolean } = {}): Promise<NatkitRunner<BaseServices & AutonatServices>> {
+  const webSockets = await loadWebSockets()
   return await prepareNatkitNode({
     role: 'autonat',
     options,

@@ -4,8 +4,7 @@
  */
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
-import { connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, type BaseServices, type NatkitRunner } from '@natkit/node'
+import { connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, type BaseServices, type NatkitRunner, loadWebSockets } from '@natkit/node'
 import type { BootstrapOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
 
@@ -36,6 +35,7 @@ export function composeInit (o: BootstrapOptions): BootstrapComposedInit {
 
 /** Builds the bootstrap's node (not started). */
 export async function createBootstrap (options: BootstrapOptions, events: NatkitEvents): Promise<NatkitRunner<BaseServices & BootstrapServices>> {
+  const webSockets = await loadWebSockets()
   const c = composeInit(options)
   return await prepareNatkitNode({
     role: 'bootstrap',

@@ -11,11 +11,11 @@ import { circuitRelayTransport, type CircuitRelayTransportInit } from '@libp2p/c
 import { gossipsub, StrictSign, TopicValidatorResult, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub'
 import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
 import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { holePunch, type HolePunchInit, type HolePunchService } from '@natkit/holepunch'
 import {
   DEFAULT_CONFIRM_TIMEOUT, DEFAULT_WEBRTC_ACCEPT_WINDOW, announceSelf, type AutonatGuard, confirmDirect, connectionManagerInit, inboundAdmissionInit, stopGuard, type StopGuard, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, isLimited, keepBootstrapPeers, pingConnection, prepareNatkitNode, publicAddressConfirmation, reservationKeeper, relayDiscovery,
-  type BaseServices, type RelayDiscovery, type RelayDiscoveryInit, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode
+  type BaseServices, type RelayDiscovery, type RelayDiscoveryInit, type NatkitRunner, type PublicAddressConfirmation, type ReservationKeeper, type ReservationKeeperInit, type RunningNode,
+  loadWebSockets
 } from '@natkit/node'
 import { autonatGuard } from '@natkit/node/autonat'
 import { tcpReuse } from '@natkit/tcp-reuse'
@@ -121,6 +121,7 @@ function stunEndpoint (url: string): { address: string, port: number } {
 
 /** Builds the peer's node (not started); `start()` also starts the ping loop and DHT self-announcement. */
 export async function createPeer (options: PeerOptions, events: NatkitEvents): Promise<PeerRunner> {
+  const webSockets = await loadWebSockets()
   const c = composeInit(options)
   const listen = options.listen.map(String)
   const transports = [options.tcpReuse ? tcpReuse() : tcp(), webSockets(), circuitRelayTransport(c.circuitTransport)]

@@ -7,8 +7,7 @@
  */
 import { circuitRelayServer, type CircuitRelayServerInit, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
-import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver, relayAdvertisingServices, type RelayAdvertisingServices } from '@natkit/node'
+import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver, relayAdvertisingServices, type RelayAdvertisingServices, loadWebSockets } from '@natkit/node'
 import { indexRelayShutdownListeners } from '@natkit/libp2p-internals'
 import type { RelayOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
@@ -62,6 +61,7 @@ export function composeInit (o: RelayOptions): RelayComposedInit {
 
 /** Builds the relay's node (not started); `start()` also starts the STUN server of `--stun-listen`. */
 export async function createRelay (options: RelayOptions, events: NatkitEvents): Promise<NatkitRunner<BaseServices & RelayServices>> {
+  const webSockets = await loadWebSockets()
   const c = composeInit(options)
   const limits = new ReservationLimits(c.reservationLimits)
   // optional services are loaded only when they run

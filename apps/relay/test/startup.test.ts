@@ -89,6 +89,40 @@ describe('a role loads only the services it runs', () => {
   }, 30_000)
 })
 
+describe('WebSockets without undici (issue 14: ~30 ms of every start, nodejs/node#59686)', () => {
+  const UNDICI = 'node:internal/deps/undici/undici'
+  const WS_LISTEN = ['--listen', '/ip4/127.0.0.1/tcp/0', '--listen', '/ip4/127.0.0.1/tcp/0/ws']
+  const ROLE_ARGS: Record<keyof typeof BINS, string[]> = {
+    relay: [...WS_LISTEN, '--no-autonat'],
+    bootstrap: WS_LISTEN,
+    autonat: WS_LISTEN,
+    peer: ['run', ...WS_LISTEN, '--no-webrtc', '--no-dht']
+  }
+
+  for (const role of Object.keys(BINS) as Array<keyof typeof BINS>) {
+    it(`natkit ${role}: listens on /ws without loading undici; a natkit peer connects over it`, async () => {
+      const server = traced(role, ROLE_ARGS[role])
+      const listening = await server.proc.waitFor('listening', (e) => e.addrs.some((a: string) => a.includes('/ws/')))
+      const wsAddr = listening.addrs.find((a: string) => a.includes('/ws/')) ?? ''
+      const client = traced('peer', ['dial', wsAddr, '--no-webrtc', '--timeout', '10s'])
+      expect(await client.proc.exited, client.proc.stderr).toBe(0)
+      expect((await client.proc.waitFor('dial:result')).outcome).toBe('direct')
+      const connected = await client.proc.waitFor('peer:connect', (e) => e.remotePeer === listening.peerId)
+      expect(connected.remoteAddr).toMatch(/\/tcp\/\d+\/ws\//)
+      // the other side saw it arrive over WebSockets
+      const seen = await server.proc.waitFor('peer:connect', (e) => e.remotePeer === connected.peerId)
+      expect(seen.remoteAddr).toMatch(/\/tcp\/\d+\/ws\//)
+      expect(await server.proc.stop()).toBe(0)
+      // the role listened on WebSockets (node:http, the transport) without loading undici
+      const served = await server.urls()
+      expect(served).toEqual(expect.arrayContaining(['node:http', expect.stringContaining('/node_modules/@libp2p/websockets/')]))
+      expect(served).not.toContain(UNDICI)
+      // the dialling side does load it: @libp2p/websockets dials with Node's WebSocket (undici), which also shows the trace sees it
+      expect(await client.urls()).toContain(UNDICI)
+    }, 30_000)
+  }
+})
+
 describe('natkit-relay caps V8\'s young generation (issue 14: scavenge pauses with many connections)', () => {
   const FLAG = '--max-semi-space-size=4'
   const cmdline = (pid: number | undefined): string[] => readFileSync(`/proc/${pid ?? 0}/cmdline`, 'utf8').split('\0').filter(Boolean)

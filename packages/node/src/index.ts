@@ -37,6 +37,7 @@ export { relayGater, DEFAULT_MAX_TRACKED_PEERS, type RelayGaterInit } from './re
 export { ReservationLimits, type ReservationLimitsInit, type ReservationLimitsTarget, type ReservationRefusal } from './relay-reservations.js'
 export type { AutonatGuard, AutonatGuardInit, AutonatGuardComponents } from './autonat-guard.js'
 export { stopGuard, StopGuard, UnsolicitedStopError, RELAY_V2_STOP_PROTOCOL, DEFAULT_STOP_REFUSAL_REPORT_INTERVAL, DEFAULT_STOP_REFUSAL_TRACKED, type StopGuardInit, type StopGuardComponents } from './stop-guard.js'
+export { loadWebSockets, importWithoutUndici, UNDICI_HTTP_EXPORTS } from './websockets.js'
 export { ipGroups, IPV4_NETWORK_BITS, IPV6_HOST_BITS, IPV6_NETWORK_BITS, type IpGroups } from './ip-groups.js'
 export { circuitReservationStore, nodeComponents, transportTags, CircuitTransportMissingError, Libp2pInternalsChangedError, LIBP2P_VERIFIED_VERSION, CIRCUIT_RELAY_VERIFIED_VERSION } from '@natkit/libp2p-internals'
 export { announceSelf, findPeerAddrs, peerRecordCid, PEER_RECORD_PREFIX, waitForDhtPeer, waitForRoutingTablePeer, provideTo, relayRendezvousCid, RELAY_RENDEZVOUS_PREFIX, NoProviderRecipientsError, DhtNotReadyError, DEFAULT_DHT_READY_TIMEOUT, DEFAULT_DHT_QUERY_TIMEOUT, MAX_PROVIDERS_PER_LOOKUP } from './discovery.js'
