@@ -7,7 +7,7 @@
  */
 import { circuitRelayServer, type CircuitRelayServerInit, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
-import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver, relayAdvertisingServices, type RelayAdvertisingServices, loadWebSockets } from '@natkit/node'
+import { type AutonatGuard, connectionManagerInit, inboundAdmissionInit, type ConnectionManagerLimits, type InboundAdmissionInit, createNatkitNode, prepareNatkitNode, relayGater, relayObserver, ReservationLimits, type ReservationLimitsInit, type BaseServices, type NatkitRunner, type RelayGaterInit, type RelayObserver, relayAdvertisingServices, type RelayAdvertisingServices, loadWebSockets } from '@natkit/node/relay'
 import { indexRelayShutdownListeners } from '@natkit/libp2p-internals'
 import type { RelayOptions } from './options.js'
 import type { NatkitEvents } from '@natkit/events'
@@ -112,7 +112,7 @@ function relayWithIndexedShutdown<N extends { services: { relay: unknown } }> (n
 }
 
 /** The AutoNAT v2 server and natkit's guard around it (`--autonat`). */
-async function loadAutonat (): Promise<{ autoNATv2: typeof import('@libp2p/autonat-v2').autoNATv2, autonatGuard: typeof import('@natkit/node/autonat').autonatGuard }> {
-  const [{ autoNATv2 }, { autonatGuard }] = await Promise.all([import('@libp2p/autonat-v2'), import('@natkit/node/autonat')])
+async function loadAutonat (): Promise<{ autoNATv2: typeof import('@libp2p/autonat-v2').autoNATv2, autonatGuard: typeof import('@natkit/node/autonat-guard').autonatGuard }> {
+  const [{ autoNATv2 }, { autonatGuard }] = await Promise.all([import('@libp2p/autonat-v2'), import('@natkit/node/autonat-guard')])
   return { autoNATv2, autonatGuard }
 }

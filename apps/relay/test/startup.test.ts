@@ -82,6 +82,12 @@ describe('a role loads only the services it runs', () => {
     expect(peerLoaded).toContain('@libp2p/circuit-relay-v2')
     for (const p of ['@libp2p/webrtc', 'node-datachannel', '@libp2p/kad-dht', '@libp2p/upnp-nat', '@libp2p/mdns']) expect(peerLoaded).not.toContain(p)
     expect(await relay.packages()).toContain('@libp2p/autonat-v2')
+    // nor natkit's peer-side capabilities (@natkit/node/relay, @natkit/node/autonat-guard): the reachability checker
+    // (AutoNAT client), direct paths, reservations, relay discovery, address confirmation, the STOP guard
+    const relayUrls = await relay.urls()
+    expect(relayUrls).toEqual(expect.arrayContaining([expect.stringMatching(/\/packages\/node\/(dist|src)\/relay-gater\.(js|ts)$/), expect.stringMatching(/\/packages\/node\/(dist|src)\/autonat-guard\.(js|ts)$/)]))
+    const peerSide = /\/packages\/node\/(dist|src)\/(reachability|direct-paths|reservations|relay-discovery|public-addrs|stop-guard)\.(js|ts)$/
+    expect(relayUrls.filter(u => peerSide.test(u))).toEqual([])
     // one copy of each package: a version conflict once nested uint8arrays (and its multiformats) under
     // every @libp2p package, ~130 more modules to load at every start (see the root package.json's overrides)
     expect(loadedTwice(await relay.urls())).toEqual({})
