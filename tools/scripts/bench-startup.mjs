@@ -19,7 +19,7 @@ const RUNS = 5
 /** Bound on one run (ms). */
 const RUN_TIMEOUT_MS = 15_000
 /** Alternating runs of the relay / stock js-libp2p comparison (each variant). */
-const COMPARE_RUNS = 15
+const COMPARE_RUNS = 25
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const ROLES = {
@@ -110,10 +110,15 @@ const relayVsStock = {
   loadavgAfter: os.loadavg().map(round),
   ...Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { startToListeningMs: round(median(v.map(l => l.ms))), minMs: round(Math.min(...v.map(l => l.ms))), cpuMsToListening: median(v.map(l => l.cpu)), rssAtListeningMiB: round(median(v.map(l => l.rss))) }]))
 }
+// paired by round (each round runs every variant once, back to back): the relay's time minus the stock relay's,
+// so a difference smaller than the spread of either is visible as such
+const diffs = samples.relay.map((r, i) => r.ms - samples.stockJsLibp2pRelay[i].ms).sort((a, b) => a - b)
+const quantile = (q) => round(diffs[Math.min(diffs.length - 1, Math.floor(q * diffs.length))])
+relayVsStock.pairedDifferenceMs = { p25: quantile(0.25), median: quantile(0.5), p75: quantile(0.75), relayFasterInRounds: diffs.filter(d => d < 0).length }
 relayVsStock.ratio = Math.round(relayVsStock.relay.startToListeningMs / relayVsStock.stockJsLibp2pRelay.startToListeningMs * 100) / 100
 relayVsStock.cpuRatio = Math.round(relayVsStock.relay.cpuMsToListening / relayVsStock.stockJsLibp2pRelay.cpuMsToListening * 100) / 100
 relayVsStock.ratioSameServices = Math.round(relayVsStock.relay.startToListeningMs / relayVsStock.stockJsLibp2pRelaySameServices.startToListeningMs * 100) / 100
-console.log(`relay vs stock js-libp2p relay (${COMPARE_RUNS} alternating runs): ${relayVsStock.relay.startToListeningMs} ms vs ${relayVsStock.stockJsLibp2pRelay.startToListeningMs} ms (ratio ${relayVsStock.ratio}); stock with the relay's services ${relayVsStock.stockJsLibp2pRelaySameServices.startToListeningMs} ms (ratio ${relayVsStock.ratioSameServices}); relay without compile cache ${relayVsStock.relayWithoutCompileCache.startToListeningMs} ms; CPU to listening ${relayVsStock.relay.cpuMsToListening} ms vs ${relayVsStock.stockJsLibp2pRelay.cpuMsToListening} ms (ratio ${relayVsStock.cpuRatio})`)
+console.log(`relay vs stock js-libp2p relay (${COMPARE_RUNS} alternating runs): ${relayVsStock.relay.startToListeningMs} ms vs ${relayVsStock.stockJsLibp2pRelay.startToListeningMs} ms (ratio ${relayVsStock.ratio}; per round relay − stock: median ${relayVsStock.pairedDifferenceMs.median} ms, p25 ${relayVsStock.pairedDifferenceMs.p25}, p75 ${relayVsStock.pairedDifferenceMs.p75}, relay faster in ${relayVsStock.pairedDifferenceMs.relayFasterInRounds} of ${COMPARE_RUNS} rounds); stock with the relay's services ${relayVsStock.stockJsLibp2pRelaySameServices.startToListeningMs} ms (ratio ${relayVsStock.ratioSameServices}); relay without compile cache ${relayVsStock.relayWithoutCompileCache.startToListeningMs} ms; CPU to listening ${relayVsStock.relay.cpuMsToListening} ms vs ${relayVsStock.stockJsLibp2pRelay.cpuMsToListening} ms (ratio ${relayVsStock.cpuRatio})`)
 
 const report = {
   generatedAt: new Date().toISOString(),
