@@ -3,6 +3,7 @@
  * Every count and time bound is a flag with a named default.
  */
 import { parseArgs } from 'node:util'
+import { DEFAULT_THROUGHPUT_MIB, DEFAULT_THROUGHPUT_RUNS } from './throughput.js'
 
 /**
  * Reservations made (in two equal stages, so the cost per reservation is
@@ -52,6 +53,12 @@ export const DEFAULT_REQUEST_TIMEOUT_S = 60
  * @default 12
  */
 export const DEFAULT_IDLE_S = 12
+/**
+ * Where the lab's time-to-direct figures come from (`npm run lab:matrix` writes it); copied into the report per NAT pair when present.
+ *
+ * @default 'reports/matrix.json'
+ */
+export const DEFAULT_LAB_REPORT = 'reports/matrix.json'
 /** @default 'reports/bench.json' */
 export const DEFAULT_OUT = 'reports/bench.json'
 /** @default 'reports/bench.svg' */
@@ -71,6 +78,11 @@ export interface BenchArgs {
   phaseTimeoutMs: number
   requestTimeoutMs: number
   idleMs: number
+  /** MiB per throughput run (0 = no throughput phase) */
+  throughputMiB: number
+  throughputRuns: number
+  /** the lab matrix report whose time-to-direct figures the report includes */
+  labReport: string
   out: string
   svg: string
   /** write a V8 CPU profile of the natkit relay into this directory */
@@ -87,7 +99,9 @@ export class BenchUsageError extends Error {
 export const BENCH_USAGE = `Usage: npm run bench -- [options]
 
 Relay capacity on loopback: reservations/s, relay CPU and RSS per reservation,
-concurrent circuits with one ping each; natkit-relay and/or a go-libp2p relay.
+concurrent circuits with one ping each, throughput relayed vs direct vs raw TCP;
+natkit-relay and/or a go-libp2p relay. Adds the lab's time to direct per NAT pair
+(--lab-report) and the role startup figures (npm run bench:startup) when present.
 
   --relay <natkit|go|both>   relay(s) under test (default natkit; go needs
                              tools/interop/bin/bench-relay, see tools/bench/README.md)
@@ -99,6 +113,11 @@ concurrent circuits with one ping each; natkit-relay and/or a go-libp2p relay.
   --phase-timeout <s>        bound on each load phase (default ${DEFAULT_PHASE_TIMEOUT_S})
   --request-timeout <s>      bound on one request or circuit (default ${DEFAULT_REQUEST_TIMEOUT_S})
   --idle <s>                 idle time with all reservations held (default ${DEFAULT_IDLE_S})
+  --throughput <MiB>         MiB per throughput run over raw TCP, a direct and a relayed
+                             libp2p connection (default ${DEFAULT_THROUGHPUT_MIB}; 0 skips it)
+  --throughput-runs <n>      runs of each throughput path (default ${DEFAULT_THROUGHPUT_RUNS})
+  --lab-report <file>        lab matrix report (npm run lab:matrix) whose time to direct per
+                             NAT pair goes into the report (default ${DEFAULT_LAB_REPORT})
   --out <file>               JSON report (default ${DEFAULT_OUT})
   --svg <file>               chart (default ${DEFAULT_SVG})
   --cpu-prof <dir>           write a V8 CPU profile of the natkit relay into <dir>
@@ -130,6 +149,9 @@ export function parseBenchArgs (argv: string[]): BenchArgs {
         'phase-timeout': { type: 'string' },
         'request-timeout': { type: 'string' },
         idle: { type: 'string' },
+        throughput: { type: 'string' },
+        'throughput-runs': { type: 'string' },
+        'lab-report': { type: 'string' },
         out: { type: 'string' },
         svg: { type: 'string' },
         'cpu-prof': { type: 'string' },
@@ -151,6 +173,9 @@ export function parseBenchArgs (argv: string[]): BenchArgs {
     phaseTimeoutMs: int('phase-timeout', values['phase-timeout'], DEFAULT_PHASE_TIMEOUT_S, 1, 3_600) * 1000,
     requestTimeoutMs: int('request-timeout', values['request-timeout'], DEFAULT_REQUEST_TIMEOUT_S, 1, 600) * 1000,
     idleMs: int('idle', values.idle, DEFAULT_IDLE_S, 0, 600) * 1000,
+    throughputMiB: int('throughput', values.throughput, DEFAULT_THROUGHPUT_MIB, 0, 1_024),
+    throughputRuns: int('throughput-runs', values['throughput-runs'], DEFAULT_THROUGHPUT_RUNS, 1, 20),
+    labReport: values['lab-report'] ?? DEFAULT_LAB_REPORT,
     out: values.out ?? DEFAULT_OUT,
     svg: values.svg ?? DEFAULT_SVG,
     cpuProfDir: values['cpu-prof'],

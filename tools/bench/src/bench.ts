@@ -1,12 +1,14 @@
 /**
- * One relay's run: start it, reserve in two equal stages (the cost per
+ * One relay's run: throughput through a fresh relay (relayed vs direct vs raw
+ * TCP); then start it again, reserve in two equal stages (the cost per
  * reservation at two population sizes), idle with every reservation held,
  * then concurrent circuits with one ping each; CPU and RSS from /proc.
  */
 import os from 'node:os'
 import { circuits, countError, quantile, reserveMany, type CircuitResult } from './load.js'
 import { summarizeNewestProfile, type ProfileEntry } from './profile.js'
-import { RelayProcess } from './relay-proc.js'
+import { RelayProcess, type RelayLimits } from './relay-proc.js'
+import { measureThroughput, type ThroughputFigures } from './throughput.js'
 import type { ProcStat } from '@natkit/testkit/proc'
 import type { BenchArgs, RelayImpl } from './args.js'
 import type { BenchClient } from './client.js'
@@ -78,6 +80,8 @@ export interface RelayRun {
     lostReasons: Record<string, number>
   }
   circuits?: CircuitFigures
+  /** `--throughput`: the same bytes over raw TCP, a direct and a relayed libp2p connection (a relay of its own) */
+  throughput?: ThroughputFigures
   /** the load generator's own CPU over the run (ms), to show it is not the bottleneck */
   loadGeneratorCpuMs: number
   /** relay stdout lines (events) seen */
@@ -127,11 +131,33 @@ function circuitFigures (r: CircuitResult, before: ProcStat, after: ProcStat): C
   }
 }
 
+/** The relay's limits for this run: above the load. */
+function limitsOf (args: BenchArgs): RelayLimits {
+  // a relayed throughput run moves --throughput MiB (plus noise and yamux framing) over one circuit
+  return { reservations: args.reservations, circuits: args.circuits, concurrency: args.concurrency, circuitDataBytes: Math.max(128 * KiB, 2 * args.throughputMiB * MiB) }
+}
+
+/**
+ * The throughput phase, on a relay of its own (started and stopped here, so the capacity phases' figures are not
+ * touched by its buffers): the same bytes over raw TCP, a direct and a relayed libp2p connection.
+ */
+async function runThroughput (impl: RelayImpl, args: BenchArgs, log: (line: string) => void): Promise<ThroughputFigures> {
+  const relay = await RelayProcess.start(impl, limitsOf(args))
+  try {
+    const t = await measureThroughput(relay, () => relay.stat(), args.throughputMiB, args.throughputRuns)
+    log(`${impl}: throughput (${args.throughputMiB} MiB a run, median of ${args.throughputRuns}): raw TCP ${t.rawTcp.mibPerS} MiB/s, direct libp2p ${t.direct.mibPerS} MiB/s, relayed by the ${impl} relay ${t.relayed.mibPerS} MiB/s (${t.relayedToDirect} of direct), relay ${t.relayCpuMsPerMiB} ms CPU per MiB relayed`)
+    return t
+  } finally {
+    await relay.stop()
+  }
+}
+
 /** Runs the whole load against one relay (started and stopped here); `log` gets progress lines. */
 export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: string) => void): Promise<RelayRun> {
+  const throughput = args.throughputMiB > 0 ? await runThroughput(impl, args, log) : undefined
   const selfCpu0 = process.cpuUsage()
   const loadavgBefore = os.loadavg().map(x => round(x))
-  const relay = await RelayProcess.start(impl, { reservations: args.reservations, circuits: args.circuits, concurrency: args.concurrency }, impl === 'natkit' ? args.cpuProfDir : undefined)
+  const relay = await RelayProcess.start(impl, limitsOf(args), impl === 'natkit' ? args.cpuProfDir : undefined)
   const held: BenchClient[] = []
   let run: RelayRun
   try {
@@ -201,6 +227,7 @@ export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: st
       },
       idle: idleFigures,
       circuits: circuitRun,
+      throughput,
       loadGeneratorCpuMs: Math.round((self.user + self.system) / 1000),
       relayEventLines: relay.lines
     }

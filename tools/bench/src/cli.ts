@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path'
 import { REPO_ROOT } from '@natkit/lab'
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs } from './args.js'
 import { runRelay, type RelayRun } from './bench.js'
-import { benchSvg, buildReport, type BenchReport } from './report.js'
+import { benchSvg, buildReport, LabReportError, readTimeToDirect, type BenchReport } from './report.js'
 import { RelayStartError } from './relay-proc.js'
 
 /** Where `npm run bench:startup` writes the role startup figures the report includes. */
@@ -22,6 +22,14 @@ export async function main (argv: string[]): Promise<number> {
   if (args.help) { console.log(BENCH_USAGE); return 0 }
   const out = resolve(REPO_ROOT, args.out)
   const svg = resolve(REPO_ROOT, args.svg)
+  // read before the relays run: a bad report is a usage error, not minutes later
+  let timeToDirect
+  try {
+    timeToDirect = readTimeToDirect(resolve(REPO_ROOT, args.labReport), args.labReport)
+  } catch (err) {
+    if (err instanceof LabReportError) { console.error(`natkit-bench: --lab-report ${err.message}`); return 2 }
+    throw err
+  }
   const runs: RelayRun[] = []
   try {
     for (const impl of args.relays) runs.push(await runRelay(impl, args, line => { console.log(`bench: ${line}`) }))
@@ -30,7 +38,7 @@ export async function main (argv: string[]): Promise<number> {
     throw err
   }
   const previous = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) as BenchReport : undefined
-  const report = buildReport(runs, { reservations: args.reservations, circuits: args.circuits, concurrency: args.concurrency }, previous, resolve(REPO_ROOT, STARTUP_REPORT))
+  const report = buildReport(runs, { reservations: args.reservations, circuits: args.circuits, concurrency: args.concurrency }, previous, resolve(REPO_ROOT, STARTUP_REPORT), timeToDirect)
   mkdirSync(dirname(out), { recursive: true })
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n')
   writeFileSync(svg, benchSvg(report))

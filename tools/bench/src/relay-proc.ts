@@ -36,6 +36,8 @@ export interface RelayLimits {
   reservations: number
   circuits: number
   concurrency: number
+  /** data limit of one relayed connection (bytes; the throughput phase moves more than the relays' 128 KiB default) */
+  circuitDataBytes: number
 }
 
 /** The command line of each relay, limits raised to the load (one IP, loopback, for every client). */
@@ -43,7 +45,7 @@ export function relayCommand (impl: RelayImpl, limits: RelayLimits, cpuProfDir?:
   const res = String(limits.reservations + 16)
   const conns = String(Math.min(100_000, limits.reservations + 2 * limits.circuits + 64))
   if (impl === 'go') {
-    return { bin: join(interopBinDir(), GO_RELAY_BINARY), args: ['--listen', '/ip4/127.0.0.1/tcp/0', '--max-reservations', res, '--max-circuits', String(Math.max(16, limits.circuits))] }
+    return { bin: join(interopBinDir(), GO_RELAY_BINARY), args: ['--listen', '/ip4/127.0.0.1/tcp/0', '--max-reservations', res, '--max-circuits', String(Math.max(16, limits.circuits)), '--circuit-data', String(limits.circuitDataBytes)] }
   }
   const node = cpuProfDir != null ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []
   return {
@@ -57,7 +59,8 @@ export function relayCommand (impl: RelayImpl, limits: RelayLimits, cpuProfDir?:
       '--max-circuits-per-peer', String(Math.max(16, limits.circuits)),
       // the circuit's HOP and STOP streams ride the clients' single connections
       '--max-inbound-hop-streams', String(Math.max(32, limits.circuits)),
-      '--max-outbound-stop-streams', String(Math.max(64, limits.circuits))]
+      '--max-outbound-stop-streams', String(Math.max(64, limits.circuits)),
+      '--circuit-data', String(limits.circuitDataBytes)]
   }
 }
 

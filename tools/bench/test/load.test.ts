@@ -15,7 +15,7 @@ afterEach(async () => { for (const c of cleanup.splice(0).reverse()) await c() }
 describe('load generator', () => {
   it('light clients reserve on natkit-relay and open circuits, held together, with a ping each; the relay\'s CPU and RSS are read from /proc', async () => {
     assertFreshBuild(BINS.relay)
-    const relay = await RelayProcess.start('natkit', { reservations: 4, circuits: 1, concurrency: 2 })
+    const relay = await RelayProcess.start('natkit', { reservations: 4, circuits: 1, concurrency: 2, circuitDataBytes: 131_072 })
     cleanup.push(async () => await relay.stop())
     const before = relay.stat()
     const held = await reserveMany({ addr: relay.addr, peerId: relay.peerId }, 3, 2, 30_000, 15_000)
@@ -39,7 +39,7 @@ describe('load generator', () => {
   }, 60_000)
 
   it('a reservation refused by the relay is counted, not thrown', async () => {
-    const relay = await RelayProcess.start('natkit', { reservations: 4, circuits: 0, concurrency: 2 })
+    const relay = await RelayProcess.start('natkit', { reservations: 4, circuits: 0, concurrency: 2, circuitDataBytes: 131_072 })
     cleanup.push(async () => await relay.stop())
     // a client that never reserved cannot be a circuit's destination: the relay answers NO_RESERVATION
     const a = await reserveMany({ addr: relay.addr, peerId: relay.peerId }, 2, 2, 30_000, 15_000, false)

@@ -1,7 +1,7 @@
 // bench-relay: a go-libp2p circuit relay v2 with its limits raised, the
 // counterpart of natkit-relay in `npm run bench -- --relay go` (never shipped).
 //
-//	bench-relay [--listen MA] [--max-reservations N] [--max-circuits N]
+//	bench-relay [--listen MA] [--max-reservations N] [--max-circuits N] [--circuit-data BYTES]
 //
 // TCP, noise, yamux, identify, ping and the relay service, with no resource
 // manager and no connection manager trimming (as natkit-relay runs in the
@@ -38,11 +38,12 @@ func main() {
 	listen := fs.String("listen", "/ip4/127.0.0.1/tcp/0", "listen multiaddr (TCP)")
 	maxReservations := fs.Int("max-reservations", 20000, "maximum reservations (also per IP and per ASN: the bench's clients share 127.0.0.1)")
 	maxCircuits := fs.Int("max-circuits", 2000, "maximum concurrent circuits per peer")
+	circuitData := fs.Int64("circuit-data", 1<<17, "data limit of a relayed connection, each direction (bytes; go-libp2p's default 128 KiB)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		fail("%v", err)
 	}
-	if *maxReservations < 1 || *maxCircuits < 1 {
-		fail("--max-reservations and --max-circuits must be >= 1")
+	if *maxReservations < 1 || *maxCircuits < 1 || *circuitData < 1 {
+		fail("--max-reservations, --max-circuits and --circuit-data must be >= 1")
 	}
 	rc := relayv2.DefaultResources()
 	rc.ReservationTTL = 2 * time.Hour
@@ -50,6 +51,7 @@ func main() {
 	rc.MaxReservationsPerIP = *maxReservations
 	rc.MaxReservationsPerASN = *maxReservations
 	rc.MaxCircuits = *maxCircuits
+	rc.Limit = &relayv2.RelayLimit{Duration: relayv2.DefaultLimit().Duration, Data: *circuitData}
 	h, err := libp2p.New(
 		libp2p.ListenAddrStrings(*listen),
 		libp2p.Transport(tcp.NewTCPTransport),
