@@ -1,8 +1,8 @@
 /**
- * One relay's run: throughput through a fresh relay (relayed vs direct vs raw
- * TCP); then start it again, reserve in two equal stages (the cost per
+ * One relay's run: start it, reserve in two equal stages (the cost per
  * reservation at two population sizes), idle with every reservation held,
- * then concurrent circuits with one ping each; CPU and RSS from /proc.
+ * then concurrent circuits with one ping each; CPU and RSS from /proc. Then
+ * throughput through a fresh relay (relayed vs direct vs raw TCP).
  */
 import os from 'node:os'
 import { circuits, countError, quantile, reserveMany, type CircuitResult } from './load.js'
@@ -138,7 +138,7 @@ function limitsOf (args: BenchArgs): RelayLimits {
 }
 
 /**
- * The throughput phase, on a relay of its own (started and stopped here, so the capacity phases' figures are not
+ * The throughput phase, on a relay of its own (started and stopped here, so the capacity phases' relay is not
  * touched by its buffers): the same bytes over raw TCP, a direct and a relayed libp2p connection.
  */
 async function runThroughput (impl: RelayImpl, args: BenchArgs, log: (line: string) => void): Promise<ThroughputFigures> {
@@ -154,7 +154,6 @@ async function runThroughput (impl: RelayImpl, args: BenchArgs, log: (line: stri
 
 /** Runs the whole load against one relay (started and stopped here); `log` gets progress lines. */
 export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: string) => void): Promise<RelayRun> {
-  const throughput = args.throughputMiB > 0 ? await runThroughput(impl, args, log) : undefined
   const selfCpu0 = process.cpuUsage()
   const loadavgBefore = os.loadavg().map(x => round(x))
   const relay = await RelayProcess.start(impl, limitsOf(args), impl === 'natkit' ? args.cpuProfDir : undefined)
@@ -227,7 +226,6 @@ export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: st
       },
       idle: idleFigures,
       circuits: circuitRun,
-      throughput,
       loadGeneratorCpuMs: Math.round((self.user + self.system) / 1000),
       relayEventLines: relay.lines
     }
@@ -237,5 +235,8 @@ export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: st
   }
   // the profile is written when the relay exits
   const profile = impl === 'natkit' && args.cpuProfDir != null ? summarizeNewestProfile(args.cpuProfDir) : undefined
+  // after the capacity phases: its two nodes and 3 × 2 × --throughput MiB through this process must not weigh on
+  // the load generator's latencies there
+  if (args.throughputMiB > 0) run.throughput = await runThroughput(impl, args, log)
   return profile != null ? { ...run, profile } : run
 }
