@@ -71,7 +71,7 @@ describe('ratios', () => {
 describe('timeToDirectByPair', () => {
   const result = (a: string, b: string, delay: string, direct: boolean, ms?: number): Record<string, unknown> => ({ a, b, delay, direct, ...(ms != null ? { timeToDirectMs: ms } : {}) })
 
-  it('per NAT pair and delay: trials, how many went direct, the spread of their time to direct', () => {
+  it('per NAT pair and delay: trials, how many went direct, the spread of their time to direct (nearest rank, as the circuits\' p50/p99)', () => {
     const results = [
       ...[100, 200, 300, 400, 500, 600, 700, 800, 900, 1000].map(ms => result('full-cone', 'none', 'zero', true, ms)),
       result('full-cone', 'none', 'zero', false),
@@ -81,7 +81,7 @@ describe('timeToDirectByPair', () => {
     const s = timeToDirectByPair({ label: 'm', finished: '2026-12-01T00:00:00Z', results }, 'reports/m.json')
     expect(s).toMatchObject({ source: 'reports/m.json', label: 'm', finished: '2026-12-01T00:00:00Z' })
     expect(s.cells).toEqual([
-      { pair: 'full-cone:none', delay: 'zero', trials: 11, direct: 10, p10Ms: 200, p50Ms: 600, p90Ms: 1000, maxMs: 1000 },
+      { pair: 'full-cone:none', delay: 'zero', trials: 11, direct: 10, p10Ms: 100, p50Ms: 500, p90Ms: 900, maxMs: 1000 },
       { pair: 'full-cone:none', delay: 'interop', trials: 1, direct: 1, p10Ms: 1500, p50Ms: 1500, p90Ms: 1500, maxMs: 1500 },
       { pair: 'symmetric:symmetric', delay: 'zero', trials: 1, direct: 0, p10Ms: undefined, p50Ms: undefined, p90Ms: undefined, maxMs: undefined }
     ])

@@ -5,7 +5,7 @@
  * throughput through a fresh relay (relayed vs direct vs raw TCP).
  */
 import os from 'node:os'
-import { circuits, countError, quantile, reserveMany, type CircuitResult } from './load.js'
+import { circuits, countError, roundedQuantile as q, reserveMany, type CircuitResult } from './load.js'
 import { summarizeNewestProfile, type ProfileEntry } from './profile.js'
 import { RelayProcess, type RelayLimits } from './relay-proc.js'
 import { measureThroughput, type ThroughputFigures } from './throughput.js'
@@ -114,7 +114,6 @@ function stage (from: number, r: { granted: number, failed: number, elapsedMs: n
 }
 
 function circuitFigures (r: CircuitResult, before: ProcStat, after: ProcStat): CircuitFigures {
-  const q = (xs: number[], p: number): number | undefined => { const v = quantile(xs, p); return v == null ? undefined : round(v, 1) }
   return {
     attempted: r.attempted,
     succeeded: r.succeeded,

@@ -139,3 +139,9 @@ export function quantile (xs: number[], q: number): number | undefined {
   const sorted = [...xs].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]
 }
+
+/** {@link quantile}, rounded to 0.1 (the report's precision for milliseconds). */
+export function roundedQuantile (xs: number[], q: number): number | undefined {
+  const v = quantile(xs, q)
+  return v == null ? undefined : Math.round(v * 10) / 10
+}

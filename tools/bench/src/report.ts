@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import { barPanelsSvg, type BarPanel } from '@natkit/lab'
+import { roundedQuantile as q } from './load.js'
 import type { RelayRun } from './bench.js'
 
 export interface BenchReport {
@@ -54,7 +55,6 @@ export class LabReportError extends Error {
   override name = 'LabReportError'
 }
 
-const q = (sorted: number[], p: number): number | undefined => sorted.length === 0 ? undefined : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] * 10) / 10
 
 /** Pure: a lab matrix report → time to direct per NAT pair and delay (trials of every other condition pooled). */
 export function timeToDirectByPair (report: unknown, source: string): TimeToDirectSummary {
@@ -75,7 +75,7 @@ export function timeToDirectByPair (report: unknown, source: string): TimeToDire
     finished: typeof r.finished === 'string' ? r.finished : '',
     pooled: 'router inbound policy (drop/reset), CPU load, transports: every trial of the pair at that delay',
     cells: [...cells.values()].map(c => {
-      const t = [...c.times].sort((a, b) => a - b)
+      const t = c.times
       return { pair: c.pair, delay: c.delay, trials: c.trials, direct: t.length, p10Ms: q(t, 0.1), p50Ms: q(t, 0.5), p90Ms: q(t, 0.9), maxMs: q(t, 1) }
     })
   }

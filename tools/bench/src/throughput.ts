@@ -11,6 +11,7 @@ import { createServer, connect, type Server } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '@natkit/testkit/libp2p'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import { quantile } from './load.js'
 import type { ProcStat } from '@natkit/testkit/proc'
 
 /** The bench's own protocol: bytes one way, one byte back when all arrived. */
@@ -63,7 +64,6 @@ export interface ThroughputFigures {
 }
 
 const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 /** The receiving side: counts the bytes of each stream and answers one byte once `bytes` arrived. */
 function receive (node: Libp2p, bytes: number): void {
@@ -105,9 +105,9 @@ async function send (conn: Connection, bytes: number, signal: AbortSignal): Prom
 }
 
 /** One run over a libp2p connection: a fresh pair of nodes, `connect` gives the sender's connection to the receiver. */
-async function libp2pRun (bytes: number, timeoutMs: number, listen: (relayAddr?: string) => string[], relayAddr: string | undefined, connect: (sender: Libp2p, receiver: Libp2p) => Promise<Connection>): Promise<number> {
+async function libp2pRun (bytes: number, timeoutMs: number, listen: string[], connect: (sender: Libp2p, receiver: Libp2p) => Promise<Connection>): Promise<number> {
   const signal = AbortSignal.timeout(timeoutMs)
-  const receiver = await createNode({}, listen(relayAddr))
+  const receiver = await createNode({}, listen)
   const sender = await createNode({})
   try {
     receive(receiver, bytes)
@@ -165,7 +165,7 @@ async function rawTcpRun (bytes: number, timeoutMs: number): Promise<number> {
 }
 
 function path (bytes: number, seconds: number[]): PathFigures {
-  return { mibPerS: round(bytes / MiB / median(seconds), 1), runsSeconds: seconds.map(s => round(s, 3)) }
+  return { mibPerS: round(bytes / MiB / (quantile(seconds, 0.5) ?? NaN), 1), runsSeconds: seconds.map(s => round(s, 3)) }
 }
 
 /**
@@ -179,13 +179,13 @@ export async function measureThroughput (relay: { addr: string, peerId: string }
   let relayCpuMs = 0
   for (let i = 0; i < runs; i++) {
     seconds.rawTcp.push(await rawTcpRun(bytes, timeoutMs))
-    seconds.direct.push(await libp2pRun(bytes, timeoutMs, () => ['/ip4/127.0.0.1/tcp/0'], undefined, async (sender, receiver) => {
+    seconds.direct.push(await libp2pRun(bytes, timeoutMs, ['/ip4/127.0.0.1/tcp/0'], async (sender, receiver) => {
       const tcp = receiver.getMultiaddrs().find(a => !a.toString().includes('p2p-circuit'))
       if (tcp == null) throw new ThroughputError('the receiving node has no TCP address')
       return await sender.dial(tcp, { signal: AbortSignal.timeout(timeoutMs) })
     }))
     let before: ProcStat | undefined
-    seconds.relayed.push(await libp2pRun(bytes, timeoutMs, (r) => [`${r ?? ''}/p2p-circuit`], relayAddr, async (sender, receiver) => {
+    seconds.relayed.push(await libp2pRun(bytes, timeoutMs, [`${relayAddr}/p2p-circuit`], async (sender, receiver) => {
       const circuit = await addressMatching(receiver, a => a.includes('/p2p-circuit'), timeoutMs)
       const conn = await sender.dial(multiaddr(circuit), { signal: AbortSignal.timeout(timeoutMs) })
       if (conn.limits == null && !conn.remoteAddr.toString().includes('/p2p-circuit')) throw new ThroughputError(`the sender's connection is not relayed: ${conn.remoteAddr.toString()}`)
