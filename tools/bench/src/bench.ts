@@ -5,6 +5,8 @@
  * throughput through a fresh relay (relayed vs direct vs raw TCP).
  */
 import os from 'node:os'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { circuits, countError, roundedQuantile as q, reserveMany, type CircuitResult } from './load.js'
 import { summarizeNewestProfile, type ProfileEntry } from './profile.js'
 import { RelayProcess, type RelayLimits } from './relay-proc.js'
@@ -19,6 +21,67 @@ import type { BenchClient } from './client.js'
  * @default 2000
  */
 export const DEFAULT_SETTLE_MS = 2_000
+
+/**
+ * Between the circuits' dials and their pings the bench waits until the relay
+ * and the load generator are quiet: each below this many cores over one
+ * {@link DEFAULT_QUIET_WINDOW_MS} window. Without it the first `--concurrency`
+ * pings queue behind the dial burst's trailing work (the relay answers HOP
+ * before it has wired and recorded the circuit; measured: ~100 ms for the
+ * first 50 pings after 1,000 dials, 15–30 ms for the rest), and what that
+ * costs is already in the dial p50/p99. Read from /proc and
+ * `process.cpuUsage()`, not reported by the relay.
+ *
+ * @default 0.5
+ */
+export const DEFAULT_QUIET_CORES = 0.5
+
+/** @default 100 */
+export const DEFAULT_QUIET_WINDOW_MS = 100
+
+/**
+ * The bound on that wait: past it the pings run anyway and the report says
+ * `quiet: false`.
+ *
+ * @default 5000
+ */
+export const DEFAULT_QUIET_MAX_MS = 5_000
+
+/**
+ * Waits, window by window (bounded by `maxMs`), until the relay and this
+ * process each used less than `cores` of a core over one window; true when
+ * they did.
+ */
+export async function waitQuiet (relay: { stat: () => ProcStat }, cores = DEFAULT_QUIET_CORES, windowMs = DEFAULT_QUIET_WINDOW_MS, maxMs = DEFAULT_QUIET_MAX_MS): Promise<boolean> {
+  const t0 = performance.now()
+  while (performance.now() - t0 < maxMs) {
+    const relay0 = relay.stat().cpuMs
+    const self0 = process.cpuUsage()
+    const w0 = performance.now()
+    await new Promise(resolve => setTimeout(resolve, windowMs))
+    const elapsed = performance.now() - w0
+    const self = process.cpuUsage(self0)
+    const selfCores = (self.user + self.system) / 1000 / elapsed
+    const relayCores = (relay.stat().cpuMs - relay0) / elapsed
+    if (relayCores < cores && selfCores < cores) return true
+  }
+  return false
+}
+
+/**
+ * A full collection of the load generator's own heap (Node's documented
+ * `--expose-gc` at run time), run before the pings: with ~11,000 client
+ * connections in this one process its young-generation collections take
+ * 30–70 ms, and one landing among the pings (they last ~0.5 s) adds its pause
+ * to every ping in flight — the load generator's pause, not the relay's. After
+ * this the pings usually run without one; the relay's collections are its own
+ * and stay in the figures.
+ */
+export function collectLoadGeneratorGarbage (): void {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  gc()
+}
 
 /** One reservation stage's figures. */
 export interface StageFigures {
@@ -47,6 +110,10 @@ export interface CircuitFigures {
   dialP99Ms?: number
   pingP50Ms?: number
   pingP99Ms?: number
+  /** all dialled → pings started: the wait for the relay and the load generator to be quiet ({@link waitQuiet}) */
+  quietWaitMs: number
+  /** false when that wait hit its bound ({@link DEFAULT_QUIET_MAX_MS}) and the pings ran on busy processes */
+  quiet: boolean
   /** relay CPU during the circuits phase per attempted circuit */
   cpuMsPerCircuit: number
   elapsedMs: number
@@ -124,6 +191,8 @@ function circuitFigures (r: CircuitResult, before: ProcStat, after: ProcStat): C
     dialP99Ms: q(r.dialMs, 0.99),
     pingP50Ms: q(r.pingMs, 0.5),
     pingP99Ms: q(r.pingMs, 0.99),
+    quietWaitMs: Math.round(r.quietWaitMs),
+    quiet: r.quiet,
     cpuMsPerCircuit: round((after.cpuMs - before.cpuMs) / Math.max(1, r.attempted)),
     elapsedMs: Math.round(r.elapsedMs),
     errors: r.errors
@@ -198,11 +267,11 @@ export async function runRelay (impl: RelayImpl, args: BenchArgs, log: (line: st
       const sources = await reserveMany(target, args.circuitSources > 0 ? Math.min(args.circuitSources, args.circuits) : args.circuits, args.concurrency, args.phaseTimeoutMs, args.requestTimeoutMs, false, nextSource)
       try {
         const before = relay.stat()
-        const r = await circuits(args.circuits, sources.clients, held.filter(c => c.connected), args.requestTimeoutMs, args.concurrency)
+        const r = await circuits(args.circuits, sources.clients, held.filter(c => c.connected), args.requestTimeoutMs, args.concurrency, async () => { collectLoadGeneratorGarbage(); return await waitQuiet(relay) })
         // why sources could not connect (their circuits went over the other sources)
         for (const [k, v] of Object.entries(sources.errors)) r.errors[`connect: ${k}`] = v
         circuitRun = circuitFigures(r, before, relay.stat())
-        log(`${impl}: ${circuitRun.succeeded}/${circuitRun.attempted} circuits (${circuitRun.heldAtOnce} held at once), dial p50 ${circuitRun.dialP50Ms} ms p99 ${circuitRun.dialP99Ms} ms, ping p50 ${circuitRun.pingP50Ms} ms p99 ${circuitRun.pingP99Ms} ms (${circuitRun.pingConcurrency} at a time), ${circuitRun.cpuMsPerCircuit} ms CPU each${circuitRun.succeeded < circuitRun.attempted ? `; errors ${JSON.stringify(circuitRun.errors)}` : ''}`)
+        log(`${impl}: ${circuitRun.succeeded}/${circuitRun.attempted} circuits (${circuitRun.heldAtOnce} held at once), dial p50 ${circuitRun.dialP50Ms} ms p99 ${circuitRun.dialP99Ms} ms, ping p50 ${circuitRun.pingP50Ms} ms p99 ${circuitRun.pingP99Ms} ms (${circuitRun.pingConcurrency} at a time, after ${circuitRun.quietWaitMs} ms for quiet${circuitRun.quiet ? '' : ': not quiet'}), ${circuitRun.cpuMsPerCircuit} ms CPU each${circuitRun.succeeded < circuitRun.attempted ? `; errors ${JSON.stringify(circuitRun.errors)}` : ''}`)
       } finally {
         closeAll(sources.clients)
       }

@@ -84,6 +84,10 @@ export interface CircuitResult {
   dialMs: number[]
   /** one 32-byte ping over each held circuit (ms), `pingConcurrency` at a time, while all are open */
   pingMs: number[]
+  /** dials done → pings started (ms): the `beforePings` wait */
+  quietWaitMs: number
+  /** whether `beforePings` saw the processes quiet (false: it gave up at its bound and the pings ran anyway) */
+  quiet: boolean
   errors: Record<string, number>
   elapsedMs: number
 }
@@ -93,11 +97,12 @@ export interface CircuitResult {
  * robin over both), and held; once all are open (or failed), one ping over
  * each, `pingConcurrency` at a time, so that the ping times are what the relay
  * adds with `count` circuits held, not the queue of `count` handshakes in this
- * one process; then all are closed. Each dial and each ping is bounded by
- * `timeoutMs`.
+ * one process; between the dials and the pings, `beforePings` (the bench waits
+ * there for the processes to finish the dial burst: see `waitQuiet`, bench.ts);
+ * then all are closed. Each dial and each ping is bounded by `timeoutMs`.
  */
-export async function circuits (count: number, sources: BenchClient[], destinations: BenchClient[], timeoutMs: number, pingConcurrency: number): Promise<CircuitResult> {
-  const result: CircuitResult = { attempted: count, succeeded: 0, heldAtOnce: 0, pingConcurrency, dialMs: [], pingMs: [], errors: {}, elapsedMs: 0 }
+export async function circuits (count: number, sources: BenchClient[], destinations: BenchClient[], timeoutMs: number, pingConcurrency: number, beforePings: () => Promise<boolean> = async () => true): Promise<CircuitResult> {
+  const result: CircuitResult = { attempted: count, succeeded: 0, heldAtOnce: 0, pingConcurrency, dialMs: [], pingMs: [], quietWaitMs: 0, quiet: true, errors: {}, elapsedMs: 0 }
   const t0 = performance.now()
   if (destinations.length === 0 || sources.length === 0) {
     result.errors[sources.length === 0 ? 'no source connected' : 'no destination holds a reservation'] = count
@@ -118,6 +123,9 @@ export async function circuits (count: number, sources: BenchClient[], destinati
       }
     }))
     result.heldAtOnce = held.length
+    const waited = performance.now()
+    result.quiet = await beforePings()
+    result.quietWaitMs = performance.now() - waited
     await pool(held.length, pingConcurrency, Number.POSITIVE_INFINITY, async (i) => {
       try {
         result.pingMs.push(await pingOverStream(held[i], { signal: AbortSignal.timeout(timeoutMs) }))

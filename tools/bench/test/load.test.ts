@@ -26,7 +26,16 @@ describe('load generator', () => {
     expect(held.clients.every(c => c.connected)).toBe(true)
     const sources = await reserveMany({ addr: relay.addr, peerId: relay.peerId }, 1, 1, 30_000, 15_000, false, 3)
     cleanup.push(() => { closeAll(sources.clients) })
-    const r = await circuits(3, sources.clients, held.clients, 15_000, 2)
+    let beforePingsCalls = 0
+    const r = await circuits(3, sources.clients, held.clients, 15_000, 2, async () => {
+      beforePingsCalls++
+      // a wait the result must account for
+      await new Promise(resolve => setTimeout(resolve, 60))
+      return false
+    })
+    expect(beforePingsCalls).toBe(1)
+    expect(r.quiet, 'its answer is reported').toBe(false)
+    expect(r.quietWaitMs).toBeGreaterThanOrEqual(59)
     expect(r.errors).toEqual({})
     expect(r.succeeded).toBe(3)
     expect(r.heldAtOnce, 'all three open before the pings').toBe(3)
