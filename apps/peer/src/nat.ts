@@ -41,10 +41,10 @@ export interface NatDiscoveryInit {
 /** Holds what discovery found, for the hole punch service's `natBehavior`. */
 export class NatKnowledge {
   #current?: DiscoveredNat
-  /** The discovered mapping and allocation, undefined until known. */
+  /** The discovered mapping and allocation (filtering once its test ended), undefined until known. */
   readonly get = (): DiscoveredNat | undefined => this.#current
   set (found: DiscoveredNat): void {
-    this.#current = { mapping: found.mapping, allocation: found.allocation, ...(found.stride != null ? { stride: found.stride } : {}) }
+    this.#current = { mapping: found.mapping, allocation: found.allocation, ...(found.stride != null ? { stride: found.stride } : {}), ...(found.filtering != null ? { filtering: found.filtering } : {}) }
   }
 }
 

@@ -977,7 +977,9 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
    *   side, allocation not known to be sequential): `fanOut`, the peer's
    *   mapped address, toward which we open `birthdaySockets` connections;
    * - otherwise nothing: plain DCUtR, unchanged (also when both map per
-   *   destination).
+   *   destination, and when we are the easy side and discovery found our
+   *   filtering endpoint-independent or address-dependent: the peer's SYN from
+   *   its new mapping passes our NAT once we sent to its address).
    */
   async #plan (peer: PeerId, hint: MappingHint | undefined, allowed: Multiaddr[], punch: Punch): Promise<ProbePlan> {
     punch.peerMapping = hint
@@ -994,6 +996,12 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       return { predicted: [], fanOut: base.addr.encapsulate(`/p2p/${peer}`) }
     }
     if (ours?.mapping !== 'endpoint-independent') return none
+    const filtering = this.#discovered()?.filtering
+    if (filtering === 'endpoint-independent' || filtering === 'address-dependent') {
+      // the peer's SYN from whatever port its NAT picks for us passes our NAT once we sent to its address: plain DCUtR
+      this.#log('%p maps per destination, but our NAT filters %s: plain DCUtR, no probes', peer, filtering)
+      return none
+    }
     const known = new Set(candidates.map(t => t.addr.toString()))
     const predicted: Multiaddr[] = []
     const stride = hint.stride ?? 1

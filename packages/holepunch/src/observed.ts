@@ -238,6 +238,13 @@ export interface DiscoveredNat {
   allocation: 'preserving' | 'sequential' | 'random' | 'unknown'
   /** With `sequential`: the step between consecutive new mappings' ports. */
   stride?: number
+  /**
+   * Which remote endpoints our NAT lets reach a mapping (RFC 4787), once
+   * discovery's filtering test ended: `endpoint-independent` or
+   * `address-dependent` admits a symmetric peer's new mapping (its SYN comes
+   * from a new port of an address we sent to), so the easy side needs no probes.
+   */
+  filtering?: 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'unknown'
 }
 
 /** What we know of our own NAT's mapping; `port` only with an identify observation (the base of a prediction). */

@@ -80,6 +80,20 @@ describe('hard-NAT probe bounds reach the probing code (counted outside it)', ()
     expect(nine.failure.strategy).toBe('predict')
   }, 60_000)
 
+  it('our NAT\'s filtering: endpoint-independent or address-dependent → plain DCUtR, no probes; address-and-port-dependent → probes', async () => {
+    const random = { mapping: 'endpoint-dependent', allocation: 'random' } as const
+    for (const filtering of ['endpoint-independent', 'address-dependent'] as const) {
+      const admits = await punch({ maxProbes: 20, probeRate: 1_000 }, { ...EASY, filtering }, random)
+      expect(admits.failure.strategy, filtering).toBeUndefined()
+      expect(admits.failure.probes, filtering).toBeUndefined()
+      expect(admits.probePorts, filtering).toEqual([])
+      await afterEachNow()
+    }
+    const filters = await punch({ maxProbes: 20, probeRate: 1_000 }, { ...EASY, filtering: 'address-and-port-dependent' }, random)
+    expect(filters.failure.strategy).toBe('birthday')
+    expect(filters.probePorts.length).toBe(20)
+  }, 60_000)
+
   it('maxProbes: random probes stop at the bound', async () => {
     const random = { mapping: 'endpoint-dependent', allocation: 'random' } as const
     const few = await punch({ maxProbes: 5, probeRate: 1_000 }, EASY, random)
