@@ -128,9 +128,22 @@ function sideOf (events: HardNatTrial['events'], role: string): Omit<HardNatSide
   }
 }
 
+/**
+ * After the dial's result, how long a trial waits (at most) for peer-b's `nat`
+ * event before the lab is torn down: its discovery at start (natkit-peer's
+ * DEFAULT_NAT_DISCOVERY_TIMEOUT, 10 s) can outlast a punch that took 100 ms,
+ * and the trial reports what it found.
+ *
+ * @default 12000
+ */
+export const HARD_NAT_DISCOVERY_WAIT_MS = 12_000
+
 /** One trial of `cell` in a fresh lab (TCP only), SYNs counted in both routers. */
 export async function runHardNatTrial (cell: HardNatCell, delay: DelayProfileName, trial: number, log?: (line: string) => void): Promise<HardNatTrial> {
   const events: HardNatTrial['events'] = []
+  let natOfB: () => void = () => {}
+  const bDiscovered = new Promise<void>(resolve => { natOfB = resolve })
+  const discovers = !(cell.peerArgs ?? []).includes('--no-nat-discovery')
   const syns: Record<Side, SynCount> = { a: { listen: NaN, other: NaN, otherPorts: NaN }, b: { listen: NaN, other: NaN, otherPorts: NaN } }
   const r = await runTrial({
     a: cell.a,
@@ -140,9 +153,19 @@ export async function runHardNatTrial (cell: HardNatCell, delay: DelayProfileNam
     delay,
     dialTimeoutMs: HARD_NAT_DIAL_TIMEOUT_MS,
     ...(cell.peerArgs != null ? { peerArgs: cell.peerArgs } : {}),
-    onEvent: (role, e) => { events.push({ role, e }) },
+    onEvent: (role, e) => {
+      events.push({ role, e })
+      if (role === 'peer-b' && e.event === 'nat') natOfB()
+    },
     setup: async (lab) => { await addSynCounters(lab, 'a'); await addSynCounters(lab, 'b') },
-    inspect: async (lab) => { syns.a = await readSynCounters(lab, 'a'); syns.b = await readSynCounters(lab, 'b') },
+    inspect: async (lab) => {
+      syns.a = await readSynCounters(lab, 'a')
+      syns.b = await readSynCounters(lab, 'b')
+      if (!discovers) return
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([bDiscovered, new Promise<void>(resolve => { timer = setTimeout(resolve, HARD_NAT_DISCOVERY_WAIT_MS) })])
+      clearTimeout(timer)
+    },
     log
   })
   return { cell: cell.name, delay, trial, r, a: { ...sideOf(events, 'peer-a'), syns: syns.a }, b: { ...sideOf(events, 'peer-b'), syns: syns.b }, events }

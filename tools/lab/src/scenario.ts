@@ -6,7 +6,7 @@ import { startCpuBurner, type CpuBurner } from './cpuload.js'
 import { collectLossStats, peerPathPlan, type LabPath, type LossStats, type TrialDimensions } from './dimensions.js'
 import { spawnRole, type RoleHandle } from './procs.js'
 import { assertInteropSupported, spawnInterop, type PeerImpl, type RelayImpl } from './interop.js'
-import { defaultTopology, DEFAULT_AUTONAT_IP, DEFAULT_BOOTSTRAP_IP, DEFAULT_RELAY_IP, type NatProfile, assertSupportedProfile } from './topology.js'
+import { defaultTopology, DEFAULT_AUTONAT_IP, DEFAULT_BOOTSTRAP_IP, DEFAULT_RELAY_ALT_IP, DEFAULT_RELAY_IP, type NatProfile, assertSupportedProfile } from './topology.js'
 import type { InboundMode } from './topology.js'
 
 export type LabTransport = 'tcp' | 'webrtc'
@@ -26,6 +26,8 @@ export const RELAY_PORT = 4001
 export const BOOTSTRAP_PORT = 4011
 export const AUTONAT_PORT = 4021
 export const STUN_PORT = 3478
+/** The relay's STUN alternate port, on {@link DEFAULT_RELAY_ALT_IP}. */
+export const STUN_ALT_PORT = 3479
 /** Bound on `natkit-peer dial` waiting for a direct connection. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 30_000
 /** Bound on a role starting (listening) or reserving. */
@@ -208,7 +210,7 @@ export async function runTrial (init: TrialInit): Promise<TrialResult> {
     const relayListen = ['--listen', `/ip4/0.0.0.0/tcp/${RELAY_PORT}`, '--announce', `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}`, '--seed', 'lab-relay']
     const relay = impls.relay === 'go'
       ? track('relay', spawnInterop(lab, 'relay', 'go', ['relay', ...relayListen]))
-      : start('relay', 'relay', 'relay', [...relayListen, '--stun-listen', `0.0.0.0:${STUN_PORT}`])
+      : start('relay', 'relay', 'relay', [...relayListen, '--stun-listen', `${DEFAULT_RELAY_IP}:${STUN_PORT}`, '--stun-alternate', `${DEFAULT_RELAY_ALT_IP}:${STUN_ALT_PORT}`])
     const relayReady = await relay.waitForEvent('listening', (e) => e.addrs.length > 0, DEFAULT_STARTUP_TIMEOUT_MS)
     const relayMa = `/ip4/${DEFAULT_RELAY_IP}/tcp/${RELAY_PORT}/p2p/${relayReady.peerId}`
     const extra: string[] = []

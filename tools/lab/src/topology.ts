@@ -108,6 +108,13 @@ export const DEFAULT_INTERNET_CIDR = '11.0.0.0/16'
 export const DEFAULT_RELAY_IP = '11.0.0.10'
 export const DEFAULT_BOOTSTRAP_IP = '11.0.0.11'
 export const DEFAULT_AUTONAT_IP = '11.0.0.12'
+/**
+ * The relay host's second address: its STUN server's alternate
+ * (`--stun-alternate`, RFC 5780 CHANGE-REQUEST / OTHER-ADDRESS), so a peer's
+ * NAT discovery at start sees two observer addresses (mapping) and answers
+ * from another address and port (filtering).
+ */
+export const DEFAULT_RELAY_ALT_IP = '11.0.0.13'
 /** Public peer slot (a peer with no NAT in front of it). */
 export const DEFAULT_PUBLIC_PEER_IP = '11.0.0.20'
 
@@ -152,7 +159,7 @@ export function defaultTopology (profileA: NatProfile, profileB: NatProfile, opt
   if (opts.inbound != null) assertInboundMode(opts.inbound)
   const inbound = opts.inbound != null && opts.inbound !== DEFAULT_INBOUND_MODE ? { inbound: opts.inbound } : {}
   const hosts: Host[] = [
-    { name: 'relay', segment: 'internet', ip: DEFAULT_RELAY_IP, role: 'relay' },
+    { name: 'relay', segment: 'internet', ip: DEFAULT_RELAY_IP, aliases: [DEFAULT_RELAY_ALT_IP], role: 'relay' },
     { name: 'bootstrap', segment: 'internet', ip: DEFAULT_BOOTSTRAP_IP, role: 'bootstrap' },
     { name: 'autonat', segment: 'internet', ip: DEFAULT_AUTONAT_IP, role: 'autonat' }
   ]
