@@ -91,9 +91,11 @@ describeLab('symmetric ↔ symmetric', () => {
     expect(r.outcome).toBe('relayed')
     expect(r.exitCode).toBe(3)
     expect(r.relayedRttMs).toBeGreaterThan(0)
-    // both NATs map per destination (each side's mapping field): one attempt, not three
+    // both NATs map per destination (each side's mapping field): one attempt, not three.
+    // The evidence is discovery's (the lab relay observes from two addresses) or,
+    // when identify's observations came first, identify's: either names it.
     expect(r.attempts).toBe(1)
-    expect(r.failureReason).toMatch(/^symmetric-nat-suspected: .*mapping varies per destination/)
+    expect(r.failureReason).toMatch(/^symmetric-nat-suspected: .*(NAT discovery found our NAT's mapping address(-and-port)?-dependent|mapping varies per destination)/)
   }, 120_000)
 })
 
