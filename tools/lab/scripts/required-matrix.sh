@@ -7,6 +7,7 @@
 #   bash tools/lab/scripts/required-matrix.sh            # all four parts
 #   bash tools/lab/scripts/required-matrix.sh --dry-run  # list cells and trial counts only
 #   PARTS="auto tcp-reset" bash tools/lab/scripts/required-matrix.sh
+#   bash tools/lab/scripts/required-matrix.sh --resume   # continue stopped parts (keeps complete cells)
 #
 # Parts (trials per cell in brackets):
 #   auto       reports/matrix.*            every endpoint-independent-mapping pair and cone ↔ symmetric,

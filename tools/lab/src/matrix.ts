@@ -208,11 +208,28 @@ export function machineInfo (): Record<string, unknown> {
   }
 }
 
+export class MatrixResumeError extends Error {
+  static override name = 'MatrixResumeError'
+  override name = 'MatrixResumeError'
+}
+
+/** One `natkit-lab matrix` run that added cells to a report (a report continued with `--resume` has several). */
+export interface MatrixRun {
+  started: string
+  finished: string
+  /** The machine and commit the run measured on. */
+  machine: Record<string, unknown>
+  /** Cells this run measured. */
+  cells: number
+}
+
 export interface MatrixReport {
   /** Free text, e.g. "smoke subset": what this run is (and is not). */
   label?: string
   /** Present while the run is still going (or was stopped): how many cells are in the report. */
   incomplete?: { cellsDone: number, cells: number }
+  /** Every run that measured cells of this report, first to last (one unless continued with `--resume`). */
+  runs?: MatrixRun[]
   started: string
   finished: string
   trialsPerCell: number
@@ -225,46 +242,115 @@ export interface MatrixReport {
     cpuLoad: boolean[]
   }
   dialTimeoutMs: number
+  /** The machine of the latest run (`runs` has each run's). */
   machine: Record<string, unknown>
   /** Load average when the run ended (the machine may be shared). */
   loadavgAtEnd: number[]
+  /** Time spent measuring, summed over `runs`. */
   durationMs: number
   summary: Summary[]
   results: TrialResult[]
 }
 
-/** Runs every cell `trialsPerCell` times; `onTrial` sees each result as it comes. */
-export async function runMatrix (spec: MatrixSpec, opts: { label?: string, onTrial?: (r: TrialResult, index: number, total: number) => void, onCell?: (partial: MatrixReport) => void } = {}): Promise<MatrixReport> {
-  const cells = matrixCells(spec)
-  const total = cells.length * spec.trialsPerCell
-  const started = new Date()
-  const machine = machineInfo()
-  const results: TrialResult[] = []
-  for (const [index, cell] of cells.entries()) {
-    for (let i = 1; i <= spec.trialsPerCell; i++) {
-      const r = await runTrial({ a: cell.a, b: cell.b, transport: cell.path, inbound: cell.inbound, delay: cell.delay, lossPercent: cell.lossPercent, cpuLoad: cell.cpuLoad, trial: i, dialTimeoutMs: spec.dialTimeoutMs })
-      results.push(r)
-      opts.onTrial?.(r, results.length, total)
-    }
-    // a run of hours keeps what it measured if it is stopped: the report so far after every cell
-    if (index < cells.length - 1) opts.onCell?.(matrixReport(spec, started, machine, results, opts.label, { done: index + 1, of: cells.length }))
-  }
-  return matrixReport(spec, started, machine, results, opts.label)
+/** The key shared by a cell and its trials' results. */
+export function matrixCellKey (c: { a: string, b: string, inbound: string, delay: string, lossPercent: number, cpuLoad: boolean } & ({ path: string } | { transport: string })): string {
+  return `${c.a}:${c.b}|${'path' in c ? c.path : c.transport}|${c.inbound}|${c.delay}|loss ${c.lossPercent}%|cpu ${c.cpuLoad ? 'on' : 'off'}`
 }
 
-function matrixReport (spec: MatrixSpec, started: Date, machine: MatrixReport['machine'], results: TrialResult[], label?: string, incomplete?: { done: number, of: number }): MatrixReport {
-  const finished = new Date()
+/** What a continued run starts from: the kept trials and the earlier runs. */
+export interface MatrixResume {
+  started: string
+  runs: MatrixRun[]
+  /** Trials of the complete cells, in report order. */
+  results: TrialResult[]
+}
+
+function dimensionsOf (spec: Omit<MatrixSpec, 'trialsPerCell' | 'dialTimeoutMs'>): MatrixReport['dimensions'] {
+  return { pairs: spec.pairs.map(([a, b]) => `${a}:${b}`), inbound: spec.inbound, paths: spec.paths, delay: spec.delays, lossPercent: spec.losses, cpuLoad: spec.cpuLoad }
+}
+
+/**
+ * What of an earlier report (parsed JSON, not trusted) a `--resume` run keeps:
+ * the trials of every cell that has all `trialsPerCell` of them; a cell with
+ * fewer is measured again. Throws MatrixResumeError, naming the difference,
+ * when the report is not a matrix report or was made with other dimensions,
+ * trials per cell or dial timeout (its cells would not be comparable).
+ */
+export function resumeFrom (previous: unknown, spec: MatrixSpec): MatrixResume {
+  const p = previous as Partial<MatrixReport> | null
+  if (p == null || typeof p !== 'object' || !Array.isArray(p.results) || typeof p.dimensions !== 'object' || p.dimensions == null || typeof p.started !== 'string') {
+    throw new MatrixResumeError('the report to resume is not a natkit-lab matrix report (no dimensions, results or start time)')
+  }
+  if (p.trialsPerCell !== spec.trialsPerCell) throw new MatrixResumeError(`the report to resume has ${String(p.trialsPerCell)} trials per cell, this run ${spec.trialsPerCell}: use the same --trials`)
+  if (p.dialTimeoutMs !== spec.dialTimeoutMs) throw new MatrixResumeError(`the report to resume used a dial timeout of ${String(p.dialTimeoutMs)} ms, this run ${spec.dialTimeoutMs} ms: use the same --timeout`)
+  const want = dimensionsOf(spec)
+  for (const key of Object.keys(want) as Array<keyof MatrixReport['dimensions']>) {
+    const had = (p.dimensions as Record<string, unknown>)[key]
+    if (JSON.stringify(had) !== JSON.stringify(want[key])) throw new MatrixResumeError(`the report to resume has ${key} ${JSON.stringify(had)}, this run ${JSON.stringify(want[key])}: use the same dimensions`)
+  }
+  const byCell = new Map<string, TrialResult[]>()
+  for (const r of p.results) {
+    if (r == null || typeof r !== 'object' || typeof r.trial !== 'number') throw new MatrixResumeError('the report to resume has a malformed trial result')
+    const key = matrixCellKey(r)
+    byCell.set(key, [...(byCell.get(key) ?? []), r])
+  }
+  const results = matrixCells(spec).flatMap((cell) => {
+    const rs = byCell.get(matrixCellKey(cell)) ?? []
+    return rs.length === spec.trialsPerCell ? rs : []
+  })
+  const runs = Array.isArray(p.runs) ? p.runs : [{ started: p.started, finished: String(p.finished), machine: p.machine ?? {}, cells: p.incomplete?.cellsDone ?? byCell.size }]
+  return { started: p.started, runs, results }
+}
+
+/**
+ * Runs every cell `trialsPerCell` times (with `resume`, only the cells it does
+ * not hold); `onTrial` sees each result as it comes.
+ */
+export async function runMatrix (spec: MatrixSpec, opts: { label?: string, resume?: MatrixResume, onTrial?: (r: TrialResult, index: number, total: number) => void, onCell?: (partial: MatrixReport) => void } = {}): Promise<MatrixReport> {
+  const cells = matrixCells(spec)
+  const kept = opts.resume?.results ?? []
+  const done = new Set(kept.map(r => matrixCellKey(r)))
+  const todo = cells.filter(c => !done.has(matrixCellKey(c)))
+  const total = todo.length * spec.trialsPerCell
+  const started = new Date()
+  const machine = machineInfo()
+  const measured: TrialResult[] = []
+  const report = (cellsRun: number, incomplete: boolean): MatrixReport => {
+    const finished = new Date()
+    const run: MatrixRun = { started: started.toISOString(), finished: finished.toISOString(), machine, cells: cellsRun }
+    // the report's order is the matrix's, whichever run measured a cell
+    const keyed = new Map<string, TrialResult[]>()
+    for (const r of [...kept, ...measured]) keyed.set(matrixCellKey(r), [...(keyed.get(matrixCellKey(r)) ?? []), r])
+    const results = cells.flatMap(c => keyed.get(matrixCellKey(c)) ?? [])
+    const cellsDone = cells.filter(c => keyed.has(matrixCellKey(c))).length
+    return matrixReport(spec, opts.resume?.started ?? started.toISOString(), [...(opts.resume?.runs ?? []), run], results, opts.label, incomplete || cellsDone < cells.length ? { done: cellsDone, of: cells.length } : undefined)
+  }
+  for (const [index, cell] of todo.entries()) {
+    for (let i = 1; i <= spec.trialsPerCell; i++) {
+      const r = await runTrial({ a: cell.a, b: cell.b, transport: cell.path, inbound: cell.inbound, delay: cell.delay, lossPercent: cell.lossPercent, cpuLoad: cell.cpuLoad, trial: i, dialTimeoutMs: spec.dialTimeoutMs })
+      measured.push(r)
+      opts.onTrial?.(r, measured.length, total)
+    }
+    // a run of hours keeps what it measured if it is stopped: the report so far after every cell
+    if (index < todo.length - 1) opts.onCell?.(report(index + 1, true))
+  }
+  return report(todo.length, false)
+}
+
+function matrixReport (spec: MatrixSpec, started: string, runs: MatrixRun[], results: TrialResult[], label?: string, incomplete?: { done: number, of: number }): MatrixReport {
+  const last = runs[runs.length - 1] as MatrixRun
   return {
     ...(label != null ? { label } : {}),
     ...(incomplete != null ? { incomplete: { cellsDone: incomplete.done, cells: incomplete.of } } : {}),
-    started: started.toISOString(),
-    finished: finished.toISOString(),
+    runs,
+    started,
+    finished: last.finished,
     trialsPerCell: spec.trialsPerCell,
-    dimensions: { pairs: spec.pairs.map(([a, b]) => `${a}:${b}`), inbound: spec.inbound, paths: spec.paths, delay: spec.delays, lossPercent: spec.losses, cpuLoad: spec.cpuLoad },
+    dimensions: dimensionsOf(spec),
     dialTimeoutMs: spec.dialTimeoutMs,
-    machine,
+    machine: last.machine,
     loadavgAtEnd: loadavg().map(x => Math.round(x * 100) / 100),
-    durationMs: finished.getTime() - started.getTime(),
+    durationMs: runs.reduce((sum, r) => sum + Math.max(0, Date.parse(r.finished) - Date.parse(r.started)), 0),
     summary: summarize(results),
     results
   }

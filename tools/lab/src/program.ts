@@ -8,7 +8,7 @@ import { matrixSvg } from './report.js'
 import { DELAY_PROFILES, type DelayProfileName } from './delay.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, LAB_TRANSPORTS, parseScenario, runTrial, SCENARIOS, summarize, formatSummaryTable, UnknownScenarioError, type LabTransport, type TrialResult, type Summary } from './scenario.js'
 import { InvalidDimensionError, LAB_PATHS, parseLoss, peerPathPlan, UnsupportedPathError, type LabPath } from './dimensions.js'
-import { assertMatrixBounded, machineInfo, DEFAULT_MATRIX_DIAL_TIMEOUT_MS, DEFAULT_MATRIX_TRIALS_PER_CELL, DEFAULT_MAX_MATRIX_TRIALS, matrixCells, MatrixTooLargeError, MAX_MATRIX_TRIALS, PAIR_SETS, parseMatrixDimensions, runMatrix, type MatrixReport } from './matrix.js'
+import { assertMatrixBounded, machineInfo, DEFAULT_MATRIX_DIAL_TIMEOUT_MS, DEFAULT_MATRIX_TRIALS_PER_CELL, DEFAULT_MAX_MATRIX_TRIALS, matrixCells, MatrixResumeError, MatrixTooLargeError, MAX_MATRIX_TRIALS, PAIR_SETS, parseMatrixDimensions, resumeFrom, runMatrix, type MatrixReport, type MatrixResume, type MatrixSpec } from './matrix.js'
 import { selfCheck } from './check.js'
 import { DEFAULT_HARDNAT_TRIALS, EASY_BASELINE_CELL, formatHardNatTable, HARD_NAT_CELLS, MAX_HARDNAT_TRIALS, runHardNatBench } from './hard-nat.js'
 import { assertInteropSupported, PEER_IMPLS, RELAY_IMPLS, UnsupportedInteropError, type PeerImpl, type RelayImpl } from './interop.js'
@@ -43,6 +43,31 @@ function checkDelay (profile: string): DelayProfileName {
   throw new UsageError(`unknown delay profile "${profile}" (use ${Object.keys(DELAY_PROFILES).join(', ')})`)
 }
 
+/** `--resume`: the kept part of `file`, undefined when there is no such file (a fresh run). */
+function readResume (file: string, spec: MatrixSpec): MatrixResume | undefined {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      process.stderr.write(`natkit-lab: --resume: no ${file} yet, starting afresh\n`)
+      return undefined
+    }
+    throw new MatrixResumeError(`cannot read ${file}: ${(err as Error).message}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err) {
+    throw new MatrixResumeError(`${file} is not JSON (${(err as Error).message}); move it away to start afresh`)
+  }
+  try {
+    return resumeFrom(parsed, spec)
+  } catch (err) {
+    throw new MatrixResumeError(`cannot resume ${file}: ${(err as Error).message}`)
+  }
+}
+
 function writeJson (file: string, data: unknown): void {
   mkdirSync(dirname(file), { recursive: true })
   writeFileSync(file, JSON.stringify(data, null, 2) + '\n')
@@ -61,7 +86,7 @@ function chartTitle (report: Partial<MatrixReport> & { delay?: string }): string
 
 function fail (err: unknown): never {
   const e = err as Error
-  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError || e instanceof UsageError || e instanceof UnknownScenarioError || e instanceof UnsupportedInteropError || e instanceof StaleBuildError || e instanceof InvalidDimensionError || e instanceof UnsupportedPathError || e instanceof MatrixTooLargeError || e instanceof TmuxError
+  const cannotRun = e instanceof LabPrerequisiteError || e instanceof UnsupportedNatProfileError || e instanceof NotImplementedError || e instanceof UsageError || e instanceof UnknownScenarioError || e instanceof UnsupportedInteropError || e instanceof StaleBuildError || e instanceof InvalidDimensionError || e instanceof UnsupportedPathError || e instanceof MatrixTooLargeError || e instanceof MatrixResumeError || e instanceof TmuxError
   process.stderr.write(`natkit-lab: ${e.name}: ${e.message}\n`)
   process.exit(cannotRun ? EXIT_CANNOT_RUN : EXIT_CHECK_FAILED)
 }
@@ -178,7 +203,8 @@ export function createProgram (): Command {
     .option('--out <dir>', 'report directory', 'reports')
     .option('--name <name>', 'report file name without extension', 'matrix')
     .option('--dry-run', 'print the cells and the trial count, run nothing')
-    .action(async (opts: { pairs: string, nat?: string, inbound: string, paths?: string, delay: string, loss: string, cpuLoad: string | boolean, trials: string, maxTrials: string, timeout: string, label?: string, out: string, name: string, dryRun?: boolean }) => {
+    .option('--resume', 'continue <out>/<name>.json (a run that was stopped): keep its complete cells, measure the rest; it must have the same dimensions, --trials and --timeout. Without that file: a fresh run')
+    .action(async (opts: { pairs: string, nat?: string, inbound: string, paths?: string, delay: string, loss: string, cpuLoad: string | boolean, trials: string, maxTrials: string, timeout: string, label?: string, out: string, name: string, dryRun?: boolean, resume?: boolean }) => {
       try {
         const dims = parseMatrixDimensions({ pairs: opts.pairs, nat: opts.nat, inbound: opts.inbound, paths: opts.paths, delay: opts.delay, loss: opts.loss, cpuLoad: opts.cpuLoad === true ? 'on' : String(opts.cpuLoad) })
         const trialsPerCell = parseCount(opts.trials, '--trials', MAX_TRIALS)
@@ -193,13 +219,21 @@ export function createProgram (): Command {
           return
         }
         const total = assertMatrixBounded(cells.length, trialsPerCell, maxTrials)
-        // fail before the first lab, not once per trial
-        if (dims.paths.includes('auto')) peerPathPlan('auto')
-        process.stderr.write(`natkit-lab: matrix of ${cells.length} cells × ${trialsPerCell} trials = ${total} trials\n`)
         const json = join(opts.out, `${opts.name}.json`)
         const svg = join(opts.out, `${opts.name}.svg`)
-        const report = await runMatrix({ ...dims, trialsPerCell, dialTimeoutMs }, {
+        const spec = { ...dims, trialsPerCell, dialTimeoutMs }
+        const resume = opts.resume === true ? readResume(json, spec) : undefined
+        const kept = resume?.results.length ?? 0
+        if (resume != null && kept === total) {
+          process.stdout.write(`nothing to resume: ${json} holds all ${cells.length} cells\n`)
+          return
+        }
+        // fail before the first lab, not once per trial
+        if (dims.paths.includes('auto')) peerPathPlan('auto')
+        process.stderr.write(`natkit-lab: matrix of ${cells.length} cells × ${trialsPerCell} trials = ${total} trials${resume != null ? `; resuming ${json}: ${kept / trialsPerCell} cells kept, ${total - kept} trials to run` : ''}\n`)
+        const report = await runMatrix(spec, {
           label: opts.label,
+          ...(resume != null ? { resume } : {}),
           onTrial: (r, i, n) => { process.stdout.write(`[${i}/${n}] ${trialLine(r)}\n`) },
           // the report so far after every cell (marked "incomplete"), replaced by the whole one at the end
           onCell: (partial) => {

@@ -3,7 +3,7 @@
  * the path mapping and the many-panel chart.
  */
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import {
   assertMatrixBounded, CONE_SYMMETRIC_PAIRS, DEFAULT_MAX_MATRIX_TRIALS, EIM_PAIRS, InvalidDimensionError, MATRIX_PAIRS, matrixCells, matrixSvg,
-  MatrixTooLargeError, HARD_NAT_CELLS, profilePairs, parseCpuLoad, parseLoss, parseMatrixDimensions, parsePairs, peerPathPlan, summarize, UnsupportedPathError
+  MatrixResumeError, MatrixTooLargeError, HARD_NAT_CELLS, matrixCellKey, resumeFrom, profilePairs, parseCpuLoad, parseLoss, parseMatrixDimensions, parsePairs, peerPathPlan, summarize, UnsupportedPathError
 } from '../src/index.js'
 import { labSkipReason, works } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
@@ -140,6 +140,32 @@ describe('summary per cell and the chart', () => {
   })
 })
 
+describe('--resume: what a continued matrix keeps', () => {
+  const dims = parseMatrixDimensions({ pairs: 'port-restricted:port-restricted', inbound: 'drop,reset', paths: 'tcp', delay: 'zero', loss: '0', cpuLoad: 'off' }, true)
+  const spec = { ...dims, trialsPerCell: 2, dialTimeoutMs: 20_000 }
+  const trial = (inbound: 'drop' | 'reset', n: number): TrialResult => ({ scenario: 'port-restricted:port-restricted', a: 'port-restricted', b: 'port-restricted', transport: 'tcp', inbound, delay: 'zero', lossPercent: 0, cpuLoad: false, trial: n, direct: true, outcome: 'direct', exitCode: 0, attempts: 1, durationMs: 5000, timeToDirectMs: 100 + n })
+  const earlier = { started: '2026-12-01T00:00:00.000Z', finished: '2026-12-01T01:00:00.000Z', trialsPerCell: 2, dialTimeoutMs: 20_000, dimensions: { pairs: ['port-restricted:port-restricted'], inbound: ['drop', 'reset'], paths: ['tcp'], delay: ['zero'], lossPercent: [0], cpuLoad: [false] }, machine: { commit: 'abc' }, incomplete: { cellsDone: 1, cells: 2 }, results: [trial('drop', 1), trial('drop', 2), trial('reset', 1)] }
+
+  it('keeps the cells with every trial and measures a cell with fewer again', () => {
+    const resume = resumeFrom(earlier, spec)
+    expect(resume.results.map(r => `${r.inbound} ${r.trial}`)).toEqual(['drop 1', 'drop 2'])
+    expect(resume.started).toBe(earlier.started)
+    // a report from before `runs` existed becomes the first run, with its machine
+    expect(resume.runs).toEqual([{ started: earlier.started, finished: earlier.finished, machine: { commit: 'abc' }, cells: 1 }])
+    const cells = matrixCells(dims)
+    expect(cells.map(c => matrixCellKey(c))).toEqual([matrixCellKey(trial('drop', 1)), matrixCellKey(trial('reset', 1))])
+  })
+
+  it('refuses a report made with other dimensions, trials or timeout, or not a matrix report, naming why', () => {
+    expect(() => resumeFrom({ ...earlier, dimensions: { ...earlier.dimensions, delay: ['interop'] } }, spec)).toThrow(new MatrixResumeError('the report to resume has delay ["interop"], this run ["zero"]: use the same dimensions'))
+    expect(() => resumeFrom({ ...earlier, trialsPerCell: 10 }, spec)).toThrow(/has 10 trials per cell, this run 2: use the same --trials/)
+    expect(() => resumeFrom({ ...earlier, dialTimeoutMs: 5000 }, spec)).toThrow(/dial timeout of 5000 ms, this run 20000 ms/)
+    expect(() => resumeFrom([1, 2], spec)).toThrow(/not a natkit-lab matrix report/)
+    expect(() => resumeFrom(null, spec)).toThrow(MatrixResumeError)
+    expect(() => resumeFrom({ ...earlier, results: [null] }, spec)).toThrow(/malformed trial result/)
+  })
+})
+
 describe('natkit-lab matrix on the command line', () => {
   it('--dry-run lists every cell and the trial count', async () => {
     const r = await cli(['matrix', '--pairs', 'port-restricted:port-restricted,address-restricted:symmetric', '--inbound', 'drop,reset', '--paths', 'tcp,webrtc', '--delay', 'zero,interop', '--loss', '0,1%', '--cpu-load', '--trials', '10', '--dry-run'])
@@ -220,8 +246,31 @@ describe.skipIf(missingPrerequisite(delaySkipReason))('natkit-lab matrix in the 
       const whole = JSON.parse(readFileSync(json, 'utf8')) as MatrixReport
       expect(whole.incomplete).toBeUndefined()
       expect(whole.results.map(t => t.inbound)).toEqual(['drop', 'reset'])
+      expect(whole.runs).toHaveLength(1)
+
+      // --resume a run stopped after its first cell: only the second cell is measured again
+      writeFileSync(json, JSON.stringify({ ...partial, results: partial.results }))
+      const resumed = await cli(['matrix', '--pairs', 'port-restricted:port-restricted', '--inbound', 'drop,reset', '--paths', 'tcp', '--trials', '1', '--out', out, '--name', 'm', '--resume'], 120_000)
+      expect(resumed.code, resumed.stderr).toBe(0)
+      expect(resumed.stderr).toContain('1 cells kept, 1 trials to run')
+      expect(resumed.stdout.split('\n').filter(l => /^\[\d+\/\d+\] /.test(l))).toEqual([expect.stringMatching(/^\[1\/1\] trial {3}1 {2}port-restricted:port-restricted/)])
+      const continued = JSON.parse(readFileSync(json, 'utf8')) as MatrixReport
+      expect(continued.incomplete).toBeUndefined()
+      expect(continued.results.map(t => t.inbound)).toEqual(['drop', 'reset'])
+      expect(continued.results[0]).toEqual(partial.results[0])
+      expect(continued.results[1].prefix).not.toBe(whole.results[1].prefix)
+      expect(continued.runs?.map(r => r.cells)).toEqual([1, 1])
+      expect(continued.started).toBe(partial.started)
+      expect(continued.summary).toHaveLength(2)
+      // and a complete report has nothing left to run
+      const again = await cli(['matrix', '--pairs', 'port-restricted:port-restricted', '--inbound', 'drop,reset', '--paths', 'tcp', '--trials', '1', '--out', out, '--name', 'm', '--resume'], 30_000)
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.stdout).toContain('nothing to resume')
+      const differently = await cli(['matrix', '--pairs', 'port-restricted:port-restricted', '--inbound', 'drop', '--paths', 'tcp', '--trials', '1', '--out', out, '--name', 'm', '--resume'], 30_000)
+      expect(differently.code).not.toBe(0)
+      expect(differently.stderr.trim()).toBe(`natkit-lab: MatrixResumeError: cannot resume ${json}: the report to resume has inbound ["drop","reset"], this run ["drop"]: use the same dimensions`)
     } finally {
       rmSync(out, { recursive: true, force: true })
     }
-  }, 150_000)
+  }, 250_000)
 })
