@@ -252,9 +252,12 @@ export interface MatrixReport {
   results: TrialResult[]
 }
 
-/** The key shared by a cell and its trials' results. */
+/**
+ * The key shared by a cell and its trials' results: a cell's `path` is its
+ * trials' `transport` (a result's own `path` is the path that won).
+ */
 export function matrixCellKey (c: { a: string, b: string, inbound: string, delay: string, lossPercent: number, cpuLoad: boolean } & ({ path: string } | { transport: string })): string {
-  return `${c.a}:${c.b}|${'path' in c ? c.path : c.transport}|${c.inbound}|${c.delay}|loss ${c.lossPercent}%|cpu ${c.cpuLoad ? 'on' : 'off'}`
+  return `${c.a}:${c.b}|${'transport' in c ? c.transport : c.path}|${c.inbound}|${c.delay}|loss ${c.lossPercent}%|cpu ${c.cpuLoad ? 'on' : 'off'}`
 }
 
 /** What a continued run starts from: the kept trials and the earlier runs. */
@@ -298,7 +301,7 @@ export function resumeFrom (previous: unknown, spec: MatrixSpec): MatrixResume {
     const rs = byCell.get(matrixCellKey(cell)) ?? []
     return rs.length === spec.trialsPerCell ? rs : []
   })
-  const runs = Array.isArray(p.runs) ? p.runs : [{ started: p.started, finished: String(p.finished), machine: p.machine ?? {}, cells: p.incomplete?.cellsDone ?? byCell.size }]
+  const runs = Array.isArray(p.runs) ? p.runs : [{ started: p.started, finished: String(p.finished), machine: p.machine ?? {}, cells: results.length / spec.trialsPerCell }]
   return { started: p.started, runs, results }
 }
 

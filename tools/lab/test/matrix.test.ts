@@ -16,7 +16,7 @@ import {
 import { labSkipReason, works } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
 import { waitUntil } from '@natkit/testkit/libp2p'
-import type { MatrixReport, TrialResult } from '../src/index.js'
+import type { MatrixCell, MatrixReport, TrialResult } from '../src/index.js'
 
 const BIN = fileURLToPath(new URL('../bin/natkit-lab.js', import.meta.url))
 const run = promisify(execFile)
@@ -154,6 +154,13 @@ describe('--resume: what a continued matrix keeps', () => {
     expect(resume.runs).toEqual([{ started: earlier.started, finished: earlier.finished, machine: { commit: 'abc' }, cells: 1 }])
     const cells = matrixCells(dims)
     expect(cells.map(c => matrixCellKey(c))).toEqual([matrixCellKey(trial('drop', 1)), matrixCellKey(trial('reset', 1))])
+  })
+
+  it('an auto-path trial belongs to its auto cell whichever path won', () => {
+    const auto = parseMatrixDimensions({ pairs: 'port-restricted:port-restricted', inbound: 'drop', paths: 'auto', delay: 'zero', loss: '0', cpuLoad: 'off' }, true)
+    const won: TrialResult = { ...trial('drop', 1), transport: 'auto', path: 'tcp' }
+    expect(matrixCellKey(won)).toBe(matrixCellKey(matrixCells(auto)[0] as MatrixCell))
+    expect(resumeFrom({ ...earlier, trialsPerCell: 1, dimensions: { ...earlier.dimensions, inbound: ['drop'], paths: ['auto'] }, results: [won] }, { ...auto, trialsPerCell: 1, dialTimeoutMs: 20_000 }).results).toEqual([won])
   })
 
   it('refuses a report made with other dimensions, trials or timeout, or not a matrix report, naming why', () => {
