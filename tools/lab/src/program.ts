@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Command, Option } from 'commander'
 import { StaleBuildError } from '@natkit/testkit'
@@ -68,9 +68,20 @@ function readResume (file: string, spec: MatrixSpec): MatrixResume | undefined {
   }
 }
 
+/**
+ * Writes `file` whole or not at all (a temporary file renamed over it): a
+ * report rewritten after every cell is never seen half-written, not by a
+ * reader and not by `--resume` after a run stopped mid-write.
+ */
 function writeJson (file: string, data: unknown): void {
+  writeWhole(file, JSON.stringify(data, null, 2) + '\n')
+}
+
+function writeWhole (file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true })
-  writeFileSync(file, JSON.stringify(data, null, 2) + '\n')
+  const tmp = `${file}.${process.pid}.tmp`
+  writeFileSync(tmp, text)
+  renameSync(tmp, file)
 }
 
 function trialLine (r: TrialResult): string {
@@ -236,14 +247,15 @@ export function createProgram (): Command {
           ...(resume != null ? { resume } : {}),
           onTrial: (r, i, n) => { process.stdout.write(`[${i}/${n}] ${trialLine(r)}\n`) },
           // the report so far after every cell (marked "incomplete"), replaced by the whole one at the end
+          // the chart first: once the JSON says a cell is done, its chart is there
           onCell: (partial) => {
+            writeWhole(svg, matrixSvg(partial.summary, chartTitle(partial), `${partial.label ?? ''} (incomplete: ${partial.incomplete?.cellsDone ?? 0}/${partial.incomplete?.cells ?? 0} cells)`.trim()))
             writeJson(json, partial)
-            writeFileSync(svg, matrixSvg(partial.summary, chartTitle(partial), `${partial.label ?? ''} (incomplete: ${partial.incomplete?.cellsDone ?? 0}/${partial.incomplete?.cells ?? 0} cells)`.trim()))
           }
         })
         process.stdout.write(`\n${formatSummaryTable(report.summary)}\n`)
+        writeWhole(svg, matrixSvg(report.summary, chartTitle(report), report.label))
         writeJson(json, report)
-        writeFileSync(svg, matrixSvg(report.summary, chartTitle(report), report.label))
         process.stdout.write(`wrote ${json} and ${svg} (${Math.round(report.durationMs / 1000)} s)\n`)
       } catch (err) {
         fail(err)
