@@ -2,7 +2,7 @@ import { TypedEventEmitter, UnsupportedProtocolError, serviceDependencies } from
 import { isLoopback, isPrivate, lpStream } from '@libp2p/utils'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { DNS, IP } from '@multiformats/multiaddr-matcher'
-import { dialAsResponder, dialFromEphemeralPort, openUnnegotiatedStream } from '@natkit/libp2p-internals'
+import { dialAsResponder, dialFromEphemeralPort, dialWithOptimisticSelect, openUnnegotiatedStream } from '@natkit/libp2p-internals'
 import { decodeHolePunch, encodeHolePunch } from './codec.js'
 import {
   DEFAULT_ATTEMPTS, DEFAULT_DIAL_PRIORITY, DEFAULT_MAX_CONCURRENT_PUNCHES, DEFAULT_MAX_DIAL_CANDIDATES, DEFAULT_MAX_INBOUND_STREAMS,
@@ -87,6 +87,18 @@ export interface HolePunchInit {
    * @default true
    */
   optimisticSelect?: boolean
+  /**
+   * A (the side that secures the punched TCP connection as its initiator)
+   * selects the security protocol of its relayed connection to the peer
+   * optimistically: multistream-select's lines and the handshake's first
+   * message leave together (go-libp2p's lazy negotiation), one direct round
+   * trip sooner; the relayed connection proved the peer speaks it. A dial
+   * option only `@natkit/tcp-reuse` reads (other transports negotiate as
+   * usual); a peer that refuses the protocol fails that dial.
+   *
+   * @default true
+   */
+  optimisticUpgrade?: boolean
   /**
    * Confirms a direct connection before it counts (success event, closing the
    * relayed connection), e.g. a ping round trip over it: a round trip proves
@@ -605,6 +617,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
   readonly #closeRelayed: boolean
   readonly #startBeforeIdentify: boolean
   readonly #optimisticSelect: boolean
+  readonly #optimisticUpgrade: boolean
   readonly #confirmDirect?: (conn: Connection, signal: AbortSignal) => Promise<unknown>
   readonly #confirmTimeout: number
   readonly #maxPunches: number
@@ -656,6 +669,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#closeRelayed = init.closeRelayedOnSuccess ?? true
     this.#startBeforeIdentify = init.startBeforeIdentify ?? true
     this.#optimisticSelect = init.optimisticSelect ?? true
+    this.#optimisticUpgrade = init.optimisticUpgrade ?? true
     this.#confirmDirect = init.confirmDirect
     this.#confirmTimeout = init.confirmTimeout ?? DEFAULT_CONFIRM_TIMEOUT
     this.#maxPunches = init.maxConcurrentPunches ?? DEFAULT_MAX_CONCURRENT_PUNCHES
@@ -1340,6 +1354,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     // refused SYN is sent again after a short jittered pause, within the
     // attempt's budget, so that two SYNs come to cross in flight.
     let resends = 0
+    const security = mode === 'initiator' && this.#optimisticUpgrade ? this.#relayedSecurity(peer) : undefined
     for (let round = 0; ; round++) {
       for (const addr of addrs) {
         if (round > 0) {
@@ -1359,6 +1374,8 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
         try {
           // resends go to the transport directly: the dial queue's extra event-loop
           // turns slow the SYN cadence down when the CPU is busy
+          // the transport manager passes the option on (the dial queue would drop it)
+          if (mode === 'initiator' && security != null) return await dialWithOptimisticSelect(this.#components.transportManager, addr, security, { signal, onProgress })
           if (mode === 'initiator' && round === 0) return await this.#components.connectionManager.openConnection(addr, { signal, priority: DEFAULT_DIAL_PRIORITY, force: true, onProgress })
           if (mode === 'initiator') return await this.#components.transportManager.dial(addr, { signal, onProgress })
           if (mode === 'responder') return await dialAsResponder(this.#components.transportManager, addr, { signal, onProgress })
@@ -1373,6 +1390,11 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       await delay(this.#punchResendInterval * (0.5 + Math.random()), signal)
     }
     throw lastError ?? new Error('no address to dial')
+  }
+
+  /** The security protocol of an open relayed connection to `peer` (`optimisticUpgrade`), if any. */
+  #relayedSecurity (peer: PeerId): string | undefined {
+    return this.#components.connectionManager.getConnections(peer).find(c => c.status === 'open' && isRelayed(c.remoteAddr) && c.encryption != null)?.encryption
   }
 
   /**

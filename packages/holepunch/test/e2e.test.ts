@@ -23,6 +23,26 @@ describe('hole punch over a loopback relay', () => {
     return { a, b, relay, circuit }
   }
 
+  it('A secures its punch dial with the relayed connection\'s protocol, selected optimistically (optimisticUpgrade)', async () => {
+    for (const optimisticUpgrade of [true, false]) {
+      const relay = await createRelay()
+      const b = await createPeer({ services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, optimisticUpgrade }) }, listen: ['/ip4/127.0.0.1/tcp/0', '/p2p-circuit'] })
+      const dials: string[] = []
+      const dialOptions: Array<Record<string, unknown>> = []
+      const a = await createPeer({ services: { holePunch: holePunch({ allowPrivateAddresses: true, unilateral: false, optimisticUpgrade }) }, dials, dialOptions })
+      nodes.push(relay, b, a)
+      const circuit = await reserve(b, relay)
+      const aSuccess = nextEvent<HolePunchSuccessEvent>(a.services.holePunch, 'holepunch:success')
+      const relayed = await a.dial(circuit)
+      expect(relayed.encryption).toBe('/noise')
+      await aSuccess
+      // A's dials toward B's own address (not the relay's): the punch
+      const punch = dialOptions.filter((_, i) => dials[i]?.includes(b.peerId.toString()) && !dials[i]?.includes('p2p-circuit'))
+      expect(punch.length).toBeGreaterThan(0)
+      expect(punch.map(o => o.optimisticSelect)).toEqual(punch.map(() => optimisticUpgrade ? '/noise' : undefined))
+    }
+  })
+
   it('upgrades the relayed connection with the CONNECT/SYNC exchange (unilateral disabled)', async () => {
     const { a, b, circuit } = await setup({ allowPrivateAddresses: true, unilateral: false })
     const bEvents = recordEvents(b.services.holePunch)

@@ -33,14 +33,15 @@ export function recordingGater (deny: (ma: Multiaddr) => boolean): typeof loopba
   }
 }
 
-/** TCP transport that records the address of every dial it makes. */
-export function recordingTcp (dials: string[]): (components: TCPComponents) => Transport {
+/** TCP transport that records the address (and, given `options`, the options) of every dial it makes. */
+export function recordingTcp (dials: string[], options?: Array<Record<string, unknown>>): (components: TCPComponents) => Transport {
   return (components) => {
     const transport = tcp()(components)
     const dial = transport.dial.bind(transport)
-    transport.dial = async (ma, options) => {
+    transport.dial = async (ma, opts) => {
       dials.push(ma.toString())
-      return dial(ma, options)
+      options?.push({ ...opts })
+      return dial(ma, opts)
     }
     return transport
   }
@@ -72,6 +73,8 @@ export interface PeerOptions<S extends ServiceMap> {
   gater?: typeof loopbackOnlyGater
   /** Records the address of every TCP dial. */
   dials?: string[]
+  /** With `dials`: records the options of every TCP dial. */
+  dialOptions?: Array<Record<string, unknown>>
   connectionManager?: TestConnectionManager
 }
 
@@ -85,7 +88,7 @@ export async function createPeer<S extends ServiceMap> (opts: PeerOptions<S>): P
   const services = { identify: identify(), ping: ping(), ...opts.services } as ServiceFactoryMap<S & PeerBaseServices>
   return createLibp2p({
     addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'], announce: opts.announce, appendAnnounce: opts.appendAnnounce },
-    transports: [opts.dials != null ? recordingTcp(opts.dials) : tcp(), circuitRelayTransport()],
+    transports: [opts.dials != null ? recordingTcp(opts.dials, opts.dialOptions) : tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: opts.gater ?? loopbackOnlyGater,

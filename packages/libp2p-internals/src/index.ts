@@ -149,6 +149,20 @@ export async function dialFromEphemeralPort (transportManager: Pick<TransportMan
   return transportManager.dial(addr, ephemeral)
 }
 
+/**
+ * Dial `addr` through the transport manager (its options reach the transport;
+ * the dial queue would drop them) with `optimisticSelect: protocol`, which
+ * `@natkit/tcp-reuse` reads: the upgrader's multistream-select of that
+ * security protocol then costs no round trip. Only for a protocol the remote
+ * is known to speak (a remote that refuses it fails the connection). Other
+ * transports ignore it. Registered by the upgrader as usual, bypassing the
+ * connection manager's limits and deduplication.
+ */
+export async function dialWithOptimisticSelect (transportManager: Pick<TransportManager, 'dial'>, addr: Multiaddr, protocol: string, options: TransportManagerDialOptions = {}): Promise<Connection> {
+  const optimistic: TransportManagerDialOptions & { optimisticSelect: string } = { ...options, optimisticSelect: protocol }
+  return transportManager.dial(addr, optimistic)
+}
+
 /** The version of an installed package (exports maps hide package.json: walk up from its entry point). */
 export function installedVersion (name: string): string {
   let dir = dirname(createRequire(import.meta.url).resolve(name))

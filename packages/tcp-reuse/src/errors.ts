@@ -42,3 +42,13 @@ export class DialError extends BaseDialError {
     this.code = options?.code
   }
 }
+
+/**
+ * The remote did not accept the security protocol an optimistic
+ * multistream-select assumed (`optimisticSelect`): it answered something
+ * else than that protocol's echo, e.g. `na`.
+ */
+export class OptimisticSelectError extends Error {
+  static override name = 'OptimisticSelectError'
+  override name = 'OptimisticSelectError'
+}

@@ -36,6 +36,7 @@ export {
 } from './transport.js'
 export type {
   ConnectionDialSource,
+  OptimisticSelectDialOptions,
   ReuseStatus,
   TcpReuseComponents,
   TcpReuseDialEvents,
@@ -45,9 +46,9 @@ export type {
 } from './transport.js'
 export { DEFAULT_LISTENER_CLOSE_TIMEOUT } from './listener.js'
 export type { ReuseAddress } from './listener.js'
-export { DEFAULT_SOCKET_INACTIVITY_TIMEOUT } from './socket-to-conn.js'
+export { DEFAULT_SOCKET_INACTIVITY_TIMEOUT, multistreamSelectLines } from './socket-to-conn.js'
 export { probeListen } from './probe.js'
-export { DialError, InvalidListenAddressError, ListenError } from './errors.js'
+export { DialError, InvalidListenAddressError, ListenError, OptimisticSelectError } from './errors.js'
 
 /**
  * Create a TCP transport that dials from its listening port

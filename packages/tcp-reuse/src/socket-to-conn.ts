@@ -3,6 +3,7 @@
 // used under MIT. See ../NOTICE for the license text and what changed.
 import { InvalidParametersError, TimeoutError } from '@libp2p/interface'
 import { AbstractMultiaddrConnection } from '@libp2p/utils'
+import { OptimisticSelectError } from './errors.js'
 import { onceEvent, socketAddressToMultiaddr } from './utils.js'
 import type { AbortOptions, CounterGroup, Logger, MessageStreamDirection, MultiaddrConnection } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
@@ -25,6 +26,40 @@ export interface SocketToConnInit {
   inactivityTimeout?: number
   metrics?: CounterGroup
   metricPrefix?: string
+  /**
+   * Outbound only: a protocol the remote is known to speak (e.g. `/noise`,
+   * proven by an earlier connection to the same peer). When the upgrader's
+   * first write is multistream-select's header and this protocol, the echo the
+   * remote will send is handed to the upgrader at once, so the security
+   * handshake's first message leaves in the same flight (go-libp2p's lazy
+   * negotiation), one round trip sooner; the remote's real echo is checked and
+   * dropped when it arrives, and anything else (`na`) aborts the connection
+   * with OptimisticSelectError. Any other first write turns it off.
+   */
+  optimisticSelect?: string
+}
+
+const MULTISTREAM_HEADER = '/multistream/1.0.0'
+
+/** multistream-select's header and one protocol, each a varint-length-prefixed line, as a selecting side writes them and a willing remote echoes them. */
+export function multistreamSelectLines (protocol: string): Uint8Array {
+  const lines = [MULTISTREAM_HEADER, protocol].map(line => new TextEncoder().encode(`${line}\n`))
+  const out: number[] = []
+  for (const line of lines) {
+    // every line here is shorter than 128 bytes: a one-byte varint
+    if (line.byteLength > 127) throw new InvalidParametersError(`protocol name too long for optimistic select: ${protocol}`)
+    out.push(line.byteLength, ...line)
+  }
+  return Uint8Array.from(out)
+}
+
+/** Where an optimistic select stands (see `SocketToConnInit.optimisticSelect`). */
+type Optimism = { state: 'await-request', lines: Uint8Array, protocol: string } | { state: 'stripping', lines: Uint8Array, protocol: string, matched: number } | { state: 'off' }
+
+function startsWith (data: Uint8Array, prefix: Uint8Array): boolean {
+  if (data.byteLength < prefix.byteLength) return false
+  for (let i = 0; i < prefix.byteLength; i++) if (data[i] !== prefix[i]) return false
+  return true
 }
 
 /**
@@ -34,6 +69,7 @@ export interface SocketToConnInit {
  */
 class SocketMultiaddrConnection extends AbstractMultiaddrConnection {
   private readonly socket: Socket
+  private optimism: Optimism
 
   constructor (init: SocketToConnInit) {
     let remoteAddr = init.remoteAddr
@@ -56,9 +92,13 @@ class SocketMultiaddrConnection extends AbstractMultiaddrConnection {
 
     const socket = this.socket = init.socket
     const addr = remoteAddr.toString()
+    this.optimism = init.optimisticSelect != null && init.direction === 'outbound'
+      ? { state: 'await-request', lines: multistreamSelectLines(init.optimisticSelect), protocol: init.optimisticSelect }
+      : { state: 'off' }
 
     socket.on('data', (buf: Buffer) => {
-      this.onData(buf)
+      const rest = this.stripEcho(buf)
+      if (rest != null && rest.byteLength > 0) this.onData(rest)
     })
 
     socket.on('error', (err: Error) => {
@@ -96,9 +136,61 @@ class SocketMultiaddrConnection extends AbstractMultiaddrConnection {
     })
   }
 
+  /**
+   * The part of `buf` after the remote's echo of an optimistic select (the
+   * whole of it when there is none), or undefined once the echo turned out
+   * to be something else (the connection is aborted then).
+   */
+  private stripEcho (buf: Uint8Array): Uint8Array | undefined {
+    const o = this.optimism
+    if (o.state === 'await-request') {
+      // the remote spoke first: not the exchange we expected, stay out of it
+      this.optimism = { state: 'off' }
+      return buf
+    }
+    if (o.state !== 'stripping') return buf
+    const want = o.lines.subarray(o.matched)
+    const n = Math.min(want.byteLength, buf.byteLength)
+    if (!startsWith(want, buf.subarray(0, n))) {
+      this.optimism = { state: 'off' }
+      const answer = new TextDecoder().decode(buf.subarray(0, 64)).replace(/[^\x20-\x7e]+/g, ' ').trim()
+      this.log('remote refused optimistic %s: %s', o.protocol, answer)
+      this.abort(new OptimisticSelectError(`the remote did not accept ${o.protocol}, selected optimistically (it answered "${answer}")`))
+      return undefined
+    }
+    o.matched += n
+    if (o.matched === o.lines.byteLength) this.optimism = { state: 'off' }
+    return buf.subarray(n)
+  }
+
+  /** The upgrader's first write: if it is the select we may answer for the remote, answer it. */
+  private answerSelect (data: SendBuffers): void {
+    const o = this.optimism
+    if (o.state !== 'await-request') return
+    const first = new Uint8Array(Math.min(o.lines.byteLength, data.byteLength))
+    let at = 0
+    for (const buf of data) {
+      if (at >= first.byteLength) break
+      const part = buf.subarray(0, first.byteLength - at)
+      first.set(part, at)
+      at += part.byteLength
+    }
+    if (!startsWith(first, o.lines)) {
+      this.optimism = { state: 'off' }
+      return
+    }
+    this.optimism = { state: 'stripping', lines: o.lines, protocol: o.protocol, matched: 0 }
+    this.log('optimistic select of %s: its echo is assumed, the handshake follows at once', o.protocol)
+    // after this write returns, as if the echo had arrived
+    queueMicrotask(() => {
+      if (this.status === 'open') this.onData(o.lines.slice())
+    })
+  }
+
   sendData (data: SendBuffers): SendResult {
     let sentBytes = 0
     let canSendMore = true
+    this.answerSelect(data)
 
     for (const buf of data) {
       sentBytes += buf.byteLength

@@ -20,6 +20,17 @@ export const DEFAULT_REUSE_PORT = true
 export const DEFAULT_KEEP_ALIVE = true
 /** Disable Nagle's algorithm on dialed and accepted sockets */
 export const DEFAULT_NO_DELAY = true
+
+/**
+ * A dial option this transport reads (libp2p's transport manager passes dial
+ * options through): `optimisticSelect` names the security protocol the remote
+ * is known to speak (e.g. the `encryption` of a relayed connection to the same
+ * peer); the upgrader's multistream-select of it then costs no round trip
+ * (see `SocketToConnInit.optimisticSelect`). Outbound upgrades only.
+ */
+export interface OptimisticSelectDialOptions {
+  optimisticSelect?: string
+}
 /** Half-open sockets are not used by libp2p */
 export const DEFAULT_ALLOW_HALF_OPEN = false
 /**
@@ -286,6 +297,8 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
         // simultaneous open) takes the inbound role everywhere, including the
         // stream muxer, which reads the direction from this connection
         direction: (options as { initiator?: boolean }).initiator === false ? 'inbound' : 'outbound',
+        // a protocol the caller knows the remote speaks (see `OptimisticSelectDialOptions`)
+        ...(typeof (options as OptimisticSelectDialOptions).optimisticSelect === 'string' ? { optimisticSelect: (options as OptimisticSelectDialOptions).optimisticSelect } : {}),
         remoteAddr: ma,
         inactivityTimeout: this.init.outboundSocketInactivityTimeout,
         metrics: this.metrics.events,

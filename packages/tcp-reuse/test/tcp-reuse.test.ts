@@ -11,8 +11,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
-import { dialFromEphemeralPort, nodeComponents } from '@natkit/libp2p-internals'
-import { DialError, tcpReuse } from '../src/index.js'
+import { dialFromEphemeralPort, dialWithOptimisticSelect, nodeComponents } from '@natkit/libp2p-internals'
+import { DialError, multistreamSelectLines, OptimisticSelectError, tcpReuse } from '../src/index.js'
 import type { TcpReuseInit, TcpReuseTransport } from '../src/index.js'
 import type { Connection, IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
 import type { Identify } from '@libp2p/identify'
@@ -396,6 +396,82 @@ function netnsUnavailableReason (): string | undefined {
     return 'the simultaneous-open test needs unshare (util-linux) and nft (apt-get install -y nftables)'
   }
 }
+
+describe('optimistic multistream-select (optimisticSelect)', () => {
+  /** A TCP server that records what arrives and answers with `reply(received)` when it returns bytes. */
+  async function rawServer (reply?: (received: Buffer) => Uint8Array | undefined): Promise<{ addr: Multiaddr, received: () => Buffer, grew: (n: number) => Promise<Buffer> }> {
+    let received = Buffer.alloc(0)
+    const waiters: Array<{ n: number, resolve: (b: Buffer) => void }> = []
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {})
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk])
+        for (const w of waiters.filter(w => received.byteLength >= w.n)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(received) }
+        const out = reply?.(received)
+        if (out != null) socket.write(out)
+      })
+    })
+    servers.push(server)
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as net.AddressInfo).port
+    return {
+      addr: multiaddr(`/ip4/127.0.0.1/tcp/${port}`),
+      received: () => received,
+      grew: async (n) => {
+        if (received.byteLength >= n) return received
+        return new Promise<Buffer>((resolve, reject) => {
+          const timer = setTimeout(() => { reject(new Error(`only ${received.byteLength} of ${n} bytes arrived`)) }, EVENT_TIMEOUT)
+          waiters.push({ n, resolve: (b) => { clearTimeout(timer); resolve(b) } })
+        })
+      }
+    }
+  }
+
+  it('the noise handshake\'s first message leaves with the select, before the remote said a word', async () => {
+    const a = await createNode()
+    // a remote that never answers: without optimism only the select would arrive
+    const remote = await rawServer()
+    const lines = multistreamSelectLines('/noise')
+    const stop = new AbortController()
+    const dial = dialWithOptimisticSelect(nodeComponents(a.node).transportManager, remote.addr, '/noise', { signal: AbortSignal.any([stop.signal, AbortSignal.timeout(EVENT_TIMEOUT)]) })
+    dial.catch(() => {})
+    // noise XX message 1: a 2-byte length, then the 32-byte ephemeral key
+    const got = await remote.grew(lines.byteLength + 2 + 32)
+    expect(got.subarray(0, lines.byteLength)).toEqual(Buffer.from(lines))
+    expect(got.readUInt16BE(lines.byteLength)).toBeGreaterThanOrEqual(32)
+    stop.abort()
+    await expect(dial).rejects.toThrow()
+  })
+
+  it('a libp2p remote accepts it: the connection opens, its real echo is dropped, ping works', async () => {
+    const a = await createNode()
+    const b = await createNode()
+    const conn = await dialWithOptimisticSelect(nodeComponents(a.node).transportManager, b.addr, '/noise', { signal: AbortSignal.timeout(EVENT_TIMEOUT) })
+    expect(conn.remotePeer.equals(b.node.peerId)).toBe(true)
+    expect(conn.encryption).toBe('/noise')
+    expect(conn.direction).toBe('outbound')
+    const rtt = await a.node.services.ping.ping(b.node.peerId, { signal: AbortSignal.timeout(EVENT_TIMEOUT) })
+    expect(rtt).toBeGreaterThanOrEqual(0)
+  })
+
+  it('a remote that answers na fails the dial with OptimisticSelectError naming the protocol', async () => {
+    const a = await createNode()
+    const lines = multistreamSelectLines('/noise')
+    const na = Buffer.from([19, ...Buffer.from('/multistream/1.0.0\n'), 3, ...Buffer.from('na\n')])
+    const remote = await rawServer((received) => received.byteLength >= lines.byteLength ? na : undefined)
+    const err = await dialWithOptimisticSelect(nodeComponents(a.node).transportManager, remote.addr, '/noise', { signal: AbortSignal.timeout(EVENT_TIMEOUT) }).then(() => undefined, (e: Error) => e)
+    expect(err?.message).toMatch(/the remote did not accept \/noise, selected optimistically \(it answered ".*na"\)/)
+    expect(OptimisticSelectError.name).toBe('OptimisticSelectError')
+  })
+
+  it('another first write (a different protocol) turns it off: the select waits for the real answer', async () => {
+    const a = await createNode()
+    const b = await createNode()
+    // the upgrader selects /noise first, not /tls: no echo is assumed and the connection is ordinary
+    const conn = await dialWithOptimisticSelect(nodeComponents(a.node).transportManager, b.addr, '/tls/1.0.0', { signal: AbortSignal.timeout(EVENT_TIMEOUT) })
+    expect(conn.encryption).toBe('/noise')
+  })
+})
 
 describe('kernel TCP simultaneous open', () => {
   it.skipIf(missingPrerequisite(netnsUnavailableReason()))('pairs two reuse-port sockets dialing each other, bypassing both listeners', async () => {
