@@ -22,8 +22,8 @@
 # Estimated duration (measured 2026-12-02 on a shared 2-core machine, load
 # average 5-11: zero delay ~5 s per trial, interop ~9-13 s, a cell that ends
 # relayed ~24 s (3 punch attempts), a loaded-CPU trial ~15-28 s):
-#   auto ~4.5 h (1280 trials), tcp-reset ~0.7 h (280), paths ~1.7 h (504),
-#   loss ~0.2 h (80): about 7 h in all, less on an idle machine.
+#   auto ~4.5 h (1280 trials), tcp-reset ~0.7 h (280), paths ~2 h (612),
+#   loss ~0.2 h (80): about 7.5 h in all, less on an idle machine.
 set -Eeuo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$ROOT"
@@ -39,7 +39,7 @@ for part in $PARTS; do
     tcp-reset) "${LAB[@]}" --name matrix-tcp-reset --pairs eim --inbound reset --paths tcp --delay zero,interop \
             --trials 10 --max-trials 280 --label "issue 10 required matrix: TCP alone, reset routers" "${EXTRA[@]}" ;;
     paths) "${LAB[@]}" --name matrix-paths --pairs default --inbound drop,reset --paths tcp,webrtc,auto --delay zero,interop \
-            --trials 3 --max-trials 504 --label "issue 10 matrix: every path per pair" "${EXTRA[@]}" ;;
+            --trials 3 --max-trials 612 --label "issue 10 matrix: every path per pair" "${EXTRA[@]}" ;;
     loss) "${LAB[@]}" --name matrix-loss --pairs port-restricted:port-restricted,address-restricted:symmetric --inbound drop,reset --paths auto \
             --loss 1%,5% --trials 10 --max-trials 80 --label "issue 10 matrix: loss" "${EXTRA[@]}" ;;
     *) echo "required-matrix: unknown part \"$part\" (auto, tcp-reset, paths, loss)" >&2; exit 2 ;;
