@@ -266,7 +266,7 @@ export function createProgram (): Command {
     .description('hard-NAT benchmark (issue 13): per cell of HARD_NAT_CELLS, N trials in fresh labs (TCP); prints probe counts and time to direct per hard pair and writes <out>/<name>.json')
     .option('--trials <n>', `trials per cell and delay (1-${MAX_HARDNAT_TRIALS})`, String(DEFAULT_HARDNAT_TRIALS))
     .option('--delay <list>', `link delay profiles: ${Object.keys(DELAY_PROFILES).join(', ')}`, 'zero,interop')
-    .option('--cells <list>', `cell indexes, comma-separated (0-${HARD_NAT_CELLS.length - 1}: ${HARD_NAT_CELLS.map((c, i) => `${i} ${c.name}`).join('; ')}); default: all, plus the easy pair without NAT discovery as a baseline`)
+    .option('--cells <list>', `cell indexes, comma-separated (0-${HARD_NAT_CELLS.length - 1}: ${HARD_NAT_CELLS.map((c, i) => `${i} ${c.name}`).join('; ')}; baseline: the easy pair without NAT discovery); default: all, plus the baseline`)
     .option('--out <dir>', 'report directory', 'reports')
     .option('--name <name>', 'report file name without extension', 'hard-nat')
     .action(async (opts: { trials: string, delay: string, cells?: string, out: string, name: string }) => {
@@ -274,8 +274,9 @@ export function createProgram (): Command {
         const trials = parseCount(opts.trials, '--trials', MAX_HARDNAT_TRIALS)
         const delays = [...new Set(opts.delay.split(',').map(d => checkDelay(d.trim())))]
         const cells = opts.cells == null ? [...HARD_NAT_CELLS, EASY_BASELINE_CELL] : opts.cells.split(',').map((i) => {
-          const cell = HARD_NAT_CELLS[Number(i.trim())]
-          if (cell == null) throw new UsageError(`invalid value for --cells: "${i}" is not a cell index (0-${HARD_NAT_CELLS.length - 1})`)
+          if (i.trim() === 'baseline') return EASY_BASELINE_CELL
+          const cell = /^\d+$/.test(i.trim()) ? HARD_NAT_CELLS[Number(i.trim())] : undefined
+          if (cell == null) throw new UsageError(`invalid value for --cells: "${i}" is not a cell index (0-${HARD_NAT_CELLS.length - 1}) or baseline`)
           return cell
         })
         if (!/^[A-Za-z0-9._-]{1,64}$/.test(opts.name)) throw new UsageError(`invalid --name "${opts.name}": 1-64 characters [A-Za-z0-9._-]`)

@@ -197,7 +197,8 @@ describe('natkit-lab matrix on the command line', () => {
       [['run', '--loss', 'some'], 'natkit-lab: InvalidDimensionError: invalid loss "some": a percentage from 0 to 50, e.g. 1%'],
       [['matrix', '--nat', 'symmetric,cone', '--dry-run'], 'natkit-lab: InvalidDimensionError: invalid profile "cone" in --nat: unknown NAT profile "cone"; expected one of none, port-restricted, symmetric, upnp, full-cone, address-restricted, symmetric-sequential'],
       [['hardnat', '--trials', '31'], 'natkit-lab: UsageError: invalid value for --trials: "31" must be an integer from 1 to 30'],
-      [['hardnat', '--cells', '8'], 'natkit-lab: UsageError: invalid value for --cells: "8" is not a cell index (0-7)'],
+      [['hardnat', '--cells', '8'], 'natkit-lab: UsageError: invalid value for --cells: "8" is not a cell index (0-7) or baseline'],
+      [['hardnat', '--cells', '7,'], 'natkit-lab: UsageError: invalid value for --cells: "" is not a cell index (0-7) or baseline'],
       [['hardnat', '--delay', 'zero,slow'], 'natkit-lab: UsageError: unknown delay profile "slow" (use zero, interop)']
     ] as const) {
       const r = await cli([...args])
