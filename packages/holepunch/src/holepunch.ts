@@ -597,6 +597,11 @@ interface DialSourceLookup {
   dialSource: (connection: Connection) => ObservationSource | undefined
 }
 
+/** A transport whose listener can upgrade a punch peer's inbound connection as the initiator (`@natkit/tcp-reuse`). */
+interface InitiatorClaims {
+  expectInitiator: (ma: Multiaddr, options: { signal: AbortSignal, optimisticSelect?: string }) => boolean
+}
+
 /**
  * The DCUtR service. B (inbound side of a relayed connection to a peer that
  * speaks `/libp2p/dcutr`) optionally tries a unilateral direct dial, then runs
@@ -867,6 +872,28 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
       this.#log.trace('%p observed us at %a', peerId, accepted)
       // let AutoNAT verify it; it is already a hole punch candidate
       this.#components.addressManager.addObservedAddr(accepted)
+    }
+  }
+
+  /**
+   * Asks each transport that can (`@natkit/tcp-reuse`) to upgrade an inbound
+   * connection from one of `addrs` as the initiator until `signal` aborts: the
+   * peer dials us as the responder, and its SYN reaches our listener instead of
+   * our dial's socket when we have no NAT or a reset router ended our dial.
+   */
+  #expectInitiator (peer: PeerId, addrs: Multiaddr[], signal: AbortSignal): void {
+    const security = this.#optimisticUpgrade ? this.#relayedSecurity(peer) : undefined
+    for (const transport of this.#components.transportManager.getTransports()) {
+      const claim = (transport as Partial<InitiatorClaims>).expectInitiator
+      if (typeof claim !== 'function') continue
+      for (const addr of addrs) {
+        const full = addr.getComponents().some(c => c.code === CODE_P2P) ? addr : addr.encapsulate(`/p2p/${peer}`)
+        try {
+          claim.call(transport, full, { signal, ...(security != null ? { optimisticSelect: security } : {}) })
+        } catch (err) {
+          this.#log('claiming inbound connections from %a failed - %e', full, err)
+        }
+      }
     }
   }
 
@@ -1430,6 +1457,9 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     this.#components.events.addEventListener('connection:open', onOpen)
     signal.addEventListener('abort', onAbort, { once: true })
     let stopProbes: (() => void) | undefined
+    // as the initiator, the peer's SYN may reach our listener rather than our dial's socket: claim it for this attempt
+    const claims = new AbortController()
+    if (modes.includes('initiator')) this.#expectInitiator(peer, addrs, AbortSignal.any([signal, claims.signal]))
     try {
       const existing = this.#findDirect(peer)
       if (existing != null) candidate(existing)
@@ -1451,6 +1481,7 @@ export class HolePunch extends TypedEventEmitter<HolePunchEvents> implements Hol
     } finally {
       // a direct connection exists (or the attempt ended): close every other probe at once
       stopProbes?.()
+      claims.abort()
       this.#components.events.removeEventListener('connection:open', onOpen)
       signal.removeEventListener('abort', onAbort)
     }

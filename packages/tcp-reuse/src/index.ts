@@ -32,10 +32,13 @@ export {
   DEFAULT_NO_DELAY,
   DEFAULT_REUSE_PORT,
   FALLBACK_ERROR_CODES,
+  MAX_INITIATOR_CLAIMS,
   TcpReuseTransport
 } from './transport.js'
 export type {
   ConnectionDialSource,
+  ExpectInitiatorOptions,
+  InitiatorClaim,
   OptimisticSelectDialOptions,
   ReuseStatus,
   TcpReuseComponents,

@@ -9,6 +9,7 @@ import { socketToConn } from './socket-to-conn.js'
 import { probeListen } from './probe.js'
 import { onceEvent, toTcpTarget } from './utils.js'
 import type { IpFamily } from './utils.js'
+import type { InitiatorClaim } from './transport.js'
 import type { ComponentLogger, Listener, ListenerEvents, Logger, MetricGroup, Upgrader } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -51,6 +52,8 @@ export interface TcpReuseListenerInit {
   allowHalfOpen: boolean
   closeTimeout: number
   metrics: ListenerMetrics
+  /** A claim on an inbound connection from `host:port`: it is upgraded as the initiator (`TcpReuseTransport.expectInitiator`). */
+  claimed?(host: string, port: number): InitiatorClaim | undefined
   /** called once the server is listening */
   onListening(listener: TcpReuseListener): void
   /** called when the listener stops listening (or failed to start) */
@@ -205,11 +208,13 @@ export class TcpReuseListener extends TypedEventEmitter<ListenerEvents> implemen
       this.sockets.delete(socket)
     })
 
+    const claim = socket.remoteAddress != null && socket.remotePort != null ? this.init.claimed?.(socket.remoteAddress, socket.remotePort) : undefined
     let maConn
     try {
       maConn = socketToConn({
         socket,
-        direction: 'inbound',
+        direction: claim != null ? 'outbound' : 'inbound',
+        ...(claim != null ? { remoteAddr: claim.remoteAddr, ...(claim.optimisticSelect != null ? { optimisticSelect: claim.optimisticSelect } : {}) } : {}),
         localAddr: this.listeningAddr,
         inactivityTimeout: this.init.inactivityTimeout,
         metrics: this.init.metrics.events,
@@ -220,6 +225,23 @@ export class TcpReuseListener extends TypedEventEmitter<ListenerEvents> implemen
       this.log.error('inbound connection failed - %e', err)
       this.init.metrics.errors?.increment({ [`${this.addr} inbound_to_connection`]: true })
       socket.destroy()
+      return
+    }
+
+    if (claim != null) {
+      // a hole punch's peer reached our listener while we are the punch's initiator
+      this.log('new inbound connection %a, claimed by a hole punch: upgrading it as the initiator', maConn.remoteAddr)
+      this.init.metrics.events?.increment({ [`${this.addr} claimed`]: true })
+      const conn = maConn
+      this.init.upgrader.upgradeOutbound(conn, { signal: AbortSignal.any([this.shutdownController.signal, claim.signal]) })
+        .then(() => {
+          this.log('claimed connection upgraded %a', conn.remoteAddr)
+        })
+        .catch(err => {
+          this.log.error('claimed connection upgrade failed - %e', err)
+          this.init.metrics.errors?.increment({ [`${this.addr} claimed_upgrade`]: true })
+          conn.abort(err)
+        })
       return
     }
 

@@ -8,7 +8,7 @@ import unixSocket from 'node-unix-socket'
 import { DialError } from './errors.js'
 import { DEFAULT_LISTENER_CLOSE_TIMEOUT, TcpReuseListener } from './listener.js'
 import { socketToConn } from './socket-to-conn.js'
-import { isLocalAddress, isLoopback, isWildcard, toTcpTarget } from './utils.js'
+import { isLocalAddress, isLoopback, isWildcard, toTcpTarget, unmapIPv4 } from './utils.js'
 import type { ReuseAddress } from './listener.js'
 import type { TcpTarget } from './utils.js'
 import type { ComponentLogger, Connection, CounterGroup, CreateListenerOptions, DialTransportOptions, Listener, Logger, Metrics, MetricGroup, OutboundConnectionUpgradeEvents, Transport } from '@libp2p/interface'
@@ -31,6 +31,28 @@ export const DEFAULT_NO_DELAY = true
 export interface OptimisticSelectDialOptions {
   optimisticSelect?: string
 }
+/**
+ * Most addresses {@link TcpReuseTransport.expectInitiator} holds at once.
+ *
+ * @default 64
+ */
+export const MAX_INITIATOR_CLAIMS = 64
+
+/** An inbound connection the listener upgrades as the initiator (see {@link TcpReuseTransport.expectInitiator}). */
+export interface InitiatorClaim {
+  /** The peer's address as dialed, ending in `/p2p/<peer>`: the connection's remote address. */
+  remoteAddr: Multiaddr
+  /** Passed on as {@link OptimisticSelectDialOptions.optimisticSelect}. */
+  optimisticSelect?: string
+  /** The claim ends when this aborts; an upgrade still running is aborted with it. */
+  signal: AbortSignal
+}
+
+/** Options of {@link TcpReuseTransport.expectInitiator}. */
+export interface ExpectInitiatorOptions extends OptimisticSelectDialOptions {
+  signal: AbortSignal
+}
+
 /** Half-open sockets are not used by libp2p */
 export const DEFAULT_ALLOW_HALF_OPEN = false
 /**
@@ -195,6 +217,8 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
   private readonly listeners = new Set<TcpReuseListener>()
   private reuseDials = 0
   private fallbackDials = 0
+  /** `host:port` → an inbound connection from there is upgraded as the initiator (bounded by MAX_INITIATOR_CLAIMS) */
+  private readonly claims = new Map<string, InitiatorClaim>()
   /** outbound connections → the port they left from; weak, so closed connections are forgotten */
   private readonly dialSources = new WeakMap<Connection, ConnectionDialSource>()
   /** sockets bound to a listener's port by `connect` */
@@ -282,6 +306,41 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
   dialSource (connection: Connection): ConnectionDialSource | undefined {
     const source = this.dialSources.get(connection)
     return source != null ? { ...source } : undefined
+  }
+
+  /**
+   * Until `options.signal` aborts, an inbound connection from the TCP address
+   * of `ma` (which names the peer: `/p2p/<peer>`) is upgraded as the initiator,
+   * like an outbound connection to that peer. For a hole punch in which we are
+   * the initiator: the peer's SYN may reach our listener instead of our own
+   * dial's socket (we have no NAT, or a router's reset ended our dial first),
+   * and the peer dials as the responder (`initiator: false`), so an ordinary
+   * inbound upgrade would leave both sides waiting as responders. Returns false
+   * (nothing held) for a non-TCP address, one without `/p2p/`, an aborted
+   * signal, or when MAX_INITIATOR_CLAIMS addresses are held.
+   */
+  expectInitiator (ma: Multiaddr, options: ExpectInitiatorOptions): boolean {
+    if (options.signal.aborted || ma.getComponents().findLast(c => c.name === 'p2p') == null) return false
+    let target: TcpTarget
+    try {
+      target = toTcpTarget(ma)
+    } catch {
+      return false
+    }
+    const key = claimKey(target.host, target.port)
+    if (!this.claims.has(key) && this.claims.size >= MAX_INITIATOR_CLAIMS) return false
+    const claim: InitiatorClaim = { remoteAddr: ma, signal: options.signal, ...(typeof options.optimisticSelect === 'string' ? { optimisticSelect: options.optimisticSelect } : {}) }
+    this.claims.set(key, claim)
+    options.signal.addEventListener('abort', () => {
+      if (this.claims.get(key) === claim) this.claims.delete(key)
+    }, { once: true })
+    return true
+  }
+
+  /** The claim on an inbound connection from `host:port`, if one is held. */
+  claimed (host: string, port: number): InitiatorClaim | undefined {
+    const claim = this.claims.get(claimKey(host, port))
+    return claim?.signal.aborted === false ? claim : undefined
   }
 
   async dial (ma: Multiaddr, options: DialTransportOptions<TcpReuseDialEvents>): Promise<Connection> {
@@ -501,6 +560,7 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
         errors: this.metrics.listenerErrors,
         events: this.metrics.listenerEvents
       },
+      claimed: (host, port) => this.claimed(host, port),
       onListening: listener => {
         this.listeners.add(listener)
       },
@@ -520,4 +580,8 @@ export class TcpReuseTransport implements Transport<TcpReuseDialEvents> {
   dialFilter (multiaddrs: Multiaddr[]): Multiaddr[] {
     return this.listenFilter(multiaddrs)
   }
+}
+
+function claimKey (host: string, port: number): string {
+  return `${unmapIPv4(host).toLowerCase()}:${port}`
 }

@@ -11,8 +11,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
-import { dialFromEphemeralPort, dialWithOptimisticSelect, nodeComponents } from '@natkit/libp2p-internals'
-import { DialError, multistreamSelectLines, OptimisticSelectError, tcpReuse } from '../src/index.js'
+import { dialAsResponder, dialFromEphemeralPort, dialWithOptimisticSelect, nodeComponents } from '@natkit/libp2p-internals'
+import { DialError, MAX_INITIATOR_CLAIMS, multistreamSelectLines, OptimisticSelectError, tcpReuse } from '../src/index.js'
 import type { TcpReuseInit, TcpReuseTransport } from '../src/index.js'
 import type { Connection, IdentifyResult, Libp2p, PeerId } from '@libp2p/interface'
 import type { Identify } from '@libp2p/identify'
@@ -470,6 +470,61 @@ describe('optimistic multistream-select (optimisticSelect)', () => {
     // the upgrader selects /noise first, not /tls: no echo is assumed and the connection is ordinary
     const conn = await dialWithOptimisticSelect(nodeComponents(a.node).transportManager, b.addr, '/tls/1.0.0', { signal: AbortSignal.timeout(EVENT_TIMEOUT) })
     expect(conn.encryption).toBe('/noise')
+  })
+})
+
+describe('claimed inbound connections (expectInitiator)', () => {
+  // a hole punch's responder dials as the responder (`initiator: false`); when its SYN reaches
+  // the initiator's listener instead of the initiator's own dial socket, the listener must take the initiator's role
+  it('without a claim, a responder dial reaching a listener finds no initiator: the upgrade times out', async () => {
+    const a = await createNode({}, ['/ip4/127.0.0.1/tcp/0'])
+    const b = await createNode()
+    expect(a.addr.toString()).toContain(`/p2p/${a.node.peerId}`)
+    await expect(dialAsResponder(nodeComponents(b.node).transportManager, a.addr, { signal: AbortSignal.timeout(1_500) })).rejects.toThrow(/abort|timeout/i)
+  })
+
+  it('with a claim on the dialer\'s address, the listener upgrades as the initiator: both sides have the connection and ping works', async () => {
+    const a = await createNode()
+    const b = await createNode()
+    const claim = new AbortController()
+    // b dials from its listen port (port reuse), so its connection arrives from b.addr
+    expect(a.transport.expectInitiator(b.addr, { signal: claim.signal, optimisticSelect: '/noise' })).toBe(true)
+    const atA = nextConnection(a.node, b.node.peerId)
+    const conn = await dialAsResponder(nodeComponents(b.node).transportManager, a.addr, { signal: AbortSignal.timeout(EVENT_TIMEOUT) })
+    expect(conn.direction).toBe('inbound')
+    const theirs = await atA
+    expect(theirs.direction).toBe('outbound')
+    expect(theirs.remotePeer.equals(b.node.peerId)).toBe(true)
+    expect(portOf(theirs.remoteAddr)).toBe(b.port)
+    const rtt = await a.node.services.ping.ping(b.node.peerId, { signal: AbortSignal.timeout(EVENT_TIMEOUT) })
+    expect(rtt).toBeGreaterThanOrEqual(0)
+    claim.abort()
+  })
+
+  it('a claim ends with its signal: the next connection from that address is an ordinary inbound one', async () => {
+    const a = await createNode()
+    const b = await createNode()
+    const claim = new AbortController()
+    expect(a.transport.expectInitiator(b.addr, { signal: claim.signal })).toBe(true)
+    expect(a.transport.claimed('127.0.0.1', b.port)).toBeDefined()
+    claim.abort()
+    expect(a.transport.claimed('127.0.0.1', b.port)).toBeUndefined()
+    const atA = nextConnection(a.node, b.node.peerId)
+    await b.node.dial(a.addr, { signal: AbortSignal.timeout(EVENT_TIMEOUT) })
+    expect((await atA).direction).toBe('inbound')
+  })
+
+  it('refuses an address without /p2p/, a non-TCP one, an aborted signal, and more than MAX_INITIATOR_CLAIMS addresses', async () => {
+    const a = await createNode()
+    const peer = a.node.peerId.toString()
+    const signal = new AbortController().signal
+    expect(a.transport.expectInitiator(multiaddr('/ip4/127.0.0.1/tcp/4001'), { signal })).toBe(false)
+    expect(a.transport.expectInitiator(multiaddr(`/ip4/127.0.0.1/udp/4001/p2p/${peer}`), { signal })).toBe(false)
+    expect(a.transport.expectInitiator(multiaddr(`/ip4/127.0.0.1/tcp/4001/p2p/${peer}`), { signal: AbortSignal.abort() })).toBe(false)
+    for (let i = 0; i < MAX_INITIATOR_CLAIMS; i++) expect(a.transport.expectInitiator(multiaddr(`/ip4/127.0.0.1/tcp/${10_000 + i}/p2p/${peer}`), { signal })).toBe(true)
+    expect(a.transport.expectInitiator(multiaddr(`/ip4/127.0.0.1/tcp/20000/p2p/${peer}`), { signal })).toBe(false)
+    // the same address again replaces its claim
+    expect(a.transport.expectInitiator(multiaddr(`/ip4/127.0.0.1/tcp/10000/p2p/${peer}`), { signal })).toBe(true)
   })
 })
 

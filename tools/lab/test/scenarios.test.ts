@@ -134,6 +134,15 @@ describeLab('a public peer', () => {
     // seen from peer-a (the public one): peer-b came in through its symmetric NAT
     expect(r.directAddr).toMatch(/^\/ip4\/11\.0\.2\.1\/tcp\/\d+\//)
   }, 120_000)
+
+  it('public ↔ port-restricted behind a reset router, TCP: direct 3/3, seen from both sides (peer-b\'s SYN reaches the public peer\'s listener, which takes the initiator\'s role)', async () => {
+    for (let trial = 1; trial <= 3; trial++) {
+      const r = await runTrial({ a: 'none', b: 'port-restricted', inbound: 'reset', transport: 'tcp', trial, dialTimeoutMs: 20_000 })
+      await expectNothingLeft(r)
+      expect(r.outcome, `trial ${trial}: ${r.failureReason ?? r.error ?? ''}`).toBe('direct')
+      expect(r.remoteDirect, `trial ${trial}: peer-b has the direct connection too`).toBe(true)
+    }
+  }, 200_000)
 })
 
 describeLab('AutoNAT v2 in the lab', () => {
