@@ -228,35 +228,26 @@ export class TcpReuseListener extends TypedEventEmitter<ListenerEvents> implemen
       return
     }
 
+    // a claimed connection: a hole punch's peer reached our listener while we are the punch's initiator
+    const kind = claim != null ? 'claimed' : 'inbound'
     if (claim != null) {
-      // a hole punch's peer reached our listener while we are the punch's initiator
       this.log('new inbound connection %a, claimed by a hole punch: upgrading it as the initiator', maConn.remoteAddr)
       this.init.metrics.events?.increment({ [`${this.addr} claimed`]: true })
-      const conn = maConn
-      this.init.upgrader.upgradeOutbound(conn, { signal: AbortSignal.any([this.shutdownController.signal, claim.signal]) })
-        .then(() => {
-          this.log('claimed connection upgraded %a', conn.remoteAddr)
-        })
-        .catch(err => {
-          this.log.error('claimed connection upgrade failed - %e', err)
-          this.init.metrics.errors?.increment({ [`${this.addr} claimed_upgrade`]: true })
-          conn.abort(err)
-        })
-      return
+    } else {
+      this.log('new inbound connection %a', maConn.remoteAddr)
     }
-
-    this.log('new inbound connection %a', maConn.remoteAddr)
-
-    this.init.upgrader.upgradeInbound(maConn, {
-      signal: this.shutdownController.signal
-    })
+    const conn = maConn
+    const upgrade = claim != null
+      ? this.init.upgrader.upgradeOutbound(conn, { signal: AbortSignal.any([this.shutdownController.signal, claim.signal]) })
+      : this.init.upgrader.upgradeInbound(conn, { signal: this.shutdownController.signal })
+    upgrade
       .then(() => {
-        this.log('inbound connection upgraded %a', maConn.remoteAddr)
+        this.log('%s connection upgraded %a', kind, conn.remoteAddr)
       })
       .catch(err => {
-        this.log.error('inbound connection upgrade failed - %e', err)
-        this.init.metrics.errors?.increment({ [`${this.addr} inbound_upgrade`]: true })
-        maConn.abort(err)
+        this.log.error('%s connection upgrade failed - %e', kind, err)
+        this.init.metrics.errors?.increment({ [`${this.addr} ${kind}_upgrade`]: true })
+        conn.abort(err)
       })
   }
 
