@@ -125,6 +125,20 @@ describe('raceDirectPaths', () => {
     expect(result.paths.tcp).toBe('failed: symmetric-nat-suspected: both NATs are symmetric')
   })
 
+  it('a second direct connection over the winning path is closed and the winner keeps its phrase', async () => {
+    const s = await scripted()
+    const race = raceDirectPaths(s.runner, s.relayed, { plan, holepunchAttempts: 1, signal: AbortSignal.timeout(5_000), webrtcWindow: 5_000 })
+    await new Promise(resolve => setImmediate(resolve))
+    // both TCP connections are being confirmed when the first one wins
+    s.openTcp()
+    s.openTcp()
+    const result = await race
+    await new Promise(resolve => setImmediate(resolve))
+    expect(result.path).toBe('tcp')
+    expect(result.paths.tcp).toMatch(/^won after \d+ ms$/)
+    expect(result.paths.webrtc).toBe('lost: tcp was direct first')
+  })
+
   it('a stalled WebRTC attempt gets a second one beside it after the hedge delay, and the second one can win', async () => {
     const s = await scripted()
     const webrtcOnly = { race: ['webrtc' as const], skipped: { tcp: 'not tried' } }

@@ -197,7 +197,9 @@ export async function raceDirectPaths (peer: RaceRunner, relayed: Connection, in
   }
   const seen = new WeakSet<Connection>()
   const closeLoser = (c: Connection, path: DirectPath): void => {
-    result.paths[path] = `direct too, ${since()} ms in, after ${String(result.path)} won; closed`
+    // a second connection over the winning path (both sides' dials of one
+    // punch, a later attempt's) does not take the winner's phrase away
+    if (path !== result.path) result.paths[path] = `direct too, ${since()} ms in, after ${String(result.path)} won; closed`
     c.close().catch((err: Error) => { c.abort(err) })
   }
   const candidate = (c: Connection): void => {
