@@ -10,10 +10,10 @@
 #   bash tools/lab/scripts/required-matrix.sh --resume   # continue stopped parts (keeps complete cells)
 #
 # Parts (trials per cell in brackets):
-#   auto       reports/matrix.*            every endpoint-independent-mapping pair and cone ↔ symmetric,
+#   auto       reports/matrix.*            every ordered endpoint-independent-mapping pair and cone ↔ symmetric,
 #                                          drop/reset routers, auto paths, zero/interop delay, CPU idle/loaded [10]
 #                                          (issue: 100 % direct; cone ↔ symmetric direct)
-#   tcp-reset  reports/matrix-tcp-reset.*  every EIM pair, reset routers, TCP alone, zero/interop [10] (issue: ≥ 90 %)
+#   tcp-reset  reports/matrix-tcp-reset.*  every ordered EIM pair, reset routers, TCP alone, zero/interop [10] (issue: ≥ 90 %)
 #   paths      reports/matrix-paths.*      the default pairs (incl. symmetric ones) × drop/reset × tcp/webrtc/auto
 #                                          × zero/interop [3]: which path works where
 #   loss       reports/matrix-loss.*       port-restricted and address-restricted ↔ symmetric, drop/reset, auto,
@@ -22,8 +22,10 @@
 # Estimated duration (measured 2026-12-02 on a shared 2-core machine, load
 # average 5-11: zero delay ~5 s per trial, interop ~9-13 s, a cell that ends
 # relayed ~24 s (3 punch attempts), a loaded-CPU trial ~15-28 s):
-#   auto ~4.5 h (1280 trials), tcp-reset ~0.7 h (280), paths ~2 h (612),
-#   loss ~0.2 h (80): about 7.5 h in all, less on an idle machine.
+#   auto ~6 h (2080 trials), tcp-reset ~1.1 h (480), paths ~2 h (612),
+#   loss ~0.2 h (80): about 9.5 h in all, less on an idle machine.
+# The pair sets grew (2026-12-03: EIM pairs in both orders); --resume keeps a
+# report's complete cells and measures only the cells its dimensions lack.
 set -Eeuo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$ROOT"
@@ -35,9 +37,9 @@ PARTS=${PARTS:-auto tcp-reset paths loss}
 for part in $PARTS; do
   case $part in
     auto) "${LAB[@]}" --name matrix --pairs eim,cone-symmetric --inbound drop,reset --paths auto --delay zero,interop --cpu-load off,on \
-            --trials 10 --max-trials 1280 --label "issue 10 required matrix: auto paths" "${EXTRA[@]}" ;;
+            --trials 10 --max-trials 2080 --label "issue 10 required matrix: auto paths" "${EXTRA[@]}" ;;
     tcp-reset) "${LAB[@]}" --name matrix-tcp-reset --pairs eim --inbound reset --paths tcp --delay zero,interop \
-            --trials 10 --max-trials 280 --label "issue 10 required matrix: TCP alone, reset routers" "${EXTRA[@]}" ;;
+            --trials 10 --max-trials 480 --label "issue 10 required matrix: TCP alone, reset routers" "${EXTRA[@]}" ;;
     paths) "${LAB[@]}" --name matrix-paths --pairs default --inbound drop,reset --paths tcp,webrtc,auto --delay zero,interop \
             --trials 3 --max-trials 612 --label "issue 10 matrix: every path per pair" "${EXTRA[@]}" ;;
     loss) "${LAB[@]}" --name matrix-loss --pairs port-restricted:port-restricted,address-restricted:symmetric --inbound drop,reset --paths auto \

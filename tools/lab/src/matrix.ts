@@ -54,9 +54,15 @@ export const MATRIX_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = [
   ['symmetric-sequential', 'symmetric']
 ]
 
-/** Every unordered pair of two EIM profiles but none:none (issue 10: 100 % direct with auto paths). */
-export const EIM_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = EIM_PROFILES.flatMap((a, i) =>
-  EIM_PROFILES.slice(i).filter(b => !(a === 'none' && b === 'none')).map(b => [a, b] as const))
+/**
+ * Every ordered pair of two EIM profiles but none:none (issue 10: 100 % direct
+ * with auto paths). Ordered: peer-a (the dialer, DCUtR's punch initiator) and
+ * peer-b play different parts, and a reset router or a public peer answers the
+ * first SYN differently depending on which side sent it (none ↔ port-restricted
+ * TCP failed behind reset routers only with the public peer as peer-a).
+ */
+export const EIM_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = EIM_PROFILES.flatMap(a =>
+  EIM_PROFILES.filter(b => !(a === 'none' && b === 'none')).map(b => [a, b] as const))
 
 /** A cone NAT facing a symmetric one (issue 10: direct by whichever path works). */
 export const CONE_SYMMETRIC_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = [
@@ -275,8 +281,10 @@ function dimensionsOf (spec: Omit<MatrixSpec, 'trialsPerCell' | 'dialTimeoutMs'>
 /**
  * What of an earlier report (parsed JSON, not trusted) a `--resume` run keeps:
  * the trials of every cell that has all `trialsPerCell` of them; a cell with
- * fewer is measured again. Throws MatrixResumeError, naming the difference,
- * when the report is not a matrix report or was made with other dimensions,
+ * fewer is measured again. The run's dimensions may add values to the
+ * report's (e.g. more pairs): their cells are measured. Throws
+ * MatrixResumeError, naming the difference, when the report is not a matrix
+ * report, has a value this run lacks (its cells would be lost), or used other
  * trials per cell or dial timeout (its cells would not be comparable).
  */
 export function resumeFrom (previous: unknown, spec: MatrixSpec): MatrixResume {
@@ -286,10 +294,15 @@ export function resumeFrom (previous: unknown, spec: MatrixSpec): MatrixResume {
   }
   if (p.trialsPerCell !== spec.trialsPerCell) throw new MatrixResumeError(`the report to resume has ${String(p.trialsPerCell)} trials per cell, this run ${spec.trialsPerCell}: use the same --trials`)
   if (p.dialTimeoutMs !== spec.dialTimeoutMs) throw new MatrixResumeError(`the report to resume used a dial timeout of ${String(p.dialTimeoutMs)} ms, this run ${spec.dialTimeoutMs} ms: use the same --timeout`)
+  // a run may widen the report (more pairs, another delay...): its cells stay
+  // valid; dropping a value would drop measured cells from the report
   const want = dimensionsOf(spec)
   for (const key of Object.keys(want) as Array<keyof MatrixReport['dimensions']>) {
     const had = (p.dimensions as Record<string, unknown>)[key]
-    if (JSON.stringify(had) !== JSON.stringify(want[key])) throw new MatrixResumeError(`the report to resume has ${key} ${JSON.stringify(had)}, this run ${JSON.stringify(want[key])}: use the same dimensions`)
+    const wanted = (want[key] as unknown[]).map(v => JSON.stringify(v))
+    if (!Array.isArray(had)) throw new MatrixResumeError(`the report to resume has no list of ${key}`)
+    const dropped = had.filter(v => !wanted.includes(JSON.stringify(v)))
+    if (dropped.length > 0) throw new MatrixResumeError(`the report to resume has ${key} ${JSON.stringify(had)}, this run ${JSON.stringify(want[key])}: ${JSON.stringify(dropped)} would be dropped (a resumed run may add values, not remove them)`)
   }
   const byCell = new Map<string, TrialResult[]>()
   for (const r of p.results) {

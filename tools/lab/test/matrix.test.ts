@@ -31,10 +31,13 @@ async function cli (args: string[], timeout = 30_000): Promise<{ code: number, s
 describe('matrix dimensions', () => {
   it('pairs: named sets and A:B pairs, without duplicates', () => {
     expect(parsePairs('default')).toHaveLength(MATRIX_PAIRS.length)
-    // every unordered pair of port-restricted, address-restricted, full-cone, upnp, none but none:none
-    expect(EIM_PAIRS).toHaveLength(14)
+    // every ordered pair of port-restricted, address-restricted, full-cone, upnp, none but none:none
+    expect(EIM_PAIRS).toHaveLength(24)
     expect(EIM_PAIRS.some(([a, b]) => a === 'none' && b === 'none')).toBe(false)
-    expect(parsePairs('eim,cone-symmetric')).toHaveLength(14 + CONE_SYMMETRIC_PAIRS.length)
+    expect(EIM_PAIRS).toContainEqual(['none', 'port-restricted'])
+    expect(EIM_PAIRS).toContainEqual(['port-restricted', 'none'])
+    expect(EIM_PAIRS).toContainEqual(['upnp', 'full-cone'])
+    expect(parsePairs('eim,cone-symmetric')).toHaveLength(24 + CONE_SYMMETRIC_PAIRS.length)
     expect(parsePairs('full-cone:symmetric,cone-symmetric,port-restricted:upnp')).toEqual([['full-cone', 'symmetric'], ['address-restricted', 'symmetric'], ['port-restricted', 'upnp']])
     expect(() => parsePairs('cone:symmetric')).toThrow(InvalidDimensionError)
     expect(() => parsePairs('port-restricted')).toThrow(/use A:B/)
@@ -163,8 +166,16 @@ describe('--resume: what a continued matrix keeps', () => {
     expect(resumeFrom({ ...earlier, trialsPerCell: 1, dimensions: { ...earlier.dimensions, inbound: ['drop'], paths: ['auto'] }, results: [won] }, { ...auto, trialsPerCell: 1, dialTimeoutMs: 20_000 }).results).toEqual([won])
   })
 
+  it('a run with more values (another pair, delay) keeps the report\'s complete cells and measures the new ones', () => {
+    const wider = parseMatrixDimensions({ pairs: 'port-restricted:port-restricted,none:port-restricted', inbound: 'drop,reset', paths: 'tcp', delay: 'zero,interop', loss: '0', cpuLoad: 'off' }, true)
+    const resume = resumeFrom(earlier, { ...wider, trialsPerCell: 2, dialTimeoutMs: 20_000 })
+    expect(resume.results.map(r => `${r.inbound} ${r.trial}`)).toEqual(['drop 1', 'drop 2'])
+    expect(matrixCells(wider)).toHaveLength(8)
+  })
+
   it('refuses a report made with other dimensions, trials or timeout, or not a matrix report, naming why', () => {
-    expect(() => resumeFrom({ ...earlier, dimensions: { ...earlier.dimensions, delay: ['interop'] } }, spec)).toThrow(new MatrixResumeError('the report to resume has delay ["interop"], this run ["zero"]: use the same dimensions'))
+    expect(() => resumeFrom({ ...earlier, dimensions: { ...earlier.dimensions, delay: ['interop'] } }, spec)).toThrow(new MatrixResumeError('the report to resume has delay ["interop"], this run ["zero"]: ["interop"] would be dropped (a resumed run may add values, not remove them)'))
+    expect(() => resumeFrom({ ...earlier, dimensions: { ...earlier.dimensions, pairs: 'port-restricted:port-restricted' } }, spec)).toThrow(/has no list of pairs/)
     expect(() => resumeFrom({ ...earlier, trialsPerCell: 10 }, spec)).toThrow(/has 10 trials per cell, this run 2: use the same --trials/)
     expect(() => resumeFrom({ ...earlier, dialTimeoutMs: 5000 }, spec)).toThrow(/dial timeout of 5000 ms, this run 20000 ms/)
     expect(() => resumeFrom([1, 2], spec)).toThrow(/not a natkit-lab matrix report/)
@@ -186,7 +197,7 @@ describe('natkit-lab matrix on the command line', () => {
   it('refuses a matrix above --max-trials in one line, before building any lab', async () => {
     const r = await cli(['matrix', '--pairs', 'eim', '--paths', 'tcp', '--inbound', 'drop,reset', '--trials', '20'])
     expect(r.code).toBe(2)
-    expect(r.stderr.trim().split('\n').at(-1)).toBe('natkit-lab: MatrixTooLargeError: the matrix has 28 cells × 20 trials = 560 trials, more than --max-trials 500: pick subsets (--pairs, --inbound, --paths, --delay, --loss, --cpu-load) or raise --max-trials')
+    expect(r.stderr.trim().split('\n').at(-1)).toBe('natkit-lab: MatrixTooLargeError: the matrix has 48 cells × 20 trials = 960 trials, more than --max-trials 500: pick subsets (--pairs, --inbound, --paths, --delay, --loss, --cpu-load) or raise --max-trials')
   })
 
   it('refuses bad dimension values in one line', async () => {
@@ -276,7 +287,7 @@ describe.skipIf(missingPrerequisite(delaySkipReason))('natkit-lab matrix in the 
       expect(again.stdout).toContain('nothing to resume')
       const differently = await cli(['matrix', '--pairs', 'port-restricted:port-restricted', '--inbound', 'drop', '--paths', 'tcp', '--trials', '1', '--out', out, '--name', 'm', '--resume'], 30_000)
       expect(differently.code).not.toBe(0)
-      expect(differently.stderr.trim()).toBe(`natkit-lab: MatrixResumeError: cannot resume ${json}: the report to resume has inbound ["drop","reset"], this run ["drop"]: use the same dimensions`)
+      expect(differently.stderr.trim()).toBe(`natkit-lab: MatrixResumeError: cannot resume ${json}: the report to resume has inbound ["drop","reset"], this run ["drop"]: ["reset"] would be dropped (a resumed run may add values, not remove them)`)
     } finally {
       rmSync(out, { recursive: true, force: true })
     }
