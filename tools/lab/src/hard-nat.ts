@@ -138,11 +138,29 @@ function sideOf (events: HardNatTrial['events'], role: string): Omit<HardNatSide
  */
 export const HARD_NAT_DISCOVERY_WAIT_MS = 12_000
 
+/**
+ * After the dial's result, how long a trial waits (at most) for peer-b's own
+ * hole punch verdict (`holepunch:success` or `holepunch:failure`): peer-b, the
+ * DCUtR initiator, emits it once its side of the punch ended (the birthday
+ * side closes its other probe connections first), which can be after peer-a's
+ * dial reported the direct connection.
+ *
+ * @default 5000
+ */
+export const HARD_NAT_VERDICT_WAIT_MS = 5_000
+
 /** One trial of `cell` in a fresh lab (TCP only), SYNs counted in both routers. */
 export async function runHardNatTrial (cell: HardNatCell, delay: DelayProfileName, trial: number, log?: (line: string) => void): Promise<HardNatTrial> {
   const events: HardNatTrial['events'] = []
   let natOfB: () => void = () => {}
   const bDiscovered = new Promise<void>(resolve => { natOfB = resolve })
+  let verdictOfB: () => void = () => {}
+  const bVerdict = new Promise<void>(resolve => { verdictOfB = resolve })
+  const within = async (p: Promise<void>, ms: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([p, new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })])
+    clearTimeout(timer)
+  }
   const discovers = !(cell.peerArgs ?? []).includes('--no-nat-discovery')
   const syns: Record<Side, SynCount> = { a: { listen: NaN, other: NaN, otherPorts: NaN }, b: { listen: NaN, other: NaN, otherPorts: NaN } }
   const r = await runTrial({
@@ -156,15 +174,15 @@ export async function runHardNatTrial (cell: HardNatCell, delay: DelayProfileNam
     onEvent: (role, e) => {
       events.push({ role, e })
       if (role === 'peer-b' && e.event === 'nat') natOfB()
+      if (role === 'peer-b' && (e.event === 'holepunch:success' || e.event === 'holepunch:failure')) verdictOfB()
     },
     setup: async (lab) => { await addSynCounters(lab, 'a'); await addSynCounters(lab, 'b') },
     inspect: async (lab) => {
+      // peer-b's verdict first: its probes (and their SYNs) end with it
+      await within(bVerdict, HARD_NAT_VERDICT_WAIT_MS)
       syns.a = await readSynCounters(lab, 'a')
       syns.b = await readSynCounters(lab, 'b')
-      if (!discovers) return
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([bDiscovered, new Promise<void>(resolve => { timer = setTimeout(resolve, HARD_NAT_DISCOVERY_WAIT_MS) })])
-      clearTimeout(timer)
+      if (discovers) await within(bDiscovered, HARD_NAT_DISCOVERY_WAIT_MS)
     },
     log
   })
