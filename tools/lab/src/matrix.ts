@@ -61,8 +61,12 @@ export const MATRIX_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = [
  * first SYN differently depending on which side sent it (none ↔ port-restricted
  * TCP failed behind reset routers only with the public peer as peer-a).
  */
-export const EIM_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = EIM_PROFILES.flatMap(a =>
-  EIM_PROFILES.filter(b => !(a === 'none' && b === 'none')).map(b => [a, b] as const))
+export const EIM_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = (() => {
+  const one = EIM_PROFILES.flatMap((a, i) => EIM_PROFILES.slice(i).filter(b => !(a === 'none' && b === 'none')).map(b => [a, b] as const))
+  const other = one.filter(([a, b]) => a !== b).map(([a, b]) => [b, a] as const)
+  // the first order of every pair, then the public peer as peer-a, then the other reversed cones
+  return [...one, ...other.filter(([a]) => a === 'none'), ...other.filter(([a]) => a !== 'none')]
+})()
 
 /** A cone NAT facing a symmetric one (issue 10: direct by whichever path works). */
 export const CONE_SYMMETRIC_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = [
