@@ -272,7 +272,8 @@ export interface HardNatReport {
 }
 
 /** Runs every cell at every delay `trials` times (`machine`: matrix.ts's `machineInfo()`, taken before the first trial) (bounded by MAX_HARDNAT_TRIALS), one fresh lab per trial. */
-export async function runHardNatBench (init: { cells: HardNatCell[], delays: DelayProfileName[], trials: number, machine: Record<string, unknown>, onTrial?: (t: HardNatTrial, index: number, total: number) => void }): Promise<HardNatReport> {
+export async function runHardNatBench (init: { cells: HardNatCell[], delays: DelayProfileName[], trials: number, machine: Record<string, unknown>, onTrial?: (t: HardNatTrial, index: number, total: number) => void, /** One trial (tests replace it). @default runHardNatTrial */ runTrial?: typeof runHardNatTrial }): Promise<HardNatReport> {
+  const run = init.runTrial ?? runHardNatTrial
   if (!Number.isInteger(init.trials) || init.trials < 1 || init.trials > MAX_HARDNAT_TRIALS) throw new RangeError(`trials must be an integer in 1-${MAX_HARDNAT_TRIALS}, got ${init.trials}`)
   const started = new Date()
   const machine = init.machine
@@ -281,17 +282,21 @@ export async function runHardNatBench (init: { cells: HardNatCell[], delays: Del
   const out: HardNatReport['trials'] = []
   let index = 0
   for (const delay of init.delays) {
-    for (const cell of init.cells) {
-      const trials: HardNatTrial[] = []
-      for (let i = 1; i <= init.trials; i++) {
-        const t = await runHardNatTrial(cell, delay, i)
-        trials.push(t)
+    // round robin: trial i of every cell before trial i + 1 of any, so that a
+    // machine whose load drifts during the run weighs on every cell alike (the
+    // easy pair and its baseline, run one cell after the other, differed by
+    // ~15 ms at zero delay; run alternately, by much less)
+    const trials = init.cells.map((): HardNatTrial[] => [])
+    for (let i = 1; i <= init.trials; i++) {
+      for (const [c, cell] of init.cells.entries()) {
+        const t = await run(cell, delay, i)
+        trials[c]?.push(t)
         init.onTrial?.(t, ++index, total)
         const { r } = t
         out.push({ cell: t.cell, delay: t.delay, trial: t.trial, a: t.a, b: t.b, outcome: r.outcome, ...(r.timeToDirectMs != null ? { timeToDirectMs: r.timeToDirectMs } : {}), ...(r.timeToRelayedMs != null ? { timeToRelayedMs: r.timeToRelayedMs } : {}), ...(r.failureReason != null ? { failureReason: r.failureReason } : {}), ...(r.error != null ? { error: r.error } : {}) })
       }
-      rows.push(hardNatRow(cell, trials))
     }
+    for (const [c, cell] of init.cells.entries()) rows.push(hardNatRow(cell, trials[c] ?? []))
   }
   const finished = new Date()
   return { started: started.toISOString(), finished: finished.toISOString(), durationMs: finished.getTime() - started.getTime(), trialsPerCell: init.trials, delays: init.delays, machine, loadavgAtEnd: loadavg().map(x => Math.round(x * 100) / 100), rows, trials: out }

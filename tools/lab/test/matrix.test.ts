@@ -11,12 +11,12 @@ import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import {
   assertMatrixBounded, CONE_SYMMETRIC_PAIRS, DEFAULT_MAX_MATRIX_TRIALS, EIM_PAIRS, InvalidDimensionError, MATRIX_PAIRS, matrixCells, matrixSvg,
-  MatrixResumeError, MatrixTooLargeError, HARD_NAT_CELLS, matrixCellKey, resumeFrom, profilePairs, parseCpuLoad, parseLoss, parseMatrixDimensions, parsePairs, peerPathPlan, summarize, UnsupportedPathError
+  EASY_BASELINE_CELL, MatrixResumeError, MatrixTooLargeError, HARD_NAT_CELLS, matrixCellKey, runHardNatBench, resumeFrom, profilePairs, parseCpuLoad, parseLoss, parseMatrixDimensions, parsePairs, peerPathPlan, summarize, UnsupportedPathError
 } from '../src/index.js'
 import { labSkipReason, works } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
 import { waitUntil } from '@natkit/testkit/libp2p'
-import type { MatrixCell, MatrixReport, TrialResult } from '../src/index.js'
+import type { HardNatTrial, MatrixCell, MatrixReport, TrialResult } from '../src/index.js'
 
 const BIN = fileURLToPath(new URL('../bin/natkit-lab.js', import.meta.url))
 const run = promisify(execFile)
@@ -140,6 +140,27 @@ describe('summary per cell and the chart', () => {
     ])
     expect(svg.match(/<rect x="\d+(\.\d+)?" y="[\d.]+" width="30"/g)).toHaveLength(4)
     expect(svg).toContain('<title>port-restricted:port-restricted tcp, inbound drop · delay zero · loss 0% · CPU idle: 1/2 direct</title>')
+  })
+})
+
+describe('natkit-lab hardnat: trial order', () => {
+  it('runs the cells round robin (trial i of every cell before trial i + 1) and still reports one row per cell', async () => {
+    const cells = [HARD_NAT_CELLS[7], EASY_BASELINE_CELL].filter(c => c != null)
+    const order: string[] = []
+    const side = { syns: { listen: 1, other: 0, otherPorts: 0 } }
+    const report = await runHardNatBench({
+      cells,
+      delays: ['zero'],
+      trials: 3,
+      machine: {},
+      runTrial: async (cell, delay, trial) => {
+        order.push(`${cell.name === EASY_BASELINE_CELL.name ? 'baseline' : 'easy'} ${trial}`)
+        const r = { scenario: `${cell.a}:${cell.b}`, a: cell.a, b: cell.b, transport: 'tcp', inbound: 'drop', delay, lossPercent: 0, cpuLoad: false, trial, direct: true, outcome: 'direct', exitCode: 0, attempts: 1, durationMs: 1, timeToDirectMs: cell === EASY_BASELINE_CELL ? 80 + trial : 90 + trial } as TrialResult
+        return { cell: cell.name, delay, trial, r, a: side, b: side, events: [] } satisfies HardNatTrial
+      }
+    })
+    expect(order).toEqual(['easy 1', 'baseline 1', 'easy 2', 'baseline 2', 'easy 3', 'baseline 3'])
+    expect(report.rows.map(r => [r.cell, r.direct, r.timeToDirectMs?.median])).toEqual([[cells[0]?.name, 3, 92], [EASY_BASELINE_CELL.name, 3, 82]])
   })
 })
 
