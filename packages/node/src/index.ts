@@ -20,7 +20,7 @@
  * Everything that touches js-libp2p internals is in @natkit/libp2p-internals.
  */
 export { inboundAdmission, inboundAdmissionInit, type InboundAdmissionInit } from './admission.js'
-export { createNatkitNode, BOOTSTRAP_DISCOVERY_DELAY, connectionManagerInit, type ConnectionManagerLimits, loadIdentity, prepareNatkitNode, startNatkitNode, type NatkitRunner, type NatkitRunnerInit, NATKIT_AGENT, NATKIT_VERSION, type BaseServices, type NatkitNode, type NatkitServiceFactories, type Libp2pComponents, type NatkitBaseOptions, type NatkitNodeInit, type RunningNode } from './node.js'
+export { createNatkitNode, BOOTSTRAP_DISCOVERY_DELAY, DEFAULT_PING_MAX_OUTBOUND_STREAMS, DEFAULT_PING_MAX_INBOUND_STREAMS, connectionManagerInit, type ConnectionManagerLimits, loadIdentity, prepareNatkitNode, startNatkitNode, type NatkitRunner, type NatkitRunnerInit, NATKIT_AGENT, NATKIT_VERSION, type BaseServices, type NatkitNode, type NatkitServiceFactories, type Libp2pComponents, type NatkitBaseOptions, type NatkitNodeInit, type RunningNode } from './node.js'
 export { observeNode, isLimited } from './observe.js'
 export { ListenAddressError, checkListenAddrs, toListenAddressError } from './listen.js'
 export { raceDirectPaths, confirmDirect, pathOf, webrtcAddrOf, NotRelayedError, WEBRTC_SIGNALING_PROTOCOL, DEFAULT_WEBRTC_ACCEPT_WINDOW, DEFAULT_AGREEMENT_MARGIN, DEFAULT_WEBRTC_DIAL_WINDOW, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_IDENTIFY_WAIT, DEFAULT_WEBRTC_HEDGE_DELAY, type DirectPathPlan, type RaceInit, type RaceResult, type RaceRunner } from './direct-paths.js'

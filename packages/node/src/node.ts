@@ -87,6 +87,25 @@ export interface NatkitNodeInit<S extends ServiceMap> {
   identifyInbound?: boolean
 }
 
+/**
+ * Outbound ping streams at once per connection: libp2p's connection monitor
+ * pings every connection, and natkit pings specific ones beside it
+ * (`pingConnection` in `dial`, a direct path's confirmation). @libp2p/ping's
+ * own default, 1, made the second one fail with "Too many outbound protocol
+ * streams" whenever the monitor's ping of a new connection came first.
+ *
+ * @default 4
+ */
+export const DEFAULT_PING_MAX_OUTBOUND_STREAMS = 4
+
+/**
+ * Inbound ping streams at once per connection: a natkit remote opens up to
+ * DEFAULT_PING_MAX_OUTBOUND_STREAMS of them (@libp2p/ping's default is 2).
+ *
+ * @default 4
+ */
+export const DEFAULT_PING_MAX_INBOUND_STREAMS = 4
+
 /** libp2p's `connectionMonitor` init for {@link NatkitNodeInit.connectionPingInterval}. */
 export function connectionMonitorInit (interval: number | undefined): Libp2pOptions['connectionMonitor'] {
   if (interval == null) return undefined
@@ -149,7 +168,7 @@ export async function createNatkitNode<S extends ServiceMap> (init: NatkitNodeIn
     services: {
       identify: identify({ runOnConnectionOpen: init.identifyInbound !== false }),
       identifyPush: identifyPush(),
-      ping: ping(),
+      ping: ping({ maxOutboundStreams: DEFAULT_PING_MAX_OUTBOUND_STREAMS, maxInboundStreams: DEFAULT_PING_MAX_INBOUND_STREAMS }),
       ...init.services
     }
   }) as NatkitNode<S>
