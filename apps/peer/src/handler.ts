@@ -2,7 +2,7 @@ import { runRole, type ParsedArgs } from '@natkit/cli'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { isLoopback, isPrivate } from '@libp2p/utils'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { DEFAULT_CONFIRM_TIMEOUT, findPeerAddrs, isLimited, pingConnection, raceDirectPaths, withPeer } from '@natkit/node'
+import { DEFAULT_CONFIRM_TIMEOUT, dialRetrying, findPeerAddrs, isLimited, pingConnection, raceDirectPaths, withPeer } from '@natkit/node'
 import { parseContentId } from '@natkit/file-share'
 import { CommandError, helpText, runShell, ShellOutput, type ShellCommand } from '@natkit/shell'
 import { createPeer, textValidator, type PeerRunner } from './node.js'
@@ -131,7 +131,12 @@ export async function dialPeer (peer: PeerRunner, options: PeerOptions, target: 
   }
   let conn: Connection
   try {
-    conn = await peer.node.dial(addrs, { signal })
+    // a failure in transit (no ARP or SYN answer on a lossy link, a dial
+    // timeout) is tried again within --timeout; a refusal or denial is not
+    conn = await dialRetrying(async (signal) => await peer.node.dial(addrs, { signal }), {
+      signal,
+      onRetry: (attempt, err) => { peer.events.emit('info', { message: `dial ${target}: attempt ${attempt} failed in transit (${err.message.slice(0, 160)}), trying again` }) }
+    })
   } catch (err) {
     result.reason = `not connected: ${(err as Error).message}`
     return finish()
