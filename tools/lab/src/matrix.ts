@@ -56,8 +56,9 @@ export const MATRIX_PAIRS: ReadonlyArray<readonly [NatProfile, NatProfile]> = [
 
 /**
  * Every ordered pair of two EIM profiles but none:none (issue 10: 100 % direct
- * with auto paths). Ordered: peer-a (the dialer, DCUtR's punch initiator) and
- * peer-b play different parts, and a reset router or a public peer answers the
+ * with auto paths). Ordered: peer-a (the dialer: DCUtR's responder, which
+ * secures the punched connection as its initiator) and peer-b (DCUtR's
+ * initiator) play different parts, and a reset router or a public peer answers the
  * first SYN differently depending on which side sent it (none ↔ port-restricted
  * TCP failed behind reset routers only with the public peer as peer-a).
  */
