@@ -132,7 +132,7 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
     if (!listen.includes('/webrtc')) listen.push('/webrtc')
   }
   const dht = c.dht != null ? await loadDht(c.dht) : undefined
-  const uPnPNAT = options.upnp ? (await import('@libp2p/upnp-nat')).uPnPNAT : undefined
+  const upnpPortMapping = options.upnp ? (await import('@natkit/upnp')).upnpPortMapping : undefined
   const mdns = c.mdns != null ? (await import('@libp2p/mdns')).mdns : undefined
   const nat = c.natDiscovery != null ? new NatKnowledge() : undefined
   return await prepareNatkitNode({
@@ -149,9 +149,9 @@ export async function createPeer (options: PeerOptions, events: NatkitEvents): P
         ...(c.holepunch != null ? { holepunch: holePunch({ ...c.holepunch, ...(nat != null ? { natBehavior: nat.get } : {}) }) } : {}),
         autonat: autoNATv2(),
         autonatGuard: autonatGuard(),
-        // the gateway itself reports the mapping, so the mapped address is announced
-        // without waiting for AutoNAT confirmations from several network segments
-        ...(uPnPNAT != null ? { upnp: uPnPNAT({ autoConfirmAddress: true }) } : {}),
+        // maps the listen port as soon as the gateway answers and announces it (the
+        // gateway reports the mapping: no AutoNAT confirmations needed)
+        ...(upnpPortMapping != null ? { upnp: upnpPortMapping({ events }) } : {}),
         ...(dht != null ? { dht } : {}),
         publicAddrs: publicAddressConfirmation({ events }),
         stopGuard: stopGuard({ events }),

@@ -112,7 +112,7 @@ export interface PeerOptions extends CommonOptions {
    */
   tcpReuse: boolean
   /**
-   * Ask the router for port mappings (UPnP IGD, via @libp2p/upnp-nat) and
+   * Ask the router for port mappings (UPnP IGD, via @natkit/upnp) and
    * announce the mapped address the gateway reports. Opt-in: it sends SSDP
    * multicast on the LAN and changes the router's configuration.
    *

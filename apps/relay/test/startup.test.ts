@@ -80,7 +80,7 @@ describe('a role loads only the services it runs', () => {
     expect(await relay.proc.stop()).toBe(0)
     const peerLoaded = await peer.packages()
     expect(peerLoaded).toContain('@libp2p/circuit-relay-v2')
-    for (const p of ['@libp2p/webrtc', 'node-datachannel', '@libp2p/kad-dht', '@libp2p/upnp-nat', '@libp2p/mdns']) expect(peerLoaded).not.toContain(p)
+    for (const p of ['@libp2p/webrtc', 'node-datachannel', '@libp2p/kad-dht', '@achingbrain/nat-port-mapper', '@libp2p/mdns']) expect(peerLoaded).not.toContain(p)
     expect(await relay.packages()).toContain('@libp2p/autonat-v2')
     // nor natkit's peer-side capabilities (@natkit/node/relay, @natkit/node/autonat-guard): the reachability checker
     // (AutoNAT client), direct paths, reservations, relay discovery, address confirmation, the STOP guard

@@ -52,6 +52,15 @@ export type RelayCircuitCloseReason = 'closed' | 'data-limit' | 'duration-limit'
 /** Which of the relay's per-source limits refused a reservation: per IP (IPv6 /64) or per network (IPv4 /16, IPv6 /32). */
 export type ReservationLimitName = 'per-ip' | 'per-network'
 
+/**
+ * Why a UPnP port mapping was not made: `no-gateway` (no IGD answered the
+ * SSDP search), `gateway-error` (the gateway did not tell its external
+ * address), `double-nat` (its external address is private: a mapping would
+ * not make the node reachable), `map-refused` (the gateway refused or failed
+ * one mapping), `limit` (more listen ports than the mapping bound).
+ */
+export type UpnpFailureReason = 'no-gateway' | 'gateway-error' | 'double-nat' | 'map-refused' | 'limit'
+
 /** RFC 4787 mapping behaviour as reported in the `nat` event (`none`: no NAT). */
 export type NatMappingBehavior = 'none' | 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent' | 'endpoint-dependent' | 'unknown'
 /** RFC 4787 filtering behaviour as reported in the `nat` event. */
@@ -163,6 +172,14 @@ export interface NatkitEventMap {
    * (`limitBytes` in each direction) will be used up; the relay then closes it.
    */
   'relayed:expiring': { remotePeer: string, remoteAddr: string, limit: 'duration' | 'data', remainingMs?: number, limitBytes?: number, message: string }
+  /**
+   * Peer with `--upnp`: the LAN's UPnP gateway (`host:port` of its control
+   * URL) mapped the listen address `internal` to `external`, which is now
+   * announced; `ms` since the node started.
+   */
+  'upnp:mapped': { internal: string, external: string, gateway: string, ms: number }
+  /** Peer with `--upnp`: no mapping was made, and why; `retryInMs` when another gateway search follows. */
+  'upnp:failed': { reason: UpnpFailureReason, message: string, retryInMs?: number }
   /** Ping result over a connection. */
   ping: { remotePeer: string, rttMs: number, limited: boolean, remoteAddr: string }
   /**

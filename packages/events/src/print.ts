@@ -44,6 +44,8 @@ export function formatHuman (e: NatkitEvent): string {
     case 'holepunch:refused': text = `refused a hole punch stream from ${short(e.remotePeer)}: ${e.message}${e.alsoRefused != null ? ` (${e.alsoRefused} more since the last report)` : ''}`; break
     case 'holepunch:retry': text = `hole punch with ${short(e.remotePeer)} retries in ${e.delayMs} ms (round ${e.round}/${e.maxRounds}, after ${e.reason})`; break
     case 'relayed:expiring': text = `relayed connection to ${short(e.remotePeer)} nears its ${e.limit} limit: ${e.message}`; break
+    case 'upnp:mapped': text = `UPnP: ${e.internal} is reachable as ${e.external} (gateway ${e.gateway}, after ${e.ms} ms)`; break
+    case 'upnp:failed': text = `UPnP: no port mapping (${e.reason}): ${e.message}${e.retryInMs != null ? `; searching again in ${e.retryInMs} ms` : ''}`; break
     case 'ping': text = `ping ${short(e.remotePeer)} ${e.rttMs} ms over ${e.limited ? 'relay' : 'direct'} ${e.remoteAddr}`; break
     case 'pubsub:message': text = `[${e.topic}] ${short(e.from)}: ${e.text}`; break
     case 'pubsub:peer': text = `${short(e.peer)} ${e.subscribed ? 'joined' : 'left'} ${e.topic}`; break

@@ -41,7 +41,8 @@ export interface MiniupnpdOptions {
 
 /**
  * miniupnpd configuration for one router: UPnP IGDv2 (the default;
- * `force_igd_desc_v1=no`, which @libp2p/upnp-nat needs) and NAT-PMP, listening
+ * `force_igd_desc_v1=no`, which @achingbrain/nat-port-mapper — the client of
+ * @natkit/upnp and @libp2p/upnp-nat — needs) and NAT-PMP, listening
  * on the LAN bridge, external interface `wan`, mappings allowed only for the
  * LAN range and only to the requesting host (secure mode). Its rules go into
  * the lab's own `inet` table, in the chains {@link routerRuleset} jumps to.

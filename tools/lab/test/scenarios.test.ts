@@ -108,6 +108,55 @@ describe.skipIf(missingPrerequisite(upnpSkipReason))('UPnP', () => {
     expect(r.upnpMappings?.['router-b']?.some(rule => /dport 4100 dnat ip to 192\.168\.2\.10:4100/.test(rule))).toBe(true)
   }, 120_000)
 
+  it('upnp ↔ port-restricted behind reset routers, the UPnP peer dialling at start: its own mapping is made at once and carries the punch at the first attempt', async () => {
+    // router-a drops peer-a's own punch SYNs (not its SYN-ACKs) to router-b, so only
+    // peer-b's SYNs through peer-a's UPnP forward can make the connection; counters
+    // on router-a show both. @libp2p/upnp-nat mapped 5 s after the node's addresses
+    // last changed, after the first attempt's 5 s (issue 10's one auto miss).
+    const extra = [
+      'table inet upnptest {',
+      '  chain f {',
+      '    type filter hook forward priority -10; policy accept;',
+      '    iifname "lan" ip daddr 11.0.2.1 tcp flags & (syn | ack) == syn counter name "punch_dropped" drop',
+      '    iifname "wan" ip daddr 192.168.1.10 tcp dport 4100 ct status dnat tcp flags & (syn | ack) == syn counter name "forwarded"',
+      '  }',
+      '  counter punch_dropped {',
+      '  }',
+      '  counter forwarded {',
+      '  }',
+      '}',
+      ''
+    ].join('\n')
+    const counters: Record<string, number> = {}
+    const mapped: Array<NatkitEvent<'upnp:mapped'>> = []
+    const r = await runTrial({
+      a: 'upnp',
+      b: 'port-restricted',
+      inbound: 'reset',
+      transport: 'tcp',
+      dialTimeoutMs: 20_000,
+      routerNft: { 'router-a': extra },
+      onEvent: (role, e) => { if (role === 'peer-a' && e.event === 'upnp:mapped') mapped.push(e) },
+      inspect: async (lab) => {
+        const listed = await lab.run('router-a', 'nft', ['-j', 'list', 'counters', 'table', 'inet', 'upnptest'], { timeoutMs: 5_000 })
+        for (const item of (JSON.parse(listed.stdout) as { nftables: Array<{ counter?: { name: string, packets: number } }> }).nftables) {
+          if (item.counter != null) counters[item.counter.name] = item.counter.packets
+        }
+      }
+    })
+    await expectNothingLeft(r)
+    expect(r.error).toBeUndefined()
+    expect(r.outcome, r.failureReason).toBe('direct')
+    expect(r.remoteDirect).toBe(true)
+    expect(r.attempts).toBe(1)
+    expect(mapped).toEqual([expect.objectContaining({ internal: '/ip4/192.168.1.10/tcp/4100', external: '/ip4/11.0.1.1/tcp/4100' })])
+    // seen from the router: peer-a's punches were dropped, and peer-b came in through the forward
+    expect(counters.punch_dropped).toBeGreaterThan(0)
+    expect(counters.forwarded).toBeGreaterThan(0)
+    // seen from peer-b: it reached peer-a at the mapped port
+    expect(r.remoteDirectAddr).toMatch(/^\/ip4\/11\.0\.1\.1\/tcp\/4100\//)
+  }, 120_000)
+
   it('symmetric ↔ upnp: direct through the mapping (symmetric ↔ port-restricted needs hard-NAT probing)', async () => {
     const probesOf = (seen: NatkitEvent[]): number => seen.filter(e => e.event === 'holepunch:success' || e.event === 'holepunch:failure')
       .reduce((n, e) => n + (((e as unknown as { probes?: number }).probes) ?? 0), 0)

@@ -7,9 +7,9 @@ import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { Probe } from '../src/index.js'
 
 const MAPPER = join(REPO_ROOT, 'node_modules/@achingbrain/nat-port-mapper/package.json')
-const skipReason = upnpSkipReason ?? (existsSync(MAPPER) ? undefined : '@achingbrain/nat-port-mapper (from @libp2p/upnp-nat) is not installed')
+const skipReason = upnpSkipReason ?? (existsSync(MAPPER) ? undefined : '@achingbrain/nat-port-mapper (from @natkit/upnp) is not installed')
 
-/** The UPnP client js-libp2p uses (@libp2p/upnp-nat), run on the LAN host. */
+/** The UPnP client natkit-peer uses (@natkit/upnp, as js-libp2p's @libp2p/upnp-nat), run on the LAN host. */
 const MAP_SCRIPT = `
 import { upnpNat } from '@achingbrain/nat-port-mapper'
 const out = o => process.stdout.write(JSON.stringify(o) + '\\n')
