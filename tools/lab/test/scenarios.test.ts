@@ -4,7 +4,7 @@
  * every time. Each trial builds a fresh lab (fresh NAT state) and tears it down.
  */
 import { describe, expect, it } from 'vitest'
-import { runTrial, type TrialResult } from '../src/index.js'
+import { DEFAULT_RELAY_IP, RELAY_PORT, runTrial, type TrialResult } from '../src/index.js'
 import { expectNothingLeft, labSkipReason, upnpSkipReason } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { NatkitEvent } from '@natkit/events'
@@ -232,5 +232,57 @@ describeLab('go-libp2p compatible hole punch metrics', () => {
     expect(dials).toBe(unilateral)
     // natkit's own counter beside them
     expect(sample('natkit_holepunch_total', 'outcome="success",reason=""')).toBe(1)
+  }, 120_000)
+})
+
+describeLab('a dial that fails in transit', () => {
+  it('natkit-peer dial tries again when its first SYNs to the relay draw "host unreachable", and gets through', async () => {
+    // router-a answers peer-a's first two SYNs to the relay with ICMP host
+    // unreachable (EHOSTUNREACH at once, as when an ARP or a route is missing), then
+    // lets SYNs through: a dial without retries ends "not connected". The quota
+    // counts bytes: a Linux SYN is 60, so two fit under 150.
+    const extra = [
+      'table inet dialtest {',
+      '  quota first_syns {',
+      '    until 150 bytes',
+      '  }',
+      '  chain f {',
+      '    type filter hook forward priority -10; policy accept;',
+      `    iifname "lan" ip daddr ${DEFAULT_RELAY_IP} tcp dport ${RELAY_PORT} tcp flags & (syn | ack) == syn quota name "first_syns" counter name "rejected" reject with icmp type host-unreachable`,
+      `    iifname "lan" ip daddr ${DEFAULT_RELAY_IP} tcp dport ${RELAY_PORT} tcp flags & (syn | ack) == syn counter name "passed"`,
+      '  }',
+      '  counter rejected {',
+      '  }',
+      '  counter passed {',
+      '  }',
+      '}',
+      ''
+    ].join('\n')
+    const counters: Record<string, number> = {}
+    const retries: string[] = []
+    const r = await runTrial({
+      a: 'port-restricted',
+      b: 'port-restricted',
+      transport: 'tcp',
+      dialTimeoutMs: 20_000,
+      routerNft: { 'router-a': extra },
+      onEvent: (role, e) => { if (role === 'peer-a' && e.event === 'info' && e.message.includes('failed in transit')) retries.push(e.message) },
+      inspect: async (lab) => {
+        const listed = await lab.run('router-a', 'nft', ['-j', 'list', 'counters', 'table', 'inet', 'dialtest'], { timeoutMs: 5_000 })
+        for (const item of (JSON.parse(listed.stdout) as { nftables: Array<{ counter?: { name: string, packets: number } }> }).nftables) {
+          if (item.counter != null) counters[item.counter.name] = item.counter.packets
+        }
+      }
+    })
+    await expectNothingLeft(r)
+    expect(r.error).toBeUndefined()
+    // the router refused two SYNs and passed later ones
+    expect(counters.rejected).toBe(2)
+    expect(counters.passed).toBeGreaterThan(0)
+    // the dial said it tried again, and why
+    expect(retries.length).toBeGreaterThanOrEqual(1)
+    expect(retries[0]).toMatch(/attempt 1 failed in transit \(.*EHOSTUNREACH.*\), trying again/)
+    expect(r.outcome, r.failureReason).toBe('direct')
+    expect(r.remoteDirect).toBe(true)
   }, 120_000)
 })
