@@ -4,7 +4,7 @@
  * every time. Each trial builds a fresh lab (fresh NAT state) and tears it down.
  */
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_RELAY_IP, RELAY_PORT, runTrial, type TrialResult } from '../src/index.js'
+import { DEFAULT_RELAY_IP, RELAY_PORT, runTrial, type Lab, type TrialResult } from '../src/index.js'
 import { expectNothingLeft, labSkipReason, upnpSkipReason } from './env.js'
 import { missingPrerequisite } from '@natkit/testkit/vitest'
 import type { NatkitEvent } from '@natkit/events'
@@ -14,6 +14,16 @@ const TRIALS = 10
 
 
 const describeLab = describe.skipIf(missingPrerequisite(labSkipReason))
+
+/** Packet counts of the named counters in a router's `inet <table>`. */
+async function namedCounters (lab: Lab, router: string, table: string): Promise<Record<string, number>> {
+  const listed = await lab.run(router, 'nft', ['-j', 'list', 'counters', 'table', 'inet', table], { timeoutMs: 5_000 })
+  const out: Record<string, number> = {}
+  for (const item of (JSON.parse(listed.stdout) as { nftables: Array<{ counter?: { name: string, packets: number } }> }).nftables) {
+    if (item.counter != null) out[item.counter.name] = item.counter.packets
+  }
+  return out
+}
 
 describeLab('port-restricted ↔ port-restricted', () => {
   it(`TCP hole punching gives a direct connection in ${TRIALS}/${TRIALS} trials`, async () => {
@@ -137,12 +147,7 @@ describe.skipIf(missingPrerequisite(upnpSkipReason))('UPnP', () => {
       dialTimeoutMs: 20_000,
       routerNft: { 'router-a': extra },
       onEvent: (role, e) => { if (role === 'peer-a' && e.event === 'upnp:mapped') mapped.push(e) },
-      inspect: async (lab) => {
-        const listed = await lab.run('router-a', 'nft', ['-j', 'list', 'counters', 'table', 'inet', 'upnptest'], { timeoutMs: 5_000 })
-        for (const item of (JSON.parse(listed.stdout) as { nftables: Array<{ counter?: { name: string, packets: number } }> }).nftables) {
-          if (item.counter != null) counters[item.counter.name] = item.counter.packets
-        }
-      }
+      inspect: async (lab) => { Object.assign(counters, await namedCounters(lab, 'router-a', 'upnptest')) }
     })
     await expectNothingLeft(r)
     expect(r.error).toBeUndefined()
@@ -267,12 +272,7 @@ describeLab('a dial that fails in transit', () => {
       dialTimeoutMs: 20_000,
       routerNft: { 'router-a': extra },
       onEvent: (role, e) => { if (role === 'peer-a' && e.event === 'info' && e.message.includes('failed in transit')) retries.push(e.message) },
-      inspect: async (lab) => {
-        const listed = await lab.run('router-a', 'nft', ['-j', 'list', 'counters', 'table', 'inet', 'dialtest'], { timeoutMs: 5_000 })
-        for (const item of (JSON.parse(listed.stdout) as { nftables: Array<{ counter?: { name: string, packets: number } }> }).nftables) {
-          if (item.counter != null) counters[item.counter.name] = item.counter.packets
-        }
-      }
+      inspect: async (lab) => { Object.assign(counters, await namedCounters(lab, 'router-a', 'dialtest')) }
     })
     await expectNothingLeft(r)
     expect(r.error).toBeUndefined()
