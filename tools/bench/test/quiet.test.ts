@@ -43,7 +43,10 @@ describe('waitQuiet', () => {
       if (performance.now() >= spinUntil) clearInterval(timer)
     }, 40)
     const t0 = performance.now()
-    expect(await waitQuiet(relayBusyFor(0), 0.5, 100, 5_000)).toBe(true)
+    // a threshold of 0.1 core: on a machine loaded by other work (CI beside a lab
+    // matrix with its CPU burner) this process got ~0.2-0.3 of a core for its
+    // 0.75 of spinning, under the 0.5 the bench uses, and the wait ended at once
+    expect(await waitQuiet(relayBusyFor(0), 0.1, 100, 5_000)).toBe(true)
     clearInterval(timer)
     expect(performance.now() - t0).toBeGreaterThanOrEqual(350)
   })
