@@ -1,7 +1,7 @@
 /**
  * CPU contention for a lab trial: busy-loop processes beside the peers.
  *
- * Each burner is `timeout -s KILL <s> sh -c 'while :; do :; done'` started in
+ * Each burner is `timeout -s KILL <s> sh -c 'while :; do :; done' <prefix>cpuburn` started in
  * a peer's namespace in its own process group, so it is bounded three ways:
  * {@link CpuBurner.stop} kills its group, `timeout` kills it after
  * `maxSeconds` whatever happens to the lab process, and `lab.destroy()` kills
@@ -12,6 +12,11 @@ import { availableParallelism } from 'node:os'
 import type { Lab } from './netns.js'
 import { readProcStat } from '@natkit/testkit/proc'
 import type { ChildProcess } from 'node:child_process'
+
+/** The `$0` of a lab's burner shells (`ps` shows it): `<lab prefix>cpuburn`. */
+export function burnerName (prefix: string): string {
+  return `${prefix}cpuburn`
+}
 
 /**
  * Hard bound on one burner's life (seconds): longer than a trial
@@ -116,7 +121,8 @@ export async function startCpuBurner (lab: Lab, hosts: string[], opts: CpuBurner
   try {
     for (let i = 0; i < workers; i++) {
       const host = hosts[i % hosts.length]
-      const child = lab.exec(host, 'timeout', ['-s', 'KILL', String(maxSeconds), 'sh', '-c', 'while :; do :; done'], { detached: true, stdio: 'ignore' })
+      // the lab's prefix as the shell's $0 names whose burner it is in `ps` (a test checks its own trial's)
+      const child = lab.exec(host, 'timeout', ['-s', 'KILL', String(maxSeconds), 'sh', '-c', 'while :; do :; done', burnerName(lab.prefix)], { detached: true, stdio: 'ignore' })
       children.push(child)
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve)
