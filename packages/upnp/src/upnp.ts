@@ -221,7 +221,11 @@ export class UpnpPortMapping implements Startable {
         this.#again = false
         await this.#mapNew()
       } while (this.#again && !this.#controller.signal.aborted)
-    })().catch((err: Error) => { this.#log.error('mapping failed - %e', err) }).finally(() => { this.#mapping = undefined })
+    })().catch((err: Error) => { this.#log.error('mapping failed - %e', err) }).finally(() => {
+      this.#mapping = undefined
+      // an address change between the loop's last check and here
+      if (this.#again) this.#mapSoon()
+    })
   }
 
   /** Private IPv4 TCP listen addresses (plain or WebSockets), as `host`, `port`, `key`. */
