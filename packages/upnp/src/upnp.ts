@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import { isIPv4 } from '@chainsafe/is-ip'
 import { getNetConfig, isLinkLocal, isLoopback, isPrivate, isPrivateIp } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -165,7 +166,8 @@ export class UpnpPortMapping implements Startable {
       } else {
         this.#fail('no-gateway', `no UPnP IGD gateway answered an SSDP search within ${this.#searchTimeout} ms`, retry)
       }
-      await sleep(retry, signal)
+      // ends at once when stopped (the loop then ends)
+      await delay(retry, undefined, { signal }).catch(() => {})
       retry = Math.min(retry * 2, this.#searchRetryMax)
     }
   }
@@ -285,15 +287,6 @@ export class UpnpPortMapping implements Startable {
     this.#log('%s: %s', reason, message)
     this.#events.emit('upnp:failed', { reason, message, ...(retryInMs != null ? { retryInMs } : {}) })
   }
-}
-
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return
-  await new Promise<void>((resolve) => {
-    const done = (): void => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve() }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
 }
 
 /** `services: { upnp: upnpPortMapping({ events }) }` */
