@@ -68,7 +68,7 @@ describe('printing and parsing', () => {
     expect(formatHuman({ ...base, event: 'relay:discovery', found: 0, candidates: [], ms: 10_000, error: 'no DHT peer' })).toBe('00:00:00.000 relay lookup failed: no DHT peer')
     expect(formatHuman({ ...base, event: 'relay:selected', relay: r2, rttMs: 2, replaces: r1 })).toBe('00:00:00.000 using relay 12D3KooW…LxgV9C (2 ms) instead of 12D3KooW…QzxFX6')
     expect(formatHuman({ ...base, event: 'relay:lost', relay: r1, reason: 'reservation lost (relay connection closed)' })).toBe('00:00:00.000 lost relay 12D3KooW…QzxFX6: reservation lost (relay connection closed)')
-     expect(formatHuman({ ...base, event: 'upnp:mapped', internal: '/ip4/192.168.1.10/tcp/4100', external: '/ip4/11.0.1.1/tcp/4100', gateway: '192.168.1.1:5000', ms: 312 })).toBe('00:00:00.000 UPnP: /ip4/192.168.1.10/tcp/4100 is reachable as /ip4/11.0.1.1/tcp/4100 (gateway 192.168.1.1:5000, after 312 ms)')
+    expect(formatHuman({ ...base, event: 'upnp:mapped', internal: '/ip4/192.168.1.10/tcp/4100', external: '/ip4/11.0.1.1/tcp/4100', gateway: '192.168.1.1:5000', ms: 312 })).toBe('00:00:00.000 UPnP: /ip4/192.168.1.10/tcp/4100 is reachable as /ip4/11.0.1.1/tcp/4100 (gateway 192.168.1.1:5000, after 312 ms)')
     expect(formatHuman({ ...base, event: 'upnp:failed', reason: 'no-gateway', message: 'no UPnP IGD gateway answered an SSDP search within 10000 ms', retryInMs: 30_000 })).toBe('00:00:00.000 UPnP: no port mapping (no-gateway): no UPnP IGD gateway answered an SSDP search within 10000 ms; searching again in 30000 ms')
   })
 

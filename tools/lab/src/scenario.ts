@@ -32,7 +32,7 @@ export const STUN_ALT_PORT = 3479
 export const DEFAULT_DIAL_TIMEOUT_MS = 30_000
 /** Bound on a role starting (listening) or reserving. */
 export const DEFAULT_STARTUP_TIMEOUT_MS = 20_000
-/** Bound on a UPnP gateway search plus port mapping (@natkit/upnp maps once its SSDP search is answered: 0.7–1.3 s after start in the lab). */
+/** Bound on a UPnP gateway search plus port mapping (@natkit/upnp maps once its SSDP search is answered: 0.2–1.3 s after start in the lab). */
 export const UPNP_MAPPING_TIMEOUT_MS = 30_000
 /** Port of peer-b's Prometheus endpoint (on 127.0.0.1 inside its namespace) when a trial scrapes it. */
 export const PEER_METRICS_PORT = 9464
