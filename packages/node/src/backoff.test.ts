@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
-import { retryDelay, tcpTarget, waitToRetry } from './backoff.js'
+import { retryDelay, sleep, tcpTarget, waitToRetry } from './backoff.js'
 import { DEFAULT_RESERVATION_JITTER, DEFAULT_RESERVATION_RETRY, DEFAULT_RESERVATION_RETRY_MAX } from './defaults.js'
 
 const schedule = { retry: DEFAULT_RESERVATION_RETRY, retryMax: DEFAULT_RESERVATION_RETRY_MAX, jitter: DEFAULT_RESERVATION_JITTER }
@@ -78,5 +78,26 @@ describe('waitToRetry', () => {
     const waiting = waitToRetry(multiaddr('/ip4/127.0.0.1/tcp/1'), 60_000, 100, controller.signal)
     controller.abort()
     expect(await waiting).toBe(false)
+  })
+})
+
+describe('sleep', () => {
+  it('ends at once on a signal that aborted before it was called', async () => {
+    const woken = new AbortController()
+    woken.abort()
+    const t0 = performance.now()
+    await sleep(60_000, AbortSignal.any([AbortSignal.timeout(60_000), woken.signal]))
+    expect(performance.now() - t0).toBeLessThan(1_000)
+  })
+
+  it('ends when the signal aborts later, else after its time', async () => {
+    const woken = new AbortController()
+    const t0 = performance.now()
+    setTimeout(() => { woken.abort() }, 20)
+    await sleep(60_000, woken.signal)
+    expect(performance.now() - t0).toBeLessThan(1_000)
+    const t1 = performance.now()
+    await sleep(30, new AbortController().signal)
+    expect(performance.now() - t1).toBeGreaterThanOrEqual(29)
   })
 })

@@ -83,9 +83,12 @@ export async function waitToRetry (addr: Multiaddr, delay: number, probeInterval
   return woken
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
+/** Resolves after `ms`, or at once when `signal` aborts or has aborted already. */
 export function sleep (ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    // an 'abort' listener added after the abort never runs (e.g. relay discovery's
+    // wake-up, aborted while it was selecting, would have slept ~24 days)
+    if (signal.aborted) { resolve(); return }
     const t = setTimeout(done, ms)
     function done (): void { clearTimeout(t); signal.removeEventListener('abort', done); resolve() }
     signal.addEventListener('abort', done, { once: true })
